@@ -1,0 +1,1 @@
+"""The team file server: Datasette, datasette-files and their preset configuration."""

@@ -1,0 +1,71 @@
+"""Ids, display names, storage paths and content types.
+
+Filenames are display data only: storage paths are generated here from the
+file id and a sanitised form of the name, so no client-supplied string ever
+names a location in storage.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+import secrets
+import unicodedata
+
+from ulid import ULID
+
+MAX_FILENAME_CHARS = 255
+# Keeps on-disk names recognisable while staying short and portable.
+MAX_STORED_NAME_BYTES = 120
+_UNSAFE_STORED_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+_MIME_TYPE = re.compile(
+    r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$"
+)
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+
+
+def new_file_id() -> str:
+    """``df-`` followed by a lowercase ULID, as in the spec's examples."""
+    return f"df-{str(ULID()).lower()}"
+
+
+def new_upload_token() -> str:
+    # A ULID sorts tokens by time; the random tail makes them unguessable.
+    return f"tok_{str(ULID()).lower()}{secrets.token_urlsafe(18)}"
+
+
+def display_filename(raw: str) -> str:
+    """The name shown to people: the last path component, without control
+    characters, at most MAX_FILENAME_CHARS characters; empty if nothing is left."""
+    name = raw.replace("\\", "/").rsplit("/", 1)[-1]
+    name = _CONTROL_CHARS.sub("", unicodedata.normalize("NFC", name)).strip()
+    if name in (".", ".."):
+        return ""
+    if len(name) > MAX_FILENAME_CHARS:
+        stem, dot, ext = name.rpartition(".")
+        ext = f".{ext}" if dot and len(ext) <= 16 else ""
+        name = name[: MAX_FILENAME_CHARS - len(ext)] + ext
+    return name
+
+
+def storage_path(file_id: str, filename: str) -> str:
+    """``{file_id}-{ascii name}``: unique by id, recognisable by name, and
+    made only of letters, digits, '.', '_' and '-'."""
+    ascii_name = (
+        unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode("ascii")
+    )
+    safe = _UNSAFE_STORED_CHARS.sub("_", ascii_name).strip("._-")
+    safe = safe[-MAX_STORED_NAME_BYTES:].lstrip("._-") or "file"
+    return f"{file_id}-{safe}"
+
+
+def is_valid_content_type(value: str) -> bool:
+    return bool(_MIME_TYPE.match(value))
+
+
+def content_type_for(filename: str, declared: str | None) -> str:
+    """The declared type if it is a valid MIME type, else a guess from the name."""
+    if declared:
+        return declared.split(";")[0].strip().lower()
+    return mimetypes.guess_type(filename)[0] or DEFAULT_CONTENT_TYPE

@@ -1,0 +1,169 @@
+"""Actions, resources and the SQL rules behind them.
+
+``files-browse`` and ``files-upload`` act on a source; ``files-edit`` and
+``files-delete`` act on a file, whose parent is its source, so Datasette's
+cascade makes a source-level grant apply to every file in it. Nothing is
+allowed unless a rule allows it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+from datasette.permissions import Action, PermissionSQL, Resource
+from datasette.utils import actor_matches_allow
+
+from .registry import AllowedSQL
+
+BROWSE = "files-browse"
+UPLOAD = "files-upload"
+EDIT = "files-edit"
+DELETE = "files-delete"
+ACTIONS = (BROWSE, UPLOAD, EDIT, DELETE)
+OWNER_SETTINGS = {EDIT: "owners_can_edit", DELETE: "owners_can_delete"}
+
+
+class SourceResource(Resource):
+    """A configured source, identified by its slug."""
+
+    name = "files-source"
+    parent_class = None
+
+    def __init__(self, slug: str):
+        super().__init__(parent=slug, child=None)
+
+    @classmethod
+    async def resources_sql(cls, datasette, actor=None) -> str:
+        return "SELECT slug AS parent, NULL AS child FROM datasette_files_sources"
+
+
+class FileResource(Resource):
+    """A registered file, inside its source."""
+
+    name = "file"
+    parent_class = SourceResource
+
+    def __init__(self, source_slug: str, file_id: str):
+        super().__init__(parent=source_slug, child=file_id)
+
+    @classmethod
+    async def resources_sql(cls, datasette, actor=None) -> str:
+        return "SELECT source_slug AS parent, id AS child FROM datasette_files_files"
+
+
+def actions() -> list[Action]:
+    return [
+        Action(
+            name=BROWSE,
+            abbr="fb",
+            description="Browse, search, view and download files in a source",
+            resource_class=SourceResource,
+        ),
+        Action(
+            name=UPLOAD,
+            abbr="fu",
+            description="Upload files to a source",
+            resource_class=SourceResource,
+        ),
+        Action(
+            name=EDIT,
+            abbr="fe",
+            description="Edit a file's metadata, such as its search text",
+            resource_class=FileResource,
+        ),
+        Action(
+            name=DELETE,
+            abbr="fd",
+            description="Delete a file",
+            resource_class=FileResource,
+        ),
+    ]
+
+
+def rules_sql(
+    action: str, actor: Optional[dict], root_permissions: dict, plugin_config: dict
+) -> list[PermissionSQL]:
+    """The rules this plugin adds for ``action``.
+
+    Datasette reads a root ``permissions:`` entry that is an actor matcher
+    (``true``, ``{id: alice}``, ``{roles: admin}``) itself. It does not know
+    per-source blocks (``{source-slug: {allow: ...}}``): those become
+    source-level rules here, which outrank the global deny Datasette derives
+    from a block it cannot match.
+    """
+    if action not in ACTIONS:
+        return []
+    rules = []
+    block = root_permissions.get(action)
+    sources = (plugin_config.get("sources") or {}).keys()
+    if _is_per_source_block(block, sources):
+        source_rules = []
+        for slug, entry in block.items():
+            allowed = _evaluate_source_entry(actor, entry)
+            if allowed is not None:
+                verdict = "allowed" if allowed else "denied"
+                reason = f"datasette-files: {action} {verdict} on source {slug}"
+                source_rules.append([str(slug), int(allowed), reason])
+        # One rule set per action, its rows in a JSON parameter: parameter names
+        # must not collide when Datasette merges every plugin's rules.
+        rules.append(
+            PermissionSQL(
+                sql="""SELECT json_extract(value, '$[0]') AS parent, NULL AS child,
+                    json_extract(value, '$[1]') AS allow, json_extract(value, '$[2]') AS reason
+                    FROM json_each(:datasette_files_source_rules)""",
+                params={"datasette_files_source_rules": json.dumps(source_rules)},
+            )
+        )
+    owner_setting = OWNER_SETTINGS.get(action)
+    if owner_setting and plugin_config.get(owner_setting) and actor and actor.get("id"):
+        rules.append(
+            PermissionSQL(
+                sql="""SELECT source_slug AS parent, id AS child, 1 AS allow,
+                    'datasette-files: owner of the file' AS reason
+                    FROM datasette_files_files WHERE uploaded_by = :datasette_files_owner_id""",
+                params={"datasette_files_owner_id": str(actor["id"])},
+            )
+        )
+    return rules
+
+
+def _is_per_source_block(block, source_slugs) -> bool:
+    """An actor matcher's values are strings, lists or booleans; a per-source
+    block maps source slugs to ``{allow: ...}`` mappings."""
+    if not isinstance(block, dict) or not block:
+        return False
+    if all(isinstance(value, dict) for value in block.values()):
+        return True
+    return all(str(key) in source_slugs for key in block)
+
+
+def _evaluate_source_entry(actor, entry) -> Optional[bool]:
+    if isinstance(entry, bool):
+        return entry
+    if isinstance(entry, dict) and "allow" in entry:
+        allow = entry["allow"]
+        if allow is None:
+            return False
+        return actor_matches_allow(actor, allow)
+    return None
+
+
+async def allowed_sources_sql(datasette, actor, action: str = BROWSE) -> AllowedSQL:
+    """SQL for the slugs of the sources ``actor`` may act on, for use in queries."""
+    resources = await datasette.allowed_resources_sql(action=action, actor=actor)
+    return AllowedSQL(sql=resources.sql, params=dict(resources.params))
+
+
+async def allowed_on_source(datasette, actor, action: str, slug: str) -> bool:
+    return await datasette.allowed(
+        action=action, resource=SourceResource(slug), actor=actor
+    )
+
+
+async def allowed_on_file(datasette, actor, action: str, file_row: dict) -> bool:
+    return await datasette.allowed(
+        action=action,
+        resource=FileResource(file_row["source_slug"], file_row["id"]),
+        actor=actor,
+    )

@@ -1,0 +1,76 @@
+"""Datasette hook implementations: the plugin's wiring, and nothing else."""
+
+from __future__ import annotations
+
+from datasette import hookimpl
+
+from . import permissions
+from .plugin_state import PluginState, set_state
+from .registry import FileRegistry
+from .sources import load_sources
+from .storage.filesystem import FilesystemStorage
+from .uploads import expire_uploads
+from .views import files, listings, uploads
+
+PLUGIN_NAME = "datasette-files"
+
+
+def plugin_config(datasette) -> dict:
+    return datasette.plugin_config(PLUGIN_NAME) or {}
+
+
+@hookimpl
+def register_files_storage_types(datasette):
+    return [FilesystemStorage]
+
+
+@hookimpl
+def register_actions(datasette):
+    return permissions.actions()
+
+
+@hookimpl
+def permission_resources_sql(datasette, actor, action):
+    if action not in permissions.ACTIONS:
+        return None
+    return permissions.rules_sql(
+        action,
+        actor,
+        (datasette.config or {}).get("permissions") or {},
+        plugin_config(datasette),
+    )
+
+
+@hookimpl
+def startup(datasette):
+    async def start():
+        config = plugin_config(datasette)
+        sources = await load_sources(datasette, config)
+        registry = FileRegistry(datasette.get_internal_database())
+        await registry.migrate()
+        await registry.set_sources((s.slug, s.storage_type) for s in sources)
+        # No request survives a restart: uploads cut off mid-body can be retried.
+        await registry.reset_interrupted_uploads()
+        plugin = PluginState(sources=sources, registry=registry, config=config)
+        set_state(datasette, plugin)
+        await expire_uploads(plugin)
+
+    return start
+
+
+@hookimpl
+def register_routes(datasette):
+    file_id = r"(?P<file_id>[^/]+)"
+    upload = r"^/-/files/upload/(?P<slug>[^/]+)/-/"
+    return [
+        (r"^/-/files/search\.json$", listings.search_view),
+        (r"^/-/files/batch\.json$", listings.batch_view),
+        (r"^/-/files/sources\.json$", listings.sources_view),
+        (upload + r"prepare$", uploads.prepare_view),
+        (upload + r"upload$", uploads.upload_view),
+        (upload + r"complete$", uploads.complete_view),
+        (rf"^/-/files/{file_id}\.json$", files.file_json_view),
+        (rf"^/-/files/{file_id}/download$", files.download_view),
+        (rf"^/-/files/{file_id}/-/delete$", files.delete_view),
+        (rf"^/-/files/{file_id}/-/update$", files.update_view),
+    ]

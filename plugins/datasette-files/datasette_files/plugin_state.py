@@ -1,0 +1,38 @@
+"""The plugin's state for one Datasette instance, hung off that instance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .registry import FileRegistry
+from .sources import Sources
+
+STATE_ATTRIBUTE = "_datasette_files_state"
+DEFAULT_UPLOAD_EXPIRY_SECONDS = 6 * 60 * 60
+
+
+@dataclass
+class PluginState:
+    sources: Sources
+    registry: FileRegistry
+    config: dict = field(default_factory=dict)
+    # time.monotonic() of the last sweep of expired upload tokens
+    last_expiry_run: float = 0.0
+
+    @property
+    def upload_expiry_seconds(self) -> int:
+        return int(self.config.get("upload_expiry_seconds") or DEFAULT_UPLOAD_EXPIRY_SECONDS)
+
+
+def state(datasette) -> PluginState:
+    """This Datasette instance's plugin state; it exists once start-up has run."""
+    try:
+        return getattr(datasette, STATE_ATTRIBUTE)
+    except AttributeError:
+        raise RuntimeError(
+            "datasette-files has not started yet: await datasette.invoke_startup() first"
+        ) from None
+
+
+def set_state(datasette, plugin_state: PluginState) -> None:
+    setattr(datasette, STATE_ATTRIBUTE, plugin_state)

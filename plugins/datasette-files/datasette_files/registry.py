@@ -1,0 +1,293 @@
+"""The file registry: the only module that reads or writes the registry's SQL.
+
+The registry lives in Datasette's internal database, where Datasette evaluates
+permission SQL, so listings and searches filter by permission inside one query.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Iterable, Optional
+
+from .errors import ApiError
+from .schema import apply_migrations
+
+FILE_COLUMNS = (
+    "seq, id, source_slug, path, filename, content_type, content_hash, size, "
+    "width, height, uploaded_by, created_at, metadata, search_text"
+)
+# Beyond this many matches a count is reported as "at least" this many: counting
+# every match of a common term in a large registry would make each search slow.
+COUNT_CAP = 10_000
+
+
+@dataclass
+class AllowedSQL:
+    """SQL returning a ``parent`` column of the source slugs an actor may browse."""
+
+    sql: str
+    params: dict
+
+
+@dataclass
+class SearchPage:
+    rows: list[dict]
+    total: int
+    total_is_capped: bool
+    next_cursor: Optional[str]
+    sort: str
+
+
+class FileRegistry:
+    """Queries over the registry tables in Datasette's internal database."""
+
+    def __init__(self, db):
+        self.db = db
+
+    async def migrate(self) -> list[str]:
+        return await self.db.execute_write_fn(apply_migrations)
+
+    async def set_sources(self, sources: Iterable[tuple[str, str]]) -> None:
+        """Record the configured ``(slug, storage_type)`` pairs, dropping stale ones.
+
+        Files of a source removed from the config stay registered: adding the
+        source back makes them reachable again.
+        """
+        sources = list(sources)
+
+        def write(conn):
+            conn.execute("DELETE FROM datasette_files_sources")
+            conn.executemany(
+                "INSERT INTO datasette_files_sources (slug, storage_type) VALUES (?, ?)",
+                sources,
+            )
+
+        await self.db.execute_write_fn(write)
+
+    # Files -----------------------------------------------------------------
+
+    async def get(self, file_id: str) -> Optional[dict]:
+        rows = await self.db.execute(
+            f"SELECT {FILE_COLUMNS} FROM datasette_files_files WHERE id = ?", [file_id]
+        )
+        row = rows.first()
+        return _file_dict(row) if row else None
+
+    async def delete(self, file_id: str) -> bool:
+        """Remove the row and its index entry; return False if it was not there."""
+
+        def write(conn):
+            return conn.execute(
+                "DELETE FROM datasette_files_files WHERE id = ?", [file_id]
+            ).rowcount
+
+        return bool(await self.db.execute_write_fn(write))
+
+    async def update_search_text(self, file_id: str, search_text: str) -> None:
+        await self.db.execute_write(
+            "UPDATE datasette_files_files SET search_text = ? WHERE id = ?",
+            [search_text, file_id],
+        )
+
+    async def batch(self, file_ids: list[str], allowed: AllowedSQL) -> list[dict]:
+        """The files among ``file_ids`` in sources the actor may browse."""
+        sql = f"""
+            WITH allowed_sources AS (SELECT parent FROM ({allowed.sql}))
+            SELECT {FILE_COLUMNS} FROM datasette_files_files
+            WHERE id IN (SELECT value FROM json_each(:df_ids))
+              AND source_slug IN (SELECT parent FROM allowed_sources)
+        """
+        params = {**allowed.params, "df_ids": json.dumps(file_ids)}
+        return [_file_dict(row) for row in await self.db.execute(sql, params)]
+
+    async def count_by_source(self) -> dict[str, int]:
+        rows = await self.db.execute(
+            "SELECT source_slug, count(*) FROM datasette_files_files GROUP BY source_slug"
+        )
+        return {row[0]: row[1] for row in rows}
+
+    async def search(
+        self,
+        allowed: AllowedSQL,
+        *,
+        query: str = "",
+        source: Optional[str] = None,
+        cursor: Optional[str] = None,
+        limit: int = 50,
+        sort: Optional[str] = None,
+    ) -> SearchPage:
+        """One page of files matching ``query`` in the sources the actor may browse.
+
+        Sorts by relevance when a query matches at most COUNT_CAP files and by
+        newest first otherwise (ranking every match of a common term is slow);
+        ``sort`` picks one explicitly. Newest-first pages use a keyset cursor,
+        so deep pages cost the same as the first.
+        """
+        fts_query = to_fts_query(query)
+        where = ["f.source_slug IN (SELECT parent FROM allowed_sources)"]
+        params: dict[str, Any] = dict(allowed.params)
+        if source is not None:
+            where.append("f.source_slug = :df_source")
+            params["df_source"] = source
+        if fts_query:
+            where.append(
+                "f.seq IN (SELECT rowid FROM datasette_files_fts "
+                "WHERE datasette_files_fts MATCH :df_query)"
+            )
+            params["df_query"] = fts_query
+        with_allowed = f"WITH allowed_sources AS (SELECT parent FROM ({allowed.sql}))"
+        count_sql = f"""{with_allowed}
+            SELECT count(*) FROM (
+                SELECT 1 FROM datasette_files_files f WHERE {' AND '.join(where)}
+                LIMIT {COUNT_CAP + 1}
+            )"""
+        total = (await self.db.execute(count_sql, params)).first()[0]
+        capped = total > COUNT_CAP
+        if cursor and sort is None:
+            sort = "relevance" if cursor.startswith("o") else "newest"
+        if sort not in ("relevance", "newest"):
+            sort = "relevance" if fts_query and not capped else "newest"
+        if sort == "relevance" and not fts_query:
+            sort = "newest"
+
+        if sort == "relevance":
+            offset = _parse_cursor(cursor, "o")
+            # where[-1] is the MATCH filter, expressed directly here to get rank.
+            sql = f"""{with_allowed}
+                SELECT {_prefixed_columns('f')} FROM datasette_files_fts
+                JOIN datasette_files_files f ON f.seq = datasette_files_fts.rowid
+                WHERE datasette_files_fts MATCH :df_query AND {' AND '.join(where[:-1])}
+                ORDER BY datasette_files_fts.rank, f.seq DESC
+                LIMIT :df_limit OFFSET :df_offset"""
+            params.update(df_limit=limit + 1, df_offset=offset)
+            rows = [_file_dict(r) for r in await self.db.execute(sql, params)]
+            next_cursor = f"o{offset + limit}" if len(rows) > limit else None
+        else:
+            before = _parse_cursor(cursor, "s")
+            if before:
+                where.append("f.seq < :df_before")
+                params["df_before"] = before
+            sql = f"""{with_allowed}
+                SELECT {_prefixed_columns('f')} FROM datasette_files_files f
+                WHERE {' AND '.join(where)}
+                ORDER BY f.seq DESC LIMIT :df_limit"""
+            params["df_limit"] = limit + 1
+            rows = [_file_dict(r) for r in await self.db.execute(sql, params)]
+            next_cursor = f"s{rows[limit - 1]['seq']}" if len(rows) > limit else None
+        return SearchPage(
+            rows=rows[:limit],
+            total=min(total, COUNT_CAP),
+            total_is_capped=capped,
+            next_cursor=next_cursor,
+            sort=sort,
+        )
+
+    # Uploads ---------------------------------------------------------------
+
+    async def create_upload(self, upload: dict) -> None:
+        columns = ", ".join(upload)
+        placeholders = ", ".join(f":{key}" for key in upload)
+        await self.db.execute_write(
+            f"INSERT INTO datasette_files_uploads ({columns}) VALUES ({placeholders})",
+            upload,
+        )
+
+    async def get_upload(self, token: str) -> Optional[dict]:
+        row = (
+            await self.db.execute(
+                "SELECT * FROM datasette_files_uploads WHERE token = ?", [token]
+            )
+        ).first()
+        return dict(row) if row else None
+
+    async def claim_upload(self, token: str, from_status: str, to_status: str) -> bool:
+        """Move an upload between states atomically; False if another request won."""
+
+        def write(conn):
+            return conn.execute(
+                "UPDATE datasette_files_uploads SET status = ? WHERE token = ? AND status = ?",
+                [to_status, token, from_status],
+            ).rowcount
+
+        return bool(await self.db.execute_write_fn(write))
+
+    async def record_received(
+        self, token: str, received_bytes: int, content_hash: str
+    ) -> None:
+        await self.db.execute_write(
+            "UPDATE datasette_files_uploads SET status = 'uploaded', received_bytes = ?, "
+            "content_hash = ? WHERE token = ?",
+            [received_bytes, content_hash, token],
+        )
+
+    async def complete_upload(self, token: str, file_row: dict) -> bool:
+        """Register the file and spend the token in one transaction.
+
+        Returns False (and writes nothing) if the token was already spent.
+        """
+        columns = ", ".join(file_row)
+        placeholders = ", ".join(f":{key}" for key in file_row)
+
+        def write(conn):
+            spent = conn.execute(
+                "UPDATE datasette_files_uploads SET status = 'completed' "
+                "WHERE token = ? AND status = 'uploaded'",
+                [token],
+            ).rowcount
+            if not spent:
+                return False
+            conn.execute(
+                f"INSERT INTO datasette_files_files ({columns}) VALUES ({placeholders})",
+                file_row,
+            )
+            return True
+
+        return await self.db.execute_write_fn(write)
+
+    async def reset_interrupted_uploads(self) -> None:
+        await self.db.execute_write(
+            "UPDATE datasette_files_uploads SET status = 'prepared' WHERE status = 'receiving'"
+        )
+
+    async def expired_uploads(self, now: str) -> list[dict]:
+        rows = await self.db.execute(
+            "SELECT * FROM datasette_files_uploads WHERE expires_at <= ? LIMIT 1000", [now]
+        )
+        return [dict(row) for row in rows]
+
+    async def delete_upload(self, token: str) -> None:
+        await self.db.execute_write(
+            "DELETE FROM datasette_files_uploads WHERE token = ?", [token]
+        )
+
+
+def to_fts_query(query: str) -> str:
+    """Turn free text into a safe FTS5 query: every word must match, as a prefix.
+
+    Each word is quoted, so FTS5 syntax in user input (quotes, NEAR, column
+    filters, parentheses) is searched for literally instead of raising errors.
+    """
+    words = [w for w in (query or "").split() if w.strip('"')]
+    return " ".join('"{}"*'.format(w.replace('"', '""')) for w in words)
+
+
+def _parse_cursor(cursor: Optional[str], kind: str) -> int:
+    if not cursor:
+        return 0
+    if cursor[0] != kind or not cursor[1:].isdigit():
+        raise ApiError(f"Invalid cursor {cursor!r}: use the 'next' value of a previous page")
+    return int(cursor[1:])
+
+
+def _prefixed_columns(alias: str) -> str:
+    return ", ".join(f"{alias}.{c.strip()}" for c in FILE_COLUMNS.split(","))
+
+
+def _file_dict(row) -> dict:
+    record = dict(row)
+    try:
+        record["metadata"] = json.loads(record.get("metadata") or "{}")
+    except ValueError:
+        record["metadata"] = {}
+    return record

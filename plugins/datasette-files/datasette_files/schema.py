@@ -1,0 +1,130 @@
+"""The registry's schema, as an ordered list of migrations.
+
+Each migration runs once, in order; all pending ones run in one transaction
+together with the record of their names, so a data directory written by an older
+build opens in a newer one, and a failed upgrade changes nothing.
+Append new migrations; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Callable, Union
+
+MIGRATIONS_TABLE = "datasette_files_migrations"
+
+
+INITIAL = """
+        CREATE TABLE datasette_files_sources (
+            slug TEXT PRIMARY KEY,
+            storage_type TEXT NOT NULL
+        );
+        CREATE TABLE datasette_files_files (
+            seq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            source_slug TEXT NOT NULL,
+            path TEXT NOT NULL,
+            filename TEXT NOT NULL,
+            content_type TEXT,
+            content_hash TEXT,
+            size INTEGER,
+            width INTEGER,
+            height INTEGER,
+            uploaded_by TEXT,
+            created_at TEXT NOT NULL,
+            metadata TEXT NOT NULL DEFAULT '{}',
+            search_text TEXT NOT NULL DEFAULT ''
+        );
+        CREATE UNIQUE INDEX datasette_files_files_source_path
+            ON datasette_files_files (source_slug, path);
+        CREATE INDEX datasette_files_files_source_seq
+            ON datasette_files_files (source_slug, seq);
+        CREATE INDEX datasette_files_files_uploaded_by
+            ON datasette_files_files (uploaded_by) WHERE uploaded_by IS NOT NULL;
+
+        CREATE VIRTUAL TABLE datasette_files_fts USING fts5(
+            filename, content_type, search_text,
+            content='datasette_files_files', content_rowid='seq',
+            tokenize='unicode61 remove_diacritics 2', prefix='2 3'
+        );
+        CREATE TRIGGER datasette_files_fts_insert AFTER INSERT ON datasette_files_files BEGIN
+            INSERT INTO datasette_files_fts (rowid, filename, content_type, search_text)
+            VALUES (new.seq, new.filename, new.content_type, new.search_text);
+        END;
+        CREATE TRIGGER datasette_files_fts_delete AFTER DELETE ON datasette_files_files BEGIN
+            INSERT INTO datasette_files_fts (datasette_files_fts, rowid, filename, content_type, search_text)
+            VALUES ('delete', old.seq, old.filename, old.content_type, old.search_text);
+        END;
+        CREATE TRIGGER datasette_files_fts_update
+        AFTER UPDATE OF filename, content_type, search_text ON datasette_files_files BEGIN
+            INSERT INTO datasette_files_fts (datasette_files_fts, rowid, filename, content_type, search_text)
+            VALUES ('delete', old.seq, old.filename, old.content_type, old.search_text);
+            INSERT INTO datasette_files_fts (rowid, filename, content_type, search_text)
+            VALUES (new.seq, new.filename, new.content_type, new.search_text);
+        END;
+
+        -- One row per upload token: the state of an upload between prepare and
+        -- complete. received_bytes lets a chunked upload resume where it stopped.
+        CREATE TABLE datasette_files_uploads (
+            token TEXT PRIMARY KEY,
+            file_id TEXT NOT NULL,
+            source_slug TEXT NOT NULL,
+            actor_id TEXT,
+            path TEXT NOT NULL,
+            filename TEXT NOT NULL,
+            content_type TEXT NOT NULL,
+            declared_size INTEGER,
+            received_bytes INTEGER NOT NULL DEFAULT 0,
+            content_hash TEXT,
+            status TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        );
+        CREATE INDEX datasette_files_uploads_expires
+            ON datasette_files_uploads (expires_at);
+        """
+
+
+# A migration is SQL statements, or a function of the connection for data changes.
+Migration = Union[str, Callable[[sqlite3.Connection], None]]
+
+MIGRATIONS: list[tuple[str, Migration]] = [
+    ("001_initial", INITIAL),
+]
+
+
+def apply_migrations(conn: sqlite3.Connection) -> list[str]:
+    """Apply every migration not yet recorded; return the names applied.
+
+    The caller runs this inside a transaction.
+    """
+    conn.execute(
+        f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} "
+        "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)"
+    )
+    done = {row[0] for row in conn.execute(f"SELECT name FROM {MIGRATIONS_TABLE}")}
+    applied = []
+    for name, migration in MIGRATIONS:
+        if name in done:
+            continue
+        if callable(migration):
+            migration(conn)
+        else:
+            # executescript() would commit; run statement by statement instead.
+            for statement in _split_statements(migration):
+                conn.execute(statement)
+        conn.execute(f"INSERT INTO {MIGRATIONS_TABLE} (name) VALUES (?)", [name])
+        applied.append(name)
+    return applied
+
+
+def _split_statements(script: str) -> list[str]:
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        if line.strip().startswith("--"):
+            continue
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    return statements

@@ -1,0 +1,137 @@
+"""Sources: named, configured storage backends, loaded from the plugin config."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, fields
+from typing import Iterator, Optional
+
+from datasette.plugins import pm
+
+from .base import DEFAULT_MAX_FILE_SIZE, Storage, StorageCapabilities
+from .errors import ConfigError, NotFound
+
+SLUG_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+@dataclass
+class Source:
+    """One configured source: a slug bound to a configured storage instance."""
+
+    slug: str
+    storage_type: str
+    storage: Storage
+
+    @property
+    def capabilities(self) -> StorageCapabilities:
+        return self.storage.capabilities
+
+    @property
+    def max_file_size(self) -> int:
+        return self.capabilities.max_file_size or DEFAULT_MAX_FILE_SIZE
+
+    def free_space(self) -> Optional[int]:
+        """Free bytes in the backend, when the backend can tell (filesystem can)."""
+        free_space = getattr(self.storage, "free_space", None)
+        return free_space() if callable(free_space) else None
+
+    def capability_flags(self) -> dict:
+        caps = self.capabilities
+        return {f.name: getattr(caps, f.name) for f in fields(StorageCapabilities)}
+
+
+class Sources:
+    """The configured sources, by slug."""
+
+    def __init__(self, sources: list[Source]):
+        self._by_slug = {source.slug: source for source in sources}
+
+    def __iter__(self) -> Iterator[Source]:
+        return iter(self._by_slug.values())
+
+    def __contains__(self, slug: str) -> bool:
+        return slug in self._by_slug
+
+    def get(self, slug: str) -> Source:
+        """The source called ``slug``, or a 404 API error naming it."""
+        try:
+            return self._by_slug[slug]
+        except KeyError:
+            raise NotFound(f"Source not found: {slug}")
+
+
+def storage_types(datasette) -> dict[str, type]:
+    """Every registered ``Storage`` subclass, by its ``storage_type``."""
+    types: dict[str, type] = {}
+    for classes in pm.hook.register_files_storage_types(datasette=datasette):
+        for cls in classes or []:
+            types[_storage_type_of(cls)] = cls
+    return types
+
+
+def _storage_type_of(cls: type) -> str:
+    # The spec allows a class attribute or a property; a property needs an instance.
+    value = cls.__dict__.get("storage_type", getattr(cls, "storage_type", None))
+    if isinstance(value, str):
+        return value
+    return cls().storage_type
+
+
+async def load_sources(datasette, plugin_config: Optional[dict]) -> Sources:
+    """Instantiate and configure every source, or raise ConfigError naming the problem."""
+    plugin_config = plugin_config or {}
+    configured = plugin_config.get("sources") or {}
+    if not isinstance(configured, dict):
+        raise ConfigError(
+            "datasette-files: 'sources' must be a mapping of source slug to "
+            "{storage: ..., config: {...}}"
+        )
+    types = storage_types(datasette)
+    seen: dict[str, str] = {}
+    sources = []
+    for slug, source_config in configured.items():
+        slug = str(slug)
+        where = f"datasette-files: source {slug!r}"
+        if not SLUG_PATTERN.match(slug):
+            raise ConfigError(
+                f"{where}: a slug must be 1-64 letters, digits, '-' or '_', "
+                "starting with a letter or digit"
+            )
+        if slug.lower() in seen:
+            raise ConfigError(
+                f"{where}: duplicate slug (clashes with {seen[slug.lower()]!r}); "
+                "each source needs its own slug"
+            )
+        seen[slug.lower()] = slug
+        if not isinstance(source_config, dict) or "storage" not in source_config:
+            raise ConfigError(f"{where}: expected a 'storage' key naming a storage type")
+        storage_type = source_config["storage"]
+        if storage_type not in types:
+            raise ConfigError(
+                f"{where}: unknown storage type {storage_type!r}; expected one of: "
+                + ", ".join(sorted(types))
+            )
+        storage = types[storage_type]()
+        try:
+            await storage.configure(
+                source_config.get("config") or {}, _secret_getter(datasette)
+            )
+        except ConfigError as ex:
+            raise ConfigError(f"{where}: {ex}") from None
+        sources.append(Source(slug=slug, storage_type=storage_type, storage=storage))
+    return Sources(sources)
+
+
+def _secret_getter(datasette):
+    """The ``get_secret`` handed to ``Storage.configure``: datasette-secrets when
+    installed, otherwise the ``DATASETTE_SECRETS_<NAME>`` environment variable."""
+
+    async def get_secret(name: str) -> Optional[str]:
+        try:
+            from datasette_secrets import get_secret as secrets_get_secret
+        except ImportError:
+            return os.environ.get(f"DATASETTE_SECRETS_{name}")
+        return await secrets_get_secret(datasette, name)
+
+    return get_secret

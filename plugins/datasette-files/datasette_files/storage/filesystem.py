@@ -1,0 +1,226 @@
+"""The built-in ``filesystem`` storage: files in a directory on local disk."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import hashlib
+import mimetypes
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import AsyncIterator, Callable, Optional
+
+from ..base import DEFAULT_MAX_FILE_SIZE, FileMetadata, Storage, StorageCapabilities
+from ..errors import ConfigError, InsufficientStorage
+
+READ_CHUNK = 1024 * 1024
+# Incoming chunks are gathered to this size before one write+hash runs off the loop.
+WRITE_BATCH = 4 * 1024 * 1024
+TEMP_DIR_NAME = ".datasette-files-tmp"
+
+
+class UnsafePath(ValueError):
+    """A storage path that would leave the root, or is not a plain relative path."""
+
+
+class FilesystemStorage(Storage):
+    """Stores files under ``root``; uploads are written to a temporary file,
+    fsynced and renamed into place, so a partial write is never visible."""
+
+    storage_type = "filesystem"
+
+    def __init__(self) -> None:
+        self.root: Path | None = None
+        self.max_file_size = DEFAULT_MAX_FILE_SIZE
+
+    @property
+    def capabilities(self) -> StorageCapabilities:
+        return StorageCapabilities(
+            can_upload=True,
+            can_delete=True,
+            can_list=True,
+            can_generate_signed_urls=False,
+            requires_proxy_download=True,
+            max_file_size=self.max_file_size,
+        )
+
+    async def configure(self, config: dict, get_secret: Callable) -> None:
+        if not isinstance(config, dict) or not config.get("root"):
+            raise ConfigError(
+                "filesystem storage needs a 'root' key in its config: "
+                "the directory where files are stored"
+            )
+        self.max_file_size = _parse_max_file_size(config.get("max_file_size"))
+        root = Path(str(config["root"])).expanduser().absolute()
+        if root.exists() and not root.is_dir():
+            raise ConfigError(f"root {str(root)!r} exists but is not a directory")
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            (root / TEMP_DIR_NAME).mkdir(exist_ok=True)
+        except OSError as ex:
+            raise ConfigError(f"root {str(root)!r} could not be created: {ex.strerror}")
+        if not os.access(root, os.W_OK | os.X_OK):
+            raise ConfigError(f"root {str(root)!r} is not writable by this process")
+        self.root = root
+
+    # Every path from the registry or a caller passes through here.
+    def resolve(self, path: str) -> Path:
+        """Map a storage path to a filesystem path inside ``root``, or raise UnsafePath."""
+        if not isinstance(path, str) or not path or "\x00" in path or "\\" in path:
+            raise UnsafePath(f"invalid storage path {path!r}")
+        parts = path.split("/")
+        if path.startswith("/") or any(p in ("", ".", "..") for p in parts):
+            raise UnsafePath(f"storage path {path!r} is not a plain relative path")
+        full = self.root.joinpath(*parts)
+        real = Path(os.path.realpath(full))
+        if real != self.root and self.root not in real.parents:
+            raise UnsafePath(f"storage path {path!r} leads outside the root")
+        return full
+
+    def free_space(self) -> int:
+        """Bytes available to this process on the root's filesystem."""
+        return shutil.disk_usage(self.root).free
+
+    async def get_file_metadata(self, path: str) -> Optional[FileMetadata]:
+        full = self.resolve(path)
+        try:
+            stat = await asyncio.to_thread(full.stat)
+        except FileNotFoundError:
+            return None
+        if not full.is_file():
+            return None
+        return FileMetadata(
+            path=path,
+            filename=full.name,
+            content_type=mimetypes.guess_type(full.name)[0],
+            size=stat.st_size,
+        )
+
+    async def read_file(self, path: str) -> bytes:
+        return await asyncio.to_thread(self.resolve(path).read_bytes)
+
+    async def read_bytes(self, path: str, num_bytes: int = 2048) -> bytes:
+        def read() -> bytes:
+            with open(self.resolve(path), "rb") as fp:
+                return fp.read(num_bytes)
+
+        return await asyncio.to_thread(read)
+
+    async def stream_file(self, path: str) -> AsyncIterator[bytes]:
+        async for chunk in self.stream_range(path, 0, None):
+            yield chunk
+
+    async def stream_range(
+        self, path: str, start: int, end: Optional[int]
+    ) -> AsyncIterator[bytes]:
+        """Yield bytes ``start`` to ``end`` inclusive (to the end of file if None)."""
+        fp = await asyncio.to_thread(open, self.resolve(path), "rb")
+        try:
+            await asyncio.to_thread(fp.seek, start)
+            remaining = None if end is None else end - start + 1
+            while remaining is None or remaining > 0:
+                size = READ_CHUNK if remaining is None else min(READ_CHUNK, remaining)
+                chunk = await asyncio.to_thread(fp.read, size)
+                if not chunk:
+                    break
+                if remaining is not None:
+                    remaining -= len(chunk)
+                yield chunk
+        finally:
+            await asyncio.to_thread(fp.close)
+
+    async def receive_upload(
+        self, path: str, stream: AsyncIterator[bytes], content_type: str
+    ) -> FileMetadata:
+        final = self.resolve(path)
+        temp = self.root / TEMP_DIR_NAME / f"{uuid.uuid4().hex}.part"
+        sha256 = hashlib.sha256()
+        fp = await asyncio.to_thread(open, temp, "wb")
+        size = 0
+        try:
+            pending: list[bytes] = []
+            pending_size = 0
+            async for chunk in stream:
+                pending.append(chunk)
+                pending_size += len(chunk)
+                if pending_size >= WRITE_BATCH:
+                    await asyncio.to_thread(_write_and_hash, fp, sha256, pending)
+                    size += pending_size
+                    pending, pending_size = [], 0
+            if pending:
+                await asyncio.to_thread(_write_and_hash, fp, sha256, pending)
+                size += pending_size
+            await asyncio.to_thread(_fsync_close, fp)
+            await asyncio.to_thread(_move_into_place, temp, final)
+        except BaseException as ex:
+            fp.close()
+            temp.unlink(missing_ok=True)
+            if isinstance(ex, OSError) and ex.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise InsufficientStorage(
+                    "not enough free space in this source's storage to finish the upload"
+                ) from ex
+            raise
+        return FileMetadata(
+            path=path,
+            filename=final.name,
+            content_type=content_type,
+            content_hash="sha256:" + sha256.hexdigest(),
+            size=size,
+        )
+
+    async def delete_file(self, path: str) -> None:
+        await asyncio.to_thread(self.resolve(path).unlink, True)
+
+    async def list_files(
+        self, prefix: str = "", cursor: Optional[str] = None, limit: int = 100
+    ) -> tuple[list[FileMetadata], Optional[str]]:
+        def collect() -> list[str]:
+            found = []
+            for dirpath, dirnames, filenames in os.walk(self.root):
+                dirnames[:] = [d for d in dirnames if d != TEMP_DIR_NAME]
+                rel_dir = os.path.relpath(dirpath, self.root)
+                for name in filenames:
+                    rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+                    rel = rel.replace(os.sep, "/")
+                    if rel.startswith(prefix) and (cursor is None or rel > cursor):
+                        found.append(rel)
+            return sorted(found)
+
+        paths = await asyncio.to_thread(collect)
+        page = paths[:limit]
+        files = [meta for meta in [await self.get_file_metadata(p) for p in page] if meta]
+        next_cursor = page[-1] if len(paths) > limit else None
+        return files, next_cursor
+
+
+def _parse_max_file_size(value) -> int:
+    if value is None:
+        return DEFAULT_MAX_FILE_SIZE
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(f"max_file_size must be a positive number of bytes, got {value!r}")
+    return value
+
+
+def _write_and_hash(fp, sha256, chunks: list[bytes]) -> None:
+    data = b"".join(chunks)
+    sha256.update(data)
+    fp.write(data)
+
+
+def _fsync_close(fp) -> None:
+    fp.flush()
+    os.fsync(fp.fileno())
+    fp.close()
+
+
+def _move_into_place(temp: Path, final: Path) -> None:
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(temp, final)
+    # The rename is durable only once the directory entry is on disk.
+    dir_fd = os.open(final.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

@@ -1,0 +1,249 @@
+"""The three upload steps: prepare, receive, complete.
+
+An upload token is a row in the registry's uploads table, so it survives a
+restart. It belongs to one source and one actor, expires, and is spent by
+``complete``. Its status moves prepared -> receiving -> uploaded -> completed;
+a failed or interrupted receive returns it to prepared so the client can retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import io
+import logging
+import time
+from typing import AsyncIterator, Optional
+
+from .errors import ApiError, Forbidden, InsufficientStorage, NotFound, PayloadTooLarge
+from .files import format_timestamp, utc_now
+from .naming import (
+    content_type_for,
+    display_filename,
+    is_valid_content_type,
+    new_file_id,
+    new_upload_token,
+    storage_path,
+)
+from .plugin_state import PluginState
+from .sources import Source
+
+log = logging.getLogger("datasette_files")
+
+# Enough of an image's head for Pillow to read its dimensions (JPEG EXIF can be long).
+IMAGE_HEAD_BYTES = 512 * 1024
+EXPIRY_INTERVAL_SECONDS = 60
+
+
+class Gone(ApiError):
+    status = 410
+
+
+class Conflict(ApiError):
+    status = 409
+
+
+def actor_id_of(actor: Optional[dict]) -> Optional[str]:
+    if actor and actor.get("id") is not None:
+        return str(actor["id"])
+    return None
+
+
+async def prepare(plugin: PluginState, source: Source, actor, payload: dict) -> dict:
+    """Validate an intended upload and return a persisted upload row."""
+    if not source.capabilities.can_upload:
+        raise ApiError(f"Source {source.slug!r} does not accept uploads")
+    filename = payload.get("filename")
+    if not isinstance(filename, str) or not filename.strip():
+        raise ApiError("'filename' is required and must be a non-empty string")
+    shown_name = display_filename(filename)
+    if not shown_name:
+        raise ApiError(f"'filename' {filename!r} has no usable name in it")
+    declared_type = payload.get("content_type")
+    if declared_type is not None and not isinstance(declared_type, str):
+        raise ApiError("'content_type' must be a string such as 'image/jpeg'")
+    content_type = content_type_for(shown_name, declared_type)
+    if not is_valid_content_type(content_type):
+        raise ApiError(f"'content_type' {declared_type!r} is not a valid MIME type")
+    size = payload.get("size")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
+        raise ApiError("'size' must be a whole number of bytes, 0 or more")
+    if size is not None:
+        check_size_fits(source, size)
+
+    now = utc_now()
+    file_id = new_file_id()
+    upload = {
+        "token": new_upload_token(),
+        "file_id": file_id,
+        "source_slug": source.slug,
+        "actor_id": actor_id_of(actor),
+        "path": storage_path(file_id, shown_name),
+        "filename": shown_name,
+        "content_type": content_type,
+        "declared_size": size,
+        "status": "prepared",
+        "created_at": format_timestamp(now),
+        "expires_at": format_timestamp(
+            now + datetime.timedelta(seconds=plugin.upload_expiry_seconds)
+        ),
+    }
+    await plugin.registry.create_upload(upload)
+    return upload
+
+
+def check_size_fits(source: Source, size: int) -> None:
+    if size > source.max_file_size:
+        raise PayloadTooLarge(
+            f"File is {size} bytes; source {source.slug!r} accepts at most "
+            f"{source.max_file_size} bytes (max_file_size)"
+        )
+    free = source.free_space()
+    if free is not None and size > free:
+        raise InsufficientStorage(
+            f"File is {size} bytes but source {source.slug!r} has only {free} bytes free"
+        )
+
+
+async def load_upload(
+    plugin: PluginState, source: Source, actor, token
+) -> dict:
+    """The upload row for ``token``, checked against the source, actor and clock."""
+    if not isinstance(token, str) or not token:
+        raise ApiError("'upload_token' is required: use the token returned by prepare")
+    upload = await plugin.registry.get_upload(token)
+    if upload is None:
+        raise NotFound("Unknown upload token: prepare the upload first")
+    if upload["source_slug"] != source.slug:
+        raise ApiError(
+            f"This upload token belongs to source {upload['source_slug']!r}, "
+            f"not {source.slug!r}"
+        )
+    if upload["actor_id"] != actor_id_of(actor):
+        raise Forbidden("This upload token was issued to a different user")
+    if upload["status"] == "completed":
+        raise Conflict("This upload token has already been used to complete an upload")
+    if upload["expires_at"] <= format_timestamp(utc_now()):
+        raise Gone("This upload token has expired: prepare the upload again")
+    return upload
+
+
+async def receive(
+    plugin: PluginState, source: Source, upload: dict, stream: AsyncIterator[bytes]
+) -> dict:
+    """Stream the file's bytes into storage, enforcing the declared size and
+    the source's limit as the bytes arrive. Returns the updated upload row."""
+    token = upload["token"]
+    if upload["status"] == "uploaded":
+        raise Conflict("The file for this upload token has already been uploaded")
+    if not await plugin.registry.claim_upload(token, "prepared", "receiving"):
+        raise Conflict("An upload for this token is already in progress")
+    limit, limit_reason = _upload_limit(source, upload["declared_size"])
+    received = 0
+
+    async def limited() -> AsyncIterator[bytes]:
+        nonlocal received
+        async for chunk in stream:
+            received += len(chunk)
+            if received > limit:
+                raise PayloadTooLarge(f"Upload exceeds {limit_reason}: {limit} bytes")
+            yield chunk
+
+    try:
+        metadata = await source.storage.receive_upload(
+            upload["path"], limited(), upload["content_type"]
+        )
+        declared = upload["declared_size"]
+        if declared is not None and received != declared:
+            raise ApiError(
+                f"Received {received} bytes but prepare declared {declared} bytes"
+            )
+    except BaseException:
+        await _discard_received(source, upload)
+        await plugin.registry.claim_upload(token, "receiving", "prepared")
+        raise
+    await plugin.registry.record_received(token, received, metadata.content_hash)
+    return {**upload, "status": "uploaded", "received_bytes": received,
+            "content_hash": metadata.content_hash}
+
+
+def _upload_limit(source: Source, declared: Optional[int]) -> tuple[int, str]:
+    if declared is not None and declared <= source.max_file_size:
+        return declared, "the size declared in prepare"
+    return source.max_file_size, f"the max_file_size of source {source.slug!r}"
+
+
+async def _discard_received(source: Source, upload: dict) -> None:
+    """Remove whatever a failed receive may have left at the upload's path."""
+    if not source.capabilities.can_delete:
+        return
+    try:
+        await asyncio.shield(source.storage.delete_file(upload["path"]))
+    except Exception:
+        log.warning("datasette-files: could not remove partial upload %s", upload["path"])
+
+
+async def complete(plugin: PluginState, source: Source, upload: dict) -> dict:
+    """Register the uploaded file and spend the token; return the file row."""
+    if upload["status"] != "uploaded":
+        raise ApiError("No file has been uploaded for this token yet")
+    width, height = await image_dimensions(source, upload)
+    row = {
+        "id": upload["file_id"],
+        "source_slug": source.slug,
+        "path": upload["path"],
+        "filename": upload["filename"],
+        "content_type": upload["content_type"],
+        "content_hash": upload["content_hash"],
+        "size": upload["received_bytes"],
+        "width": width,
+        "height": height,
+        "uploaded_by": upload["actor_id"],
+        "created_at": format_timestamp(utc_now()),
+        "metadata": "{}",
+        "search_text": "",
+    }
+    if not await plugin.registry.complete_upload(upload["token"], row):
+        raise Conflict("This upload token has already been used to complete an upload")
+    return await plugin.registry.get(row["id"])
+
+
+async def image_dimensions(source: Source, upload: dict) -> tuple[Optional[int], Optional[int]]:
+    """Width and height as displayed (EXIF rotation applied), read from the
+    image's header only; (None, None) for non-images or unreadable ones."""
+    if not upload["content_type"].startswith("image/"):
+        return None, None
+    try:
+        head = await source.storage.read_bytes(upload["path"], IMAGE_HEAD_BYTES)
+        return await asyncio.to_thread(_dimensions_from_head, head)
+    except Exception:
+        return None, None
+
+
+def _dimensions_from_head(head: bytes) -> tuple[Optional[int], Optional[int]]:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(head)) as image:
+        width, height = image.size
+        # EXIF orientations 5-8 rotate by 90 degrees.
+        if image.getexif().get(0x0112) in (5, 6, 7, 8):
+            width, height = height, width
+    return width, height
+
+
+async def expire_uploads_now_and_then(plugin: PluginState) -> None:
+    """Run expire_uploads at most once a minute, from the request path."""
+    now = time.monotonic()
+    if now - plugin.last_expiry_run >= EXPIRY_INTERVAL_SECONDS:
+        plugin.last_expiry_run = now
+        await expire_uploads(plugin)
+
+
+async def expire_uploads(plugin: PluginState) -> int:
+    """Forget expired tokens and remove bytes that were uploaded but never completed."""
+    expired = await plugin.registry.expired_uploads(format_timestamp(utc_now()))
+    for upload in expired:
+        if upload["status"] != "completed" and upload["source_slug"] in plugin.sources:
+            await _discard_received(plugin.sources.get(upload["source_slug"]), upload)
+        await plugin.registry.delete_upload(upload["token"])
+    return len(expired)

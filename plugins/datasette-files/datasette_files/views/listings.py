@@ -1,0 +1,114 @@
+"""GET /-/files/search.json, /-/files/batch.json and /-/files/sources.json."""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+
+from datasette import Response
+
+from ..errors import ApiError, json_api, require_method
+from ..files import FILE_ID_PATTERN, file_json
+from ..permissions import BROWSE, UPLOAD, allowed_sources_sql, allowed_on_source
+from ..plugin_state import state
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+MAX_BATCH_IDS = 1000
+_FILE_ID = re.compile(f"^{FILE_ID_PATTERN}$")
+
+
+@json_api
+async def search_view(datasette, request):
+    require_method(request, "GET", "HEAD")
+    plugin = state(datasette)
+    source = request.args.get("source") or None
+    if source is not None:
+        plugin.sources.get(source)
+    sort = request.args.get("sort") or None
+    if sort not in (None, "relevance", "newest"):
+        raise ApiError("'sort' must be 'relevance' or 'newest'")
+    limit = _page_size(request.args.get("limit") or request.args.get("_size"))
+    page = await plugin.registry.search(
+        await allowed_sources_sql(datasette, request.actor, BROWSE),
+        query=request.args.get("q", ""),
+        source=source,
+        cursor=request.args.get("next") or None,
+        limit=limit,
+        sort=sort,
+    )
+    next_url = None
+    if page.next_cursor:
+        args = {k: v for k, v in request.args.items() if k != "next"}
+        next_url = datasette.urls.path(
+            "/-/files/search.json?" + urllib.parse.urlencode({**args, "next": page.next_cursor})
+        )
+    return Response.json(
+        {
+            "ok": True,
+            "q": request.args.get("q", ""),
+            "source": source,
+            "sort": page.sort,
+            "files": [file_json(datasette, row) for row in page.rows],
+            "total": page.total,
+            "total_is_capped": page.total_is_capped,
+            "total_display": f"{page.total:,}+" if page.total_is_capped else f"{page.total:,}",
+            "next": page.next_cursor,
+            "next_url": next_url,
+        }
+    )
+
+
+def _page_size(value) -> int:
+    if value is None:
+        return DEFAULT_PAGE_SIZE
+    if not str(value).isdigit() or not 1 <= int(value) <= MAX_PAGE_SIZE:
+        raise ApiError(f"'limit' must be a whole number from 1 to {MAX_PAGE_SIZE}")
+    return int(value)
+
+
+@json_api
+async def batch_view(datasette, request):
+    """Files by id, keyed by id; ids that are unknown or not browsable are absent."""
+    require_method(request, "GET", "HEAD")
+    ids = list(dict.fromkeys(request.args.getlist("id")))
+    if len(ids) > MAX_BATCH_IDS:
+        raise ApiError(f"At most {MAX_BATCH_IDS} ids per request")
+    ids = [file_id for file_id in ids if _FILE_ID.match(file_id)]
+    rows = []
+    if ids:
+        rows = await state(datasette).registry.batch(
+            ids, await allowed_sources_sql(datasette, request.actor, BROWSE)
+        )
+    return Response.json(
+        {"ok": True, "files": {row["id"]: file_json(datasette, row) for row in rows}}
+    )
+
+
+@json_api
+async def sources_view(datasette, request):
+    """The sources the actor may browse or upload to, with capability flags."""
+    require_method(request, "GET", "HEAD")
+    plugin = state(datasette)
+    counts = None
+    sources = []
+    for source in plugin.sources:
+        can_browse = await allowed_on_source(datasette, request.actor, BROWSE, source.slug)
+        can_upload = source.capabilities.can_upload and await allowed_on_source(
+            datasette, request.actor, UPLOAD, source.slug
+        )
+        if not (can_browse or can_upload):
+            continue
+        if counts is None:
+            counts = await plugin.registry.count_by_source()
+        sources.append(
+            {
+                "slug": source.slug,
+                "storage_type": source.storage_type,
+                "capabilities": source.capability_flags(),
+                "actor_can_browse": can_browse,
+                "actor_can_upload": can_upload,
+                "file_count": counts.get(source.slug, 0) if can_browse else None,
+            }
+        )
+    return Response.json({"ok": True, "sources": sources})

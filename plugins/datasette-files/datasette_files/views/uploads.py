@@ -1,0 +1,89 @@
+"""POST /-/files/upload/{slug}/-/prepare, /-/upload and /-/complete."""
+
+from __future__ import annotations
+
+from datasette import Response
+
+from .. import uploads
+from ..errors import ApiError, json_api, require_method
+from ..files import file_json
+from ..multipart import ClientDisconnected, MultipartStream, body_chunks
+from ..permissions import UPLOAD
+from .common import json_object_body, source_for
+
+TOKEN_HEADER = "x-upload-token"
+
+
+@json_api
+async def prepare_view(datasette, request):
+    require_method(request, "POST")
+    plugin, source = await source_for(datasette, request, request.url_vars["slug"], UPLOAD)
+    payload = await json_object_body(request)
+    await uploads.expire_uploads_now_and_then(plugin)
+    upload = await uploads.prepare(plugin, source, request.actor, payload)
+    token = upload["token"]
+    return Response.json(
+        {
+            "ok": True,
+            "upload_token": token,
+            "upload_url": datasette.urls.path(f"/-/files/upload/{source.slug}/-/upload"),
+            "upload_method": "POST",
+            "upload_headers": {},
+            "upload_fields": {"upload_token": token},
+            "file_id": upload["file_id"],
+            "expires_at": upload["expires_at"],
+        }
+    )
+
+
+@json_api
+async def upload_view(datasette, request):
+    """Receive the bytes, as a multipart form (spec) or as the raw request body
+    with the token in an ``X-Upload-Token`` header or ``upload_token`` query."""
+    require_method(request, "POST")
+    plugin, source = await source_for(datasette, request, request.url_vars["slug"], UPLOAD)
+    content_type = request.headers.get("content-type", "")
+    chunks = body_chunks(request.receive)
+    try:
+        if content_type.lower().startswith("multipart/form-data"):
+            form = MultipartStream(chunks, content_type)
+            fields, file_part = await form.fields_until_file()
+            token = fields.get("upload_token") or _token_outside_body(request)
+            if file_part is None:
+                raise ApiError(
+                    "No file in the form: send the file in a 'file' field, "
+                    "after the upload_token field"
+                )
+            upload = await uploads.load_upload(plugin, source, request.actor, token)
+            upload = await uploads.receive(plugin, source, upload, form.file_data())
+            await form.drain()
+        else:
+            token = _token_outside_body(request)
+            upload = await uploads.load_upload(plugin, source, request.actor, token)
+            upload = await uploads.receive(plugin, source, upload, chunks)
+    except ClientDisconnected:
+        raise ApiError("The connection closed before the whole file arrived")
+    return Response.json(
+        {
+            "ok": True,
+            "upload_token": upload["token"],
+            "size": upload["received_bytes"],
+            "content_hash": upload["content_hash"],
+        }
+    )
+
+
+def _token_outside_body(request):
+    return request.headers.get(TOKEN_HEADER) or request.args.get("upload_token")
+
+
+@json_api
+async def complete_view(datasette, request):
+    require_method(request, "POST")
+    plugin, source = await source_for(datasette, request, request.url_vars["slug"], UPLOAD)
+    payload = await json_object_body(request)
+    upload = await uploads.load_upload(
+        plugin, source, request.actor, payload.get("upload_token")
+    )
+    row = await uploads.complete(plugin, source, upload)
+    return Response.json({"ok": True, "file": file_json(datasette, row)})

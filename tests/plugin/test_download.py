@@ -1,0 +1,117 @@
+"""Downloads: bytes, safety headers, validators, ranges and HEAD."""
+
+import pytest
+
+from support import api
+
+CONTENT = bytes(range(256)) * 40  # 10,240 bytes
+
+
+@pytest.fixture(scope="module")
+def stored(open_server):
+    with open_server.client() as client:
+        return api.upload(client, "one", "Übersicht «2025».bin", CONTENT, "application/x-test")
+
+
+def get(server, path, **headers):
+    with server.client() as client:
+        return client.get(path, headers=headers)
+
+
+def test_download_is_the_uploaded_bytes_as_an_attachment(open_server, stored):
+    response = get(open_server, stored["download_url"])
+    assert response.status_code == 200
+    assert response.content == CONTENT
+    assert response.headers["content-length"] == str(len(CONTENT))
+    assert response.headers["content-type"] == "application/x-test"
+    assert response.headers["content-disposition"] == (
+        "attachment; filename=\"_bersicht _2025_.bin\"; "
+        "filename*=UTF-8''%C3%9Cbersicht%20%C2%AB2025%C2%BB.bin"
+    )
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "sandbox" in response.headers["content-security-policy"]
+    assert response.headers["accept-ranges"] == "bytes"
+
+
+def test_html_and_svg_never_render_inline(open_server):
+    with open_server.client() as client:
+        page = api.upload(client, "one", "evil.html", b"<script>alert(1)</script>", "text/html")
+        response = client.get(page["download_url"])
+    assert response.headers["content-disposition"].startswith("attachment;")
+    assert response.headers["content-security-policy"] == "default-src 'none'; sandbox"
+
+
+def test_etag_and_last_modified_give_304(open_server, stored):
+    first = get(open_server, stored["download_url"])
+    etag = first.headers["etag"]
+    assert etag == '"' + stored["content_hash"].removeprefix("sha256:") + '"'
+    not_modified = get(open_server, stored["download_url"], **{"If-None-Match": etag})
+    assert not_modified.status_code == 304 and not_modified.content == b""
+    assert not_modified.headers["etag"] == etag
+    assert get(open_server, stored["download_url"], **{"If-None-Match": '"other"'}).status_code == 200
+    since = get(open_server, stored["download_url"],
+                **{"If-Modified-Since": first.headers["last-modified"]})
+    assert since.status_code == 304
+    assert get(open_server, stored["download_url"],
+               **{"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "header,start,end",
+    [
+        ("bytes=0-99", 0, 99),
+        ("bytes=5000-5009", 5000, 5009),
+        ("bytes=10000-", 10000, 10239),
+        ("bytes=-40", 10200, 10239),
+        ("bytes=10200-99999", 10200, 10239),
+    ],
+)
+def test_single_ranges(open_server, stored, header, start, end):
+    response = get(open_server, stored["download_url"], Range=header)
+    assert response.status_code == 206
+    assert response.content == CONTENT[start : end + 1]
+    assert response.headers["content-range"] == f"bytes {start}-{end}/{len(CONTENT)}"
+    assert response.headers["content-length"] == str(end - start + 1)
+
+
+@pytest.mark.parametrize("header", ["bytes=10240-", "bytes=20000-20001", "bytes=-0"])
+def test_unsatisfiable_ranges_are_416(open_server, stored, header):
+    response = get(open_server, stored["download_url"], Range=header)
+    assert response.status_code == 416
+    assert response.headers["content-range"] == f"bytes */{len(CONTENT)}"
+
+
+@pytest.mark.parametrize("header", ["bytes=0-1,5-6", "items=0-5", "bytes=abc"])
+def test_ranges_we_do_not_serve_give_the_whole_file(open_server, stored, header):
+    response = get(open_server, stored["download_url"], Range=header)
+    assert response.status_code == 200 and response.content == CONTENT
+
+
+def test_if_range_with_a_stale_etag_gives_the_whole_file(open_server, stored):
+    stale = get(open_server, stored["download_url"], Range="bytes=0-9", **{"If-Range": '"old"'})
+    assert stale.status_code == 200 and len(stale.content) == len(CONTENT)
+    etag = get(open_server, stored["download_url"]).headers["etag"]
+    fresh = get(open_server, stored["download_url"], Range="bytes=0-9", **{"If-Range": etag})
+    assert fresh.status_code == 206 and fresh.content == CONTENT[:10]
+
+
+def test_head_has_headers_and_no_body(open_server, stored):
+    with open_server.client() as client:
+        response = client.head(stored["download_url"])
+    assert response.status_code == 200
+    assert response.headers["content-length"] == str(len(CONTENT))
+    assert response.content == b""
+
+
+def test_empty_file(open_server):
+    with open_server.client() as client:
+        file = api.upload(client, "one", "empty.txt", b"")
+        response = client.get(file["download_url"])
+    assert response.status_code == 200 and response.content == b""
+    assert file["size"] == 0
+
+
+def test_file_json(open_server, stored):
+    with open_server.client() as client:
+        response = client.get(f"/-/files/{stored['id']}.json")
+    assert response.json() == {"ok": True, "file": stored}

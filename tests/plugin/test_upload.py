@@ -1,0 +1,234 @@
+"""The three-step upload over HTTP, and what it refuses."""
+
+import io
+import os
+import socket
+import time
+
+import pytest
+from PIL import Image
+
+from conftest import ALICE, BOB, OPEN_PERMISSIONS
+from support import api
+from support.server import source_config
+
+
+def stored_files(root):
+    """Files under a source root, apart from the temporary directory."""
+    return sorted(
+        os.path.relpath(os.path.join(d, f), root)
+        for d, dirs, files in os.walk(root)
+        for f in files
+        if ".datasette-files-tmp" not in d
+    )
+
+
+def temp_files(root):
+    return os.listdir(root / ".datasette-files-tmp")
+
+
+def test_three_steps_register_the_file(open_server):
+    with open_server.client() as client:
+        prepared = api.prepare(client, "one", "photo.jpg", 5, "image/jpeg").json()
+        assert prepared["ok"] is True
+        assert prepared["upload_token"].startswith("tok_")
+        assert prepared["upload_url"] == "/-/files/upload/one/-/upload"
+        assert prepared["upload_method"] == "POST"
+        assert prepared["upload_headers"] == {}
+        assert prepared["upload_fields"] == {"upload_token": prepared["upload_token"]}
+        token = prepared["upload_token"]
+        assert api.send_multipart(client, "one", token, b"12345").json()["size"] == 5
+        file = api.complete(client, "one", token).json()["file"]
+    assert file["id"].startswith("df-") and len(file["id"]) == 29
+    assert file["filename"] == "photo.jpg"
+    assert file["content_type"] == "image/jpeg"
+    assert file["size"] == 5
+    assert file["content_hash"] == (
+        "sha256:5994471abb01112afcc18159f6cc74b4f511b99806da59b3caf5a9c173cacfc5"
+    )
+    assert file["source_slug"] == "one"
+    assert file["uploaded_by"] is None
+    assert file["url"] == f"/-/files/{file['id']}"
+    assert file["download_url"] == f"/-/files/{file['id']}/download"
+    assert file["thumbnail_url"] == f"/-/files/{file['id']}/thumbnail"
+    assert len(file["created_at"]) == 19
+
+
+def test_raw_body_with_token_in_header_or_query(open_server):
+    with open_server.client() as client:
+        file = api.upload(client, "one", "raw.bin", b"raw bytes", raw=True)
+        assert client.get(file["download_url"]).content == b"raw bytes"
+        token = api.prepare(client, "one", "q.bin", 3).json()["upload_token"]
+        sent = client.post(f"/-/files/upload/one/-/upload?upload_token={token}", content=b"abc")
+        assert sent.status_code == 200
+        assert api.complete(client, "one", token).status_code == 200
+
+
+def test_uploader_is_recorded(open_server):
+    with open_server.client(ALICE) as client:
+        file = api.upload(client, "one", "mine.txt", b"mine")
+    assert file["uploaded_by"] == "alice"
+
+
+def test_unknown_size_is_limited_by_max_file_size_while_streaming(open_server):
+    root = open_server.data_dir / "two"
+    before = stored_files(root)
+    with open_server.client() as client:
+        token = api.prepare(client, "two", "big.bin", None).json()["upload_token"]
+        response = api.send_raw(client, "two", token, b"x" * 5000)
+        api.assert_api_error(response, 413, "max_file_size", "1000 bytes")
+        api.assert_api_error(api.complete(client, "two", token), 400, "No file has been uploaded")
+    assert stored_files(root) == before
+    assert temp_files(root) == []
+
+
+def test_more_bytes_than_declared_is_413_and_leaves_nothing(open_server):
+    root = open_server.data_dir / "one"
+    before = stored_files(root)
+    with open_server.client() as client:
+        token = api.prepare(client, "one", "liar.bin", 10).json()["upload_token"]
+        response = api.send_multipart(client, "one", token, b"y" * 11)
+        api.assert_api_error(response, 413, "declared in prepare", "10 bytes")
+        # The token is still good for a correct retry.
+        assert api.send_multipart(client, "one", token, b"y" * 10).status_code == 200
+        assert api.complete(client, "one", token).status_code == 200
+    assert len(stored_files(root)) == len(before) + 1
+    assert temp_files(root) == []
+
+
+def test_fewer_bytes_than_declared_is_400(open_server):
+    root = open_server.data_dir / "one"
+    before = stored_files(root)
+    with open_server.client() as client:
+        token = api.prepare(client, "one", "short.bin", 10).json()["upload_token"]
+        response = api.send_raw(client, "one", token, b"z" * 4)
+        api.assert_api_error(response, 400, "Received 4 bytes", "declared 10")
+    assert stored_files(root) == before
+
+
+def test_prepare_refuses_more_than_max_file_size(open_server):
+    with open_server.client() as client:
+        response = api.prepare(client, "two", "big.bin", 1001)
+    api.assert_api_error(response, 413, "at most 1000 bytes")
+
+
+def test_prepare_refuses_more_than_the_free_space(make_server, tmp_path):
+    server = make_server({
+        "permissions": OPEN_PERMISSIONS,
+        "plugins": {"datasette-files": {"sources": {
+            "huge": source_config(tmp_path / "huge", max_file_size=2**62)}}},
+    })
+    with server.client() as client:
+        response = api.prepare(client, "huge", "planet.bin", 2**61)
+    api.assert_api_error(response, 507, "bytes free")
+
+
+def test_token_is_spent_by_complete(open_server):
+    with open_server.client() as client:
+        token = api.prepare(client, "one", "once.txt", 4).json()["upload_token"]
+        api.send_multipart(client, "one", token, b"once")
+        assert api.complete(client, "one", token).status_code == 200
+        api.assert_api_error(api.complete(client, "one", token), 409, "already been used")
+        api.assert_api_error(api.send_raw(client, "one", token, b"once"), 409, "already been used")
+
+
+def test_token_works_only_for_its_source(open_server):
+    with open_server.client() as client:
+        token = api.prepare(client, "one", "a.txt", 1).json()["upload_token"]
+        api.assert_api_error(api.send_raw(client, "two", token, b"a"), 400, "belongs to source 'one'")
+        api.send_raw(client, "one", token, b"a")
+        api.assert_api_error(api.complete(client, "two", token), 400, "belongs to source 'one'")
+
+
+def test_token_works_only_for_its_actor(open_server):
+    with open_server.client(ALICE) as alice, open_server.client(BOB) as bob, \
+            open_server.client() as anonymous:
+        token = api.prepare(alice, "one", "a.txt", 1).json()["upload_token"]
+        api.assert_api_error(api.send_raw(bob, "one", token, b"a"), 403, "different user")
+        api.assert_api_error(api.send_raw(anonymous, "one", token, b"a"), 403, "different user")
+        assert api.send_raw(alice, "one", token, b"a").status_code == 200
+        api.assert_api_error(api.complete(bob, "one", token), 403, "different user")
+        assert api.complete(alice, "one", token).status_code == 200
+
+
+def test_unknown_token(open_server):
+    with open_server.client() as client:
+        api.assert_api_error(api.send_raw(client, "one", "tok_nope", b"a"), 404, "Unknown upload token")
+        api.assert_api_error(api.complete(client, "one", "tok_nope"), 404, "Unknown upload token")
+        api.assert_api_error(
+            client.post("/-/files/upload/one/-/complete", json={}), 400, "'upload_token' is required"
+        )
+
+
+def test_tokens_expire(make_server, tmp_path):
+    server = make_server({
+        "permissions": OPEN_PERMISSIONS,
+        "plugins": {"datasette-files": {
+            "upload_expiry_seconds": 1,
+            "sources": {"s": source_config(tmp_path / "s")}}},
+    })
+    with server.client() as client:
+        token = api.prepare(client, "s", "late.txt", 4).json()["upload_token"]
+        time.sleep(2.1)
+        api.assert_api_error(api.send_raw(client, "s", token, b"late"), 410, "expired")
+
+
+def test_a_dropped_connection_registers_nothing_and_the_token_can_retry(open_server):
+    root = open_server.data_dir / "one"
+    before = stored_files(root)
+    with open_server.client() as client:
+        token = api.prepare(client, "one", "dropped.bin", 1_000_000).json()["upload_token"]
+    # Half a body, then the client goes away.
+    with socket.create_connection(("127.0.0.1", open_server.port)) as sock:
+        sock.sendall(
+            b"POST /-/files/upload/one/-/upload HTTP/1.1\r\nHost: x\r\n"
+            + f"X-Upload-Token: {token}\r\nContent-Length: 1000000\r\n\r\n".encode()
+            + b"h" * 500_000
+        )
+        time.sleep(0.5)
+    for _ in range(50):
+        if not temp_files(root):
+            break
+        time.sleep(0.1)
+    assert temp_files(root) == []
+    assert stored_files(root) == before
+    with open_server.client() as client:
+        api.assert_api_error(api.complete(client, "one", token), 400, "No file has been uploaded")
+        assert api.send_raw(client, "one", token, b"h" * 1_000_000).status_code == 200
+        assert api.complete(client, "one", token).status_code == 200
+
+
+def png_bytes(width, height, exif_orientation=None, format="PNG"):
+    image = Image.new("RGB", (width, height), "red")
+    buffer = io.BytesIO()
+    if exif_orientation:
+        exif = Image.Exif()
+        exif[0x0112] = exif_orientation
+        image.save(buffer, format, exif=exif)
+    else:
+        image.save(buffer, format)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "content,content_type,expected",
+    [
+        (png_bytes(40, 30), "image/png", (40, 30)),
+        # EXIF orientation 6 means "rotate 90 degrees": displayed 30 wide, 40 high.
+        (png_bytes(40, 30, exif_orientation=6, format="JPEG"), "image/jpeg", (30, 40)),
+        (b"not an image", "image/png", (None, None)),
+        (b"plain", "text/plain", (None, None)),
+    ],
+)
+def test_image_dimensions_are_recorded(open_server, content, content_type, expected):
+    with open_server.client() as client:
+        file = api.upload(client, "one", "picture", content, content_type)
+    assert (file["width"], file["height"]) == expected
+
+
+def test_content_type_is_guessed_from_the_name_when_not_given(open_server):
+    with open_server.client() as client:
+        assert api.upload(client, "one", "table.csv", b"a,b\n")["content_type"] == "text/csv"
+        assert api.upload(client, "one", "mystery", b"?")["content_type"] == (
+            "application/octet-stream"
+        )

@@ -1,0 +1,64 @@
+"""The spec's three-step upload, as a test would drive it with curl."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import httpx
+
+
+def prepare(client: httpx.Client, source: str, filename: str, size: Optional[int],
+            content_type: Optional[str] = None) -> httpx.Response:
+    body = {"filename": filename}
+    if size is not None:
+        body["size"] = size
+    if content_type is not None:
+        body["content_type"] = content_type
+    return client.post(f"/-/files/upload/{source}/-/prepare", json=body)
+
+
+def send_multipart(client: httpx.Client, source: str, token: str, content: bytes,
+                   filename: str = "file.bin") -> httpx.Response:
+    return client.post(
+        f"/-/files/upload/{source}/-/upload",
+        data={"upload_token": token},
+        files={"file": (filename, content)},
+    )
+
+
+def send_raw(client: httpx.Client, source: str, token: str, content) -> httpx.Response:
+    return client.post(
+        f"/-/files/upload/{source}/-/upload",
+        content=content,
+        headers={"X-Upload-Token": token, "Content-Type": "application/octet-stream"},
+    )
+
+
+def complete(client: httpx.Client, source: str, token: str) -> httpx.Response:
+    return client.post(f"/-/files/upload/{source}/-/complete", json={"upload_token": token})
+
+
+def upload(client: httpx.Client, source: str, filename: str, content: bytes,
+           content_type: Optional[str] = None, raw: bool = False) -> dict:
+    """All three steps; returns the registered file object."""
+    prepared = prepare(client, source, filename, len(content), content_type)
+    assert prepared.status_code == 200, prepared.text
+    token = prepared.json()["upload_token"]
+    sender = send_raw if raw else send_multipart
+    sent = sender(client, source, token, content)
+    assert sent.status_code == 200, sent.text
+    completed = complete(client, source, token)
+    assert completed.status_code == 200, completed.text
+    return completed.json()["file"]
+
+
+def assert_api_error(response: httpx.Response, status: int, *fragments: str) -> dict:
+    """A JSON error with this status whose messages mention every fragment."""
+    assert response.status_code == status, (response.status_code, response.text)
+    assert response.headers["content-type"].startswith("application/json"), response.text
+    body = response.json()
+    assert body["ok"] is False and body["errors"], body
+    message = " ".join(body["errors"])
+    for fragment in fragments:
+        assert fragment in message, (fragment, message)
+    return body

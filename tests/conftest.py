@@ -1,3 +1,5 @@
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -19,6 +21,12 @@ OPEN_PERMISSIONS = {
 }
 
 
+def assert_no_server_errors(server: DatasetteServer) -> None:
+    """Whatever a test sent, the server never answered 500 or logged a traceback."""
+    log = server.log()
+    assert " 500 Internal Server Error" not in log and "Traceback" not in log, log[-5000:]
+
+
 @pytest.fixture
 def make_server(tmp_path):
     """Start servers with their own data directory; all are stopped afterwards."""
@@ -33,6 +41,7 @@ def make_server(tmp_path):
     yield make
     for server in servers:
         server.stop()
+        assert_no_server_errors(server)
 
 
 @pytest.fixture(scope="module")
@@ -56,3 +65,33 @@ def open_server(tmp_path_factory):
     server.start()
     yield server
     server.stop()
+    assert_no_server_errors(server)
+
+
+def _mount_tmpfs(path: Path, options: str) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        reason = f"cannot mount a tmpfs here ({result.stderr.strip()})"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 2 MiB filesystem, to fill up for real."""
+    path = tmp_path / "tiny"
+    _mount_tmpfs(path, "size=2m")
+    yield path
+    subprocess.run(["umount", "-l", str(path)])
+
+
+@pytest.fixture
+def read_only_dir(tmp_path):
+    """A directory that even root cannot write to: a read-only mount."""
+    path = tmp_path / "readonly"
+    _mount_tmpfs(path, "size=1m,ro")
+    yield path
+    subprocess.run(["umount", "-l", str(path)])

@@ -232,3 +232,21 @@ def test_content_type_is_guessed_from_the_name_when_not_given(open_server):
         assert api.upload(client, "one", "mystery", b"?")["content_type"] == (
             "application/octet-stream"
         )
+
+
+def test_a_full_disk_answers_507_and_leaves_nothing(make_server, tiny_disk):
+    server = make_server({
+        "permissions": OPEN_PERMISSIONS,
+        "plugins": {"datasette-files": {"sources": {"tiny": source_config(tiny_disk)}}},
+    })
+    with server.client() as client:
+        # No declared size, so prepare cannot refuse it: the disk fills mid-write.
+        token = api.prepare(client, "tiny", "too-big.bin", None).json()["upload_token"]
+        response = api.send_raw(client, "tiny", token, b"f" * (3 * 1024 * 1024))
+        api.assert_api_error(response, 507, "not enough free space")
+        assert stored_files(tiny_disk) == [] and temp_files(tiny_disk) == []
+        # Prepare refuses outright when the declared size cannot fit.
+        api.assert_api_error(api.prepare(client, "tiny", "big.bin", 3 * 1024 * 1024), 507)
+        # The disk is usable again afterwards.
+        file = api.upload(client, "tiny", "fits.bin", b"ok")
+        assert client.get(file["download_url"]).content == b"ok"

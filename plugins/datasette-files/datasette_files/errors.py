@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import logging
+
+import click
 from typing import Awaitable, Callable
 
 from datasette import Response
@@ -12,8 +14,11 @@ from datasette.utils import error_body
 log = logging.getLogger("datasette_files")
 
 
-class ConfigError(Exception):
-    """The plugin configuration is wrong; start-up stops with this message."""
+class ConfigError(click.ClickException):
+    """The plugin configuration is wrong; start-up stops with this message.
+
+    A ClickException, so ``datasette serve`` prints it as one line and exits 1.
+    """
 
 
 class ApiError(Exception):

@@ -119,6 +119,11 @@ async def load_sources(datasette, plugin_config: Optional[dict]) -> Sources:
             )
         except ConfigError as ex:
             raise ConfigError(f"{where}: {ex}") from None
+        except Exception as ex:
+            raise ConfigError(
+                f"{where}: {storage_type} storage rejected its config: "
+                f"{type(ex).__name__}: {ex}"
+            ) from ex
         sources.append(Source(slug=slug, storage_type=storage_type, storage=storage))
     return Sources(sources)
 

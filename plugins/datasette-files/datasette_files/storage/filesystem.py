@@ -8,6 +8,8 @@ import hashlib
 import mimetypes
 import os
 import shutil
+import tempfile
+import time
 import uuid
 from pathlib import Path
 from typing import AsyncIterator, Callable, Optional
@@ -19,6 +21,7 @@ READ_CHUNK = 1024 * 1024
 # Incoming chunks are gathered to this size before one write+hash runs off the loop.
 WRITE_BATCH = 4 * 1024 * 1024
 TEMP_DIR_NAME = ".datasette-files-tmp"
+STALE_TEMP_SECONDS = 3600
 
 
 class UnsafePath(ValueError):
@@ -58,12 +61,27 @@ class FilesystemStorage(Storage):
             raise ConfigError(f"root {str(root)!r} exists but is not a directory")
         try:
             root.mkdir(parents=True, exist_ok=True)
-            (root / TEMP_DIR_NAME).mkdir(exist_ok=True)
         except OSError as ex:
             raise ConfigError(f"root {str(root)!r} could not be created: {ex.strerror}")
-        if not os.access(root, os.W_OK | os.X_OK):
-            raise ConfigError(f"root {str(root)!r} is not writable by this process")
+        try:
+            (root / TEMP_DIR_NAME).mkdir(exist_ok=True)
+            # A real write: permission bits say nothing for root or a read-only mount.
+            with tempfile.NamedTemporaryFile(dir=root / TEMP_DIR_NAME):
+                pass
+        except OSError as ex:
+            raise ConfigError(f"root {str(root)!r} is not writable: {ex.strerror}")
         self.root = root
+        await asyncio.to_thread(self._remove_stale_temp_files)
+
+    def _remove_stale_temp_files(self) -> None:
+        """Partial uploads left by a crash; recent ones may belong to a live upload."""
+        cutoff = time.time() - STALE_TEMP_SECONDS
+        for entry in os.scandir(self.root / TEMP_DIR_NAME):
+            try:
+                if entry.name.endswith(".part") and entry.stat().st_mtime < cutoff:
+                    os.unlink(entry.path)
+            except OSError:
+                pass
 
     # Every path from the registry or a caller passes through here.
     def resolve(self, path: str) -> Path:

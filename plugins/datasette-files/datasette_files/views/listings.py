@@ -39,9 +39,9 @@ async def search_view(datasette, request):
     )
     next_url = None
     if page.next_cursor:
-        args = {k: v for k, v in request.args.items() if k != "next"}
+        args = [(k, v) for k, v in urllib.parse.parse_qsl(request.query_string) if k != "next"]
         next_url = datasette.urls.path(
-            "/-/files/search.json?" + urllib.parse.urlencode({**args, "next": page.next_cursor})
+            "/-/files/search.json?" + urllib.parse.urlencode([*args, ("next", page.next_cursor)])
         )
     return Response.json(
         {

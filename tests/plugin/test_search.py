@@ -1,0 +1,132 @@
+"""search.json, batch.json and the registry's full-text index."""
+
+import sqlite3
+
+import pytest
+
+from conftest import OPEN_PERMISSIONS
+from support import api
+from support.server import source_config
+
+
+@pytest.fixture(scope="module")
+def client(open_server):
+    with open_server.client() as client:
+        yield client
+
+
+def search(client, **params):
+    response = client.get("/-/files/search.json", params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def ids(result):
+    return [f["id"] for f in result["files"]]
+
+
+def test_finds_by_filename_prefix_content_type_and_search_text(client):
+    report = api.upload(client, "one", "quarterly-zebra-report.pdf", b"%PDF", "application/pdf")
+    assert report["id"] in ids(search(client, q="zebr"))
+    assert report["id"] in ids(search(client, q="quarterly report"))
+    assert report["id"] in ids(search(client, q="pdf zebra"))
+    assert report["id"] not in ids(search(client, q="zebra giraffe"))
+    updated = client.post(f"/-/files/{report['id']}/-/update",
+                          json={"update": {"search_text": "Annual okapi figures"}})
+    assert updated.json()["file"]["search_text"] == "Annual okapi figures"
+    assert ids(search(client, q="okapi")) == [report["id"]]
+    client.post(f"/-/files/{report['id']}/-/update", json={"update": {"search_text": "none"}})
+    assert ids(search(client, q="okapi")) == []
+
+
+def test_source_filter(client):
+    one = api.upload(client, "one", "walrus.txt", b"1")
+    two = api.upload(client, "two", "walrus.txt", b"2")
+    assert set(ids(search(client, q="walrus"))) == {one["id"], two["id"]}
+    assert ids(search(client, q="walrus", source="two")) == [two["id"]]
+
+
+@pytest.mark.parametrize("sort", ["newest", "relevance"])
+def test_pages_follow_the_next_cursor(client, sort):
+    uploaded = [api.upload(client, "one", f"pangolin-{sort}-{n}.txt", b"p")["id"]
+                for n in range(7)]
+    seen, params = [], {"q": f"pangolin {sort}", "limit": 3, "sort": sort}
+    while True:
+        result = search(client, **params)
+        assert result["total"] == 7 and result["total_is_capped"] is False
+        assert result["sort"] == sort
+        seen.extend(ids(result))
+        if not result["next"]:
+            break
+        assert result["next_url"].startswith("/-/files/search.json?")
+        params["next"] = result["next"]
+    assert sorted(seen) == sorted(uploaded) and len(seen) == 7
+    if sort == "newest":
+        assert seen == list(reversed(uploaded))
+
+
+def test_empty_query_lists_newest_first(client):
+    latest = api.upload(client, "two", "latest.txt", b"l")
+    result = search(client)
+    assert result["files"][0]["id"] == latest["id"]
+    assert result["sort"] == "newest"
+
+
+@pytest.mark.parametrize(
+    "q", ['"', 'NEAR(a b)', "a OR", "*", "filename:x", "(", "^x", "a AND NOT", "'", "-"]
+)
+def test_fts_syntax_in_queries_is_searched_literally(client, q):
+    assert search(client, q=q)["ok"] is True
+
+
+def test_deleted_files_leave_the_index(client):
+    file = api.upload(client, "one", "ephemeral-capybara.txt", b"c")
+    assert ids(search(client, q="capybara")) == [file["id"]]
+    assert client.post(f"/-/files/{file['id']}/-/delete", json={}).json() == {
+        "ok": True, "deleted": file["id"]}
+    assert ids(search(client, q="capybara")) == []
+    assert client.get(file["download_url"]).status_code == 404
+
+
+def test_batch(client):
+    a = api.upload(client, "one", "a.txt", b"a")
+    b = api.upload(client, "two", "b.txt", b"b")
+    response = client.get("/-/files/batch.json", params=[
+        ("id", a["id"]), ("id", b["id"]), ("id", "df-01aaaaaaaaaaaaaaaaaaaaaaaa"),
+        ("id", "junk"), ("id", a["id"])])
+    files = response.json()["files"]
+    assert files == {a["id"]: a, b["id"]: b}
+    assert client.get("/-/files/batch.json").json() == {"ok": True, "files": {}}
+
+
+def test_counts_are_capped_for_terms_matching_very_many_files(make_server, tmp_path):
+    """Seeded in bulk straight into the registry, as a large registry would be."""
+    config = {"permissions": OPEN_PERMISSIONS,
+              "plugins": {"datasette-files": {"sources": {"bulk": source_config(tmp_path / "bulk")}}}}
+    server = make_server(config, data_dir=tmp_path / "data")
+    server.stop()
+    conn = sqlite3.connect(server.internal_db)
+    with conn:
+        conn.executemany(
+            "INSERT INTO datasette_files_files (id, source_slug, path, filename, content_type, "
+            "size, created_at) VALUES (?, 'bulk', ?, ?, 'text/plain', 1, '2026-01-01 00:00:00')",
+            [(f"df-{n:026d}", f"p{n}", f"common-{n}.txt") for n in range(10_050)],
+        )
+    conn.close()
+    server.start()
+    with server.client() as client:
+        result = search(client, q="common", limit=100)
+        assert result["total"] == 10_000 and result["total_is_capped"] is True
+        assert result["total_display"] == "10,000+"
+        assert result["sort"] == "newest"
+        assert result["files"][0]["filename"] == "common-10049.txt"
+        # A deep page through the cursor.
+        params = {"q": "common", "limit": 500}
+        for _ in range(20):
+            result = search(client, **params)
+            params["next"] = result["next"]
+        assert result["files"][-1]["filename"] == "common-50.txt"
+        last = search(client, **params)
+        assert len(last["files"]) == 50 and last["next"] is None
+        assert last["files"][-1]["filename"] == "common-0.txt"
+        assert search(client, q="common-1234")["total"] == 1

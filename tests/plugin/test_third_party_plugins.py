@@ -1,0 +1,105 @@
+"""Third-party plugins written against the spec: installed separately, loaded through
+their own entry point, and working unchanged."""
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from conftest import OPEN_PERMISSIONS
+from support import api
+
+MEMSTORE = Path(__file__).parent.parent / "plugins" / "datasette-files-memstore"
+
+
+@pytest.fixture(scope="module")
+def memstore_site(tmp_path_factory):
+    """datasette-files-memstore installed with pip into its own directory."""
+    target = tmp_path_factory.mktemp("site")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+         "--no-build-isolation", "--target", str(target), str(MEMSTORE)],
+        check=True,
+    )
+    return target
+
+
+@pytest.fixture(scope="module")
+def server(memstore_site, tmp_path_factory):
+    from support.server import DatasetteServer
+
+    config = {
+        "permissions": OPEN_PERMISSIONS,
+        "plugins": {"datasette-files": {"sources": {
+            "bucket": {"storage": "memory-bucket", "config": {
+                "bucket": "photos", "prefix": "uploads/",
+                "secret_name": "MEMSTORE_KEY", "expected_secret": "s3cret"}},
+            "proxied": {"storage": "memory-proxied", "config": {"bucket": "docs"}},
+        }}},
+    }
+    server = DatasetteServer(
+        tmp_path_factory.mktemp("third-party"), config,
+        env={"PYTHONPATH": str(memstore_site), "DATASETTE_SECRETS_MEMSTORE_KEY": "s3cret"},
+    ).start()
+    yield server
+    server.stop()
+
+
+def test_both_styles_load_with_their_capabilities(server):
+    with server.client() as client:
+        sources = {s["slug"]: s for s in client.get("/-/files/sources.json").json()["sources"]}
+    assert sources["bucket"]["storage_type"] == "memory-bucket"
+    assert sources["bucket"]["capabilities"]["can_generate_signed_urls"] is True
+    assert sources["bucket"]["capabilities"]["requires_proxy_download"] is False
+    assert sources["proxied"]["storage_type"] == "memory-proxied"
+    assert sources["proxied"]["capabilities"]["requires_proxy_download"] is True
+
+
+def test_proxied_downloads_use_the_default_stream_file(server):
+    content = bytes(range(256)) * 100
+    with server.client() as client:
+        file = api.upload(client, "proxied", "doc.bin", content)
+        assert client.get(file["download_url"]).content == content
+        ranged = client.get(file["download_url"], headers={"Range": "bytes=1000-1999"})
+        assert ranged.status_code == 206 and ranged.content == content[1000:2000]
+        assert client.post(f"/-/files/{file['id']}/-/delete", json={}).status_code == 200
+        assert client.get(file["download_url"]).status_code == 404
+
+
+def test_image_dimensions_use_the_default_read_bytes(server):
+    buffer = io.BytesIO()
+    Image.new("RGB", (7, 5)).save(buffer, "PNG")
+    with server.client() as client:
+        file = api.upload(client, "proxied", "tiny.png", buffer.getvalue(), "image/png")
+    assert (file["width"], file["height"]) == (7, 5)
+
+
+def test_signed_url_backends_redirect(server):
+    with server.client() as client:
+        file = api.upload(client, "bucket", "photo.jpg", b"jpeg bytes", "image/jpeg")
+        response = client.get(file["download_url"])
+    assert response.status_code == 302
+    assert response.headers["location"] == (
+        f"https://photos.bucket.invalid/uploads/{file['id']}-photo.jpg?expires=300")
+
+
+def test_a_plugin_requiring_datasette_files_installs_beside_ours(tmp_path):
+    """pip resolves the plugin's `datasette-files` requirement to our distribution
+    and plans to install nothing else, so the upstream can never replace ours."""
+    report = tmp_path / "report.json"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--dry-run", "--no-build-isolation",
+         "--report", str(report), str(MEMSTORE)],
+        check=True,
+    )
+    planned = [item["metadata"]["name"] for item in json.loads(report.read_text())["install"]]
+    assert planned == ["datasette-files-memstore"]
+    requires = json.loads(report.read_text())["install"][0]["metadata"]["requires_dist"]
+    assert requires == ["datasette-files"]
+    from importlib.metadata import version
+
+    assert version("datasette-files") == "0.2.0"

@@ -1,0 +1,79 @@
+"""The filesystem storage's single choke point for paths, and its streaming."""
+
+import asyncio
+import os
+
+import pytest
+
+from datasette_files.errors import ConfigError
+from datasette_files.storage.filesystem import FilesystemStorage, UnsafePath
+
+
+@pytest.fixture
+def storage(tmp_path):
+    storage = FilesystemStorage()
+    asyncio.run(storage.configure({"root": str(tmp_path / "root")}, None))
+    return storage
+
+
+@pytest.mark.parametrize("path", [
+    "../outside", "a/../../outside", "/etc/passwd", "", ".", "a//b", "a\x00b", "a\\..\\b",
+    "./a", "a/./b"])
+def test_unsafe_paths_are_refused(storage, path):
+    with pytest.raises(UnsafePath):
+        storage.resolve(path)
+
+
+def test_symlinks_leading_outside_are_refused(storage, tmp_path):
+    (tmp_path / "secret").write_text("secret")
+    os.symlink(tmp_path / "secret", storage.root / "link")
+    with pytest.raises(UnsafePath):
+        storage.resolve("link")
+    with pytest.raises(UnsafePath):
+        asyncio.run(storage.read_file("link"))
+
+
+def test_receive_stream_and_ranges(storage):
+    async def chunks():
+        for i in range(10):
+            yield bytes([i]) * 1_000_000
+
+    async def run():
+        meta = await storage.receive_upload("f.bin", chunks(), "application/octet-stream")
+        assert meta.size == 10_000_000 and meta.content_hash.startswith("sha256:")
+        whole = b"".join([c async for c in storage.stream_file("f.bin")])
+        part = b"".join([c async for c in storage.stream_range("f.bin", 999_999, 2_000_000)])
+        return whole, part
+
+    whole, part = asyncio.run(run())
+    assert len(whole) == 10_000_000
+    assert part == b"\x00" + b"\x01" * 1_000_000 + b"\x02"
+    assert os.listdir(storage.root / ".datasette-files-tmp") == []
+
+
+def test_a_failing_stream_leaves_nothing(storage):
+    async def broken():
+        yield b"partial"
+        raise ConnectionError("client went away")
+
+    with pytest.raises(ConnectionError):
+        asyncio.run(storage.receive_upload("g.bin", broken(), "text/plain"))
+    assert os.listdir(storage.root) == [".datasette-files-tmp"]
+    assert os.listdir(storage.root / ".datasette-files-tmp") == []
+
+
+@pytest.mark.parametrize("config,message", [
+    ({}, "needs a 'root' key"),
+    ({"root": "/tmp/x", "max_file_size": 0}, "positive number of bytes"),
+    ({"root": "/tmp/x", "max_file_size": True}, "positive number of bytes"),
+])
+def test_config_errors(config, message):
+    with pytest.raises(ConfigError, match=message):
+        asyncio.run(FilesystemStorage().configure(config, None))
+
+
+def test_max_file_size_is_a_capability(tmp_path):
+    storage = FilesystemStorage()
+    asyncio.run(storage.configure({"root": str(tmp_path), "max_file_size": 123}, None))
+    assert storage.capabilities.max_file_size == 123
+    assert storage.capabilities.requires_proxy_download is True

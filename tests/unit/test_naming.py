@@ -1,0 +1,69 @@
+import re
+
+import pytest
+
+from datasette_files.files import FILE_ID_PATTERN
+from datasette_files.naming import (
+    content_type_for,
+    display_filename,
+    is_valid_content_type,
+    new_file_id,
+    new_upload_token,
+    storage_path,
+)
+
+
+def test_ids_and_tokens():
+    file_id = new_file_id()
+    assert re.fullmatch(FILE_ID_PATTERN, file_id) and file_id == file_id.lower()
+    assert new_file_id() != file_id
+    token = new_upload_token()
+    assert token.startswith("tok_") and len(token) >= 50
+
+
+@pytest.mark.parametrize(
+    "raw,shown",
+    [
+        ("photo.jpg", "photo.jpg"),
+        ("C:\\Users\\me\\photo.jpg", "photo.jpg"),
+        ("../../etc/passwd", "passwd"),
+        ("a\x00b\x1f.txt", "ab.txt"),
+        ("..", ""),
+        ("  spaced  ", "spaced"),
+        ("名前.txt", "名前.txt"),
+    ],
+)
+def test_display_filename(raw, shown):
+    assert display_filename(raw) == shown
+
+
+def test_long_names_keep_their_extension():
+    shown = display_filename("x" * 1000 + ".pdf")
+    assert len(shown) == 255 and shown.endswith(".pdf")
+
+
+@pytest.mark.parametrize(
+    "name,stored",
+    [
+        ("photo.jpg", "df-x-photo.jpg"),
+        ("Résumé final.pdf", "df-x-Resume_final.pdf"),
+        ("名前.txt", "df-x-txt"),
+        ("....", "df-x-file"),
+        ("$(rm -rf).sh", "df-x-rm_-rf_.sh"),
+    ],
+)
+def test_storage_path(name, stored):
+    assert storage_path("df-x", name) == stored
+
+
+@pytest.mark.parametrize("value,valid", [
+    ("image/jpeg", True), ("application/vnd.ms-excel", True), ("text/plain", True),
+    ("text", False), ("text/html\r\nX: y", False), ("a b/c", False), ("", False)])
+def test_content_types(value, valid):
+    assert is_valid_content_type(value) is valid
+
+
+def test_content_type_for():
+    assert content_type_for("a.png", None) == "image/png"
+    assert content_type_for("a.png", "Text/CSV; charset=utf-8") == "text/csv"
+    assert content_type_for("noext", None) == "application/octet-stream"

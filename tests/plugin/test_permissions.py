@@ -169,3 +169,20 @@ def test_sources_json_lists_only_what_the_actor_may_use(seeded):
                     for s in client.get("/-/files/sources.json").json()["sources"]}
     assert slugs(None) == {"pub": (True, False)}
     assert slugs(ALICE) == {"pub": (True, False), "priv": (False, True)}
+
+
+def test_api_tokens_drive_the_whole_api(seeded):
+    """Datasette's signed tokens, sent as Authorization: Bearer, act as their actor."""
+    from support.server import api_token
+
+    server = seeded.serve({"files-browse": {"id": "alice"}, "files-upload": {"id": "alice"},
+                           "files-edit": {"id": "alice"}, "files-delete": {"id": "alice"}})
+    headers = {"Authorization": f"Bearer {api_token('alice')}"}
+    with server.client(headers=headers) as client:
+        file = api.upload(client, "pub", "token-upload.txt", b"via token")
+        assert file["uploaded_by"] == "alice"
+        assert client.get(file["download_url"]).content == b"via token"
+        assert client.get("/-/files/search.json", params={"q": "token-upload"}).json()["total"] == 1
+        assert can_edit(client, file) and can_delete(client, file)
+    with server.client(headers={"Authorization": f"Bearer {api_token('bob')}"}) as bob:
+        assert api.prepare(bob, "pub", "x.txt", 1).status_code == 403

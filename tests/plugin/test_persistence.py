@@ -3,9 +3,7 @@
 import os
 import shutil
 import signal
-import socket
 import sqlite3
-import time
 from pathlib import Path
 
 from conftest import OPEN_PERMISSIONS
@@ -44,13 +42,7 @@ def test_a_crash_mid_upload_registers_nothing_and_the_token_retries(make_server,
     server = make_server(config_for(root))
     with server.client() as client:
         token = api.prepare(client, "keep", "crash.bin", 100_000).json()["upload_token"]
-    with socket.create_connection(("127.0.0.1", server.port)) as sock:
-        sock.sendall(
-            b"POST /-/files/upload/keep/-/upload HTTP/1.1\r\nHost: x\r\n"
-            + f"X-Upload-Token: {token}\r\nContent-Length: 100000\r\n\r\n".encode()
-            + b"c" * 50_000
-        )
-        time.sleep(0.5)
+    with api.partial_upload(server.port, "keep", token, 100_000, 50_000):
         server.process.send_signal(signal.SIGKILL)
         server.process.wait()
     server.start()

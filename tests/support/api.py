@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import time
 from typing import Optional
 
 import httpx
@@ -62,3 +65,17 @@ def assert_api_error(response: httpx.Response, status: int, *fragments: str) -> 
     for fragment in fragments:
         assert fragment in message, (fragment, message)
     return body
+
+
+@contextlib.contextmanager
+def partial_upload(port: int, source: str, token: str, declared: int, sent: int):
+    """A raw upload promising ``declared`` bytes that sends only ``sent`` of them;
+    the connection stays open inside the block and drops when it ends."""
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(
+            f"POST /-/files/upload/{source}/-/upload HTTP/1.1\r\nHost: test\r\n"
+            f"X-Upload-Token: {token}\r\nContent-Length: {declared}\r\n\r\n".encode()
+            + b"p" * sent
+        )
+        time.sleep(0.5)
+        yield

@@ -124,3 +124,12 @@ class DatasetteServer:
 
 def source_config(root: Path, **config) -> dict:
     return {"storage": "filesystem", "config": {"root": str(root), **config}}
+
+
+def api_token(actor_id: str, secret: str = SECRET) -> str:
+    """A Datasette signed API token (``dstok_...``), as /-/create-token makes."""
+    import asyncio
+
+    from datasette.app import Datasette
+
+    return asyncio.run(Datasette(secret=secret).create_token(actor_id))

@@ -125,56 +125,58 @@ class FileRegistry:
         so deep pages cost the same as the first.
         """
         fts_query = to_fts_query(query)
-        where = ["f.source_slug IN (SELECT parent FROM allowed_sources)"]
         params: dict[str, Any] = dict(allowed.params)
+        # With a query the full-text index drives: it yields matches in rowid
+        # (= seq) order, so newest-first pages and capped counts stop early.
+        if fts_query:
+            tables = (
+                "datasette_files_fts JOIN datasette_files_files f "
+                "ON f.seq = datasette_files_fts.rowid"
+            )
+            where = ["datasette_files_fts MATCH :df_query"]
+            order_key = "datasette_files_fts.rowid"
+            params["df_query"] = fts_query
+        else:
+            tables, where, order_key = "datasette_files_files f", [], "f.seq"
+        where.append("f.source_slug IN (SELECT parent FROM allowed_sources)")
         if source is not None:
             where.append("f.source_slug = :df_source")
             params["df_source"] = source
-        if fts_query:
-            where.append(
-                "f.seq IN (SELECT rowid FROM datasette_files_fts "
-                "WHERE datasette_files_fts MATCH :df_query)"
-            )
-            params["df_query"] = fts_query
         with_allowed = f"WITH allowed_sources AS (SELECT parent FROM ({allowed.sql}))"
-        count_sql = f"""{with_allowed}
-            SELECT count(*) FROM (
-                SELECT 1 FROM datasette_files_files f WHERE {' AND '.join(where)}
-                LIMIT {COUNT_CAP + 1}
-            )"""
-        total = (await self.db.execute(count_sql, params)).first()[0]
+        total = (
+            await self.db.execute(
+                f"""{with_allowed} SELECT count(*) FROM (
+                    SELECT 1 FROM {tables} WHERE {' AND '.join(where)} LIMIT {COUNT_CAP + 1})""",
+                params,
+            )
+        ).first()[0]
         capped = total > COUNT_CAP
         if cursor and sort is None:
             sort = "relevance" if cursor.startswith("o") else "newest"
-        if sort not in ("relevance", "newest"):
+        if sort not in ("relevance", "newest") or not fts_query:
             sort = "relevance" if fts_query and not capped else "newest"
-        if sort == "relevance" and not fts_query:
-            sort = "newest"
 
         if sort == "relevance":
             offset = _parse_cursor(cursor, "o")
-            # where[-1] is the MATCH filter, expressed directly here to get rank.
-            sql = f"""{with_allowed}
-                SELECT {_prefixed_columns('f')} FROM datasette_files_fts
-                JOIN datasette_files_files f ON f.seq = datasette_files_fts.rowid
-                WHERE datasette_files_fts MATCH :df_query AND {' AND '.join(where[:-1])}
-                ORDER BY datasette_files_fts.rank, f.seq DESC
-                LIMIT :df_limit OFFSET :df_offset"""
-            params.update(df_limit=limit + 1, df_offset=offset)
-            rows = [_file_dict(r) for r in await self.db.execute(sql, params)]
-            next_cursor = f"o{offset + limit}" if len(rows) > limit else None
+            order = f"datasette_files_fts.rank, {order_key} DESC"
+            page = f"LIMIT :df_limit OFFSET {offset}"
         else:
             before = _parse_cursor(cursor, "s")
             if before:
-                where.append("f.seq < :df_before")
+                where.append(f"{order_key} < :df_before")
                 params["df_before"] = before
-            sql = f"""{with_allowed}
-                SELECT {_prefixed_columns('f')} FROM datasette_files_files f
-                WHERE {' AND '.join(where)}
-                ORDER BY f.seq DESC LIMIT :df_limit"""
-            params["df_limit"] = limit + 1
-            rows = [_file_dict(r) for r in await self.db.execute(sql, params)]
-            next_cursor = f"s{rows[limit - 1]['seq']}" if len(rows) > limit else None
+            order, page = f"{order_key} DESC", "LIMIT :df_limit"
+        params["df_limit"] = limit + 1
+        sql = f"""{with_allowed}
+            SELECT {_prefixed_columns('f')} FROM {tables}
+            WHERE {' AND '.join(where)} ORDER BY {order} {page}"""
+        rows = [_file_dict(r) for r in await self.db.execute(sql, params)]
+        if len(rows) <= limit:
+            next_cursor = None
+        elif sort == "relevance":
+            next_cursor = f"o{offset + limit}"
+        else:
+            next_cursor = f"s{rows[limit - 1]['seq']}"
         return SearchPage(
             rows=rows[:limit],
             total=min(total, COUNT_CAP),

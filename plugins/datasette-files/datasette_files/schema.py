@@ -84,12 +84,44 @@ INITIAL = """
             ON datasette_files_uploads (expires_at);
         """
 
+# Prefix indexes for 2 to 10 characters: a prefix query ("repo" finds "report")
+# then reads a ready doclist instead of merging every matching term's doclist,
+# which took ~40 ms for a word in every one of 1,000,000 files. Rebuilds the
+# index once, on upgrade. (Migrations are history: the triggers are restated.)
+FTS_PREFIX_INDEXES = """
+        DROP TRIGGER datasette_files_fts_insert;
+        DROP TRIGGER datasette_files_fts_delete;
+        DROP TRIGGER datasette_files_fts_update;
+        DROP TABLE datasette_files_fts;
+        CREATE VIRTUAL TABLE datasette_files_fts USING fts5(
+            filename, content_type, search_text,
+            content='datasette_files_files', content_rowid='seq',
+            tokenize='unicode61 remove_diacritics 2', prefix='2 3 4 5 6 7 8 9 10'
+        );
+        INSERT INTO datasette_files_fts (datasette_files_fts) VALUES ('rebuild');
+        CREATE TRIGGER datasette_files_fts_insert AFTER INSERT ON datasette_files_files BEGIN
+            INSERT INTO datasette_files_fts (rowid, filename, content_type, search_text)
+            VALUES (new.seq, new.filename, new.content_type, new.search_text);
+        END;
+        CREATE TRIGGER datasette_files_fts_delete AFTER DELETE ON datasette_files_files BEGIN
+            INSERT INTO datasette_files_fts (datasette_files_fts, rowid, filename, content_type, search_text)
+            VALUES ('delete', old.seq, old.filename, old.content_type, old.search_text);
+        END;
+        CREATE TRIGGER datasette_files_fts_update
+        AFTER UPDATE OF filename, content_type, search_text ON datasette_files_files BEGIN
+            INSERT INTO datasette_files_fts (datasette_files_fts, rowid, filename, content_type, search_text)
+            VALUES ('delete', old.seq, old.filename, old.content_type, old.search_text);
+            INSERT INTO datasette_files_fts (rowid, filename, content_type, search_text)
+            VALUES (new.seq, new.filename, new.content_type, new.search_text);
+        END;
+"""
 
 # A migration is SQL statements, or a function of the connection for data changes.
 Migration = Union[str, Callable[[sqlite3.Connection], None]]
 
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", INITIAL),
+    ("002_fts_prefix_indexes", FTS_PREFIX_INDEXES),
 ]
 
 

@@ -32,9 +32,9 @@ def ensure_venv() -> None:
     if STAMP.exists() and STAMP.read_text() == digest:
         return
     if not PYTHON.exists():
-        print("Creating .venv ...", flush=True)
+        print("Creating .venv ...", file=sys.stderr, flush=True)
         venv.create(VENV, with_pip=True)
-    print("Installing dependencies into .venv ...", flush=True)
+    print("Installing dependencies into .venv ...", file=sys.stderr, flush=True)
     subprocess.run(
         [str(PYTHON), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True
     )

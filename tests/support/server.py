@@ -14,6 +14,7 @@ from typing import Optional
 import httpx
 
 SECRET = "test-secret-not-for-production"
+REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 DATASETTE = str(Path(sys.executable).parent / "datasette")
 
 
@@ -71,19 +72,24 @@ class DatasetteServer:
             *self.extra_args,
         ]
 
+    ready_path = "/-/versions.json"
+
+    def environment(self) -> dict:
+        return {**os.environ, "DATASETTE_SECRET": SECRET}
+
     def start(self, timeout: float = 30) -> "DatasetteServer":
         self.internal_db.parent.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "DATASETTE_SECRET": SECRET, **self.env}
         self._log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            self.command(), env=env, stdout=self._log, stderr=subprocess.STDOUT
+            self.command(), env={**self.environment(), **self.env}, cwd=str(REPO_ROOT),
+            stdout=self._log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited early:\n{self.log()}")
             try:
-                if httpx.get(f"{self.url}/-/versions.json", timeout=1).status_code == 200:
+                if httpx.get(self.url + self.ready_path, timeout=1).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass
@@ -133,3 +139,51 @@ def api_token(actor_id: str, secret: str = SECRET) -> str:
     from datasette.app import Datasette
 
     return asyncio.run(Datasette(secret=secret).create_token(actor_id))
+
+
+class AppServer(DatasetteServer):
+    """The application (`python -m app serve`) over a data directory, with the
+    repository's config/datasette.yaml unless ``config_path`` is given."""
+
+    def __init__(self, data_dir: Path, config_path: Optional[Path] = None,
+                 env: Optional[dict] = None):
+        super().__init__(data_dir, config={}, env=env)
+        self.config_path = config_path
+        # Beside the data directory, so a restore can start from an empty one.
+        self.log_path = self.data_dir.parent / f"{self.data_dir.name}-server.log"
+
+    ready_path = "/-/health"
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "app", "serve"]
+
+    def environment(self) -> dict:
+        # Only what a fresh deployment has: keys and logins come from the data
+        # directory or from what the test sets in ``env``.
+        env = {k: v for k, v in os.environ.items()
+               if k != "DATASETTE_SECRET" and not k.startswith("PASSWORD_HASH_")}
+        env.update(DATA_DIR=str(self.data_dir), PORT=str(self.port))
+        if self.config_path:
+            env["CONFIG_PATH"] = str(self.config_path)
+        return env
+
+    def secret(self) -> str:
+        return json.loads((self.data_dir / "internal" / "keys.json").read_text())[
+            "DATASETTE_SECRET"]
+
+    def client(self, actor: Optional[dict] = None, **kwargs) -> httpx.Client:
+        cookies = {"ds_actor": actor_cookie(actor, self.secret())} if actor else {}
+        return httpx.Client(base_url=self.url, cookies=cookies, timeout=60, **kwargs)
+
+    def login(self, username: str, password: str) -> httpx.Client:
+        """A client logged in through the real login form."""
+        response = httpx.post(self.url + "/-/login",
+                              data={"username": username, "password": password})
+        assert response.status_code == 302, response.text[-500:]
+        return httpx.Client(base_url=self.url, cookies=response.cookies, timeout=60)
+
+    def generated_admin_password(self) -> str:
+        for line in self.log().splitlines():
+            if line.strip().startswith("password:"):
+                return line.split(":", 1)[1].strip()
+        raise AssertionError("no generated admin password in the log")

@@ -63,15 +63,21 @@ class FilesystemStorage(Storage):
             root.mkdir(parents=True, exist_ok=True)
         except OSError as ex:
             raise ConfigError(f"root {str(root)!r} could not be created: {ex.strerror}")
+        self.root = root
         try:
             (root / TEMP_DIR_NAME).mkdir(exist_ok=True)
-            # A real write: permission bits say nothing for root or a read-only mount.
-            with tempfile.NamedTemporaryFile(dir=root / TEMP_DIR_NAME):
-                pass
+            self.check_writable()
         except OSError as ex:
             raise ConfigError(f"root {str(root)!r} is not writable: {ex.strerror}")
-        self.root = root
         await asyncio.to_thread(self._remove_stale_temp_files)
+
+    def check_writable(self) -> None:
+        """Raise OSError unless a file can be created in the root right now.
+
+        A real write: permission bits say nothing for root or a read-only mount.
+        """
+        with tempfile.NamedTemporaryFile(dir=self.root / TEMP_DIR_NAME):
+            pass
 
     def _remove_stale_temp_files(self) -> None:
         """Partial uploads left by a crash; recent ones may belong to a live upload."""

@@ -1,0 +1,133 @@
+"""The `files-server` command (also `python -m app`)."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import sys
+from pathlib import Path
+
+import click
+
+from .config import MEMBER_ID, ConfigProblem, hash_env_name, prepare_config, read_config_file
+from .datadir import DataDir
+from .settings import Settings
+
+
+@click.group()
+def cli():
+    """A team file server on Datasette. Settings come from the environment:
+    DATA_DIR, CONFIG_PATH, HOST, PORT, FORWARDED_ALLOW_IPS, SHUTDOWN_TIMEOUT."""
+
+
+@cli.command()
+def serve():
+    """Run the server (HOST:PORT, default 127.0.0.1:8001)."""
+    from .server import run
+
+    settings = Settings.from_environment()
+    try:
+        run(settings)
+    except ConfigProblem as ex:
+        raise click.ClickException(str(ex))
+
+
+@cli.command()
+def check():
+    """Validate the configuration and the data directory; exit 1 on any problem."""
+    settings = Settings.from_environment()
+    problems = []
+    click.echo(f"config:   {settings.config_path}")
+    click.echo(f"data dir: {settings.data_dir}")
+    try:
+        raw = read_config_file(settings.config_path)
+    except ConfigProblem as ex:
+        raise click.ClickException(str(ex))
+    data_dir = DataDir(settings.data_dir)
+    try:
+        data_dir.ensure()
+    except OSError as ex:
+        problems.append(f"data directory {settings.data_dir}: {ex.strerror}")
+    else:
+        prepared = prepare_config(raw, data_dir, create_admin=False)
+        problems.extend(asyncio.run(_check_sources(prepared.config)))
+        if prepared.new_admin_password is None and not prepared.has_admin:
+            click.echo("logins:   no admin can log in yet; the first start will create one")
+    for problem in problems:
+        click.echo(f"problem:  {problem}", err=True)
+    if problems:
+        sys.exit(1)
+    click.echo("ok")
+
+
+async def _check_sources(config: dict) -> list[str]:
+    from datasette.app import Datasette
+    from datasette_files.errors import ConfigError
+    from datasette_files.sources import load_sources
+
+    datasette = Datasette(config=config)
+    try:
+        sources = await load_sources(datasette, datasette.plugin_config("datasette-files"))
+    except ConfigError as ex:
+        return [ex.message]
+    for source in sources:
+        click.echo(f"source:   {source.slug} ({source.storage_type}) ok")
+    return []
+
+
+@cli.command()
+@click.argument("member_id")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def member(member_id, password_stdin):
+    """Print the environment line that gives MEMBER_ID a login (or a new password).
+
+    Set it where the server runs and restart: `fly secrets set ...` does both;
+    with Docker, pass it with -e and recreate the container.
+    """
+    from datasette_auth_passwords.utils import hash_password
+
+    member_id = member_id.lower()
+    if not MEMBER_ID.match(member_id):
+        raise click.BadParameter("use 1-64 lower-case letters, digits or '_'")
+    if password_stdin:
+        password = sys.stdin.read().strip()
+        if not password:
+            raise click.ClickException("no password on standard input")
+    else:
+        password = secrets.token_urlsafe(12)
+        click.echo(f"Generated password for {member_id}: {password}", err=True)
+    click.echo(f"{hash_env_name(member_id)}='{hash_password(password)}'")
+
+
+@cli.command()
+@click.argument("destination")
+def backup(destination):
+    """Write a consistent snapshot of the data directory to DESTINATION (a .tar
+    file, or - for standard output) while the server runs."""
+    from .backup import write_backup
+
+    settings = Settings.from_environment()
+    config = prepare_config(
+        read_config_file(settings.config_path), DataDir(settings.data_dir), create_admin=False
+    ).config
+    out = sys.stdout.buffer if destination == "-" else open(destination, "wb")
+    with out:
+        report = write_backup(DataDir(settings.data_dir), config, out)
+    click.echo(report, err=True)
+
+
+@cli.command()
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def restore(source):
+    """Restore a backup .tar into an empty DATA_DIR."""
+    from .backup import RestoreRefused, restore_backup
+
+    settings = Settings.from_environment()
+    try:
+        click.echo(restore_backup(source, DataDir(settings.data_dir)), err=True)
+    except RestoreRefused as ex:
+        raise click.ClickException(str(ex))
+
+
+def main():
+    cli(prog_name="files-server")

@@ -1,0 +1,116 @@
+"""The data directory: files, databases and internal state, and the keys kept there.
+
+    DATA_DIR/
+      files/          source roots (a relative `root:` in the config lives here)
+      databases/      writable SQLite databases served by Datasette (data.db)
+      internal/       the internal database (file registry, tokens, secrets) and
+                      generated keys: never matched by a database glob
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from cryptography.fernet import Fernet
+
+log = logging.getLogger("app")
+
+KEYS_FILE = "keys.json"
+ADMIN_HASH_FILE = "admin-password-hash"
+
+
+@dataclass(frozen=True)
+class DataDir:
+    root: Path
+
+    @property
+    def files(self) -> Path:
+        return self.root / "files"
+
+    @property
+    def databases(self) -> Path:
+        return self.root / "databases"
+
+    @property
+    def internal(self) -> Path:
+        return self.root / "internal"
+
+    @property
+    def internal_db(self) -> Path:
+        return self.internal / "internal.db"
+
+    @property
+    def data_db(self) -> Path:
+        """The writable database that imported tables go into."""
+        return self.databases / "data.db"
+
+    def ensure(self) -> None:
+        """Create the layout on first start; existing content is never touched."""
+        for path in (self.files, self.databases, self.internal):
+            path.mkdir(parents=True, exist_ok=True)
+        self.internal.chmod(0o700)
+        if not self.data_db.exists():
+            import sqlite3
+
+            sqlite3.connect(self.data_db).close()
+
+    def database_files(self) -> list[Path]:
+        return sorted(self.databases.glob("*.db"))
+
+    def keys(self, environ=None) -> dict:
+        """The Datasette signing secret and the secrets encryption key.
+
+        From the environment when set there; otherwise generated once and kept
+        in internal/keys.json (with a warning: a key stored beside the data it
+        protects does not protect much).
+        """
+        env = os.environ if environ is None else environ
+        stored = self._read_json(self.internal / KEYS_FILE) or {}
+        wanted = {
+            "DATASETTE_SECRET": lambda: secrets.token_hex(32),
+            "DATASETTE_SECRETS_ENCRYPTION_KEY": lambda: Fernet.generate_key().decode(),
+        }
+        keys, generated = {}, []
+        for name, make in wanted.items():
+            if env.get(name):
+                keys[name] = env[name]
+            else:
+                if name not in stored:
+                    stored[name] = make()
+                    generated.append(name)
+                keys[name] = stored[name]
+                log.warning(
+                    "%s is not set: using the one kept in %s. Set it in the environment "
+                    "(e.g. `fly secrets set`) so it is not stored beside the data.",
+                    name, self.internal / KEYS_FILE,
+                )
+        if generated:
+            self._write_private(self.internal / KEYS_FILE, json.dumps(stored, indent=2))
+        return keys
+
+    def generated_admin_hash(self) -> Optional[str]:
+        path = self.internal / ADMIN_HASH_FILE
+        return path.read_text().strip() if path.exists() else None
+
+    def save_generated_admin_hash(self, password_hash: str) -> None:
+        self._write_private(self.internal / ADMIN_HASH_FILE, password_hash)
+
+    @staticmethod
+    def _read_json(path: Path) -> Optional[dict]:
+        return json.loads(path.read_text()) if path.exists() else None
+
+    @staticmethod
+    def _write_private(path: Path, content: str) -> None:
+        temp = path.with_suffix(".tmp")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fp:
+            fp.write(content)
+            fp.flush()
+            os.fsync(fp.fileno())
+        os.replace(temp, path)

@@ -1,0 +1,87 @@
+"""The application's own Datasette hooks, registered by `serve` only."""
+
+from __future__ import annotations
+
+import asyncio
+
+from datasette import Response, hookimpl
+
+CHECK_TIMEOUT_SECONDS = 5
+
+
+@hookimpl(tryfirst=True)
+async def actor_from_request(datasette, request):
+    """The actor from the session cookie or an API token, with the roles the
+    configuration gives that member now.
+
+    Roles live in the config, not in credentials: an API token carries only an
+    id, and a cookie keeps whatever roles its login had. Someone no longer on
+    the team keeps their id but has no roles, and so no access.
+    """
+    from datasette.actor_auth_cookie import actor_from_request as from_cookie
+    from datasette.default_permissions.tokens import actor_from_signed_api_token
+
+    actor = await actor_from_signed_api_token(datasette, request) or from_cookie(
+        datasette, request
+    )
+    if not actor or actor.get("id") is None:
+        return None
+    team = (datasette.plugin_config("datasette-auth-passwords") or {}).get("actors") or {}
+    member = team.get(str(actor["id"])) or {}
+    return {**actor, "roles": list(member.get("roles") or [])}
+
+
+@hookimpl
+def register_routes():
+    return [(r"^/-/health$", health)]
+
+
+async def health(datasette, request):
+    """Unauthenticated: 200 when every database answers and every source's
+    storage can be written, else 503 naming what failed."""
+    checks = {"database:_internal": _query(datasette.get_internal_database())}
+    for name, db in datasette.databases.items():
+        if name != "_memory":
+            checks[f"database:{name}"] = _query(db)
+    for source in _sources(datasette):
+        checks[f"source:{source.slug}"] = _writable(source)
+    names = list(checks)
+    outcomes = await asyncio.gather(
+        *(asyncio.wait_for(check, CHECK_TIMEOUT_SECONDS) for check in checks.values()),
+        return_exceptions=True,
+    )
+    results, errors = {}, []
+    for name, outcome in zip(names, outcomes):
+        if isinstance(outcome, BaseException):
+            reason = "timed out" if isinstance(outcome, asyncio.TimeoutError) else str(outcome)
+            results[name] = "failed"
+            errors.append(f"{name}: {reason or type(outcome).__name__}")
+        else:
+            results[name] = outcome
+    body = {"ok": not errors, "checks": results}
+    if errors:
+        body["errors"] = errors
+    return Response.json(body, status=503 if errors else 200,
+                         headers={"Cache-Control": "no-store"})
+
+
+async def _query(db) -> str:
+    await db.execute("select 1")
+    return "ok"
+
+
+async def _writable(source) -> str:
+    check = getattr(source.storage, "check_writable", None)
+    if check is None:
+        return "not checked"
+    await asyncio.to_thread(check)
+    return "ok"
+
+
+def _sources(datasette):
+    from datasette_files.plugin_state import state
+
+    try:
+        return list(state(datasette).sources)
+    except RuntimeError:
+        return []

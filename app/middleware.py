@@ -1,0 +1,138 @@
+"""ASGI middleware around Datasette: security headers, session cookie flags and
+login throttling.
+
+The client address and scheme they see are uvicorn's, which honours
+X-Forwarded-For / X-Forwarded-Proto only from FORWARDED_ALLOW_IPS: a header
+made up by anyone else changes nothing here.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import deque
+from typing import Callable
+
+HSTS = "max-age=31536000; includeSubDomains"
+SESSION_COOKIE = b"ds_actor="
+LOGIN_PATH = "/-/login"
+
+
+def _is_https(scope) -> bool:
+    return scope.get("scheme") == "https"
+
+
+class SecurityHeaders:
+    """Adds nosniff, Referrer-Policy, frame-ancestors (and HSTS over HTTPS) to
+    every response, and HttpOnly/SameSite=Lax/Secure to the session cookie."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        https = _is_https(scope)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": _secured(message["headers"], https)}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _secured(headers, https: bool) -> list:
+    present = {name.lower() for name, _ in headers}
+    result = []
+    for name, value in headers:
+        lower = name.lower()
+        if lower == b"set-cookie" and value.startswith(SESSION_COOKIE):
+            value = _session_cookie(value, https)
+        elif lower == b"content-security-policy" and b"frame-ancestors" not in value:
+            value += b"; frame-ancestors 'none'"
+        result.append((name, value))
+    defaults = [
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"strict-origin-when-cross-origin"),
+        (b"x-frame-options", b"DENY"),
+    ]
+    if b"content-security-policy" not in present:
+        defaults.append((b"content-security-policy", b"frame-ancestors 'none'"))
+    if https:
+        defaults.append((b"strict-transport-security", HSTS.encode()))
+    result.extend((name, value) for name, value in defaults if name not in present)
+    return result
+
+
+def _session_cookie(value: bytes, https: bool) -> bytes:
+    attributes = {part.strip().split(b"=")[0].lower() for part in value.split(b";")[1:]}
+    if b"httponly" not in attributes:
+        value += b"; HttpOnly"
+    if b"samesite" not in attributes:
+        value += b"; SameSite=Lax"
+    if https and b"secure" not in attributes:
+        value += b"; Secure"
+    return value
+
+
+class LoginThrottle:
+    """At most ``limit`` failed logins per client address per ``window`` seconds;
+    beyond that, 429 until the oldest failure ages out. A failed login is a
+    POST to /-/login that does not redirect (datasette-auth-passwords answers
+    its form again)."""
+
+    def __init__(self, app, limit: int = 10, window: float = 600,
+                 clock: Callable[[], float] = time.monotonic):
+        self.app = app
+        self.limit = limit
+        self.window = window
+        self.clock = clock
+        self.failures: dict[str, deque] = {}
+
+    async def __call__(self, scope, receive, send):
+        if not (scope["type"] == "http" and scope["method"] == "POST"
+                and scope["path"] == LOGIN_PATH):
+            return await self.app(scope, receive, send)
+        client = (scope.get("client") or ("unknown", 0))[0]
+        recent = self._recent_failures(client)
+        if len(recent) >= self.limit:
+            retry_after = int(recent[0] + self.window - self.clock()) + 1
+            return await _too_many(send, retry_after)
+        status = {}
+
+        async def watch(message):
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, watch)
+        if status.get("code") not in (301, 302, 303):
+            recent.append(self.clock())
+
+    def _recent_failures(self, client: str) -> deque:
+        recent = self.failures.setdefault(client, deque())
+        cutoff = self.clock() - self.window
+        while recent and recent[0] < cutoff:
+            recent.popleft()
+        if len(self.failures) > 10_000:  # bound memory under a spray of addresses
+            for key in [k for k, v in self.failures.items() if not v and k != client]:
+                del self.failures[key]
+        return recent
+
+
+async def _too_many(send, retry_after: int) -> None:
+    body = json.dumps({
+        "ok": False,
+        "errors": [f"Too many failed logins from your address: try again in {retry_after}s"],
+        "status": 429,
+    }).encode()
+    await send({
+        "type": "http.response.start",
+        "status": 429,
+        "headers": [
+            (b"content-type", b"application/json; charset=utf-8"),
+            (b"retry-after", str(retry_after).encode()),
+        ],
+    })
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,89 @@
+"""Building the Datasette instance and serving it with uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+
+import uvicorn
+from datasette.app import Datasette
+from datasette.plugins import pm
+
+from . import hooks
+from .config import prepare_config, read_config_file
+from .datadir import DataDir
+from .middleware import LoginThrottle, SecurityHeaders
+from .settings import Settings
+
+log = logging.getLogger("app")
+APP_PLUGIN_NAME = "datasette-files-server"
+
+
+def build_datasette(settings: Settings) -> tuple[Datasette, DataDir]:
+    """A configured Datasette over the data directory, with first-start set-up done."""
+    data_dir = DataDir(settings.data_dir)
+    data_dir.ensure()
+    keys = data_dir.keys()
+    # Datasette and datasette-secrets read these from the environment ($env in
+    # the config), so they never appear in the configuration itself.
+    os.environ.update(keys)
+    prepared = prepare_config(read_config_file(settings.config_path), data_dir)
+    if prepared.new_admin_password:
+        # The one secret ever logged: printed once, on the start that made it.
+        print(
+            "\n"
+            "  No admin login was configured, so one was created:\n"
+            f"    username: admin\n    password: {prepared.new_admin_password}\n"
+            "  It is shown only this once. Set PASSWORD_HASH_ADMIN to replace it\n"
+            "  (see the README: 'Team members and passwords').\n",
+            flush=True,
+        )
+    if pm.get_plugin(APP_PLUGIN_NAME) is None:
+        pm.register(hooks, name=APP_PLUGIN_NAME)
+    datasette = Datasette(
+        [str(path) for path in data_dir.database_files()],
+        config=prepared.config,
+        internal=str(data_dir.internal_db),
+        secret=keys["DATASETTE_SECRET"],
+        settings={"max_returned_rows": 1000},
+    )
+    return datasette, data_dir
+
+
+def asgi_app(datasette: Datasette):
+    return SecurityHeaders(LoginThrottle(datasette.app()))
+
+
+async def serve(settings: Settings) -> None:
+    """Run until SIGTERM/SIGINT; in-flight requests get settings.shutdown_timeout
+    seconds to finish, then are cancelled (an upload cut off is cleaned up)."""
+    from datasette.cli import check_databases
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
+    datasette, _ = build_datasette(settings)
+    await check_databases(datasette)
+    await datasette.invoke_startup()
+    config = uvicorn.Config(
+        asgi_app(datasette),
+        host=settings.host,
+        port=settings.port,
+        # Forwarded headers are believed only from the configured proxy; with
+        # none configured, from nobody.
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
+        timeout_graceful_shutdown=settings.shutdown_timeout,
+        lifespan="on",
+        log_level="info",
+        server_header=False,
+    )
+    await uvicorn.Server(config).serve()
+
+
+def run(settings: Settings) -> None:
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(serve(settings))
+    else:
+        uvloop.run(serve(settings))

@@ -1,0 +1,161 @@
+"""Operating the server: health, editing the config, backup and restore, shutdown, check."""
+
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import yaml
+
+from support import api
+from support.server import REPO_ROOT, AppServer
+
+PRESET = REPO_ROOT / "config" / "datasette.yaml"
+
+
+def edited_preset(tmp_path, edit) -> "Path":
+    config = yaml.safe_load(PRESET.read_text())
+    edit(config)
+    path = tmp_path / "datasette.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_health_names_what_failed(make_app, tmp_path, tiny_disk):
+    def team_on_tiny_disk(config):
+        config["plugins"]["datasette-files"]["sources"]["team"]["config"]["root"] = str(tiny_disk)
+    server = make_app(config_path=edited_preset(tmp_path, team_on_tiny_disk))
+    healthy = httpx.get(server.url + "/-/health")
+    assert healthy.status_code == 200
+    assert healthy.json() == {"ok": True, "checks": {
+        "database:_internal": "ok", "database:data": "ok",
+        "source:team": "ok", "source:archive": "ok"}}
+    subprocess.run(["mount", "-o", "remount,ro", str(tiny_disk)], check=True)
+    sick = httpx.get(server.url + "/-/health")
+    assert sick.status_code == 503
+    assert sick.json()["ok"] is False
+    assert sick.json()["checks"]["source:team"] == "failed"
+    assert sick.json()["checks"]["source:archive"] == "ok"
+    assert any(e.startswith("source:team: ") and "Read-only" in e for e in sick.json()["errors"])
+
+
+def test_security_headers_on_every_response(make_app):
+    server = make_app()
+    for path in ("/-/health", "/", "/-/login", "/-/files/sources.json", "/nowhere"):
+        headers = httpx.get(server.url + path).headers
+        assert headers["x-content-type-options"] == "nosniff", path
+        assert headers["referrer-policy"] == "strict-origin-when-cross-origin", path
+        assert "frame-ancestors 'none'" in headers["content-security-policy"], path
+
+
+def test_adding_a_source_to_the_config_and_restarting(make_app, tmp_path):
+    path = tmp_path / "datasette.yaml"
+    path.write_text(PRESET.read_text())
+    server = make_app(config_path=path)
+    password = server.generated_admin_password()
+    server.stop()
+    # What a user does: add an entry beside the others, restart.
+    path.write_text(PRESET.read_text().replace(
+        "      # To add a source",
+        "      scans:\n        storage: filesystem\n        config:\n          root: files/scans\n"
+        "      # To add a source"))
+    server.start()
+    with server.login("admin", password) as admin:
+        slugs = [s["slug"] for s in admin.get("/-/files/sources.json").json()["sources"]]
+        assert slugs == ["team", "archive", "scans"]
+        file = api.upload(admin, "scans", "scan-001.pdf", b"%PDF-1.7")
+        assert admin.get(file["download_url"]).content == b"%PDF-1.7"
+    assert (server.data_dir / "files" / "scans").is_dir()
+
+
+def test_a_duplicated_source_in_the_config_stops_start_up(tmp_path):
+    path = tmp_path / "datasette.yaml"
+    path.write_text(PRESET.read_text().replace(
+        "      archive:", "      team:\n        storage: filesystem\n      archive:"))
+    result = subprocess.run([sys.executable, "-m", "app", "serve"], capture_output=True,
+                            text=True, cwd=REPO_ROOT, timeout=60,
+                            env={"DATA_DIR": str(tmp_path / "d"), "CONFIG_PATH": str(path),
+                                 "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 1
+    assert "duplicate key 'team' at line" in result.stderr
+
+
+def run_cli(*args, env, stdin=None):
+    return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True,
+                          cwd=REPO_ROOT, timeout=120, env={"PATH": "/usr/bin:/bin", **env},
+                          input=stdin)
+
+
+def test_backup_while_running_and_restore(make_app, tmp_path):
+    server = make_app("original")
+    password = server.generated_admin_password()
+    with server.login("admin", password) as admin:
+        kept = api.upload(admin, "team", "kept-otter.txt", b"kept")
+        admin.post(f"/-/files/{kept['id']}/-/update", json={"update": {"search_text": "river"}})
+        api.upload(admin, "archive", "old.bin", bytes(range(256)) * 1000)
+        # Backup while the server runs, to standard output.
+        backup = run_cli("backup", "-", env={"DATA_DIR": str(server.data_dir)})
+        assert backup.returncode == 0, backup.stderr
+        assert b"backup: 2 databases, 2 files" in backup.stderr
+        after = api.upload(admin, "team", "after-backup.txt", b"later")
+    archive = tmp_path / "backup.tar"
+    archive.write_bytes(backup.stdout)
+    server.stop()
+
+    restored_dir = tmp_path / "restored"
+    result = run_cli("restore", str(archive), env={"DATA_DIR": str(restored_dir)})
+    assert result.returncode == 0, result.stderr
+    # Restoring over data is refused.
+    refused = run_cli("restore", str(archive), env={"DATA_DIR": str(restored_dir)})
+    assert refused.returncode == 1 and b"is not empty" in refused.stderr
+
+    restored = AppServer(restored_dir).start()
+    try:
+        assert "No admin login was configured" not in restored.log()
+        with restored.login("admin", password) as admin:
+            assert admin.get(kept["download_url"]).content == b"kept"
+            assert [f["id"] for f in admin.get("/-/files/search.json?q=river").json()["files"]] \
+                == [kept["id"]]
+            assert admin.get(after["download_url"]).status_code == 404
+            assert admin.get("/-/files/search.json").json()["total"] == 2
+    finally:
+        restored.stop()
+
+
+def test_sigterm_abandons_an_upload_cleanly(make_app):
+    server = make_app(env={"SHUTDOWN_TIMEOUT": "2"})
+    password = server.generated_admin_password()
+    with server.login("admin", password) as admin:
+        token = api.prepare(admin, "team", "cut.bin", 100_000).json()["upload_token"]
+        cookie = admin.cookies["ds_actor"]
+    import socket
+
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(
+            b"POST /-/files/upload/team/-/upload HTTP/1.1\r\nHost: x\r\n"
+            + f"Cookie: ds_actor={cookie}\r\nX-Upload-Token: {token}\r\n".encode()
+            + b"Content-Length: 100000\r\n\r\n" + b"c" * 40_000)
+        time.sleep(0.5)
+        started = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        server.process.wait(30)
+        assert time.monotonic() - started < 15
+    temp = server.data_dir / "files" / "team" / ".datasette-files-tmp"
+    assert list(temp.iterdir()) == []
+    server.start()
+    with server.login("admin", password) as admin:
+        assert admin.get("/-/files/search.json").json()["total"] == 0
+        assert api.send_raw(admin, "team", token, b"c" * 100_000).status_code == 200
+        assert api.complete(admin, "team", token).status_code == 200
+
+
+def test_check_reports_problems(tmp_path):
+    good = run_cli("check", env={"DATA_DIR": str(tmp_path / "d")})
+    assert good.returncode == 0, good.stderr
+    assert b"source:   team (filesystem) ok" in good.stdout
+    bad_config = tmp_path / "bad.yaml"
+    bad_config.write_text(PRESET.read_text().replace("storage: filesystem", "storage: nfs", 1))
+    bad = run_cli("check", env={"DATA_DIR": str(tmp_path / "d"), "CONFIG_PATH": str(bad_config)})
+    assert bad.returncode == 1
+    assert b"source 'team': unknown storage type 'nfs'" in bad.stderr

@@ -13,6 +13,8 @@ ALICE = {"id": "alice"}
 BOB = {"id": "bob"}
 ADMIN = {"id": "admin", "roles": ["admin"]}
 
+MEMSTORE = Path(__file__).parent / "plugins" / "datasette-files-memstore"
+
 OPEN_PERMISSIONS = {
     "files-browse": True,
     "files-upload": True,
@@ -95,3 +97,16 @@ def read_only_dir(tmp_path):
     _mount_tmpfs(path, "size=1m,ro")
     yield path
     subprocess.run(["umount", "-l", str(path)])
+
+
+@pytest.fixture(scope="session")
+def memstore_site(tmp_path_factory):
+    """The third-party plugin tests/plugins/datasette-files-memstore, installed
+    with pip into its own directory (put it on a server's PYTHONPATH)."""
+    target = tmp_path_factory.mktemp("site")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+         "--no-build-isolation", "--target", str(target), str(MEMSTORE)],
+        check=True,
+    )
+    return target

@@ -1,23 +1,12 @@
 """Logins, roles, cookies, throttling and API tokens, through the real login form."""
 
 import re
-import subprocess
-import sys
 
 import httpx
 import pytest
 
 from support import api
-
-
-def member_env(member_id, password):
-    """The line `files-server member` prints, as an environment entry."""
-    out = subprocess.run(
-        [sys.executable, "-m", "app", "member", member_id, "--password-stdin"],
-        input=password, capture_output=True, text=True, check=True,
-    ).stdout.strip()
-    name, value = out.split("=", 1)
-    return {name: value.strip("'")}
+from support.server import member_env
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ def edited_preset(tmp_path, edit) -> "Path":
     config = yaml.safe_load(PRESET.read_text())
     edit(config)
     path = tmp_path / "datasette.yaml"
-    path.write_text(yaml.safe_dump(config))
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
 
 

@@ -10,22 +10,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from conftest import OPEN_PERMISSIONS
+from conftest import MEMSTORE, OPEN_PERMISSIONS
 from support import api
 
-MEMSTORE = Path(__file__).parent.parent / "plugins" / "datasette-files-memstore"
-
-
-@pytest.fixture(scope="module")
-def memstore_site(tmp_path_factory):
-    """datasette-files-memstore installed with pip into its own directory."""
-    target = tmp_path_factory.mktemp("site")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-         "--no-build-isolation", "--target", str(target), str(MEMSTORE)],
-        check=True,
-    )
-    return target
 
 
 @pytest.fixture(scope="module")

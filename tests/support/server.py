@@ -187,3 +187,13 @@ class AppServer(DatasetteServer):
             if line.strip().startswith("password:"):
                 return line.split(":", 1)[1].strip()
         raise AssertionError("no generated admin password in the log")
+
+
+def member_env(member_id: str, password: str) -> dict:
+    """The environment entry `files-server member ID` prints for a password."""
+    out = subprocess.run(
+        [sys.executable, "-m", "app", "member", member_id, "--password-stdin"],
+        input=password, capture_output=True, text=True, check=True, cwd=str(REPO_ROOT),
+    ).stdout.strip()
+    name, value = out.split("=", 1)
+    return {name: value.strip("'")}

@@ -7,7 +7,7 @@ from datasette import hookimpl
 from . import permissions
 from .plugin_state import PluginState, set_state
 from .registry import FileRegistry
-from .sources import load_sources
+from .sources import load_sources, requested_secret_names
 from .storage.filesystem import FilesystemStorage
 from .uploads import expire_uploads
 from .views import files, listings, uploads
@@ -56,6 +56,17 @@ def startup(datasette):
         await expire_uploads(plugin)
 
     return start
+
+
+@hookimpl
+def register_secrets(datasette):
+    """Secrets the sources' storage backends use (a datasette-secrets hook)."""
+    from datasette_secrets import Secret
+
+    return [
+        Secret(name, description="Used by a datasette-files storage source")
+        for name in sorted(requested_secret_names(datasette))
+    ]
 
 
 @hookimpl

@@ -128,11 +128,24 @@ async def load_sources(datasette, plugin_config: Optional[dict]) -> Sources:
     return Sources(sources)
 
 
+SECRET_NAMES_ATTRIBUTE = "_datasette_files_secret_names"
+
+
+def requested_secret_names(datasette) -> set[str]:
+    """Names that storage backends asked ``get_secret`` for: registered with
+    datasette-secrets, so admins can set them at /-/secrets."""
+    if not hasattr(datasette, SECRET_NAMES_ATTRIBUTE):
+        setattr(datasette, SECRET_NAMES_ATTRIBUTE, set())
+    return getattr(datasette, SECRET_NAMES_ATTRIBUTE)
+
+
 def _secret_getter(datasette):
     """The ``get_secret`` handed to ``Storage.configure``: datasette-secrets when
-    installed, otherwise the ``DATASETTE_SECRETS_<NAME>`` environment variable."""
+    installed (the environment's ``DATASETTE_SECRETS_<NAME>`` first, then the
+    encrypted store), otherwise that environment variable alone."""
 
     async def get_secret(name: str) -> Optional[str]:
+        requested_secret_names(datasette).add(name)
         try:
             from datasette_secrets import get_secret as secrets_get_secret
         except ImportError:

@@ -1,0 +1,105 @@
+"""Containers from the image built from our Dockerfile (testcontainers, no Ryuk)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+import uuid
+
+import httpx
+import pytest
+
+from support.image import build_image, docker_available
+
+os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+PORT = 8001
+
+
+@pytest.fixture(scope="session")
+def image():
+    if not docker_available():
+        reason = "no Docker daemon answers (`docker info` failed)"
+        if os.environ.get("REQUIRE_DOCKER") == "1":
+            pytest.fail(f"REQUIRE_DOCKER=1 but {reason}")
+        pytest.skip(reason)
+    return build_image()
+
+
+class RunningContainer:
+    """One container of the image, reachable on a loopback port."""
+
+    def __init__(self, image: str, volume: str, env: dict | None = None,
+                 mounts: dict | None = None):
+        from testcontainers.core.container import DockerContainer
+
+        self.container = DockerContainer(image).with_exposed_ports(PORT)
+        self.container.with_volume_mapping(volume, "/data", "rw")
+        for host_path, container_path in (mounts or {}).items():
+            self.container.with_volume_mapping(str(host_path), container_path, "ro")
+        for key, value in (env or {}).items():
+            self.container.with_env(key, value)
+
+    def start(self, timeout: float = 60) -> "RunningContainer":
+        self.started_at = time.monotonic()
+        self.container.start()
+        self.url = f"http://127.0.0.1:{self.container.get_exposed_port(PORT)}"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/-/health", timeout=2).status_code == 200:
+                    self.seconds_to_healthy = time.monotonic() - self.started_at
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"container not healthy in {timeout}s:\n{self.logs()}")
+
+    def stop(self) -> None:
+        self.container.stop()
+
+    def logs(self) -> str:
+        out, err = self.container.get_logs()
+        return (out + err).decode(errors="replace")
+
+    def admin_password(self) -> str:
+        match = re.search(r"password: (\S+)", self.logs())
+        assert match, self.logs()
+        return match.group(1)
+
+    def login(self, username: str, password: str) -> httpx.Client:
+        response = httpx.post(self.url + "/-/login",
+                              data={"username": username, "password": password})
+        assert response.status_code == 302, response.text[-300:]
+        return httpx.Client(base_url=self.url, cookies=response.cookies, timeout=60)
+
+    def exec(self, command: str) -> str:
+        result = self.container.exec(command)
+        return result.output.decode().strip()
+
+
+@pytest.fixture
+def volume():
+    name = f"files-test-{uuid.uuid4().hex[:10]}"
+    subprocess.run(["docker", "volume", "create", name], check=True, capture_output=True)
+    yield name
+    subprocess.run(["docker", "volume", "rm", "-f", name], capture_output=True)
+
+
+@pytest.fixture
+def run_container(image, volume):
+    """Start containers on the test's volume; all are stopped and removed afterwards."""
+    started = []
+
+    def run(env=None, mounts=None) -> RunningContainer:
+        container = RunningContainer(image, volume, env=env, mounts=mounts).start()
+        started.append(container)
+        return container
+
+    yield run
+    for container in started:
+        try:
+            container.stop()
+        except Exception:
+            pass

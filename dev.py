@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """One entry point for working on this project; needs only Python 3.10+.
 
-    python3 dev.py serve   # set up .venv if needed, then run the server
-    python3 dev.py token   # print an API token for the root user
-    python3 dev.py test    # set up .venv if needed, then run every test
+    python3 dev.py serve          # set up .venv if needed, then run the server
+    python3 dev.py test           # set up .venv if needed, then run every test
+    python3 dev.py cli ARGS...    # another files-server command (token, member, backup...)
 
 The virtualenv is (re)installed only when a pyproject.toml changes.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import secrets
 import subprocess
 import sys
 import venv
@@ -49,51 +48,21 @@ def ensure_venv() -> None:
     STAMP.write_text(digest)
 
 
-def data_dir() -> Path:
-    return Path(os.environ.get("DATA_DIR", ROOT / "data")).resolve()
-
-
-def server_env() -> dict:
-    """Source roots and a persistent signing secret under the data directory."""
-    data = data_dir()
-    (data / "internal").mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ)
-    env.setdefault("FILES_TEAM_ROOT", str(data / "files" / "team"))
-    env.setdefault("FILES_ARCHIVE_ROOT", str(data / "files" / "archive"))
-    if "DATASETTE_SECRET" not in env:
-        secret_file = data / "internal" / "secret"
-        if not secret_file.exists():
-            secret_file.write_text(secrets.token_hex(32))
-            secret_file.chmod(0o600)
-        env["DATASETTE_SECRET"] = secret_file.read_text().strip()
-    return env
+def cli(args: list[str]) -> int:
+    """A files-server command, with the data in ./data unless DATA_DIR is set."""
+    env = {"DATA_DIR": str(ROOT / "data"), **os.environ}
+    return subprocess.call([str(BIN / "files-server"), *args], env=env)
 
 
 def serve(args: list[str]) -> int:
-    env = server_env()
-    command = [
-        str(BIN / "datasette"), "serve",
-        "--config", str(ROOT / "config" / "datasette.yaml"),
-        "--internal", str(data_dir() / "internal" / "internal.db"),
-        "--root",
-        "--port", os.environ.get("PORT", "8001"),
-        *args,
-    ]
-    return subprocess.call(command, env=env)
-
-
-def token(args: list[str]) -> int:
-    actor = args[0] if args else "root"
-    return subprocess.call(
-        [str(BIN / "datasette"), "create-token", actor, *args[1:]], env=server_env()
-    )
+    return cli(["serve", *args])
 
 
 def test(args: list[str]) -> int:
     return subprocess.call([str(PYTHON), "-m", "pytest", *args], cwd=ROOT)
 
 
-COMMANDS = {"serve": serve, "token": token, "test": test}
+COMMANDS = {"serve": serve, "cli": cli, "test": test}
 
 
 def main() -> int:

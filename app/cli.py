@@ -100,6 +100,24 @@ def member(member_id, password_stdin):
 
 
 @cli.command()
+@click.argument("member_id")
+@click.option("--hours", type=int, default=None, help="Expire after this many hours.")
+def token(member_id, hours):
+    """Print an API token for MEMBER_ID (send it as `Authorization: Bearer ...`).
+
+    It acts with the member's current roles, and is signed with this data
+    directory's DATASETTE_SECRET; changing that secret revokes every token.
+    """
+    from datasette.app import Datasette
+
+    settings = Settings.from_environment()
+    keys, _ = DataDir(settings.data_dir).keys()
+    secret = keys["DATASETTE_SECRET"]
+    expires = hours * 3600 if hours else None
+    click.echo(asyncio.run(Datasette(secret=secret).create_token(member_id, expires_after=expires)))
+
+
+@cli.command()
 @click.argument("destination")
 def backup(destination):
     """Write a consistent snapshot of the data directory to DESTINATION (a .tar

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import secrets
 from dataclasses import dataclass
@@ -18,8 +17,6 @@ from pathlib import Path
 from typing import Optional
 
 from cryptography.fernet import Fernet
-
-log = logging.getLogger("app")
 
 KEYS_FILE = "keys.json"
 ADMIN_HASH_FILE = "admin-password-hash"
@@ -63,11 +60,12 @@ class DataDir:
     def database_files(self) -> list[Path]:
         return sorted(self.databases.glob("*.db"))
 
-    def keys(self, environ=None) -> dict:
-        """The Datasette signing secret and the secrets encryption key.
+    def keys(self, environ=None) -> tuple[dict, list[str]]:
+        """The Datasette signing secret and the secrets encryption key, and the
+        names of those that came from internal/keys.json.
 
         From the environment when set there; otherwise generated once and kept
-        in internal/keys.json (with a warning: a key stored beside the data it
+        in internal/keys.json (worth a warning: a key stored beside the data it
         protects does not protect much).
         """
         env = os.environ if environ is None else environ
@@ -76,23 +74,20 @@ class DataDir:
             "DATASETTE_SECRET": lambda: secrets.token_hex(32),
             "DATASETTE_SECRETS_ENCRYPTION_KEY": lambda: Fernet.generate_key().decode(),
         }
-        keys, generated = {}, []
+        keys, from_file, generated = {}, [], False
         for name, make in wanted.items():
             if env.get(name):
                 keys[name] = env[name]
-            else:
-                if name not in stored:
-                    stored[name] = make()
-                    generated.append(name)
-                keys[name] = stored[name]
-                log.warning(
-                    "%s is not set: using the one kept in %s. Set it in the environment "
-                    "(e.g. `fly secrets set`) so it is not stored beside the data.",
-                    name, self.internal / KEYS_FILE,
-                )
+                continue
+            if name not in stored:
+                stored[name] = make()
+                generated = True
+            keys[name] = stored[name]
+            from_file.append(name)
         if generated:
+            self.internal.mkdir(parents=True, exist_ok=True)
             self._write_private(self.internal / KEYS_FILE, json.dumps(stored, indent=2))
-        return keys
+        return keys, from_file
 
     def generated_admin_hash(self) -> Optional[str]:
         path = self.internal / ADMIN_HASH_FILE

@@ -24,7 +24,13 @@ def build_datasette(settings: Settings) -> tuple[Datasette, DataDir]:
     """A configured Datasette over the data directory, with first-start set-up done."""
     data_dir = DataDir(settings.data_dir)
     data_dir.ensure()
-    keys = data_dir.keys()
+    keys, from_file = data_dir.keys()
+    for name in from_file:
+        log.warning(
+            "%s is not set: using the one kept in %s. Set it in the environment "
+            "(e.g. `fly secrets set`) so it is not stored beside the data.",
+            name, data_dir.internal / "keys.json",
+        )
     # Datasette and datasette-secrets read these from the environment ($env in
     # the config), so they never appear in the configuration itself.
     os.environ.update(keys)

@@ -9,18 +9,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from support.server import DatasetteServer, source_config  # noqa: E402
 
-ALICE = {"id": "alice"}
-BOB = {"id": "bob"}
-ADMIN = {"id": "admin", "roles": ["admin"]}
-
-MEMSTORE = Path(__file__).parent / "plugins" / "datasette-files-memstore"
-
-OPEN_PERMISSIONS = {
-    "files-browse": True,
-    "files-upload": True,
-    "files-edit": True,
-    "files-delete": True,
-}
+from support.config import MEMSTORE, OPEN_PERMISSIONS  # noqa: E402
 
 
 def assert_no_server_errors(server: DatasetteServer) -> None:

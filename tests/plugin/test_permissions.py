@@ -8,7 +8,7 @@ import itertools
 
 import pytest
 
-from conftest import ADMIN, ALICE, BOB, OPEN_PERMISSIONS
+from support.config import ADMIN, ALICE, BOB, OPEN_PERMISSIONS
 from support import api
 from support.server import DatasetteServer, source_config
 

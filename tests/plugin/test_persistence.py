@@ -6,7 +6,7 @@ import signal
 import sqlite3
 from pathlib import Path
 
-from conftest import OPEN_PERMISSIONS
+from support.config import OPEN_PERMISSIONS
 from support import api
 from support.server import source_config
 

@@ -5,7 +5,7 @@ import datetime
 
 from datasette.app import Datasette
 
-from conftest import OPEN_PERMISSIONS
+from support.config import OPEN_PERMISSIONS
 from support import api
 from support.server import source_config
 

@@ -4,7 +4,7 @@ import sqlite3
 
 import pytest
 
-from conftest import OPEN_PERMISSIONS
+from support.config import OPEN_PERMISSIONS
 from support import api
 from support.server import source_config
 

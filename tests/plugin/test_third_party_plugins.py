@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from conftest import MEMSTORE, OPEN_PERMISSIONS
+from support.config import MEMSTORE, OPEN_PERMISSIONS
 from support import api
 
 

@@ -7,7 +7,7 @@ import time
 import pytest
 from PIL import Image
 
-from conftest import ALICE, BOB, OPEN_PERMISSIONS
+from support.config import ALICE, BOB, OPEN_PERMISSIONS
 from support import api
 from support.server import source_config
 

@@ -1,3 +1,5 @@
 from .cli import main
 
-main()
+# Guarded: worker processes (thumbnails) may import this module.
+if __name__ == "__main__":
+    main()

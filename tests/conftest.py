@@ -88,14 +88,22 @@ def read_only_dir(tmp_path):
     subprocess.run(["umount", "-l", str(path)])
 
 
-@pytest.fixture(scope="session")
-def memstore_site(tmp_path_factory):
-    """The third-party plugin tests/plugins/datasette-files-memstore, installed
-    with pip into its own directory (put it on a server's PYTHONPATH)."""
-    target = tmp_path_factory.mktemp("site")
+def _install_test_plugin(name: str, target: Path) -> Path:
+    """A plugin from tests/plugins, installed with pip into its own directory
+    (put it on a server's PYTHONPATH); our code never imports it."""
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-         "--no-build-isolation", "--target", str(target), str(MEMSTORE)],
+         "--no-build-isolation", "--target", str(target), str(MEMSTORE.parent / name)],
         check=True,
     )
     return target
+
+
+@pytest.fixture(scope="session")
+def memstore_site(tmp_path_factory):
+    return _install_test_plugin("datasette-files-memstore", tmp_path_factory.mktemp("site"))
+
+
+@pytest.fixture(scope="session")
+def testthumbs_site(tmp_path_factory):
+    return _install_test_plugin("datasette-files-testthumbs", tmp_path_factory.mktemp("site"))

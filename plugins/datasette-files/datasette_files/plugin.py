@@ -9,6 +9,9 @@ from .plugin_state import PluginState, set_state
 from .registry import FileRegistry
 from .sources import load_sources, requested_secret_names
 from .storage.filesystem import FilesystemStorage
+from .thumbnails.pillow import PillowThumbnailGenerator
+from .thumbnails.service import ThumbnailService
+from .thumbnails.worker import WALL_SECONDS
 from .uploads import expire_uploads
 from .views import files, listings, uploads
 
@@ -22,6 +25,11 @@ def plugin_config(datasette) -> dict:
 @hookimpl
 def register_files_storage_types(datasette):
     return [FilesystemStorage]
+
+
+@hookimpl
+def register_thumbnail_generators(datasette):
+    return [PillowThumbnailGenerator()]
 
 
 @hookimpl
@@ -51,8 +59,15 @@ def startup(datasette):
         await registry.set_sources((s.slug, s.storage_type) for s in sources)
         # No request survives a restart: uploads cut off mid-body can be retried.
         await registry.reset_interrupted_uploads()
-        plugin = PluginState(sources=sources, registry=registry, config=config)
+        thumbnails = ThumbnailService(
+            datasette, registry, sources,
+            timeout=float(config.get("thumbnail_timeout_seconds") or WALL_SECONDS),
+        )
+        plugin = PluginState(
+            sources=sources, registry=registry, thumbnails=thumbnails, config=config
+        )
         set_state(datasette, plugin)
+        datasette.add_background_task(thumbnails.run_queue, name="datasette-files-thumbnails")
         await expire_uploads(plugin)
 
     return start
@@ -82,6 +97,7 @@ def register_routes(datasette):
         (upload + r"complete$", uploads.complete_view),
         (rf"^/-/files/{file_id}\.json$", files.file_json_view),
         (rf"^/-/files/{file_id}/download$", files.download_view),
+        (rf"^/-/files/{file_id}/thumbnail$", files.thumbnail_view),
         (rf"^/-/files/{file_id}/-/delete$", files.delete_view),
         (rf"^/-/files/{file_id}/-/update$", files.update_view),
     ]

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .registry import FileRegistry
 from .sources import Sources
+
+if TYPE_CHECKING:
+    from .thumbnails.service import ThumbnailService
 
 STATE_ATTRIBUTE = "_datasette_files_state"
 DEFAULT_UPLOAD_EXPIRY_SECONDS = 6 * 60 * 60
@@ -15,6 +19,7 @@ DEFAULT_UPLOAD_EXPIRY_SECONDS = 6 * 60 * 60
 class PluginState:
     sources: Sources
     registry: FileRegistry
+    thumbnails: "ThumbnailService"
     config: dict = field(default_factory=dict)
     # time.monotonic() of the last sweep of expired upload tokens
     last_expiry_run: float = 0.0

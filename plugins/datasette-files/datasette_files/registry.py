@@ -185,6 +185,29 @@ class FileRegistry:
             sort=sort,
         )
 
+    # Thumbnails ------------------------------------------------------------
+
+    async def thumbnails(self, file_id: str, size: int) -> list[dict]:
+        """Cached thumbnails and recorded failures for a file at one size."""
+        rows = await self.db.execute(
+            "SELECT generator, content_type, thumb, width, height, error "
+            "FROM datasette_files_thumbnails WHERE file_id = ? AND size = ?",
+            [file_id, size],
+        )
+        return [dict(row) for row in rows]
+
+    async def store_thumbnail(self, entry: dict) -> None:
+        """Record a thumbnail (or, with ``error`` set, a failure) for a file;
+        nothing is written if the file was deleted meanwhile."""
+        await self.db.execute_write(
+            "INSERT OR REPLACE INTO datasette_files_thumbnails (file_id, size, generator, "
+            "content_type, thumb, width, height, error, created_at) "
+            "SELECT :file_id, :size, :generator, :content_type, :thumb, :width, :height, "
+            ":error, :created_at WHERE EXISTS "
+            "(SELECT 1 FROM datasette_files_files WHERE id = :file_id)",
+            entry,
+        )
+
     # Uploads ---------------------------------------------------------------
 
     async def create_upload(self, upload: dict) -> None:

@@ -116,12 +116,33 @@ FTS_PREFIX_INDEXES = """
         END;
 """
 
+# Generated thumbnails and recorded failures, per file, size and generator.
+THUMBNAILS = """
+        CREATE TABLE datasette_files_thumbnails (
+            file_id TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            generator TEXT NOT NULL,
+            content_type TEXT,
+            thumb BLOB,
+            width INTEGER,
+            height INTEGER,
+            error TEXT,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (file_id, size, generator)
+        );
+        CREATE TRIGGER datasette_files_thumbnails_cleanup
+        AFTER DELETE ON datasette_files_files BEGIN
+            DELETE FROM datasette_files_thumbnails WHERE file_id = old.id;
+        END;
+"""
+
 # A migration is SQL statements, or a function of the connection for data changes.
 Migration = Union[str, Callable[[sqlite3.Connection], None]]
 
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", INITIAL),
     ("002_fts_prefix_indexes", FTS_PREFIX_INDEXES),
+    ("003_thumbnails", THUMBNAILS),
 ]
 
 

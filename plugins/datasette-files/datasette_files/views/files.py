@@ -11,6 +11,8 @@ from ..errors import ApiError, json_api, require_method
 from ..files import file_json
 from ..permissions import BROWSE, DELETE, EDIT
 from ..plugin_state import state
+from ..thumbnails.icons import icon_svg
+from ..thumbnails.service import DEFAULT_SIZE, SIZES
 from .common import file_for, json_object_body
 
 log = logging.getLogger("datasette_files")
@@ -30,6 +32,26 @@ async def download_view(datasette, request):
     require_method(request, "GET", "HEAD")
     row, source = await file_for(datasette, request, request.url_vars["file_id"], BROWSE)
     return await download_response(request, row, source)
+
+
+@json_api
+async def thumbnail_view(datasette, request):
+    """The generated thumbnail, or an SVG file-type icon when there is none."""
+    require_method(request, "GET", "HEAD")
+    row, _ = await file_for(datasette, request, request.url_vars["file_id"], BROWSE)
+    size = request.args.get("size") or str(DEFAULT_SIZE)
+    if not size.isdigit() or int(size) not in SIZES:
+        raise ApiError(f"'size' must be one of {', '.join(map(str, SIZES))}")
+    thumbnail = await state(datasette).thumbnails.get(row, int(size))
+    headers = {
+        "Cache-Control": "private, max-age=86400",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+    }
+    if thumbnail is None:
+        return Response(icon_svg(row["content_type"], row["filename"]),
+                        content_type="image/svg+xml", headers=headers)
+    return Response(thumbnail.thumb, content_type=thumbnail.content_type, headers=headers)
 
 
 @json_api

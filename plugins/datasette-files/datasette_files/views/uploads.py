@@ -86,4 +86,5 @@ async def complete_view(datasette, request):
         plugin, source, request.actor, payload.get("upload_token")
     )
     row = await uploads.complete(plugin, source, upload)
+    plugin.thumbnails.enqueue(row)
     return Response.json({"ok": True, "file": file_json(datasette, row)})

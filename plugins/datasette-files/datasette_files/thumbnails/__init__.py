@@ -1,0 +1,1 @@
+"""Thumbnails: generators, an isolated worker to run them, icons, and the cache."""

@@ -1,0 +1,74 @@
+"""Runs a generator in a separate, limited process.
+
+Whatever the generator (ours or a plugin's), a hostile file cannot take the
+server down or hang it: the child has a memory and CPU-time ceiling and is
+killed when it overruns the wall-clock timeout; the server's event loop only
+waits on a pipe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import resource
+from typing import Optional
+
+from ..base import ThumbnailGenerator, ThumbnailResult
+
+MEMORY_LIMIT_BYTES = 768 * 1024 * 1024
+CPU_SECONDS = 20
+WALL_SECONDS = 30
+
+_context = multiprocessing.get_context("forkserver")
+# The fork server loads only what generators need, never the server's __main__.
+_context.set_forkserver_preload(["datasette_files.base", "datasette_files.thumbnails.pillow"])
+
+
+class ThumbnailFailed(Exception):
+    """The generator raised, ran out of memory or time, or died."""
+
+
+def _child(conn, generator, file_bytes, content_type, filename, width, height):
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
+    resource.setrlimit(resource.RLIMIT_CPU, (CPU_SECONDS, CPU_SECONDS))
+    try:
+        result = asyncio.run(
+            generator.generate(file_bytes, content_type, filename, width, height)
+        )
+        conn.send(("ok", result))
+    except MemoryError:
+        conn.send(("error", "ran out of memory"))
+    except BaseException as ex:  # report anything; the process ends either way
+        conn.send(("error", f"{type(ex).__name__}: {ex}"[:500]))
+    finally:
+        conn.close()
+
+
+async def generate_isolated(
+    generator: ThumbnailGenerator, file_bytes: bytes, content_type: str, filename: str,
+    width: int, height: int, timeout: float = WALL_SECONDS,
+) -> Optional[ThumbnailResult]:
+    receiver, sender = _context.Pipe(duplex=False)
+    process = _context.Process(
+        target=_child,
+        args=(sender, generator, file_bytes, content_type, filename, width, height),
+        daemon=True,
+    )
+    await asyncio.to_thread(process.start)
+    sender.close()
+    try:
+        ready = await asyncio.to_thread(receiver.poll, timeout)
+        if not ready:
+            raise ThumbnailFailed(f"took longer than {timeout:g}s")
+        try:
+            status, value = await asyncio.to_thread(receiver.recv)
+        except EOFError:
+            raise ThumbnailFailed(f"the worker died (exit code {process.exitcode})")
+        if status == "error":
+            raise ThumbnailFailed(value)
+        return value
+    finally:
+        if process.is_alive():
+            process.kill()
+        await asyncio.to_thread(process.join, 5)
+        receiver.close()

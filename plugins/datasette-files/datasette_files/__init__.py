@@ -1,16 +1,28 @@
 """datasette-files: upload, serve, search and manage files in Datasette.
 
 The public Python API is ``get_file`` and ``File``; storage backends and
-thumbnail generators build on ``datasette_files.base``.
+thumbnail generators build on ``datasette_files.base``. This package is the
+plugin Datasette loads: its hook implementations live in ``plugin.py``.
 """
 
 from datasette.plugins import pm
 
 from . import hookspecs
-from .files import File, get_file
 
-# Registered on import, so a third-party plugin that imports us (for
+# Registered before anything else, so a third-party plugin that imports us (for
 # datasette_files.base) can implement our hooks whatever the load order.
 pm.add_hookspecs(hookspecs)
+
+from .files import File, get_file  # noqa: E402
+from .plugin import (  # noqa: E402,F401  (hook implementations Datasette finds here)
+    menu_links,
+    permission_resources_sql,
+    register_actions,
+    register_files_storage_types,
+    register_routes,
+    register_secrets,
+    register_thumbnail_generators,
+    startup,
+)
 
 __all__ = ["File", "get_file"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datasette import hookimpl
 
 from . import permissions
-from .plugin_state import PluginState, set_state
+from .files import FILE_ID_PATTERN
+from .plugin_state import PluginState, set_state, state
 from .registry import FileRegistry
 from .sources import load_sources, requested_secret_names
 from .storage.filesystem import FilesystemStorage
@@ -13,7 +14,7 @@ from .thumbnails.pillow import PillowThumbnailGenerator
 from .thumbnails.service import ThumbnailService
 from .thumbnails.worker import WALL_SECONDS
 from .uploads import expire_uploads
-from .views import files, listings, uploads
+from .views import files, listings, pages, uploads
 
 PLUGIN_NAME = "datasette-files"
 
@@ -85,10 +86,28 @@ def register_secrets(datasette):
 
 
 @hookimpl
+def menu_links(datasette, actor, request):
+    async def links():
+        for source in state(datasette).sources:
+            if await permissions.allowed_on_source(datasette, actor, permissions.BROWSE,
+                                                   source.slug):
+                return [{"href": datasette.urls.path("/-/files"), "label": "Files"}]
+        return []
+
+    return links
+
+
+@hookimpl
 def register_routes(datasette):
     file_id = r"(?P<file_id>[^/]+)"
     upload = r"^/-/files/upload/(?P<slug>[^/]+)/-/"
     return [
+        (r"^/-/files$", pages.index_page),
+        (r"^/-/files/search$", pages.search_page),
+        (r"^/-/files/icon\.svg$", files.icon_view),
+        (r"^/-/files/source/(?P<slug>[^/]+)$", pages.source_page),
+        (r"^/-/files/upload/(?P<slug>[^/]+)$", pages.upload_page),
+        (rf"^/-/files/(?P<file_id>{FILE_ID_PATTERN})$", pages.file_page),
         (r"^/-/files/search\.json$", listings.search_view),
         (r"^/-/files/batch\.json$", listings.batch_view),
         (r"^/-/files/sources\.json$", listings.sources_view),

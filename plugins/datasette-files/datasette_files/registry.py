@@ -17,6 +17,13 @@ FILE_COLUMNS = (
     "seq, id, source_slug, path, filename, content_type, content_hash, size, "
     "width, height, uploaded_by, created_at, metadata, search_text"
 )
+# Listing sorts: the name a page uses, and the indexed column it orders by.
+LISTING_SORTS = {
+    "date": "seq",
+    "name": "filename COLLATE NOCASE",
+    "size": "size",
+    "type": "content_type",
+}
 # Beyond this many matches a count is reported as "at least" this many: counting
 # every match of a common term in a large registry would make each search slow.
 COUNT_CAP = 10_000
@@ -100,6 +107,19 @@ class FileRegistry:
         """
         params = {**allowed.params, "df_ids": json.dumps(file_ids)}
         return [_file_dict(row) for row in await self.db.execute(sql, params)]
+
+    async def list_source(
+        self, source: str, sort: str, descending: bool, offset: int, limit: int
+    ) -> list[dict]:
+        """One page of a source's files in the order of ``sort`` (a LISTING_SORTS key)."""
+        column = LISTING_SORTS[sort]
+        direction = "DESC" if descending else "ASC"
+        rows = await self.db.execute(
+            f"SELECT {FILE_COLUMNS} FROM datasette_files_files WHERE source_slug = ? "
+            f"ORDER BY {column} {direction}, seq {direction} LIMIT ? OFFSET ?",
+            [source, limit, offset],
+        )
+        return [_file_dict(row) for row in rows]
 
     async def count_by_source(self) -> dict[str, int]:
         rows = await self.db.execute(

@@ -136,6 +136,16 @@ THUMBNAILS = """
         END;
 """
 
+# A source's listing sorts by name, size or type as cheaply as by date.
+LISTING_INDEXES = """
+        CREATE INDEX datasette_files_files_source_filename
+            ON datasette_files_files (source_slug, filename COLLATE NOCASE, seq);
+        CREATE INDEX datasette_files_files_source_size
+            ON datasette_files_files (source_slug, size, seq);
+        CREATE INDEX datasette_files_files_source_type
+            ON datasette_files_files (source_slug, content_type, seq);
+"""
+
 # A migration is SQL statements, or a function of the connection for data changes.
 Migration = Union[str, Callable[[sqlite3.Connection], None]]
 
@@ -143,6 +153,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", INITIAL),
     ("002_fts_prefix_indexes", FTS_PREFIX_INDEXES),
     ("003_thumbnails", THUMBNAILS),
+    ("004_listing_indexes", LISTING_INDEXES),
 ]
 
 

@@ -54,6 +54,16 @@ async def thumbnail_view(datasette, request):
     return Response(thumbnail.thumb, content_type=thumbnail.content_type, headers=headers)
 
 
+async def icon_view(datasette, request):
+    """The SVG icon for a content type and name (the upload page's previews)."""
+    return Response(
+        icon_svg(request.args.get("type", ""), request.args.get("name", "")),
+        content_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=86400",
+                 "Content-Security-Policy": "default-src 'none'; sandbox"},
+    )
+
+
 @json_api
 async def delete_view(datasette, request):
     """Remove the registry row (and its index entry) first, then the bytes:

@@ -43,3 +43,12 @@ class Hostile(ThumbnailGenerator):
 @hookimpl
 def register_thumbnail_generators(datasette):
     return [TextPreview(), Hostile()]
+
+
+@hookimpl
+async def file_actions(datasette, actor, file, preview_bytes):
+    """An awaitable hook implementation that sniffs the preview bytes."""
+    if preview_bytes.startswith(b"%PDF"):
+        return [{"href": f"/-/convert/{file['id']}", "label": "Convert PDF",
+                 "description": f"saw {len(preview_bytes)} bytes of {file['source_id']}"}]
+    return []

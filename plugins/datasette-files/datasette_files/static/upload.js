@@ -1,0 +1,159 @@
+/* Upload component: drag and drop or choose files; each file goes through
+   prepare -> upload (raw body, streamed by the browser from disk) -> complete,
+   with a progress bar from real upload progress, cancel, and the server's error. */
+(function () {
+  "use strict";
+
+  function element(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (key) { node.setAttribute(key, attrs[key]); });
+    if (text) { node.textContent = text; }
+    return node;
+  }
+
+  function errorText(body, fallback) {
+    if (body && body.errors && body.errors.length) { return body.errors.join("; "); }
+    return fallback;
+  }
+
+  function postJSON(url, data) {
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      body: JSON.stringify(data)
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (body) {
+        if (!response.ok || body.ok === false) {
+          throw new Error(errorText(body, "Request failed (" + response.status + ")"));
+        }
+        return body;
+      });
+    });
+  }
+
+  function sendBytes(item, prepared, file) {
+    return new Promise(function (resolve, reject) {
+      var xhr = new XMLHttpRequest();
+      item.xhr = xhr;
+      xhr.open(prepared.upload_method || "POST", prepared.upload_url);
+      xhr.setRequestHeader("X-Upload-Token", prepared.upload_token);
+      Object.keys(prepared.upload_headers || {}).forEach(function (name) {
+        xhr.setRequestHeader(name, prepared.upload_headers[name]);
+      });
+      xhr.upload.onprogress = function (event) {
+        if (event.lengthComputable) { item.progress(event.loaded / event.total); }
+      };
+      xhr.onload = function () {
+        var body = {};
+        try { body = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
+        if (xhr.status >= 200 && xhr.status < 300 && body.ok !== false) { resolve(body); }
+        else { reject(new Error(errorText(body, "Upload failed (" + xhr.status + ")"))); }
+      };
+      xhr.onerror = function () { reject(new Error("Network error: the upload did not finish")); };
+      xhr.onabort = function () { reject(new Error("Cancelled")); };
+      xhr.send(file);  // the File is streamed, never read into memory
+    });
+  }
+
+  function QueueItem(list, file, iconUrl) {
+    var self = this;
+    this.node = element("li", { "class": "df-item" });
+    var preview = element("img", { alt: "" });
+    if (file.type.indexOf("image/") === 0 && file.type !== "image/svg+xml") {
+      preview.src = URL.createObjectURL(file);
+      preview.onload = function () { URL.revokeObjectURL(preview.src); };
+    } else {
+      preview.src = iconUrl + "?type=" + encodeURIComponent(file.type) + "&name=" + encodeURIComponent(file.name);
+    }
+    var middle = element("div");
+    this.name = element("div", { "class": "df-item-name" }, file.name);
+    this.bar = element("progress", { max: "100", value: "0", "aria-label": "Upload progress for " + file.name });
+    this.status = element("div", { "class": "df-item-status" }, "Waiting…");
+    middle.append(this.name, this.bar, this.status);
+    this.cancel = element("button", { type: "button" }, "Cancel");
+    this.cancel.addEventListener("click", function () {
+      self.cancelled = true;
+      if (self.xhr) { self.xhr.abort(); }
+      self.fail("Cancelled");
+    });
+    this.node.append(preview, middle, this.cancel);
+    list.append(this.node);
+  }
+  QueueItem.prototype.progress = function (fraction) {
+    var percent = Math.round(fraction * 100);
+    this.bar.value = percent;
+    this.status.textContent = "Uploading… " + percent + "%";
+  };
+  QueueItem.prototype.fail = function (message) {
+    this.node.classList.add("df-error");
+    this.status.textContent = message;
+    this.cancel.remove();
+  };
+  QueueItem.prototype.done = function (file) {
+    this.node.classList.add("df-done");
+    this.bar.value = 100;
+    this.status.textContent = "";
+    var link = element("a", { href: file.url }, "Uploaded: view " + file.filename);
+    this.status.append(link);
+    this.cancel.remove();
+  };
+
+  function upload(section, file) {
+    var item = new QueueItem(section.querySelector("[data-queue]"), file,
+      section.dataset.iconUrl);
+    return postJSON(section.dataset.prepareUrl, {
+      filename: file.name, content_type: file.type || null, size: file.size
+    }).then(function (prepared) {
+      if (item.cancelled) { throw new Error("Cancelled"); }
+      item.progress(0);
+      return sendBytes(item, prepared, file).then(function () {
+        item.status.textContent = "Finishing…";
+        return postJSON(section.dataset.completeUrl, { upload_token: prepared.upload_token });
+      });
+    }).then(function (completed) {
+      item.done(completed.file);
+    }).catch(function (error) {
+      if (!item.node.classList.contains("df-error")) { item.fail(error.message); }
+    });
+  }
+
+  function setUp(section) {
+    var zone = section.querySelector("[data-drop-zone]");
+    var input = section.querySelector("[data-file-input]");
+    function uploadAll(files) {
+      // Several at once, two at a time: each keeps its own progress bar.
+      var queue = Array.prototype.slice.call(files);
+      function next() {
+        var file = queue.shift();
+        return file ? upload(section, file).then(next) : Promise.resolve();
+      }
+      next(); next();
+    }
+    input.addEventListener("change", function () { uploadAll(input.files); input.value = ""; });
+    ["dragenter", "dragover"].forEach(function (name) {
+      zone.addEventListener(name, function (event) {
+        event.preventDefault();
+        zone.classList.add("df-dragging");
+      });
+    });
+    ["dragleave", "drop"].forEach(function (name) {
+      zone.addEventListener(name, function (event) {
+        event.preventDefault();
+        zone.classList.remove("df-dragging");
+      });
+    });
+    zone.addEventListener("drop", function (event) {
+      if (event.dataTransfer && event.dataTransfer.files.length) {
+        uploadAll(event.dataTransfer.files);
+      }
+    });
+    zone.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" || event.key === " ") { event.preventDefault(); input.click(); }
+    });
+    zone.setAttribute("tabindex", "0");
+    zone.setAttribute("role", "button");
+  }
+
+  document.querySelectorAll("[data-upload]").forEach(setUp);
+})();

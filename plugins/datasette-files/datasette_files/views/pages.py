@@ -1,0 +1,189 @@
+"""The HTML pages: files index, source listing, upload, file, search."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from datasette import Forbidden, NotFound, Response
+from datasette.plugins import pm
+from datasette.utils import await_me_maybe
+from markupsafe import Markup
+
+from ..errors import ApiError
+from ..files import file_json
+from ..permissions import BROWSE, DELETE, EDIT, UPLOAD, allowed_on_file, allowed_on_source
+from ..permissions import allowed_sources_sql
+from ..plugin_state import state
+from ..registry import LISTING_SORTS
+from ..thumbnails.icons import kind_of
+
+PAGE_SIZE = 50
+RECENT_FILES = 12
+PREVIEW_BYTES = 2048
+
+
+async def _render(datasette, request, template: str, context: dict) -> Response:
+    return Response.html(
+        await datasette.render_template(
+            template,
+            {**context, "files_static": lambda name: datasette.urls.static_plugins(
+                "datasette-files", name)},
+            request=request,
+        )
+    )
+
+
+def card(datasette, row: dict) -> dict:
+    """What a page shows of a file."""
+    return {**file_json(datasette, row), "kind": kind_of(row["content_type"])}
+
+
+async def _browsable_sources(datasette, actor) -> list[dict]:
+    plugin = state(datasette)
+    counts = await plugin.registry.count_by_source()
+    sources = []
+    for source in plugin.sources:
+        if not await allowed_on_source(datasette, actor, BROWSE, source.slug):
+            continue
+        can_upload = source.capabilities.can_upload and await allowed_on_source(
+            datasette, actor, UPLOAD, source.slug)
+        sources.append({"slug": source.slug, "storage_type": source.storage_type,
+                        "count": counts.get(source.slug, 0), "can_upload": can_upload})
+    return sources
+
+
+async def index_page(datasette, request):
+    sources = await _browsable_sources(datasette, request.actor)
+    recent = []
+    if sources:
+        page = await state(datasette).registry.search(
+            await allowed_sources_sql(datasette, request.actor), limit=RECENT_FILES)
+        recent = [card(datasette, row) for row in page.rows]
+    return await _render(datasette, request, "files_index.html",
+                         {"sources": sources, "recent": recent})
+
+
+async def _source_or_error(datasette, request, action: str):
+    slug = request.url_vars["slug"]
+    plugin = state(datasette)
+    if slug not in plugin.sources:
+        raise NotFound(f"Source not found: {slug}")
+    if not await allowed_on_source(datasette, request.actor, action, slug):
+        raise Forbidden(f"You do not have {action} permission on source {slug!r}")
+    return plugin, plugin.sources.get(slug)
+
+
+async def source_page(datasette, request):
+    plugin, source = await _source_or_error(datasette, request, BROWSE)
+    sort = request.args.get("sort", "date")
+    if sort not in LISTING_SORTS:
+        sort = "date"
+    order = request.args.get("order") or ("desc" if sort in ("date", "size") else "asc")
+    descending = order == "desc"
+    page_number = _positive_int(request.args.get("page"), 1)
+    total = (await plugin.registry.count_by_source()).get(source.slug, 0)
+    pages = max(1, -(-total // PAGE_SIZE))
+    page_number = min(page_number, pages)
+    rows = await plugin.registry.list_source(
+        source.slug, sort, descending, (page_number - 1) * PAGE_SIZE, PAGE_SIZE)
+    can_upload = source.capabilities.can_upload and await allowed_on_source(
+        datasette, request.actor, UPLOAD, source.slug)
+    return await _render(datasette, request, "files_source.html", {
+        "source": source,
+        "files": [card(datasette, row) for row in rows],
+        "total": total,
+        "sort": sort,
+        "order": "desc" if descending else "asc",
+        "sorts": list(LISTING_SORTS),
+        "page": page_number,
+        "pages": pages,
+        "can_upload": can_upload,
+    })
+
+
+async def upload_page(datasette, request):
+    _, source = await _source_or_error(datasette, request, UPLOAD)
+    if not source.capabilities.can_upload:
+        raise Forbidden(f"Source {source.slug!r} does not accept uploads")
+    return await _render(datasette, request, "files_upload.html", {"source": source})
+
+
+async def file_page(datasette, request):
+    file_id = request.url_vars["file_id"]
+    plugin = state(datasette)
+    row = await plugin.registry.get(file_id)
+    if (row is None or row["source_slug"] not in plugin.sources
+            or not await allowed_on_source(datasette, request.actor, BROWSE,
+                                           row["source_slug"])):
+        raise NotFound(f"File not found: {file_id}")
+    source = plugin.sources.get(row["source_slug"])
+    can_edit = await allowed_on_file(datasette, request.actor, EDIT, row)
+    can_delete = source.capabilities.can_delete and await allowed_on_file(
+        datasette, request.actor, DELETE, row)
+    return await _render(datasette, request, "files_file.html", {
+        "file": card(datasette, row),
+        "is_image": row["content_type"].startswith("image/") and row["width"] is not None,
+        "can_edit": can_edit,
+        "can_delete": can_delete,
+        "actions": await file_actions(datasette, request.actor, row, source),
+    })
+
+
+async def file_actions(datasette, actor, row: dict, source) -> list[dict]:
+    """Every plugin's actions for this file; the preview bytes are read once."""
+    try:
+        preview = await source.storage.read_bytes(row["path"], PREVIEW_BYTES)
+    except Exception:
+        preview = b""
+    file = {**row, "source_id": row["source_slug"]}
+    actions = []
+    for result in pm.hook.file_actions(datasette=datasette, actor=actor, file=file,
+                                       preview_bytes=preview):
+        for action in await await_me_maybe(result) or []:
+            if isinstance(action, dict) and action.get("href") and action.get("label"):
+                actions.append(action)
+    return actions
+
+
+async def search_page(datasette, request):
+    plugin = state(datasette)
+    query = request.args.get("q", "")
+    source = request.args.get("source") or None
+    sources = await _browsable_sources(datasette, request.actor)
+    if source is not None and source not in {s["slug"] for s in sources}:
+        source = None
+    try:
+        page = await plugin.registry.search(
+            await allowed_sources_sql(datasette, request.actor), query=query, source=source,
+            cursor=request.args.get("next") or None, limit=PAGE_SIZE)
+    except ApiError:
+        raise NotFound("That page of results no longer exists")
+    words = [w for w in query.split() if w.strip('"')]
+    files = []
+    for row in page.rows:
+        entry = card(datasette, row)
+        entry["filename_html"] = highlight(row["filename"], words)
+        entry["search_text_html"] = highlight(row["search_text"][:300], words)
+        files.append(entry)
+    return await _render(datasette, request, "files_search.html", {
+        "q": query, "source": source, "sources": sources, "files": files,
+        "total": page.total,
+        "total_is_capped": page.total_is_capped, "next": page.next_cursor,
+    })
+
+
+def highlight(text: str, words: list[str]) -> Markup:
+    """``text`` escaped, with the prefixes of query words marked."""
+    escaped = html.escape(text or "")
+    if not words:
+        return Markup(escaped)
+    pattern = re.compile(
+        r"\b(" + "|".join(re.escape(html.escape(w.strip('"'))) for w in words) + r")",
+        re.IGNORECASE,
+    )
+    return Markup(pattern.sub(r"<mark>\1</mark>", escaped))
+
+
+def _positive_int(value, default: int) -> int:
+    return int(value) if value and value.isdigit() and int(value) > 0 else default

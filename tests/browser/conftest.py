@@ -1,0 +1,59 @@
+"""A real Chromium (Debian's, headless) driven by Playwright against a real server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from support.server import AppServer, member_env
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+# Module scope: Playwright's sync API keeps an event loop running in this thread
+# while it is open, which other tests' asyncio.run() must not meet.
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
+        reason = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(f"REQUIRE_BROWSER=1 but {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--no-first-run", "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def app_server(tmp_path_factory):
+    server = AppServer(tmp_path_factory.mktemp("browser") / "data",
+                       env=member_env("alice", "alice-password")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def page_factory(browser, app_server):
+    """New pages at a given width, each in its own context (own cookies)."""
+    contexts = []
+
+    def make(width: int = 1280):
+        context = browser.new_context(viewport={"width": width, "height": 900},
+                                      base_url=app_server.url)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()

@@ -1,0 +1,153 @@
+"""The files pages in a real browser, as a team member uses them."""
+
+from __future__ import annotations
+
+import pytest
+
+from support.browser import screenshot
+
+FILES = [("first-pelican.bin", 400_000), ("second-pelican.bin", 300_000),
+         ("third-pelican.png", 0)]
+
+
+def log_in(page, username="alice", password="alice-password"):
+    page.goto("/-/login")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("input[type=submit]")
+    page.wait_for_url("**/")
+
+
+def drop_files(page, selector, files):
+    """Drag and drop generated files onto ``selector``, as a person would."""
+    transfer = page.evaluate_handle(
+        """async (files) => {
+            const dt = new DataTransfer();
+            for (const [name, size] of files) {
+                let file;
+                if (name.endsWith(".png")) {
+                    const canvas = document.createElement("canvas");
+                    canvas.width = 320; canvas.height = 240;
+                    const ctx = canvas.getContext("2d");
+                    ctx.fillStyle = "#2a9d8f"; ctx.fillRect(0, 0, 320, 240);
+                    const blob = await new Promise(r => canvas.toBlob(r, "image/png"));
+                    file = new File([blob], name, {type: "image/png"});
+                } else {
+                    const bytes = new Uint8Array(size);
+                    for (let i = 0; i < size; i++) bytes[i] = i % 251;
+                    file = new File([bytes], name, {type: "application/octet-stream"});
+                }
+                dt.items.add(file);
+            }
+            return dt;
+        }""",
+        files,
+    )
+    for event in ("dragenter", "dragover", "drop"):
+        page.dispatch_event(selector, event, {"dataTransfer": transfer})
+
+
+def test_upload_by_drag_and_drop_with_progress(page_factory, app_server):
+    page = page_factory()
+    log_in(page)
+    page.goto("/-/files/upload/team")
+    # Slow the upload link so progress is observable (on loopback it jumps to 100%).
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {
+        "offline": False, "latency": 20, "downloadThroughput": -1,
+        "uploadThroughput": 250_000})
+    page.evaluate("""() => {
+        window.__progress = {};
+        new MutationObserver(() => {
+            document.querySelectorAll(".df-item").forEach(item => {
+                const name = item.querySelector(".df-item-name").textContent;
+                const value = item.querySelector("progress").value;
+                (window.__progress[name] = window.__progress[name] || []).push(value);
+            });
+        }).observe(document.querySelector("[data-queue]"),
+                   {subtree: true, attributes: true, childList: true, characterData: true});
+    }""")
+    drop_files(page, "[data-drop-zone]", FILES)
+    page.wait_for_function("document.querySelectorAll('.df-item.df-done').length === 3",
+                           timeout=60_000)
+    cdp.send("Network.emulateNetworkConditions", {
+        "offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+    progress = page.evaluate("window.__progress")
+    for name, size in FILES[:2]:
+        values = progress[name]
+        assert any(0 < v < 100 for v in values), (name, sorted(set(values)))
+        assert max(values) == 100
+    links = page.locator(".df-item.df-done a")
+    assert links.count() == 3
+    screenshot(page, "upload-done")
+    links.first.click()
+    page.wait_for_selector("h1.df-filename")
+
+
+def test_listing_shows_the_files_with_thumbnails(page_factory):
+    page = page_factory()
+    log_in(page)
+    page.goto("/-/files/source/team")
+    names = page.locator(".df-card .df-name").all_inner_texts()
+    assert {"first-pelican.bin", "second-pelican.bin", "third-pelican.png"} <= set(names)
+    page.wait_for_function("""() => [...document.querySelectorAll('.df-thumb img')]
+        .every(img => img.complete && img.naturalWidth > 0)""")
+    png = page.locator(".df-card", has_text="third-pelican.png").locator("img")
+    assert png.evaluate("img => img.naturalWidth") == 200  # the generated thumbnail
+
+
+def test_edit_search_text_then_find_it(page_factory):
+    page = page_factory()
+    log_in(page)
+    page.goto("/-/files/search?q=second-pelican")
+    page.click("text=second-pelican.bin")
+    page.fill("textarea[name=search_text]", "minutes of the flamingo committee")
+    page.click("[data-edit-form] button[type=submit]")
+    page.wait_for_selector("[data-status]:has-text('Saved')")
+    page.goto("/-/files/search")
+    page.fill("#df-q", "flamingo")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".df-card")
+    assert page.locator(".df-card .df-name").all_inner_texts() == ["second-pelican.bin"]
+
+
+def test_delete_with_confirmation(page_factory):
+    page = page_factory()
+    log_in(page)
+    page.goto("/-/files/search?q=first-pelican")
+    page.click("text=first-pelican.bin")
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
+    page.click("[data-delete-form] button")
+    page.wait_for_url("**/-/files/source/team")
+    assert dialogs and "cannot be undone" in dialogs[0]
+    assert "first-pelican.bin" not in page.locator(".df-name").all_inner_texts()
+
+
+def test_files_menu_link_and_anonymous_view(page_factory):
+    page = page_factory()
+    page.goto("/-/files")
+    assert "no file sources you may browse" in page.inner_text(".df-page")
+    log_in(page)
+    page.goto("/")
+    page.click("details.nav-menu summary")
+    page.click("nav >> text=Files")
+    page.wait_for_url("**/-/files")
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_screenshots_of_every_page(page_factory, width):
+    page = page_factory(width)
+    log_in(page)
+    page.goto("/-/files/search?q=third-pelican")
+    file_url = page.locator(".df-card-link").first.get_attribute("href")
+    for name, path in [("index", "/-/files"), ("source", "/-/files/source/team"),
+                       ("upload", "/-/files/upload/team"), ("file", file_url),
+                       ("search", "/-/files/search?q=pelican")]:
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+        # Nothing may be wider than the viewport (no layout break at 375 px).
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, (name, overflow)
+        screenshot(page, name)

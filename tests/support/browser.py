@@ -1,0 +1,15 @@
+"""Helpers for the browser tests."""
+
+from pathlib import Path
+
+from .server import REPO_ROOT
+
+ARTIFACTS = REPO_ROOT / "test-artifacts" / "screenshots"
+
+
+def screenshot(page, name: str) -> Path:
+    """Saved as a test artifact: test-artifacts/screenshots/NAME-WIDTH.png."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}-{page.viewport_size['width']}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

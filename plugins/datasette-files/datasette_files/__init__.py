@@ -15,9 +15,12 @@ pm.add_hookspecs(hookspecs)
 
 from .files import File, get_file  # noqa: E402
 from .plugin import (  # noqa: E402,F401  (hook implementations Datasette finds here)
+    extra_css_urls,
+    extra_js_urls,
     menu_links,
     permission_resources_sql,
     register_actions,
+    register_column_types,
     register_files_storage_types,
     register_routes,
     register_secrets,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datasette import hookimpl
 
 from . import permissions
+from .column_type import FileColumnType
 from .files import FILE_ID_PATTERN
 from .plugin_state import PluginState, set_state, state
 from .registry import FileRegistry
@@ -31,6 +32,27 @@ def register_files_storage_types(datasette):
 @hookimpl
 def register_thumbnail_generators(datasette):
     return [PillowThumbnailGenerator()]
+
+
+@hookimpl
+def register_column_types(datasette):
+    return [FileColumnType]
+
+
+@hookimpl
+def extra_js_urls(template, database, table, columns, view_name, request, datasette):
+    # Table and row pages render file cells and have the insert/edit dialogs.
+    if view_name in ("table", "row"):
+        return [{"url": datasette.urls.static_plugins(PLUGIN_NAME, "datasette-file.js"),
+                 "module": True}]
+    return []
+
+
+@hookimpl
+def extra_css_urls(template, database, table, columns, view_name, request, datasette):
+    if view_name in ("table", "row"):
+        return [datasette.urls.static_plugins(PLUGIN_NAME, "datasette-file.css")]
+    return []
 
 
 @hookimpl

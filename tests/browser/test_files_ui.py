@@ -151,3 +151,14 @@ def test_screenshots_of_every_page(page_factory, width):
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, (name, overflow)
         screenshot(page, name)
+
+
+def test_the_servers_error_is_shown_for_a_file_it_refuses(page_factory):
+    page = page_factory()
+    log_in(page)
+    page.goto("/-/files/upload/team")
+    # 101 MiB: over the team source's 100 MiB limit, refused at prepare.
+    drop_files(page, "[data-drop-zone]", [("too-big.bin", 101 * 1024 * 1024)])
+    page.wait_for_selector(".df-item.df-error")
+    message = page.inner_text(".df-item.df-error .df-item-status")
+    assert "accepts at most 104857600 bytes" in message

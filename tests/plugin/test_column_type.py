@@ -15,12 +15,14 @@ def server(tmp_path_factory):
     db = data / "data.db"
     conn = sqlite3.connect(db)
     conn.execute("CREATE TABLE attachments (id INTEGER PRIMARY KEY, title TEXT, attachment TEXT)")
+    conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, scan TEXT)")
     conn.commit()
     conn.close()
     server = DatasetteServer(data, {
         "permissions": {"files-browse": {"id": ["alice", "admin"]},
                         "files-upload": {"id": "alice"},
-                        "insert-row": {"id": "alice"}, "view-table": True},
+                        "insert-row": {"id": "alice"}, "view-table": True,
+                        "set-column-type": {"id": "alice"}},
         "databases": {"data": {"tables": {"attachments": {
             "column_types": {"attachment": "file"}}}}},
         "plugins": {"datasette-files": {"sources": {"docs": source_config(data / "docs")}}},
@@ -63,3 +65,20 @@ def test_batch_hides_what_the_viewer_may_not_browse(server):
     with server.client(ADMIN) as admin:
         assert file["id"] in admin.get("/-/files/batch.json",
                                        params={"id": file["id"]}).json()["files"]
+
+
+def test_assigning_the_type_at_runtime(server):
+    with server.client(ALICE) as alice:
+        file = api.upload(alice, "docs", "scan.png", b"png")
+        db = sqlite3.connect(server.data_dir / "data.db")
+        db.execute("INSERT INTO notes (scan) VALUES (?)", [file["id"]])
+        db.commit()
+        db.close()
+        marker = f'<datasette-file file-id="{file["id"]}">'
+        assert marker not in alice.get("/data/notes").text
+        body = {"column": "scan", "column_type": {"type": "file"}}
+        with server.client(BOB) as bob:
+            assert bob.post("/data/notes/-/set-column-type", json=body).status_code == 403
+        assigned = alice.post("/data/notes/-/set-column-type", json=body)
+        assert assigned.status_code == 200, assigned.text
+        assert marker in alice.get("/data/notes").text

@@ -17,6 +17,7 @@ from .files import File, get_file  # noqa: E402
 from .plugin import (  # noqa: E402,F401  (hook implementations Datasette finds here)
     extra_css_urls,
     extra_js_urls,
+    file_actions,
     menu_links,
     permission_resources_sql,
     register_actions,

@@ -6,7 +6,8 @@ from datasette import hookimpl
 
 from . import permissions
 from .column_type import FileColumnType
-from .files import FILE_ID_PATTERN
+from .csv_import.detect import is_csv
+from .files import FILE_ID_PATTERN, format_timestamp, utc_now
 from .plugin_state import PluginState, set_state, state
 from .registry import FileRegistry
 from .sources import load_sources, requested_secret_names
@@ -15,7 +16,7 @@ from .thumbnails.pillow import PillowThumbnailGenerator
 from .thumbnails.service import ThumbnailService
 from .thumbnails.worker import WALL_SECONDS
 from .uploads import expire_uploads
-from .views import files, listings, pages, uploads
+from .views import files, imports, listings, pages, uploads
 
 PLUGIN_NAME = "datasette-files"
 
@@ -32,6 +33,18 @@ def register_files_storage_types(datasette):
 @hookimpl
 def register_thumbnail_generators(datasette):
     return [PillowThumbnailGenerator()]
+
+
+@hookimpl
+def file_actions(datasette, actor, file, preview_bytes):
+    """The built-in "Import as table" action for CSV and TSV files."""
+    if not is_csv(file.get("content_type"), file.get("filename") or ""):
+        return []
+    return [{
+        "href": datasette.urls.path(f"/-/files/import/{file['id']}"),
+        "label": "Import as table",
+        "description": "Create a database table from this file's rows",
+    }]
 
 
 @hookimpl
@@ -82,6 +95,7 @@ def startup(datasette):
         await registry.set_sources((s.slug, s.storage_type) for s in sources)
         # No request survives a restart: uploads cut off mid-body can be retried.
         await registry.reset_interrupted_uploads()
+        await registry.interrupt_unfinished_imports(format_timestamp(utc_now()))
         thumbnails = ThumbnailService(
             datasette, registry, sources,
             timeout=float(config.get("thumbnail_timeout_seconds") or WALL_SECONDS),
@@ -130,6 +144,9 @@ def register_routes(datasette):
         (r"^/-/files/source/(?P<slug>[^/]+)$", pages.source_page),
         (r"^/-/files/upload/(?P<slug>[^/]+)$", pages.upload_page),
         (rf"^/-/files/(?P<file_id>{FILE_ID_PATTERN})$", pages.file_page),
+        (r"^/-/files/import/(?P<file_id>[^/]+)$", imports.preview_page),
+        (r"^/-/files/import/(?P<file_id>[^/]+)/(?P<import_id>imp-[0-9a-z]+)"
+         r"(\.(?P<format>json))?$", imports.progress_page),
         (r"^/-/files/search\.json$", listings.search_view),
         (r"^/-/files/batch\.json$", listings.batch_view),
         (r"^/-/files/sources\.json$", listings.sources_view),

@@ -23,6 +23,8 @@ class PluginState:
     config: dict = field(default_factory=dict)
     # time.monotonic() of the last sweep of expired upload tokens
     last_expiry_run: float = 0.0
+    # Running import jobs (asyncio tasks), held so they are not collected.
+    background_jobs: set = field(default_factory=set)
 
     @property
     def upload_expiry_seconds(self) -> int:

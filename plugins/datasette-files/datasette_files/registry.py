@@ -228,6 +228,35 @@ class FileRegistry:
             entry,
         )
 
+    # Imports ---------------------------------------------------------------
+
+    async def create_import(self, job: dict) -> None:
+        columns = ", ".join(job)
+        placeholders = ", ".join(f":{key}" for key in job)
+        await self.db.execute_write(
+            f"INSERT INTO datasette_files_imports ({columns}) VALUES ({placeholders})", job
+        )
+
+    async def update_import(self, import_id: str, **changes) -> None:
+        assignments = ", ".join(f"{key} = :{key}" for key in changes)
+        await self.db.execute_write(
+            f"UPDATE datasette_files_imports SET {assignments} WHERE id = :import_id",
+            {**changes, "import_id": import_id},
+        )
+
+    async def get_import(self, import_id: str) -> Optional[dict]:
+        row = (await self.db.execute(
+            "SELECT * FROM datasette_files_imports WHERE id = ?", [import_id])).first()
+        return dict(row) if row else None
+
+    async def interrupt_unfinished_imports(self, finished_at: str) -> None:
+        await self.db.execute_write(
+            "UPDATE datasette_files_imports SET status = 'interrupted', finished_at = ?, "
+            "error = 'The server stopped while this import was running; nothing was "
+            "imported. Start it again.' WHERE status IN ('queued', 'running')",
+            [finished_at],
+        )
+
     # Uploads ---------------------------------------------------------------
 
     async def create_upload(self, upload: dict) -> None:

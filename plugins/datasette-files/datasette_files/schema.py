@@ -146,6 +146,31 @@ LISTING_INDEXES = """
             ON datasette_files_files (source_slug, content_type, seq);
 """
 
+# CSV import jobs: their progress survives the page, and a restart marks any
+# job it cut off as interrupted.
+IMPORTS = """
+        CREATE TABLE datasette_files_imports (
+            id TEXT PRIMARY KEY,
+            file_id TEXT NOT NULL,
+            actor_id TEXT,
+            database_name TEXT NOT NULL,
+            table_name TEXT NOT NULL,
+            delimiter TEXT NOT NULL,
+            has_header INTEGER NOT NULL,
+            encoding TEXT NOT NULL,
+            status TEXT NOT NULL,
+            rows_imported INTEGER NOT NULL DEFAULT 0,
+            bytes_read INTEGER NOT NULL DEFAULT 0,
+            total_bytes INTEGER,
+            ragged_rows INTEGER NOT NULL DEFAULT 0,
+            message TEXT,
+            error TEXT,
+            created_at TEXT NOT NULL,
+            finished_at TEXT
+        );
+        CREATE INDEX datasette_files_imports_status ON datasette_files_imports (status);
+"""
+
 # A migration is SQL statements, or a function of the connection for data changes.
 Migration = Union[str, Callable[[sqlite3.Connection], None]]
 
@@ -154,6 +179,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("002_fts_prefix_indexes", FTS_PREFIX_INDEXES),
     ("003_thumbnails", THUMBNAILS),
     ("004_listing_indexes", LISTING_INDEXES),
+    ("005_imports", IMPORTS),
 ]
 
 

@@ -1,0 +1,1 @@
+"""CSV/TSV import: detection, the streaming import job, and its records."""

@@ -162,3 +162,27 @@ def test_the_servers_error_is_shown_for_a_file_it_refuses(page_factory):
     page.wait_for_selector(".df-item.df-error")
     message = page.inner_text(".df-item.df-error .df-item-status")
     assert "accepts at most 104857600 bytes" in message
+
+
+def test_import_a_csv_as_a_table(page_factory, app_server):
+    from support import api
+
+    with app_server.login("admin", app_server.generated_admin_password()) as admin:
+        file = api.upload(admin, "team", "Team roster.csv",
+                          b"name,age\nAda,36\nGrace,45\nLinus,\n", "text/csv")
+    page = page_factory()
+    log_in(page, "admin", app_server.generated_admin_password())
+    page.goto(file["url"])
+    page.click("details.df-actions summary")
+    page.click("text=Import as table")
+    page.wait_for_selector("table.df-preview-table")
+    screenshot(page, "import-preview")
+    assert page.input_value("#df-table-name") == "team_roster"
+    page.click(".df-import-form button[type=submit]")
+    page.wait_for_selector("[data-done]:not([hidden])", timeout=30_000)
+    assert page.inner_text("[data-field=status]") == "done"
+    assert page.inner_text("[data-field=rows_imported]") == "3"
+    screenshot(page, "import-progress")
+    page.click("[data-table-link]")
+    page.wait_for_url("**/data/team_roster")
+    assert "Grace" in page.inner_text("table.rows-and-columns")

@@ -45,7 +45,13 @@ def sniff(text: str, filename: str) -> tuple[str, bool]:
     try:
         has_header = csv.Sniffer().has_header(sample) if len(lines) > 1 else True
     except csv.Error:
-        has_header = True
+        has_header = False
+    if not has_header:
+        # The sniffer gives up easily (an empty cell below is enough); a first row
+        # of distinct, non-empty, non-numeric names is a header in practice.
+        first = next(csv.reader([lines[0]], delimiter=delimiter), []) if lines else []
+        has_header = bool(first) and len(set(first)) == len(first) and all(
+            cell.strip() and not _FLOAT.match(cell.strip()) for cell in first)
     return delimiter, has_header
 
 

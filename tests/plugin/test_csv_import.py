@@ -15,9 +15,10 @@ def server(tmp_path_factory):
     data = tmp_path_factory.mktemp("import")
     sqlite3.connect(data / "data.db").close()
     server = DatasetteServer(data, {
-        "permissions": {"files-browse": {"id": ["alice", "bob"]},
+        "permissions": {"files-browse": {"id": ["alice", "bob", "carol"]},
                         "files-upload": {"id": ["alice", "bob"]},
-                        "create-table": {"id": "alice"}, "insert-row": {"id": "alice"},
+                        "create-table": {"id": ["alice", "carol"]},
+                        "insert-row": {"id": "alice"},
                         "view-table": True},
         "plugins": {"datasette-files": {"sources": {"csvs": source_config(data / "csvs")}}},
     }, extra_args=[str(data / "data.db")]).start()
@@ -138,6 +139,10 @@ def test_refusals(server):
     existing = run(server, file, "existing")
     api.assert_api_error(existing, 409, "already exists")
     api.assert_api_error(run(server, file, "bobs", actor=BOB), 403, "create-table")
+    carol = {"id": "carol"}  # may create tables but not insert rows
+    api.assert_api_error(run(server, file, "carols", actor=carol), 403, "insert-row")
+    with server.client(carol) as client:
+        assert "You may not create tables" in client.get(f"/-/files/import/{file['id']}").text
     api.assert_api_error(run(server, file, "no such name!"), 400, "'table_name'")
     api.assert_api_error(run(server, file, "x", database="nope"), 400, "'database'")
     with server.client() as anonymous:

@@ -37,14 +37,15 @@ async def _csv_file(datasette, request) -> tuple[dict, object]:
     return row, plugin.sources.get(row["source_slug"])
 
 
-async def target_databases(datasette, actor) -> list[str]:
-    """Mutable databases where the actor may create a table."""
+async def target_databases(datasette, actor, table: str) -> list[str]:
+    """Mutable databases where the actor may create ``table`` and insert rows into it."""
     names = []
     for name, db in datasette.databases.items():
         if name.startswith("_") or not db.is_mutable or db.is_memory:
             continue
         if await datasette.allowed(action="create-table", resource=DatabaseResource(name),
-                                   actor=actor):
+                                   actor=actor) and await datasette.allowed(
+                action="insert-row", resource=TableResource(name, table), actor=actor):
             names.append(name)
     return names
 
@@ -71,7 +72,8 @@ async def preview_page(datasette, request):
             delimiter, repr(delimiter)),
         "has_header": has_header,
         "encoding": encoding,
-        "databases": await target_databases(datasette, request.actor),
+        "databases": await target_databases(datasette, request.actor,
+                                            table_name_for(row["filename"])),
         "table_name": table_name_for(row["filename"]),
     })
 

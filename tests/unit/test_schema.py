@@ -26,10 +26,10 @@ def test_a_newer_build_applies_only_what_is_new_and_keeps_data(tmp_path, monkeyp
         conn.execute("INSERT INTO datasette_files_files (id, source_slug, path, filename, "
                      "created_at) VALUES ('df-1', 's', 'p', 'kept.txt', '2026-01-01 00:00:00')")
     later = schema.MIGRATIONS + [
-        ("999_add_folder", "ALTER TABLE datasette_files_files ADD COLUMN folder TEXT;")]
+        ("999_add_column", "ALTER TABLE datasette_files_files ADD COLUMN future TEXT;")]
     monkeypatch.setattr(schema, "MIGRATIONS", later)
-    assert transaction(conn, schema.apply_migrations) == ["999_add_folder"]
-    assert conn.execute("SELECT filename, folder FROM datasette_files_files").fetchall() == [
+    assert transaction(conn, schema.apply_migrations) == ["999_add_column"]
+    assert conn.execute("SELECT filename, future FROM datasette_files_files").fetchall() == [
         ("kept.txt", None)]
 
 

@@ -13,9 +13,11 @@ from typing import AsyncIterator, Optional
 
 from datasette import Response
 
+from .errors import Forbidden, NotFound
 from .files import parse_timestamp
 from .naming import DEFAULT_CONTENT_TYPE, is_valid_content_type
 from .sources import Source
+from .storage.filesystem import UnsafePath
 
 SIGNED_URL_SECONDS = 300
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -69,6 +71,15 @@ async def download_response(request, row: dict, source: Source):
         url = await source.storage.download_url(row["path"], SIGNED_URL_SECONDS)
         return Response.redirect(url, headers={"Cache-Control": "no-store"})
 
+    # Checked when the file is opened, not only when it was found: a path that
+    # became a symlink out of the root, or vanished, is refused here.
+    resolve = getattr(source.storage, "resolve", None)
+    if resolve is not None:
+        try:
+            if not resolve(row["path"]).is_file():
+                raise NotFound(f"The bytes of {row['id']} are missing from storage")
+        except UnsafePath:
+            raise Forbidden(f"Refused: {row['id']} no longer points inside its source")
     size = row["size"]
     etag = etag_for(row)
     last_modified = parse_timestamp(row["created_at"])

@@ -75,6 +75,7 @@ def file_json(datasette, row: dict) -> dict:
         "uploaded_by": row["uploaded_by"],
         "created_at": row["created_at"],
         "search_text": row["search_text"],
+        "folder": row["folder"],
         "metadata": row["metadata"],
         "url": base,
         "download_url": f"{base}/download",

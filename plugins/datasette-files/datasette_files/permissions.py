@@ -20,7 +20,8 @@ BROWSE = "files-browse"
 UPLOAD = "files-upload"
 EDIT = "files-edit"
 DELETE = "files-delete"
-ACTIONS = (BROWSE, UPLOAD, EDIT, DELETE)
+MANAGE = "files-manage-sources"
+ACTIONS = (BROWSE, UPLOAD, EDIT, DELETE, MANAGE)
 OWNER_SETTINGS = {EDIT: "owners_can_edit", DELETE: "owners_can_delete"}
 
 
@@ -64,6 +65,12 @@ def actions() -> list[Action]:
             name=UPLOAD,
             abbr="fu",
             description="Upload files to a source",
+            resource_class=SourceResource,
+        ),
+        Action(
+            name=MANAGE,
+            abbr="fms",
+            description="Sync a source with its storage",
             resource_class=SourceResource,
         ),
         Action(

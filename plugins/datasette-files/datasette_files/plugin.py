@@ -12,11 +12,13 @@ from .plugin_state import PluginState, set_state, state
 from .registry import FileRegistry
 from .sources import load_sources, requested_secret_names
 from .storage.filesystem import FilesystemStorage
+from .sync import Hasher, SyncInProgress, sync_source
 from .thumbnails.pillow import PillowThumbnailGenerator
 from .thumbnails.service import ThumbnailService
 from .thumbnails.worker import WALL_SECONDS
 from .uploads import expire_uploads
 from .views import files, imports, listings, pages, uploads
+from .views import sources as sources_views
 
 PLUGIN_NAME = "datasette-files"
 
@@ -105,9 +107,26 @@ def startup(datasette):
         )
         set_state(datasette, plugin)
         datasette.add_background_task(thumbnails.run_queue, name="datasette-files-thumbnails")
+        plugin.hasher = Hasher(registry, sources, thumbnails)
+        datasette.add_background_task(plugin.hasher.run, name="datasette-files-hashing")
+        if config.get("sync_on_start", True):
+            datasette.add_background_task(sync_all_at_start, name="datasette-files-sync")
         await expire_uploads(plugin)
 
     return start
+
+
+async def sync_all_at_start(datasette) -> None:
+    """Sync every source that can list, one after another, after start-up."""
+    plugin = state(datasette)
+    for source in plugin.sources:
+        if source.capabilities.can_list and hasattr(source.storage, "scan"):
+            try:
+                await sync_source(plugin.registry, source, plugin.sync_status(source.slug),
+                                  include_hidden=bool(plugin.config.get("include_hidden")))
+            except SyncInProgress:
+                continue
+            plugin.hasher.wake.set()
 
 
 @hookimpl
@@ -138,6 +157,9 @@ def register_routes(datasette):
     file_id = r"(?P<file_id>[^/]+)"
     upload = r"^/-/files/upload/(?P<slug>[^/]+)/-/"
     return [
+        (r"^/-/files/sync/(?P<slug>[^/]+)\.json$", sources_views.sync_status_view),
+        (r"^/-/files/sync/(?P<slug>[^/]+)$", sources_views.sync_view),
+        (r"^/-/files/source/(?P<slug>[^/]+)\.json$", sources_views.listing_view),
         (r"^/-/files$", pages.index_page),
         (r"^/-/files/search$", pages.search_page),
         (r"^/-/files/icon\.svg$", files.icon_view),

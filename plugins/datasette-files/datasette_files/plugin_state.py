@@ -23,8 +23,24 @@ class PluginState:
     config: dict = field(default_factory=dict)
     # time.monotonic() of the last sweep of expired upload tokens
     last_expiry_run: float = 0.0
-    # Running import jobs (asyncio tasks), held so they are not collected.
+    # Running import jobs and syncs (asyncio tasks), held so they are not collected.
     background_jobs: set = field(default_factory=set)
+    # The last or current sync of each source, by slug.
+    syncs: dict = field(default_factory=dict)
+    hasher: object = None
+
+    def sync_status(self, slug: str):
+        from .sync import SyncStatus
+
+        return self.syncs.setdefault(slug, SyncStatus())
+
+    def start(self, coroutine) -> None:
+        """Run ``coroutine`` in the background, holding on to its task."""
+        import asyncio
+
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self.background_jobs.add(task)
+        task.add_done_callback(self.background_jobs.discard)
 
     @property
     def upload_expiry_seconds(self) -> int:

@@ -15,7 +15,7 @@ from .schema import apply_migrations
 
 FILE_COLUMNS = (
     "seq, id, source_slug, path, filename, content_type, content_hash, size, "
-    "width, height, uploaded_by, created_at, metadata, search_text"
+    "width, height, uploaded_by, created_at, metadata, search_text, folder"
 )
 # Listing sorts: the name a page uses, and the indexed column it orders by.
 LISTING_SORTS = {
@@ -24,6 +24,17 @@ LISTING_SORTS = {
     "size": "size",
     "type": "content_type",
 }
+# A folder and everything below it.
+def folder_filter(alias: str = "") -> str:
+    return f"({alias}folder = :folder OR {alias}folder LIKE :folder_prefix ESCAPE '\\')"
+
+
+def folder_params(folder: str) -> dict:
+    folder = folder.strip("/")
+    escaped = folder.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return {"folder": folder, "folder_prefix": escaped + "/%"}
+
+
 # Beyond this many matches a count is reported as "at least" this many: counting
 # every match of a common term in a large registry would make each search slow.
 COUNT_CAP = 10_000
@@ -109,15 +120,25 @@ class FileRegistry:
         return [_file_dict(row) for row in await self.db.execute(sql, params)]
 
     async def list_source(
-        self, source: str, sort: str, descending: bool, offset: int, limit: int
+        self, source: str, sort: str, descending: bool, limit: int, *,
+        offset: int = 0, after: Optional[tuple] = None, folder: Optional[str] = None,
     ) -> list[dict]:
-        """One page of a source's files in the order of ``sort`` (a LISTING_SORTS key)."""
+        """One page of a source's files in the order of ``sort`` (a LISTING_SORTS
+        key): from ``offset``, or after the ``(value, seq)`` of a previous page."""
         column = LISTING_SORTS[sort]
         direction = "DESC" if descending else "ASC"
+        where, params = ["source_slug = :source"], {"source": source, "limit": limit,
+                                                    "offset": offset}
+        if folder:
+            where.append(folder_filter())
+            params.update(folder_params(folder))
+        if after is not None:
+            where.append(f"({column}, seq) {'<' if descending else '>'} (:after_value, :after_seq)")
+            params.update(after_value=after[0], after_seq=after[1])
         rows = await self.db.execute(
-            f"SELECT {FILE_COLUMNS} FROM datasette_files_files WHERE source_slug = ? "
-            f"ORDER BY {column} {direction}, seq {direction} LIMIT ? OFFSET ?",
-            [source, limit, offset],
+            f"SELECT {FILE_COLUMNS} FROM datasette_files_files WHERE {' AND '.join(where)} "
+            f"ORDER BY {column} {direction}, seq {direction} LIMIT :limit OFFSET :offset",
+            params,
         )
         return [_file_dict(row) for row in rows]
 
@@ -136,6 +157,7 @@ class FileRegistry:
         cursor: Optional[str] = None,
         limit: int = 50,
         sort: Optional[str] = None,
+        folder: Optional[str] = None,
     ) -> SearchPage:
         """One page of files matching ``query`` in the sources the actor may browse.
 
@@ -162,6 +184,9 @@ class FileRegistry:
         if source is not None:
             where.append("f.source_slug = :df_source")
             params["df_source"] = source
+        if folder:
+            where.append(folder_filter("f."))
+            params.update(folder_params(folder))
         with_allowed = f"WITH allowed_sources AS (SELECT parent FROM ({allowed.sql}))"
         total = (
             await self.db.execute(
@@ -204,6 +229,59 @@ class FileRegistry:
             next_cursor=next_cursor,
             sort=sort,
         )
+
+    # Sync ------------------------------------------------------------------
+
+    async def source_index(self, source: str) -> dict[str, tuple]:
+        """path -> (id, size, mtime_ns, content_hash) for every file of a source."""
+        rows = await self.db.execute(
+            "SELECT path, id, size, mtime_ns, content_hash FROM datasette_files_files "
+            "WHERE source_slug = ?", [source])
+        return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
+
+    async def apply_sync(self, source: str, added: list[dict], removed: list[str],
+                         changed: list[tuple], moved: list[tuple]) -> None:
+        """Write a sync's findings, in batches of one transaction each."""
+        columns = list(added[0]) if added else []
+        insert = (f"INSERT INTO datasette_files_files ({', '.join(columns)}) "
+                  f"VALUES ({', '.join(':' + c for c in columns)})")
+        for start in range(0, max(len(added), len(removed), len(changed), len(moved)), 5000):
+            window = slice(start, start + 5000)
+
+            def write(conn, window=window):
+                if added[window]:
+                    conn.executemany(insert, added[window])
+                conn.executemany("DELETE FROM datasette_files_files WHERE id = ?",
+                                 [(i,) for i in removed[window]])
+                # Changed bytes: forget the hash and the thumbnails.
+                conn.executemany(
+                    "UPDATE datasette_files_files SET size = ?, mtime_ns = ?, "
+                    "content_hash = NULL, width = NULL, height = NULL WHERE id = ?",
+                    changed[window])
+                conn.executemany("DELETE FROM datasette_files_thumbnails WHERE file_id = ?",
+                                 [(c[2],) for c in changed[window]])
+                conn.executemany(
+                    "UPDATE datasette_files_files SET path = ?, filename = ?, folder = ?, "
+                    "mtime_ns = ? WHERE id = ?", moved[window])
+
+            await self.db.execute_write_fn(write)
+
+    async def pending_upload_paths(self, source: str) -> set[str]:
+        rows = await self.db.execute(
+            "SELECT path FROM datasette_files_uploads WHERE source_slug = ? "
+            "AND status != 'completed'", [source])
+        return {row[0] for row in rows}
+
+    async def unhashed(self, limit: int = 100) -> list[dict]:
+        rows = await self.db.execute(
+            f"SELECT {FILE_COLUMNS} FROM datasette_files_files "
+            "WHERE content_hash IS NULL ORDER BY seq LIMIT ?", [limit])
+        return [_file_dict(row) for row in rows]
+
+    async def set_hash(self, file_id: str, content_hash: str, size: int) -> None:
+        await self.db.execute_write(
+            "UPDATE datasette_files_files SET content_hash = ? WHERE id = ? AND size = ?",
+            [content_hash, file_id, size])
 
     # Thumbnails ------------------------------------------------------------
 

@@ -171,6 +171,45 @@ IMPORTS = """
         CREATE INDEX datasette_files_imports_status ON datasette_files_imports (status);
 """
 
+# Files found in a source's folders by sync: their folder (searchable), the
+# modification time that tells a changed file, and a queue of unhashed files.
+FOLDERS = """
+        ALTER TABLE datasette_files_files ADD COLUMN folder TEXT NOT NULL DEFAULT '';
+        ALTER TABLE datasette_files_files ADD COLUMN mtime_ns INTEGER;
+        CREATE INDEX datasette_files_files_source_folder
+            ON datasette_files_files (source_slug, folder);
+        CREATE INDEX datasette_files_files_unhashed
+            ON datasette_files_files (seq) WHERE content_hash IS NULL;
+        DROP TRIGGER datasette_files_fts_insert;
+        DROP TRIGGER datasette_files_fts_delete;
+        DROP TRIGGER datasette_files_fts_update;
+        DROP TABLE datasette_files_fts;
+        CREATE VIRTUAL TABLE datasette_files_fts USING fts5(
+            filename, content_type, search_text, folder,
+            content='datasette_files_files', content_rowid='seq',
+            tokenize='unicode61 remove_diacritics 2', prefix='2 3 4 5 6 7 8 9 10'
+        );
+        INSERT INTO datasette_files_fts (datasette_files_fts) VALUES ('rebuild');
+        CREATE TRIGGER datasette_files_fts_insert AFTER INSERT ON datasette_files_files BEGIN
+            INSERT INTO datasette_files_fts (rowid, filename, content_type, search_text, folder)
+            VALUES (new.seq, new.filename, new.content_type, new.search_text, new.folder);
+        END;
+        CREATE TRIGGER datasette_files_fts_delete AFTER DELETE ON datasette_files_files BEGIN
+            INSERT INTO datasette_files_fts
+                (datasette_files_fts, rowid, filename, content_type, search_text, folder)
+            VALUES ('delete', old.seq, old.filename, old.content_type, old.search_text, old.folder);
+        END;
+        CREATE TRIGGER datasette_files_fts_update
+        AFTER UPDATE OF filename, content_type, search_text, folder ON datasette_files_files
+        BEGIN
+            INSERT INTO datasette_files_fts
+                (datasette_files_fts, rowid, filename, content_type, search_text, folder)
+            VALUES ('delete', old.seq, old.filename, old.content_type, old.search_text, old.folder);
+            INSERT INTO datasette_files_fts (rowid, filename, content_type, search_text, folder)
+            VALUES (new.seq, new.filename, new.content_type, new.search_text, new.folder);
+        END;
+"""
+
 # A migration is SQL statements, or a function of the connection for data changes.
 Migration = Union[str, Callable[[sqlite3.Connection], None]]
 
@@ -180,6 +219,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("003_thumbnails", THUMBNAILS),
     ("004_listing_indexes", LISTING_INDEXES),
     ("005_imports", IMPORTS),
+    ("006_folders", FOLDERS),
 ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import dataclasses
 from dataclasses import dataclass, fields
 from typing import Iterator, Optional
 
@@ -22,10 +23,15 @@ class Source:
     slug: str
     storage_type: str
     storage: Storage
+    # A read-only source is browsed, searched and downloaded; never changed.
+    read_only: bool = False
 
     @property
     def capabilities(self) -> StorageCapabilities:
-        return self.storage.capabilities
+        caps = self.storage.capabilities
+        if self.read_only:
+            caps = dataclasses.replace(caps, can_upload=False, can_delete=False)
+        return caps
 
     @property
     def max_file_size(self) -> int:
@@ -38,7 +44,8 @@ class Source:
 
     def capability_flags(self) -> dict:
         caps = self.capabilities
-        return {f.name: getattr(caps, f.name) for f in fields(StorageCapabilities)}
+        flags = {f.name: getattr(caps, f.name) for f in fields(StorageCapabilities)}
+        return {**flags, "read_only": self.read_only}
 
 
 class Sources:
@@ -124,7 +131,11 @@ async def load_sources(datasette, plugin_config: Optional[dict]) -> Sources:
                 f"{where}: {storage_type} storage rejected its config: "
                 f"{type(ex).__name__}: {ex}"
             ) from ex
-        sources.append(Source(slug=slug, storage_type=storage_type, storage=storage))
+        read_only = source_config.get("read_only", False)
+        if not isinstance(read_only, bool):
+            raise ConfigError(f"{where}: read_only must be true or false")
+        sources.append(Source(slug=slug, storage_type=storage_type, storage=storage,
+                              read_only=read_only))
     return Sources(sources)
 
 

@@ -11,6 +11,7 @@ import shutil
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import AsyncIterator, Callable, Optional
 
@@ -197,26 +198,76 @@ class FilesystemStorage(Storage):
     async def delete_file(self, path: str) -> None:
         await asyncio.to_thread(self.resolve(path).unlink, True)
 
+    def scan(self, include_hidden: bool = False) -> "ScanResult":
+        """Every regular file under the root, with size and modification time.
+
+        Never follows symlinks; skips hidden and system files unless asked, and
+        names that are not valid UTF-8 (they cannot be stored or shown).
+        """
+        found: dict[str, tuple[int, int]] = {}
+        skipped = 0
+        stack = [(str(self.root), "")]
+        while stack:
+            directory, prefix = stack.pop()
+            try:
+                entries = list(os.scandir(directory))
+            except OSError:
+                skipped += 1
+                continue
+            for entry in entries:
+                name = entry.name
+                if entry.is_symlink() or (not include_hidden and is_hidden(name)):
+                    skipped += 1
+                    continue
+                if not prefix and name == TEMP_DIR_NAME:
+                    continue
+                try:
+                    name.encode("utf-8")
+                except UnicodeEncodeError:
+                    skipped += 1
+                    continue
+                relative = f"{prefix}{name}"
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append((entry.path, relative + "/"))
+                elif entry.is_file(follow_symlinks=False):
+                    stat = entry.stat(follow_symlinks=False)
+                    found[relative] = (stat.st_size, stat.st_mtime_ns)
+        return ScanResult(files=found, skipped=skipped)
+
+    def check_readable(self) -> None:
+        """Raise OSError if the root is missing or cannot be listed."""
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"root {self.root} is missing")
+        os.listdir(self.root)
+
     async def list_files(
         self, prefix: str = "", cursor: Optional[str] = None, limit: int = 100
     ) -> tuple[list[FileMetadata], Optional[str]]:
-        def collect() -> list[str]:
-            found = []
-            for dirpath, dirnames, filenames in os.walk(self.root):
-                dirnames[:] = [d for d in dirnames if d != TEMP_DIR_NAME]
-                rel_dir = os.path.relpath(dirpath, self.root)
-                for name in filenames:
-                    rel = name if rel_dir == "." else f"{rel_dir}/{name}"
-                    rel = rel.replace(os.sep, "/")
-                    if rel.startswith(prefix) and (cursor is None or rel > cursor):
-                        found.append(rel)
-            return sorted(found)
-
-        paths = await asyncio.to_thread(collect)
+        result = await asyncio.to_thread(self.scan)
+        paths = sorted(p for p in result.files if p.startswith(prefix)
+                       and (cursor is None or p > cursor))
         page = paths[:limit]
-        files = [meta for meta in [await self.get_file_metadata(p) for p in page] if meta]
-        next_cursor = page[-1] if len(paths) > limit else None
-        return files, next_cursor
+        files = [
+            FileMetadata(path=p, filename=p.rsplit("/", 1)[-1],
+                         content_type=mimetypes.guess_type(p)[0], size=result.files[p][0])
+            for p in page
+        ]
+        return files, (page[-1] if len(paths) > limit else None)
+
+
+HIDDEN_NAMES = {"thumbs.db", "desktop.ini", "$recycle.bin", "system volume information",
+                "lost+found", "icon\r"}
+
+
+def is_hidden(name: str) -> bool:
+    """Dotfiles and the system files that operating systems leave in shares."""
+    return name.startswith(".") or name.lower() in HIDDEN_NAMES
+
+
+@dataclass
+class ScanResult:
+    files: dict  # storage path -> (size, mtime_ns)
+    skipped: int
 
 
 def _parse_max_file_size(value) -> int:

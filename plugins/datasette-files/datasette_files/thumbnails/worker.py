@@ -35,11 +35,15 @@ def _child(conn, generator, file_bytes, content_type, filename, width, height):
         result = asyncio.run(
             generator.generate(file_bytes, content_type, filename, width, height)
         )
-        conn.send(("ok", result))
+        outcome = ("ok", result)
     except MemoryError:
-        conn.send(("error", "ran out of memory"))
+        outcome = ("error", "ran out of memory")
     except BaseException as ex:  # report anything; the process ends either way
-        conn.send(("error", f"{type(ex).__name__}: {ex}"[:500]))
+        outcome = ("error", f"{type(ex).__name__}: {ex}"[:500])
+    try:
+        conn.send(outcome)
+    except OSError:
+        pass  # the server stopped waiting (timeout or shutdown)
     finally:
         conn.close()
 

@@ -7,7 +7,7 @@ import logging
 from datasette import Response
 
 from ..downloads import download_response
-from ..errors import ApiError, json_api, require_method
+from ..errors import ApiError, Forbidden, json_api, require_method
 from ..files import file_json
 from ..permissions import BROWSE, DELETE, EDIT
 from ..plugin_state import state
@@ -85,8 +85,10 @@ async def delete_view(datasette, request):
 @json_api
 async def update_view(datasette, request):
     require_method(request, "POST")
-    row, _ = await file_for(datasette, request, request.url_vars["file_id"], EDIT)
+    row, source = await file_for(datasette, request, request.url_vars["file_id"], EDIT)
     payload = await json_object_body(request)
+    if source.read_only:
+        raise Forbidden(f"Source {source.slug!r} is read-only")
     update = payload.get("update")
     if not isinstance(update, dict) or not update:
         raise ApiError('Expected {"update": {"search_text": "..."}}')

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 from datasette import Forbidden, NotFound, Response
@@ -91,10 +90,7 @@ async def start_import(datasette, request):
                else BadRequest)(ex.messages[0])
     plugin = state(datasette)
     await plugin.registry.create_import(job)
-    task = asyncio.get_running_loop().create_task(
-        run_import(plugin.registry, source, row, job, db.path))
-    plugin.background_jobs.add(task)
-    task.add_done_callback(plugin.background_jobs.discard)
+    plugin.start(run_import(plugin.registry, source, row, job, db.path))
     url = datasette.urls.path(f"/-/files/import/{row['id']}/{job['id']}")
     if wants_json:
         return Response.json({"ok": True, "import_id": job["id"], "url": url,

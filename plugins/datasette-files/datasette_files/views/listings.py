@@ -36,6 +36,7 @@ async def search_view(datasette, request):
         cursor=request.args.get("next") or None,
         limit=limit,
         sort=sort,
+        folder=request.args.get("folder") or None,
     )
     next_url = None
     if page.next_cursor:
@@ -48,6 +49,7 @@ async def search_view(datasette, request):
             "ok": True,
             "q": request.args.get("q", ""),
             "source": source,
+            "folder": request.args.get("folder") or None,
             "sort": page.sort,
             "files": [file_json(datasette, row) for row in page.rows],
             "total": page.total,

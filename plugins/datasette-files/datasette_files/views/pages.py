@@ -86,7 +86,7 @@ async def source_page(datasette, request):
     pages = max(1, -(-total // PAGE_SIZE))
     page_number = min(page_number, pages)
     rows = await plugin.registry.list_source(
-        source.slug, sort, descending, (page_number - 1) * PAGE_SIZE, PAGE_SIZE)
+        source.slug, sort, descending, PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE)
     can_upload = source.capabilities.can_upload and await allowed_on_source(
         datasette, request.actor, UPLOAD, source.slug)
     return await _render(datasette, request, "files_source.html", {
@@ -99,6 +99,7 @@ async def source_page(datasette, request):
         "page": page_number,
         "pages": pages,
         "can_upload": can_upload,
+        "sync": plugin.syncs.get(source.slug),
     })
 
 
@@ -118,7 +119,8 @@ async def file_page(datasette, request):
                                            row["source_slug"])):
         raise NotFound(f"File not found: {file_id}")
     source = plugin.sources.get(row["source_slug"])
-    can_edit = await allowed_on_file(datasette, request.actor, EDIT, row)
+    can_edit = not source.read_only and await allowed_on_file(
+        datasette, request.actor, EDIT, row)
     can_delete = source.capabilities.can_delete and await allowed_on_file(
         datasette, request.actor, DELETE, row)
     return await _render(datasette, request, "files_file.html", {

@@ -1,0 +1,205 @@
+"""Sync of existing folders, read-only sources, and the source listing API."""
+
+import os
+import shutil
+import time
+
+import pytest
+
+from support import api
+from support.config import ADMIN, ALICE
+from support.server import DatasetteServer, source_config
+
+
+def make_tree(root):
+    files = {
+        "report.pdf": b"%PDF top",
+        "projects/alpha/plan.txt": b"alpha plan",
+        "projects/alpha/notes.md": b"# notes",
+        "projects/beta/data.csv": b"a,b\n1,2\n",
+        "scans/2026/scan-001.png": b"not really a png",
+        ".DS_Store": b"junk",
+        ".hidden/secret.txt": b"s",
+        "Thumbs.db": b"junk",
+    }
+    for path, content in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_bytes(content)
+    (root / "projects").joinpath(os.fsdecode(b"caf\xe9.txt")).write_bytes(b"latin-1 name")
+    return files
+
+
+def config(root, **source_settings):
+    return {
+        "permissions": {"files-browse": True, "files-upload": True, "files-delete": True,
+                        "files-edit": True, "files-manage-sources": {"roles": "admin"}},
+        "plugins": {"datasette-files": {"sources": {
+            "share": {**source_config(root), **source_settings}}}},
+    }
+
+
+def wait_for_sync(client, slug="share", hashed=True):
+    for _ in range(300):
+        status = client.get(f"/-/files/sync/{slug}.json").json()
+        if status["sync"]["state"] in ("done", "unhealthy", "failed") and not status["running"] \
+                and (not hashed or not status["hashing_pending"]):
+            return status
+        time.sleep(0.1)
+    raise AssertionError(status)
+
+
+def by_path(client):
+    result = client.get("/-/files/search.json", params={"limit": 500}).json()
+    return {(f["folder"] + "/" if f["folder"] else "") + f["filename"]: f for f in result["files"]}
+
+
+def resync(client, **params):
+    response = client.post("/-/files/sync/share", params=params)
+    assert response.status_code == 202, response.text
+    return wait_for_sync(client)
+
+
+@pytest.fixture
+def share(tmp_path, make_server):
+    root = tmp_path / "share"
+    root.mkdir()
+    make_tree(root)
+    server = make_server(config(root), data_dir=tmp_path / "data")
+    return root, server
+
+
+def test_existing_files_are_registered_at_start(share):
+    root, server = share
+    with server.client(ALICE) as client:
+        status = wait_for_sync(client)
+        assert status["sync"]["state"] == "done"
+        assert status["sync"]["added"] == 5 and status["sync"]["skipped"] >= 4
+        files = by_path(client)
+        assert set(files) == {"report.pdf", "projects/alpha/plan.txt", "projects/alpha/notes.md",
+                              "projects/beta/data.csv", "scans/2026/scan-001.png"}
+        plan = files["projects/alpha/plan.txt"]
+        assert plan["folder"] == "projects/alpha" and plan["content_type"] == "text/plain"
+        assert plan["content_hash"].startswith("sha256:")
+        assert client.get(plan["download_url"]).content == b"alpha plan"
+        # The folder is searchable and filterable.
+        found = client.get("/-/files/search.json", params={"q": "alpha"}).json()["files"]
+        assert {f["filename"] for f in found} == {"plan.txt", "notes.md"}
+        folder = client.get("/-/files/search.json", params={"folder": "projects"}).json()
+        assert {f["filename"] for f in folder["files"]} == {"plan.txt", "notes.md", "data.csv"}
+
+
+def test_ids_survive_resync_and_restart_and_moves_keep_theirs(share):
+    root, server = share
+    with server.client(ADMIN) as admin:
+        wait_for_sync(admin)
+        before = {path: f["id"] for path, f in by_path(admin).items()}
+        assert resync(admin)["sync"]["added"] == 0
+        server.restart()
+        wait_for_sync(admin)
+        assert {p: f["id"] for p, f in by_path(admin).items()} == before
+        # Move one file, delete one, change one, add one.
+        (root / "archive").mkdir()
+        shutil.move(root / "report.pdf", root / "archive" / "report-2025.pdf")
+        (root / "projects/alpha/notes.md").unlink()
+        (root / "projects/beta/data.csv").write_bytes(b"a,b\n1,2\n3,4\n")
+        (root / "new.txt").write_bytes(b"new")
+        status = resync(admin)["sync"]
+        assert (status["added"], status["removed"], status["changed"], status["moved"]) == (
+            1, 1, 1, 1)
+        after = by_path(admin)
+        assert after["archive/report-2025.pdf"]["id"] == before["report.pdf"]
+        assert "projects/alpha/notes.md" not in after
+        data = after["projects/beta/data.csv"]
+        assert data["id"] == before["projects/beta/data.csv"] and data["size"] == 12
+        assert admin.get(data["download_url"]).content == b"a,b\n1,2\n3,4\n"
+
+
+def test_a_missing_or_empty_root_removes_nothing(share):
+    root, server = share
+    with server.client(ADMIN) as admin:
+        wait_for_sync(admin)
+        moved_away = root.parent / "unmounted"
+        root.rename(moved_away)
+        status = resync(admin)["sync"]
+        assert status["state"] == "unhealthy" and "cannot be read" in status["error"]
+        assert len(by_path(admin)) == 5
+        root.mkdir()  # mounted again, but empty
+        status = resync(admin)["sync"]
+        assert status["state"] == "unhealthy" and "is it unmounted" in status["error"]
+        assert len(by_path(admin)) == 5
+        status = resync(admin, confirm_removals="1")["sync"]
+        assert status["state"] == "done" and status["removed"] == 5
+        assert by_path(admin) == {}
+
+
+def test_only_source_managers_sync_and_one_sync_at_a_time(share):
+    root, server = share
+    for n in range(3000):
+        (root / f"bulk-{n}.txt").write_bytes(b"x")
+    with server.client(ALICE) as alice:
+        api.assert_api_error(alice.post("/-/files/sync/share"), 403, "files-manage-sources")
+    with server.client(ADMIN) as admin:
+        wait_for_sync(admin, hashed=False)
+        first = admin.post("/-/files/sync/share")
+        second = admin.post("/-/files/sync/share")
+        assert first.status_code == 202
+        api.assert_api_error(second, 409, "already running")
+        wait_for_sync(admin)
+
+
+def test_a_file_swapped_for_a_symlink_out_of_the_root_is_refused(share, tmp_path):
+    root, server = share
+    (tmp_path / "outside.txt").write_bytes(b"secret outside")
+    with server.client(ALICE) as client:
+        wait_for_sync(client)
+        plan = by_path(client)["projects/alpha/plan.txt"]
+        (root / "projects/alpha/plan.txt").unlink()
+        os.symlink(tmp_path / "outside.txt", root / "projects/alpha/plan.txt")
+        response = client.get(plan["download_url"])
+        api.assert_api_error(response, 403, "no longer points inside")
+        assert b"secret outside" not in response.content
+
+
+def test_listing_api_pages_sorts_and_filters(share):
+    root, server = share
+    with server.client(ALICE) as client:
+        wait_for_sync(client)
+        names, params = [], {"sort": "name", "limit": 2}
+        while True:
+            page = client.get("/-/files/source/share.json", params=params).json()
+            names.extend(f["filename"] for f in page["files"])
+            if not page["next"]:
+                break
+            params["next"] = page["next"]
+        assert names == sorted(names, key=str.lower) and len(names) == 5
+        by_size = client.get("/-/files/source/share.json",
+                             params={"sort": "size", "order": "desc"}).json()["files"]
+        assert [f["size"] for f in by_size] == sorted((f["size"] for f in by_size), reverse=True)
+        alpha = client.get("/-/files/source/share.json",
+                           params={"folder": "projects/alpha"}).json()["files"]
+        assert {f["filename"] for f in alpha} == {"plan.txt", "notes.md"}
+        api.assert_api_error(client.get("/-/files/source/share.json?next=garbage"), 400)
+        api.assert_api_error(client.get("/-/files/source/share.json?sort=colour"), 400)
+    with server.client() as anonymous:
+        assert anonymous.get("/-/files/source/share.json").status_code == 200
+
+
+def test_read_only_sources(tmp_path, make_server):
+    root = tmp_path / "ro"
+    root.mkdir()
+    make_tree(root)
+    server = make_server(config(root, read_only=True), data_dir=tmp_path / "data")
+    with server.client(ADMIN) as admin:
+        wait_for_sync(admin)
+        caps = admin.get("/-/files/sources.json").json()["sources"][0]["capabilities"]
+        assert caps["read_only"] is True and caps["can_upload"] is False
+        assert caps["can_delete"] is False
+        api.assert_api_error(api.prepare(admin, "share", "x.txt", 1), 400, "does not accept")
+        plan = by_path(admin)["projects/alpha/plan.txt"]
+        api.assert_api_error(admin.post(f"/-/files/{plan['id']}/-/delete", json={}), 400)
+        api.assert_api_error(admin.post(f"/-/files/{plan['id']}/-/update",
+                                        json={"update": {"search_text": "x"}}), 403, "read-only")
+        assert admin.get(plan["download_url"]).content == b"alpha plan"
+        page = admin.get("/-/files/source/share").text
+        assert "data-upload" not in page
+    assert (root / "projects/alpha/plan.txt").read_bytes() == b"alpha plan"

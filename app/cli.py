@@ -118,6 +118,43 @@ def token(member_id, hours):
 
 
 @cli.command()
+@click.argument("sources", nargs=-1)
+@click.option("--confirm-removals", is_flag=True,
+              help="Remove registered files even if a root has become empty.")
+def sync(sources, confirm_removals):
+    """Register the files already in the sources' folders (all sources by default)."""
+    from .server import build_datasette
+
+    settings = Settings.from_environment()
+
+    async def run() -> int:
+        from datasette_files.plugin_state import state
+        from datasette_files.sync import sync_source
+
+        datasette, _ = build_datasette(settings, quiet=True)
+        await datasette.invoke_startup()
+        plugin = state(datasette)
+        failures = 0
+        for source in plugin.sources:
+            if sources and source.slug not in sources:
+                continue
+            if not hasattr(source.storage, "scan"):
+                click.echo(f"{source.slug}: cannot list its files; skipped")
+                continue
+            status = await sync_source(plugin.registry, source, plugin.sync_status(source.slug),
+                                       include_hidden=bool(plugin.config.get("include_hidden")),
+                                       confirm_removals=confirm_removals)
+            click.echo(f"{source.slug}: {status.state}: found {status.found}, added "
+                       f"{status.added}, removed {status.removed}, changed {status.changed}, "
+                       f"moved {status.moved}, skipped {status.skipped} in {status.seconds}s"
+                       + (f" ({status.error})" if status.error else ""))
+            failures += status.state != "done"
+        return failures
+
+    sys.exit(1 if asyncio.run(run()) else 0)
+
+
+@cli.command()
 @click.argument("destination")
 def backup(destination):
     """Write a consistent snapshot of the data directory to DESTINATION (a .tar

@@ -43,8 +43,8 @@ async def health(datasette, request):
     for name, db in datasette.databases.items():
         if name != "_memory":
             checks[f"database:{name}"] = _query(db)
-    for source in _sources(datasette):
-        checks[f"source:{source.slug}"] = _writable(source)
+    for source, sync in _sources(datasette):
+        checks[f"source:{source.slug}"] = _source_check(source, sync)
     names = list(checks)
     outcomes = await asyncio.gather(
         *(asyncio.wait_for(check, CHECK_TIMEOUT_SECONDS) for check in checks.values()),
@@ -70,8 +70,12 @@ async def _query(db) -> str:
     return "ok"
 
 
-async def _writable(source) -> str:
-    check = getattr(source.storage, "check_writable", None)
+async def _source_check(source, sync) -> str:
+    """Writable (readable, for a read-only source), and not found unhealthy by sync."""
+    if sync is not None and sync.state == "unhealthy":
+        raise RuntimeError(sync.error)
+    name = "check_readable" if source.read_only else "check_writable"
+    check = getattr(source.storage, name, None)
     if check is None:
         return "not checked"
     await asyncio.to_thread(check)
@@ -82,6 +86,7 @@ def _sources(datasette):
     from datasette_files.plugin_state import state
 
     try:
-        return list(state(datasette).sources)
+        plugin = state(datasette)
     except RuntimeError:
         return []
+    return [(source, plugin.syncs.get(source.slug)) for source in plugin.sources]

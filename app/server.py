@@ -20,12 +20,14 @@ log = logging.getLogger("app")
 APP_PLUGIN_NAME = "datasette-files-server"
 
 
-def build_datasette(settings: Settings) -> tuple[Datasette, DataDir]:
-    """A configured Datasette over the data directory, with first-start set-up done."""
+def build_datasette(settings: Settings, quiet: bool = False) -> tuple[Datasette, DataDir]:
+    """A configured Datasette over the data directory, with first-start set-up done.
+
+    ``quiet`` (for commands other than serve) skips the key warnings."""
     data_dir = DataDir(settings.data_dir)
     data_dir.ensure()
     keys, from_file = data_dir.keys()
-    for name in from_file:
+    for name in [] if quiet else from_file:
         log.warning(
             "%s is not set: using the one kept in %s. Set it in the environment "
             "(e.g. `fly secrets set`) so it is not stored beside the data.",

@@ -122,9 +122,11 @@ class FileRegistry:
     async def list_source(
         self, source: str, sort: str, descending: bool, limit: int, *,
         offset: int = 0, after: Optional[tuple] = None, folder: Optional[str] = None,
+        only_folder: Optional[str] = None,
     ) -> list[dict]:
         """One page of a source's files in the order of ``sort`` (a LISTING_SORTS
-        key): from ``offset``, or after the ``(value, seq)`` of a previous page."""
+        key): from ``offset``, or after the ``(value, seq)`` of a previous page;
+        within ``folder`` and below, or directly in ``only_folder``."""
         column = LISTING_SORTS[sort]
         direction = "DESC" if descending else "ASC"
         where, params = ["source_slug = :source"], {"source": source, "limit": limit,
@@ -132,6 +134,9 @@ class FileRegistry:
         if folder:
             where.append(folder_filter())
             params.update(folder_params(folder))
+        if only_folder is not None:
+            where.append("folder = :only_folder")
+            params["only_folder"] = only_folder
         if after is not None:
             where.append(f"({column}, seq) {'<' if descending else '>'} (:after_value, :after_seq)")
             params.update(after_value=after[0], after_seq=after[1])
@@ -141,6 +146,26 @@ class FileRegistry:
             params,
         )
         return [_file_dict(row) for row in rows]
+
+    async def subfolders(self, source: str, folder: str) -> list[str]:
+        """The names of the folders directly inside ``folder`` ('' is the root)."""
+        prefix = f"{folder}/" if folder else ""
+        rows = await self.db.execute(
+            """SELECT DISTINCT CASE WHEN instr(rest, '/') > 0
+                   THEN substr(rest, 1, instr(rest, '/') - 1) ELSE rest END
+               FROM (SELECT substr(folder, :start) AS rest FROM datasette_files_files
+                     WHERE source_slug = :source AND folder != ''
+                       AND (:prefix = '' OR substr(folder, 1, :length) = :prefix))
+               WHERE rest != '' ORDER BY 1 COLLATE NOCASE LIMIT 500""",
+            {"source": source, "prefix": prefix, "length": len(prefix),
+             "start": len(prefix) + 1},
+        )
+        return [row[0] for row in rows]
+
+    async def count_in_folder(self, source: str, folder: str) -> int:
+        return (await self.db.execute(
+            "SELECT count(*) FROM datasette_files_files WHERE source_slug = ? AND folder = ?",
+            [source, folder])).first()[0]
 
     async def count_by_source(self) -> dict[str, int]:
         rows = await self.db.execute(

@@ -12,7 +12,7 @@ from markupsafe import Markup
 
 from ..errors import ApiError
 from ..files import file_json
-from ..permissions import BROWSE, DELETE, EDIT, UPLOAD, allowed_on_file, allowed_on_source
+from ..permissions import BROWSE, DELETE, EDIT, MANAGE, UPLOAD, allowed_on_file, allowed_on_source
 from ..permissions import allowed_sources_sql
 from ..plugin_state import state
 from ..registry import LISTING_SORTS
@@ -82,11 +82,14 @@ async def source_page(datasette, request):
     order = request.args.get("order") or ("desc" if sort in ("date", "size") else "asc")
     descending = order == "desc"
     page_number = _positive_int(request.args.get("page"), 1)
+    folder = (request.args.get("folder") or "").strip("/")
     total = (await plugin.registry.count_by_source()).get(source.slug, 0)
-    pages = max(1, -(-total // PAGE_SIZE))
+    in_folder = await plugin.registry.count_in_folder(source.slug, folder)
+    pages = max(1, -(-in_folder // PAGE_SIZE))
     page_number = min(page_number, pages)
     rows = await plugin.registry.list_source(
-        source.slug, sort, descending, PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE)
+        source.slug, sort, descending, PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE,
+        only_folder=folder)
     can_upload = source.capabilities.can_upload and await allowed_on_source(
         datasette, request.actor, UPLOAD, source.slug)
     return await _render(datasette, request, "files_source.html", {
@@ -100,7 +103,21 @@ async def source_page(datasette, request):
         "pages": pages,
         "can_upload": can_upload,
         "sync": plugin.syncs.get(source.slug),
+        "can_sync": hasattr(source.storage, "scan") and await allowed_on_source(
+            datasette, request.actor, MANAGE, source.slug),
+        "folder": folder,
+        "folder_parts": _folder_parts(folder),
+        "subfolders": await plugin.registry.subfolders(source.slug, folder),
     })
+
+
+def _folder_parts(folder: str) -> list[tuple[str, str]]:
+    """(name, path) for each level of a folder path, for its breadcrumb."""
+    parts, path = [], ""
+    for name in folder.split("/") if folder else []:
+        path = f"{path}/{name}" if path else name
+        parts.append((name, path))
+    return parts
 
 
 async def upload_page(datasette, request):

@@ -303,10 +303,12 @@ class FileRegistry:
             "WHERE content_hash IS NULL ORDER BY seq LIMIT ?", [limit])
         return [_file_dict(row) for row in rows]
 
-    async def set_hash(self, file_id: str, content_hash: str, size: int) -> None:
-        await self.db.execute_write(
+    async def set_hashes(self, hashes: list[tuple[str, str, int]]) -> None:
+        """(content_hash, id, size) triples; a file whose size changed meanwhile
+        keeps no hash (the next sync sees it changed)."""
+        await self.db.execute_write_many(
             "UPDATE datasette_files_files SET content_hash = ? WHERE id = ? AND size = ?",
-            [content_hash, file_id, size])
+            hashes)
 
     # Thumbnails ------------------------------------------------------------
 

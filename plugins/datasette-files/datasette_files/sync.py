@@ -25,6 +25,7 @@ from .sources import Source
 
 log = logging.getLogger("datasette_files")
 HASH_CHUNK = 1024 * 1024
+ADD_BATCH = 5000
 
 
 class SyncInProgress(Exception):
@@ -105,9 +106,13 @@ async def _sync(registry, source, status, include_hidden, confirm_removals) -> N
     moved_ids = {m[4] for m in moved}
     removed = [row[0] for row in gone.values() if row[0] not in moved_ids]
     now = format_timestamp(utc_now())
-    added = [_new_row(source.slug, path, *on_disk[path], now) for path in new_paths]
-    await registry.apply_sync(source.slug, added, removed, changed, moved)
-    status.added, status.removed = len(added), len(removed)
+    # New rows are built a batch at a time: memory stays bounded for huge folders.
+    for start in range(0, len(new_paths), ADD_BATCH):
+        added = [_new_row(source.slug, path, *on_disk[path], now)
+                 for path in new_paths[start:start + ADD_BATCH]]
+        await registry.apply_sync(source.slug, added, [], [], [])
+    await registry.apply_sync(source.slug, [], removed, changed, moved)
+    status.added, status.removed = len(new_paths), len(removed)
     status.changed, status.moved = len(changed), len(moved)
     status.state = "done"
 
@@ -180,11 +185,18 @@ class Hasher:
                 self.wake.clear()
                 await self.wake.wait()
                 continue
+            hashed = []
             for row in rows:
-                await self._hash(row)
-                await asyncio.sleep(0)
+                hashed.append((row, await self._hash(row)))
+            await self.registry.set_hashes(
+                [(digest, row["id"], row["size"]) for row, digest in hashed])
+            self.hashed += len(hashed)
+            for row, digest in hashed:
+                # Eager thumbnails for images; other types are drawn on request.
+                if digest != "unreadable" and (row["content_type"] or "").startswith("image/"):
+                    self.thumbnails.enqueue({**row, "content_hash": digest})
 
-    async def _hash(self, row: dict) -> None:
+    async def _hash(self, row: dict) -> str:
         storage = self.sources.get(row["source_slug"]).storage
         try:
             if hasattr(storage, "resolve"):
@@ -196,7 +208,4 @@ class Hasher:
                 digest = "sha256:" + sha.hexdigest()
         except (OSError, ValueError):
             digest = "unreadable"  # gone or refused; the next sync settles it
-        await self.registry.set_hash(row["id"], digest, row["size"])
-        self.hashed += 1
-        if digest != "unreadable":
-            self.thumbnails.enqueue({**row, "content_hash": digest})
+        return digest

@@ -123,6 +123,8 @@ def test_a_missing_or_empty_root_removes_nothing(share):
         status = resync(admin)["sync"]
         assert status["state"] == "unhealthy" and "cannot be read" in status["error"]
         assert len(by_path(admin)) == 5
+        source = admin.get("/-/files/sources.json").json()["sources"][0]
+        assert source["healthy"] is False and source["sync"]["state"] == "unhealthy"
         root.mkdir()  # mounted again, but empty
         status = resync(admin)["sync"]
         assert status["state"] == "unhealthy" and "is it unmounted" in status["error"]

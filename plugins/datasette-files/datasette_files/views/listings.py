@@ -111,6 +111,10 @@ async def sources_view(datasette, request):
                 "actor_can_browse": can_browse,
                 "actor_can_upload": can_upload,
                 "file_count": counts.get(source.slug, 0) if can_browse else None,
+                "healthy": not (plugin.syncs.get(source.slug)
+                                and plugin.syncs[source.slug].state == "unhealthy"),
+                "sync": plugin.syncs[source.slug].as_json()
+                if can_browse and source.slug in plugin.syncs else None,
             }
         )
     return Response.json({"ok": True, "sources": sources})

@@ -9,20 +9,9 @@ import pytest
 from PIL import Image
 
 from support import api
+from support.images import image_bytes
 from support.config import OPEN_PERMISSIONS
 from support.server import DatasetteServer, source_config
-
-
-def image_bytes(width, height, format="PNG", orientation=None, mode="RGB"):
-    image = Image.new(mode, (width, height), "blue")
-    out = io.BytesIO()
-    if orientation:
-        exif = Image.Exif()
-        exif[0x0112] = orientation
-        image.save(out, format, exif=exif)
-    else:
-        image.save(out, format)
-    return out.getvalue()
 
 
 @pytest.fixture(scope="module")

@@ -1,14 +1,13 @@
 """The three-step upload over HTTP, and what it refuses."""
 
-import io
 import os
 import time
 
 import pytest
-from PIL import Image
 
 from support.config import ALICE, BOB, OPEN_PERMISSIONS
 from support import api
+from support.images import image_bytes
 from support.server import source_config
 
 
@@ -192,24 +191,12 @@ def test_a_dropped_connection_registers_nothing_and_the_token_can_retry(open_ser
         assert api.complete(client, "one", token).status_code == 200
 
 
-def png_bytes(width, height, exif_orientation=None, format="PNG"):
-    image = Image.new("RGB", (width, height), "red")
-    buffer = io.BytesIO()
-    if exif_orientation:
-        exif = Image.Exif()
-        exif[0x0112] = exif_orientation
-        image.save(buffer, format, exif=exif)
-    else:
-        image.save(buffer, format)
-    return buffer.getvalue()
-
-
 @pytest.mark.parametrize(
     "content,content_type,expected",
     [
-        (png_bytes(40, 30), "image/png", (40, 30)),
+        (image_bytes(40, 30), "image/png", (40, 30)),
         # EXIF orientation 6 means "rotate 90 degrees": displayed 30 wide, 40 high.
-        (png_bytes(40, 30, exif_orientation=6, format="JPEG"), "image/jpeg", (30, 40)),
+        (image_bytes(40, 30, "JPEG", orientation=6), "image/jpeg", (30, 40)),
         (b"not an image", "image/png", (None, None)),
         (b"plain", "text/plain", (None, None)),
     ],

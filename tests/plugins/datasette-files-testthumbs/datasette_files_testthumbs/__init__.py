@@ -35,7 +35,7 @@ class Hostile(ThumbnailGenerator):
         if content_type == "application/x-hog":
             hoard = []
             while True:
-                hoard.append(bytearray(50 * 1024 * 1024))
+                hoard.append(bytearray(200 * 1024 * 1024))
         while True:
             time.sleep(0.01)
 

@@ -5,6 +5,8 @@
    /-/files/batch.json. Ids the viewer may not browse, or that do not exist,
    are absent from the answer and stay as plain text. */
 
+import { getJSON, postJSON, readJSON } from "./api.js";
+
 const ROOT = import.meta.url.split("/-/static-plugins/")[0];
 const BATCH_LIMIT = 500;
 
@@ -15,16 +17,6 @@ function el(tag, attrs, text) {
   for (const [key, value] of Object.entries(attrs || {})) node.setAttribute(key, value);
   if (text !== undefined) node.textContent = text;
   return node;
-}
-
-async function getJSON(url, options) {
-  const response = await fetch(url, Object.assign({ credentials: "same-origin",
-    headers: { Accept: "application/json" } }, options || {}));
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok || body.ok === false) {
-    throw new Error((body.errors || ["Request failed (" + response.status + ")"]).join("; "));
-  }
-  return body;
 }
 
 /* Batch lookups: elements connected in the same task share one request. */
@@ -90,17 +82,14 @@ if (!customElements.get("datasette-file")) customElements.define("datasette-file
 
 /* The picker: choose an existing file or upload a new one. */
 async function uploadFile(source, file) {
-  const prepared = await getJSON(path("/-/files/upload/" + source + "/-/prepare"), {
-    method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" },
-    body: JSON.stringify({ filename: file.name, content_type: file.type || null, size: file.size }),
-  });
+  const prepared = await postJSON(path("/-/files/upload/" + source + "/-/prepare"),
+    { filename: file.name, content_type: file.type || null, size: file.size });
   const headers = Object.assign({ "X-Upload-Token": prepared.upload_token },
     prepared.upload_headers || {});
-  await getJSON(prepared.upload_url, { method: "POST", headers, body: file });
-  const done = await getJSON(path("/-/files/upload/" + source + "/-/complete"), {
-    method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" },
-    body: JSON.stringify({ upload_token: prepared.upload_token }),
-  });
+  await readJSON(await fetch(prepared.upload_url, {
+    method: "POST", credentials: "same-origin", headers, body: file }));
+  const done = await postJSON(path("/-/files/upload/" + source + "/-/complete"),
+    { upload_token: prepared.upload_token });
   return done.file;
 }
 

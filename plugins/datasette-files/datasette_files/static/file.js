@@ -1,24 +1,10 @@
 /* File page: save the search text, delete with confirmation. */
+import { postJSON as post } from "./api.js";
+
 (function () {
   "use strict";
   var page = document.querySelector("[data-file]");
   if (!page) { return; }
-
-  function post(url, data) {
-    return fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "Accept": "application/json" },
-      body: JSON.stringify(data)
-    }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (body) {
-        if (!response.ok || body.ok === false) {
-          throw new Error((body.errors || ["Request failed (" + response.status + ")"]).join("; "));
-        }
-        return body;
-      });
-    });
-  }
 
   var edit = page.querySelector("[data-edit-form]");
   if (edit) {

@@ -1,6 +1,8 @@
 /* Upload component: drag and drop or choose files; each file goes through
    prepare -> upload (raw body, streamed by the browser from disk) -> complete,
    with a progress bar from real upload progress, cancel, and the server's error. */
+import { postJSON } from "./api.js";
+
 (function () {
   "use strict";
 
@@ -14,22 +16,6 @@
   function errorText(body, fallback) {
     if (body && body.errors && body.errors.length) { return body.errors.join("; "); }
     return fallback;
-  }
-
-  function postJSON(url, data) {
-    return fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "Accept": "application/json" },
-      body: JSON.stringify(data)
-    }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (body) {
-        if (!response.ok || body.ok === false) {
-          throw new Error(errorText(body, "Request failed (" + response.status + ")"));
-        }
-        return body;
-      });
-    });
   }
 
   function sendBytes(item, prepared, file) {

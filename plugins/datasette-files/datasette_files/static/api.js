@@ -1,0 +1,26 @@
+/* JSON requests to datasette-files' API, shared by the page scripts. */
+
+/** Parse a response as the API's JSON; throw its error messages on failure. */
+export async function readJSON(response) {
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok || body.ok === false) {
+    throw new Error((body.errors || ["Request failed (" + response.status + ")"]).join("; "));
+  }
+  return body;
+}
+
+export async function getJSON(url) {
+  const response = await fetch(url, { credentials: "same-origin",
+    headers: { Accept: "application/json" } });
+  return readJSON(response);
+}
+
+export async function postJSON(url, data) {
+  const response = await fetch(url, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    body: JSON.stringify(data),
+  });
+  return readJSON(response);
+}

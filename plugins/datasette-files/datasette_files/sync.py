@@ -111,9 +111,9 @@ async def _sync(registry, source, status, include_hidden, confirm_removals) -> N
         added = [_new_row(source.slug, path, *on_disk[path], now)
                  for path in new_paths[start:start + ADD_BATCH]]
         await registry.apply_sync(source.slug, added, [], [], [])
+        status.added += len(added)  # progress, visible while the sync runs
     await registry.apply_sync(source.slug, [], removed, changed, moved)
-    status.added, status.removed = len(new_paths), len(removed)
-    status.changed, status.moved = len(changed), len(moved)
+    status.removed, status.changed, status.moved = len(removed), len(changed), len(moved)
     status.state = "done"
 
 
@@ -129,7 +129,10 @@ async def _find_moves(storage, on_disk, new_paths, gone):
         candidates = by_size.get(size)
         match = None
         if candidates:
-            digest = await asyncio.to_thread(_hash_file, storage.resolve(path))
+            try:
+                digest = await asyncio.to_thread(_hash_file, storage.resolve(path))
+            except (OSError, ValueError):
+                digest = None  # changed under us since the scan: the next sync sees it
             match = next((c for c in candidates if c[1] == digest), None)
         if match:
             candidates.remove(match)

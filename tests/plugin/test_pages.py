@@ -42,7 +42,9 @@ def test_pages_for_a_member(server, pdf):
         assert "<img src=x" not in page.text
         search = alice.get("/-/files/search", params={"q": "plan"})
         assert "<mark>Plan</mark>" in search.text
-        assert 'href="/-/files"' in alice.get("/").text  # the menu link
+        home = alice.get("/").text
+        assert 'href="/-/files"' in home  # the menu link
+        assert 'id="df-home-title"' in home and 'href="/-/files/source/docs"' in home
 
 
 def test_file_actions_from_a_plugin(server, pdf):
@@ -65,4 +67,5 @@ def test_anonymous_sees_nothing(server, pdf):
         assert anonymous.get("/-/files/source/docs").status_code == 403
         assert anonymous.get(pdf["url"]).status_code == 404
         assert anonymous.get("/-/files/source/nosuch").status_code == 404
-        assert 'href="/-/files"' not in anonymous.get("/").text
+        home = anonymous.get("/").text
+        assert 'href="/-/files"' not in home and "df-home-title" not in home

@@ -27,6 +27,7 @@ from .plugin import (  # noqa: E402,F401  (hook implementations Datasette finds 
     register_secrets,
     register_thumbnail_generators,
     startup,
+    top_homepage,
 )
 
 __all__ = ["File", "get_file"]

@@ -141,6 +141,14 @@ def register_secrets(datasette):
 
 
 @hookimpl
+def top_homepage(datasette, request):
+    async def panel():
+        return await pages.homepage_panel(datasette, request)
+
+    return panel
+
+
+@hookimpl
 def menu_links(datasette, actor, request):
     async def links():
         for source in state(datasette).sources:

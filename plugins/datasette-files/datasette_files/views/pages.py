@@ -64,6 +64,19 @@ async def index_page(datasette, request):
                          {"sources": sources, "recent": recent})
 
 
+async def homepage_panel(datasette, request) -> str:
+    """The Files panel on Datasette's home page, for those who may browse."""
+    sources = await _browsable_sources(datasette, request.actor)
+    if not sources:
+        return ""
+    return await datasette.render_template(
+        "_files_homepage.html",
+        {"sources": sources, "files_static": lambda name: datasette.urls.static_plugins(
+            "datasette-files", name)},
+        request=request,
+    )
+
+
 async def _source_or_error(datasette, request, action: str):
     slug = request.url_vars["slug"]
     plugin = state(datasette)

@@ -138,7 +138,7 @@ def sync(sources, confirm_removals):
         for source in plugin.sources:
             if sources and source.slug not in sources:
                 continue
-            if not hasattr(source.storage, "scan"):
+            if not source.capabilities.can_list:
                 click.echo(f"{source.slug}: cannot list its files; skipped")
                 continue
             status = await sync_source(plugin.registry, source, plugin.sync_status(source.slug),

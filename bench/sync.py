@@ -5,7 +5,8 @@
 Creates small files in nested folders (100 per folder), starts a server whose
 source points at them with sync at start turned off, then times a sync through
 the API until the files are registered and searchable (hashing runs after, in
-the background, and is timed separately), then a re-sync with no change.
+the background, and is timed separately), then a re-sync with no change, then
+one after renaming a folder of 10,000 files (they keep their ids: moves).
 """
 
 from __future__ import annotations
@@ -55,9 +56,12 @@ def main() -> None:
         server.data_dir.mkdir()
         server.start()
         try:
+            baseline = server.peak_rss_kib()
             with server.client() as client:
                 results = {}
-                for label in ("first sync", "re-sync, no change"):
+                for label in ("first sync", "re-sync, no change", "re-sync, folder renamed"):
+                    if label == "re-sync, folder renamed":
+                        (tmp / "share" / "dept-00").rename(tmp / "share" / "dept-00-renamed")
                     started = time.perf_counter()
                     assert client.post("/-/files/sync/share").status_code == 202
                     status = wait(client, lambda s: s["sync"]["state"] != "running"
@@ -77,9 +81,11 @@ def main() -> None:
           f"{created:.1f}s); loopback, {os.cpu_count()} CPUs")
     for label, (seconds, status) in results.items():
         print(f"{label:<20} {seconds:6.1f} s  (found {status['found']:,}, added "
-              f"{status['added']:,}, removed {status['removed']}, changed {status['changed']})")
+              f"{status['added']:,}, removed {status['removed']}, changed {status['changed']}, "
+              f"moved {status['moved']:,})")
     print(f"{'hashing after':<20} {hashing:6.1f} s  ({args.files / hashing:,.0f} files/s)")
-    print(f"server peak RSS (VmHWM): {peak / 1024:.0f} MiB")
+    print(f"server RSS (VmHWM) after start-up: {baseline / 1024:.0f} MiB, "
+          f"peak over the run: {peak / 1024:.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -63,9 +63,17 @@ class RunningContainer:
         out, err = self.container.get_logs()
         return (out + err).decode(errors="replace")
 
+    def wait_for_log(self, text: str, timeout: float = 10) -> str:
+        """The logs once they contain `text`: Docker collects output asynchronously."""
+        deadline = time.monotonic() + timeout
+        while text not in (logs := self.logs()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return logs
+
     def admin_password(self) -> str:
-        match = re.search(r"password: (\S+)", self.logs())
-        assert match, self.logs()
+        logs = self.wait_for_log("password: ")
+        match = re.search(r"password: (\S+)", logs)
+        assert match, logs
         return match.group(1)
 
     def login(self, username: str, password: str) -> httpx.Client:

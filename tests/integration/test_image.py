@@ -92,4 +92,4 @@ def test_fly_toml_agrees_with_the_image_and_runs_with_its_env(image, run_contain
     assert response.status_code == 302
     assert "Secure" in response.headers["set-cookie"]
     assert response.headers["strict-transport-security"].startswith("max-age=")
-    assert "203.0.113.7" in server.logs()
+    assert "203.0.113.7" in server.wait_for_log("203.0.113.7")

@@ -1,5 +1,6 @@
 """Sync of existing folders, read-only sources, and the source listing API."""
 
+import hashlib
 import os
 import shutil
 import time
@@ -112,6 +113,82 @@ def test_ids_survive_resync_and_restart_and_moves_keep_theirs(share):
         data = after["projects/beta/data.csv"]
         assert data["id"] == before["projects/beta/data.csv"] and data["size"] == 12
         assert admin.get(data["download_url"]).content == b"a,b\n1,2\n3,4\n"
+
+
+def test_a_renamed_folder_keeps_its_files_ids(share):
+    root, server = share
+    with server.client(ADMIN) as admin:
+        wait_for_sync(admin)
+        before = by_path(admin)
+        (root / "projects/alpha").rename(root / "projects/gamma")
+        status = resync(admin)["sync"]
+        assert (status["added"], status["removed"], status["moved"]) == (0, 0, 2)
+        after = by_path(admin)
+        assert after["projects/gamma/plan.txt"]["id"] == before["projects/alpha/plan.txt"]["id"]
+        assert after["projects/gamma/notes.md"]["id"] == before["projects/alpha/notes.md"]["id"]
+        assert not [path for path in after if path.startswith("projects/alpha/")]
+
+
+def test_an_uploaded_file_edited_on_disk_is_seen_as_changed(share):
+    """Uploads record no modification time; the first sync learns it, so a later
+    same-size edit in the folder is noticed and re-hashed."""
+    root, server = share
+    with server.client(ADMIN) as admin:
+        wait_for_sync(admin)
+        uploaded = api.upload(admin, "share", "memo.txt", b"version 1")
+        assert resync(admin)["sync"]["changed"] == 0
+        [stored] = root.glob(f"{uploaded['id']}-*")
+        stored.write_bytes(b"version 2")
+        os.utime(stored, ns=(stored.stat().st_atime_ns, stored.stat().st_mtime_ns + 10**9))
+        assert resync(admin)["sync"]["changed"] == 1
+        file = admin.get(f"/-/files/{uploaded['id']}.json").json()["file"]
+        assert file["content_hash"] == "sha256:" + hashlib.sha256(b"version 2").hexdigest()
+
+
+def test_files_changing_during_a_sync(share):
+    """Files created, deleted, renamed and rewritten while a sync walks the tree:
+    the sync finishes, and the next one leaves the registry exactly as the disk,
+    with the untouched files keeping their ids."""
+    root, server = share
+    for folder in range(20):
+        (root / f"bulk/f{folder}").mkdir(parents=True)
+        for n in range(150):
+            (root / f"bulk/f{folder}/{n}.txt").write_bytes(b"%d-%d" % (folder, n))
+    with server.client(ADMIN) as admin:
+        wait_for_sync(admin)
+        resync(admin)
+        before = {path: f["id"] for path, f in by_path_all(admin).items()}
+        assert len(before) == 3005
+        assert admin.post("/-/files/sync/share").status_code == 202
+        touched = set()
+        for n in range(140):  # while the sync runs
+            folder = root / f"bulk/f{n % 20}"
+            (folder / f"{n}.txt").unlink()
+            (folder / f"{n + 1}.txt").rename(folder / f"renamed-{n}.txt")
+            (folder / f"{n + 2}.txt").write_bytes(b"rewritten, longer than before")
+            (folder / f"new-{n}.txt").write_bytes(b"new")
+            touched.update(f"bulk/f{n % 20}/{name}" for name in (f"{n}.txt", f"{n + 1}.txt",
+                                                                 f"{n + 2}.txt"))
+            time.sleep(0.002)
+        assert wait_for_sync(admin)["sync"]["state"] == "done"
+        resync(admin)
+        registered = by_path_all(admin)
+        on_disk = {str(p.relative_to(root)) for p in (root / "bulk").rglob("*") if p.is_file()}
+        assert {p for p in registered if p.startswith("bulk/")} == on_disk
+        for path, file_id in before.items():
+            if path in registered and path not in touched:
+                assert registered[path]["id"] == file_id, path
+
+
+def by_path_all(client):
+    found, params = {}, {"limit": 500}
+    while True:
+        page = client.get("/-/files/source/share.json", params=params).json()
+        found.update({(f["folder"] + "/" if f["folder"] else "") + f["filename"]: f
+                      for f in page["files"]})
+        if not page["next"]:
+            return found
+        params["next"] = page["next"]
 
 
 def test_a_missing_or_empty_root_removes_nothing(share):

@@ -1,10 +1,12 @@
 """Third-party plugins written against the spec: installed separately, loaded through
 their own entry point, and working unchanged."""
 
+import hashlib
 import io
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -25,7 +27,8 @@ def server(memstore_site, tmp_path_factory):
             "bucket": {"storage": "memory-bucket", "config": {
                 "bucket": "photos", "prefix": "uploads/",
                 "secret_name": "MEMSTORE_KEY", "expected_secret": "s3cret"}},
-            "proxied": {"storage": "memory-proxied", "config": {"bucket": "docs"}},
+            "proxied": {"storage": "memory-proxied", "config": {"bucket": "docs", "seed": {
+                "minutes/2026-11.txt": "Met; agreed.", "readme.txt": "Hello", ".hidden": "x"}}},
         }}},
     }
     server = DatasetteServer(
@@ -63,6 +66,26 @@ def test_image_dimensions_use_the_default_read_bytes(server):
     with server.client() as client:
         file = api.upload(client, "proxied", "tiny.png", buffer.getvalue(), "image/png")
     assert (file["width"], file["height"]) == (7, 5)
+
+
+def test_a_listing_storage_is_synced_through_list_files(server):
+    """Objects already in a plugin's storage get registered by the sync at start,
+    found through `list_files` pages, and hashed through the default stream_file."""
+    with server.client() as client:
+        for _ in range(100):
+            status = client.get("/-/files/sync/proxied.json").json()
+            if status["sync"]["state"] == "done" and not status["hashing_pending"]:
+                break
+            time.sleep(0.1)
+        assert status["sync"]["added"] == 2 and status["sync"]["skipped"] == 1, status
+        found = client.get("/-/files/search.json",
+                           params={"source": "proxied", "folder": "minutes"}).json()
+        [minutes] = found["files"]
+        assert (minutes["filename"], minutes["folder"]) == ("2026-11.txt", "minutes")
+        assert client.get(minutes["download_url"]).content == b"Met; agreed."
+        digest = hashlib.sha256(b"Met; agreed.").hexdigest()
+        file = client.get(f"/-/files/{minutes['id']}.json").json()["file"]
+        assert file["content_hash"] == f"sha256:{digest}"
 
 
 def test_signed_url_backends_redirect(server):

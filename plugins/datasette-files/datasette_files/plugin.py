@@ -120,7 +120,7 @@ async def sync_all_at_start(datasette) -> None:
     """Sync every source that can list, one after another, after start-up."""
     plugin = state(datasette)
     for source in plugin.sources:
-        if source.capabilities.can_list and hasattr(source.storage, "scan"):
+        if source.capabilities.can_list:
             try:
                 await sync_source(plugin.registry, source, plugin.sync_status(source.slug),
                                   include_hidden=bool(plugin.config.get("include_hidden")))

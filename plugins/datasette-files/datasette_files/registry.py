@@ -263,50 +263,107 @@ class FileRegistry:
 
     # Sync ------------------------------------------------------------------
 
-    async def source_index(self, source: str) -> dict[str, tuple]:
-        """path -> (id, size, mtime_ns, content_hash) for every file of a source."""
+    async def folder_index(self, source: str, folders: list[str]) -> dict[str, tuple]:
+        """path -> (id, size, mtime_ns, content_hash) for the files directly in
+        ``folders`` (at most a thousand)."""
+        if not folders:
+            return {}
         rows = await self.db.execute(
             "SELECT path, id, size, mtime_ns, content_hash FROM datasette_files_files "
-            "WHERE source_slug = ?", [source])
+            f"WHERE source_slug = ? AND folder IN ({', '.join('?' * len(folders))})",
+            [source, *folders])
         return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
 
-    async def apply_sync(self, source: str, added: list[dict], removed: list[str],
-                         changed: list[tuple], moved: list[tuple]) -> None:
-        """Write a sync's findings, in batches of one transaction each."""
-        columns = list(added[0]) if added else []
-        insert = (f"INSERT INTO datasette_files_files ({', '.join(columns)}) "
-                  f"VALUES ({', '.join(':' + c for c in columns)})")
-        for start in range(0, max(len(added), len(removed), len(changed), len(moved)), 5000):
-            window = slice(start, start + 5000)
+    async def folders(self, source: str) -> list[str]:
+        """Every folder holding registered files of a source."""
+        rows = await self.db.execute(
+            "SELECT DISTINCT folder FROM datasette_files_files WHERE source_slug = ?", [source])
+        return [row[0] for row in rows]
 
-            def write(conn, window=window):
-                if added[window]:
-                    conn.executemany(insert, added[window])
-                conn.executemany("DELETE FROM datasette_files_files WHERE id = ?",
-                                 [(i,) for i in removed[window]])
-                # Changed bytes: forget the hash and the thumbnails.
-                conn.executemany(
-                    "UPDATE datasette_files_files SET size = ?, mtime_ns = ?, "
-                    "content_hash = NULL, width = NULL, height = NULL WHERE id = ?",
-                    changed[window])
-                conn.executemany("DELETE FROM datasette_files_thumbnails WHERE file_id = ?",
-                                 [(c[2],) for c in changed[window]])
-                conn.executemany(
+    async def last_seq(self) -> int:
+        return (await self.db.execute(
+            "SELECT coalesce(max(seq), 0) FROM datasette_files_files")).first()[0]
+
+    async def added_since(self, source: str, seq: int, sizes: list[int]) -> list[tuple]:
+        """(id, path, size, content_hash) of files registered after ``seq`` with one of
+        ``sizes``: the candidates a vanished file may have moved to."""
+        found = []
+        for start in range(0, len(sizes), 500):
+            chunk = sizes[start:start + 500]
+            rows = await self.db.execute(
+                "SELECT id, path, size, content_hash FROM datasette_files_files "
+                f"WHERE seq > ? AND source_slug = ? AND size IN ({', '.join('?' * len(chunk))})",
+                [seq, source, *chunk])
+            found.extend(tuple(row) for row in rows)
+        return found
+
+    async def add_synced(self, rows: list[dict]) -> int:
+        """Register files found in storage; returns how many were new.
+
+        A path already registered, or claimed by an upload that is not complete
+        (its bytes belong to that upload), is left alone: checked inside the
+        write, so a concurrent upload never collides with a sync.
+        """
+        if not rows:
+            return 0
+        columns = list(rows[0])
+        insert = (
+            f"INSERT OR IGNORE INTO datasette_files_files ({', '.join(columns)}) "
+            f"SELECT {', '.join(':' + c for c in columns)} WHERE NOT EXISTS ("
+            "SELECT 1 FROM datasette_files_uploads WHERE source_slug = :source_slug "
+            "AND path = :path AND status != 'completed')")
+
+        def write(conn):
+            return conn.executemany(insert, rows).rowcount  # triggers' changes not counted
+
+        return await self.db.execute_write_fn(write)
+
+    async def update_synced(self, changed: list[tuple], stamped: list[tuple]) -> None:
+        """``changed``: (size, mtime_ns, id) of files whose bytes changed; they lose
+        their hash and thumbnails. ``stamped``: (mtime_ns, id) of files whose
+        modification time was not known yet."""
+
+        def write(conn):
+            conn.executemany(
+                "UPDATE datasette_files_files SET size = ?, mtime_ns = ?, "
+                "content_hash = NULL, width = NULL, height = NULL WHERE id = ?", changed)
+            conn.executemany("DELETE FROM datasette_files_thumbnails WHERE file_id = ?",
+                             [(c[2],) for c in changed])
+            conn.executemany("UPDATE datasette_files_files SET mtime_ns = ? WHERE id = ?",
+                             stamped)
+
+        await self.db.execute_write_fn(write)
+
+    async def move_synced(self, moves: list[tuple]) -> None:
+        """(old_id, new_id) pairs: the file registered as ``new_id`` is the one
+        known as ``old_id``, moved. The old id takes over the new path, so links
+        stay valid, and the new row goes."""
+
+        def write(conn):
+            for old_id, new_id in moves:
+                row = conn.execute(
+                    "SELECT path, filename, folder, mtime_ns FROM datasette_files_files "
+                    "WHERE id = ?", [new_id]).fetchone()
+                if row is None:
+                    continue
+                conn.execute("DELETE FROM datasette_files_files WHERE id = ?", [new_id])
+                conn.execute(
                     "UPDATE datasette_files_files SET path = ?, filename = ?, folder = ?, "
-                    "mtime_ns = ? WHERE id = ?", moved[window])
+                    "mtime_ns = ? WHERE id = ?", [*row, old_id])
 
-            await self.db.execute_write_fn(write)
+        await self.db.execute_write_fn(write)
 
-    async def pending_upload_paths(self, source: str) -> set[str]:
+    async def remove_synced(self, file_ids: list[str]) -> None:
+        """Forget files whose bytes are gone from storage."""
+        await self.db.execute_write_many(
+            "DELETE FROM datasette_files_files WHERE id = ?", [(i,) for i in file_ids])
+
+    async def unhashed(self, sources: list[str], limit: int = 100) -> list[dict]:
+        """Files of ``sources`` not hashed yet, oldest first."""
         rows = await self.db.execute(
-            "SELECT path FROM datasette_files_uploads WHERE source_slug = ? "
-            "AND status != 'completed'", [source])
-        return {row[0] for row in rows}
-
-    async def unhashed(self, limit: int = 100) -> list[dict]:
-        rows = await self.db.execute(
-            f"SELECT {FILE_COLUMNS} FROM datasette_files_files "
-            "WHERE content_hash IS NULL ORDER BY seq LIMIT ?", [limit])
+            f"SELECT {FILE_COLUMNS} FROM datasette_files_files WHERE content_hash IS NULL "
+            f"AND source_slug IN ({', '.join('?' * len(sources))}) ORDER BY seq LIMIT ?",
+            [*sources, limit])
         return [_file_dict(row) for row in rows]
 
     async def set_hashes(self, hashes: list[tuple[str, str, int]]) -> None:

@@ -11,9 +11,9 @@ import shutil
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import AsyncIterator, Callable, Optional
+from typing import AsyncIterator, Callable, Iterator, Optional
 
 from ..base import DEFAULT_MAX_FILE_SIZE, FileMetadata, Storage, StorageCapabilities
 from ..errors import ConfigError, InsufficientStorage
@@ -198,41 +198,41 @@ class FilesystemStorage(Storage):
     async def delete_file(self, path: str) -> None:
         await asyncio.to_thread(self.resolve(path).unlink, True)
 
-    def scan(self, include_hidden: bool = False) -> "ScanResult":
-        """Every regular file under the root, with size and modification time.
+    def walk(self, include_hidden: bool = False) -> Iterator["ScannedFolder"]:
+        """The folders under the root, one at a time, each with its regular files.
 
         Never follows symlinks; skips hidden and system files unless asked, and
-        names that are not valid UTF-8 (they cannot be stored or shown).
+        names that are not valid UTF-8 (they cannot be stored or shown). A folder
+        that cannot be listed is yielded with ``readable=False``: its contents
+        are unknown, not gone.
         """
-        found: dict[str, tuple[int, int]] = {}
-        skipped = 0
         stack = [(str(self.root), "")]
         while stack:
-            directory, prefix = stack.pop()
+            directory, folder = stack.pop()
+            scanned = ScannedFolder(path=folder)
             try:
                 entries = list(os.scandir(directory))
             except OSError:
-                skipped += 1
+                scanned.readable = False
+                yield scanned
                 continue
+            prefix = f"{folder}/" if folder else ""
             for entry in entries:
                 name = entry.name
-                if entry.is_symlink() or (not include_hidden and is_hidden(name)):
-                    skipped += 1
+                if entry.is_symlink() or (not include_hidden and is_hidden(name)) \
+                        or not _is_utf8(name):
+                    scanned.skipped += 1
+                elif not folder and name == TEMP_DIR_NAME:
                     continue
-                if not prefix and name == TEMP_DIR_NAME:
-                    continue
-                try:
-                    name.encode("utf-8")
-                except UnicodeEncodeError:
-                    skipped += 1
-                    continue
-                relative = f"{prefix}{name}"
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append((entry.path, relative + "/"))
+                elif entry.is_dir(follow_symlinks=False):
+                    stack.append((entry.path, prefix + name))
                 elif entry.is_file(follow_symlinks=False):
-                    stat = entry.stat(follow_symlinks=False)
-                    found[relative] = (stat.st_size, stat.st_mtime_ns)
-        return ScanResult(files=found, skipped=skipped)
+                    try:
+                        stat = entry.stat(follow_symlinks=False)
+                    except OSError:  # gone since the listing
+                        continue
+                    scanned.files[name] = (stat.st_size, stat.st_mtime_ns)
+            yield scanned
 
     def check_readable(self) -> None:
         """Raise OSError if the root is missing or cannot be listed."""
@@ -243,13 +243,19 @@ class FilesystemStorage(Storage):
     async def list_files(
         self, prefix: str = "", cursor: Optional[str] = None, limit: int = 100
     ) -> tuple[list[FileMetadata], Optional[str]]:
-        result = await asyncio.to_thread(self.scan)
-        paths = sorted(p for p in result.files if p.startswith(prefix)
+        def every_file():
+            return {
+                (f"{folder.path}/{name}" if folder.path else name): size
+                for folder in self.walk() for name, (size, _) in folder.files.items()
+            }
+
+        sizes = await asyncio.to_thread(every_file)
+        paths = sorted(p for p in sizes if p.startswith(prefix)
                        and (cursor is None or p > cursor))
         page = paths[:limit]
         files = [
             FileMetadata(path=p, filename=p.rsplit("/", 1)[-1],
-                         content_type=mimetypes.guess_type(p)[0], size=result.files[p][0])
+                         content_type=mimetypes.guess_type(p)[0], size=sizes[p])
             for p in page
         ]
         return files, (page[-1] if len(paths) > limit else None)
@@ -265,9 +271,21 @@ def is_hidden(name: str) -> bool:
 
 
 @dataclass
-class ScanResult:
-    files: dict  # storage path -> (size, mtime_ns)
-    skipped: int
+class ScannedFolder:
+    """One folder of a walk: ``path`` is relative to the root ('' is the root)."""
+
+    path: str
+    files: dict = field(default_factory=dict)  # name -> (size, mtime_ns)
+    skipped: int = 0
+    readable: bool = True
+
+
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes arrive as surrogates
+        return False
+    return True
 
 
 def _parse_max_file_size(value) -> int:

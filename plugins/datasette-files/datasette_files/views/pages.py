@@ -116,7 +116,7 @@ async def source_page(datasette, request):
         "pages": pages,
         "can_upload": can_upload,
         "sync": plugin.syncs.get(source.slug),
-        "can_sync": hasattr(source.storage, "scan") and await allowed_on_source(
+        "can_sync": source.capabilities.can_list and await allowed_on_source(
             datasette, request.actor, MANAGE, source.slug),
         "folder": folder,
         "folder_parts": _folder_parts(folder),

@@ -22,7 +22,7 @@ async def sync_view(datasette, request):
     """POST: start a sync in the background (files-manage-sources)."""
     require_method(request, "POST")
     plugin, source = await source_for(datasette, request, request.url_vars["slug"], MANAGE)
-    if not (source.capabilities.can_list and hasattr(source.storage, "scan")):
+    if not source.capabilities.can_list:
         raise ApiError(f"Source {source.slug!r} cannot list its files, so it cannot sync")
     status = plugin.sync_status(source.slug)
     if status.lock.locked():
@@ -48,7 +48,7 @@ async def sync_status_view(datasette, request):
     require_method(request, "GET", "HEAD")
     plugin, source = await source_for(datasette, request, request.url_vars["slug"], BROWSE)
     status = plugin.syncs.get(source.slug)
-    unhashed = await plugin.registry.unhashed(1)
+    unhashed = await plugin.registry.unhashed([source.slug], 1)
     return Response.json({
         "ok": True,
         "source": source.slug,

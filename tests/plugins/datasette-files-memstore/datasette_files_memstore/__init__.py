@@ -31,6 +31,9 @@ class BucketStorage(Storage):
             if secret != config["expected_secret"]:
                 raise ValueError(f"get_secret gave {secret!r}")
         self.objects = BUCKETS.setdefault(self.bucket, {})
+        # Objects already in the bucket before the server started (for sync).
+        for path, text in config.get("seed", {}).items():
+            self.objects[self._key(path)] = (text.encode(), "application/octet-stream")
 
     def _key(self, path: str) -> str:
         return f"{self.prefix}{path}" if self.prefix else path
@@ -66,10 +69,11 @@ class BucketStorage(Storage):
         self.objects.pop(self._key(path), None)
 
     async def list_files(self, prefix: str = "", cursor: Optional[str] = None, limit: int = 100):
-        keys = sorted(k for k in self.objects if k.startswith(self._key(prefix)))
+        keys = sorted(k for k in self.objects if k.startswith(self._key(prefix))
+                      and (cursor is None or k > cursor))
         files = [FileMetadata(path=k.removeprefix(self.prefix), filename=k.split("/")[-1],
                               size=len(self.objects[k][0])) for k in keys[:limit]]
-        return files, None
+        return files, (keys[limit - 1] if len(keys) > limit else None)
 
 
 class ProxiedBucketStorage(BucketStorage):
@@ -81,7 +85,8 @@ class ProxiedBucketStorage(BucketStorage):
 
     @property
     def capabilities(self) -> StorageCapabilities:
-        return StorageCapabilities(can_upload=True, can_delete=True, requires_proxy_download=True)
+        return StorageCapabilities(can_upload=True, can_delete=True, can_list=True,
+                                   requires_proxy_download=True)
 
 
 @hookimpl

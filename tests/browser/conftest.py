@@ -7,10 +7,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
-from support.server import AppServer, member_env
+from support.server import REPO_ROOT, AppServer, member_env
 
 CHROMIUM = "/usr/bin/chromium"
+CHUNK_SIZE = 256 * 1024
 
 
 # Module scope: Playwright's sync API keeps an event loop running in this thread
@@ -37,7 +39,12 @@ def browser():
 
 @pytest.fixture(scope="module")
 def app_server(tmp_path_factory):
-    server = AppServer(tmp_path_factory.mktemp("browser") / "data",
+    # The preset config, with small upload chunks so test files go in several.
+    config = yaml.safe_load((REPO_ROOT / "config" / "datasette.yaml").read_text())
+    config["plugins"]["datasette-files"]["upload_chunk_size"] = CHUNK_SIZE
+    directory = tmp_path_factory.mktemp("browser")
+    (directory / "datasette.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    server = AppServer(directory / "data", config_path=directory / "datasette.yaml",
                        env=member_env("alice", "alice-password")).start()
     yield server
     server.stop()

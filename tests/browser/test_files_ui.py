@@ -85,6 +85,34 @@ def test_upload_by_drag_and_drop_with_progress(page_factory, app_server):
     page.wait_for_selector("h1.df-filename")
 
 
+def test_a_large_file_goes_in_chunks_and_resumes_after_a_network_error(page_factory):
+    page = page_factory()
+    log_in(page)
+    page.goto("/-/files/upload/team")
+    chunks, dropped = [], []
+
+    def cut_the_second_chunk(route, request):
+        content_range = request.headers.get("content-range")
+        if request.method == "POST" and content_range:
+            chunks.append(content_range)
+            if len(chunks) == 2:
+                dropped.append(content_range)
+                route.abort("connectionreset")
+                return
+        route.continue_()
+
+    page.route("**/-/files/upload/team/-/upload", cut_the_second_chunk)
+    size = 1_000_000
+    drop_files(page, "[data-drop-zone]", [("resumed.bin", size)])
+    page.wait_for_selector(".df-item.df-done", timeout=60_000)
+    # Four chunks of 256 KiB, the second one twice.
+    assert chunks == [f"bytes {start}-{min(start + 262_143, size - 1)}/{size}"
+                      for start in (0, 262_144, 262_144, 524_288, 786_432)], chunks
+    href = page.locator(".df-item.df-done a").get_attribute("href")
+    body = page.request.get(href + "/download").body()
+    assert body == bytes(i % 251 for i in range(size))
+
+
 def test_listing_shows_the_files_with_thumbnails(page_factory):
     page = page_factory()
     log_in(page)

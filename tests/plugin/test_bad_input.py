@@ -55,7 +55,7 @@ def test_oversized_json_body_is_413(client):
     "method,path",
     [
         ("GET", "/-/files/upload/one/-/prepare"),
-        ("GET", "/-/files/upload/one/-/upload"),
+        ("PUT", "/-/files/upload/one/-/upload"),
         ("GET", "/-/files/upload/one/-/complete"),
         ("PUT", "/-/files/upload/one/-/prepare"),
         ("POST", "/-/files/search.json"),

@@ -113,3 +113,11 @@ def test_a_plugin_requiring_datasette_files_installs_beside_ours(tmp_path):
     from importlib.metadata import version
 
     assert version("datasette-files") == "0.2.0"
+
+
+def test_chunks_need_a_storage_that_takes_them(server):
+    with server.client() as client:
+        token = api.prepare(client, "proxied", "a.bin", 10).json()["upload_token"]
+        api.assert_api_error(api.send_chunk(client, "proxied", token, b"x" * 5, 0, 10), 400,
+                             "does not take uploads in chunks")
+        assert api.send_raw(client, "proxied", token, b"x" * 10).status_code == 200

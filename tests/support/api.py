@@ -37,8 +37,28 @@ def send_raw(client: httpx.Client, source: str, token: str, content) -> httpx.Re
     )
 
 
-def complete(client: httpx.Client, source: str, token: str) -> httpx.Response:
-    return client.post(f"/-/files/upload/{source}/-/complete", json={"upload_token": token})
+def send_chunk(client: httpx.Client, source: str, token: str, content: bytes, start: int,
+               total: int, content_range: Optional[str] = None) -> httpx.Response:
+    """One chunk of a resumable upload: ``content`` at byte ``start`` of ``total``."""
+    content_range = content_range or f"bytes {start}-{start + len(content) - 1}/{total}"
+    return client.post(
+        f"/-/files/upload/{source}/-/upload",
+        content=content,
+        headers={"X-Upload-Token": token, "Content-Range": content_range,
+                 "Content-Type": "application/octet-stream"},
+    )
+
+
+def upload_progress(client: httpx.Client, source: str, token: str) -> dict:
+    response = client.get(f"/-/files/upload/{source}/-/upload",
+                          headers={"X-Upload-Token": token})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def complete(client: httpx.Client, source: str, token: str, **extra) -> httpx.Response:
+    return client.post(f"/-/files/upload/{source}/-/complete",
+                       json={"upload_token": token, **extra})
 
 
 def upload(client: httpx.Client, source: str, filename: str, content: bytes,
@@ -68,12 +88,14 @@ def assert_api_error(response: httpx.Response, status: int, *fragments: str) -> 
 
 
 @contextlib.contextmanager
-def partial_upload(port: int, source: str, token: str, declared: int, sent: int):
+def partial_upload(port: int, source: str, token: str, declared: int, sent: int,
+                   headers: Optional[dict] = None):
     """A raw upload promising ``declared`` bytes that sends only ``sent`` of them;
     the connection stays open inside the block and drops when it ends."""
+    extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
     with socket.create_connection(("127.0.0.1", port)) as sock:
         sock.sendall(
-            f"POST /-/files/upload/{source}/-/upload HTTP/1.1\r\nHost: test\r\n"
+            f"POST /-/files/upload/{source}/-/upload HTTP/1.1\r\nHost: test\r\n{extra}"
             f"X-Upload-Token: {token}\r\nContent-Length: {declared}\r\n\r\n".encode()
             + b"p" * sent
         )

@@ -26,14 +26,17 @@ class ApiError(Exception):
 
     status = 400
 
-    def __init__(self, *messages: str, status: int | None = None):
+    def __init__(self, *messages: str, status: int | None = None, **details):
         super().__init__("; ".join(messages))
         self.messages = list(messages)
+        # Machine-readable facts beside the messages, e.g. an upload's "received".
+        self.details = details
         if status is not None:
             self.status = status
 
     def response(self) -> Response:
-        return Response.json(error_body(self.messages, self.status), status=self.status)
+        body = {**error_body(self.messages, self.status), **self.details}
+        return Response.json(body, status=self.status)
 
 
 class NotFound(ApiError):

@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 
 STATE_ATTRIBUTE = "_datasette_files_state"
 DEFAULT_UPLOAD_EXPIRY_SECONDS = 6 * 60 * 60
+# Below the request caps of common proxies (Cloudflare: 100 MB), large enough to be quick.
+DEFAULT_UPLOAD_CHUNK_SIZE = 16 * 1024 * 1024
 
 
 @dataclass
@@ -28,6 +30,8 @@ class PluginState:
     # The last or current sync of each source, by slug.
     syncs: dict = field(default_factory=dict)
     hasher: object = None
+    # token -> (bytes received, running sha256) of resumable uploads between chunks
+    chunk_hashes: dict = field(default_factory=dict)
 
     def sync_status(self, slug: str):
         from .sync import SyncStatus
@@ -41,6 +45,16 @@ class PluginState:
         task = asyncio.get_running_loop().create_task(coroutine)
         self.background_jobs.add(task)
         task.add_done_callback(self.background_jobs.discard)
+
+    def upload_chunk_size(self, source) -> int:
+        """Chunk size the upload page sends large files to ``source`` in; 0 when its
+        storage takes whole files only."""
+        from .uploads import MAX_CHUNK_BYTES
+
+        if not hasattr(source.storage, "write_chunk"):
+            return 0
+        configured = int(self.config.get("upload_chunk_size") or DEFAULT_UPLOAD_CHUNK_SIZE)
+        return max(1, min(configured, MAX_CHUNK_BYTES))
 
     @property
     def upload_expiry_seconds(self) -> int:

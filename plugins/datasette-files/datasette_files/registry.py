@@ -463,6 +463,22 @@ class FileRegistry:
             [received_bytes, content_hash, token],
         )
 
+    async def record_chunk(self, token: str, received_bytes: int, total: int) -> None:
+        """A chunk is in: ready for the next one."""
+        await self.db.execute_write(
+            "UPDATE datasette_files_uploads SET status = 'prepared', received_bytes = ?, "
+            "declared_size = ? WHERE token = ?",
+            [received_bytes, total, token],
+        )
+
+    async def restart_upload(self, token: str) -> None:
+        """Forget the bytes received for an upload: it starts again from zero."""
+        await self.db.execute_write(
+            "UPDATE datasette_files_uploads SET status = 'prepared', received_bytes = 0, "
+            "content_hash = NULL WHERE token = ?",
+            [token],
+        )
+
     async def complete_upload(self, token: str, file_row: dict) -> bool:
         """Register the file and spend the token in one transaction.
 

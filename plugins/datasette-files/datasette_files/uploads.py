@@ -4,14 +4,18 @@ An upload token is a row in the registry's uploads table, so it survives a
 restart. It belongs to one source and one actor, expires, and is spent by
 ``complete``. Its status moves prepared -> receiving -> uploaded -> completed;
 a failed or interrupted receive returns it to prepared so the client can retry.
+A resumable upload sends its bytes in chunks (``Content-Range``), each one
+prepared -> receiving -> prepared, the last one ending at uploaded.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime
+import hashlib
 import io
 import logging
+import re
 import time
 from typing import AsyncIterator, Optional
 
@@ -30,6 +34,7 @@ from .sources import Source
 
 log = logging.getLogger("datasette_files")
 
+_SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 # Enough of an image's head for Pillow to read its dimensions (JPEG EXIF can be long).
 IMAGE_HEAD_BYTES = 512 * 1024
 EXPIRY_INTERVAL_SECONDS = 60
@@ -136,6 +141,10 @@ async def receive(
     token = upload["token"]
     if upload["status"] == "uploaded":
         raise Conflict("The file for this upload token has already been uploaded")
+    if upload["received_bytes"]:
+        raise Conflict(f"This upload is being sent in chunks and {upload['received_bytes']} "
+                       "bytes are in: send the rest with Content-Range",
+                       received=upload["received_bytes"])
     if not await plugin.registry.claim_upload(token, "prepared", "receiving"):
         raise Conflict("An upload for this token is already in progress")
     limit, limit_reason = _upload_limit(source, upload["declared_size"])
@@ -167,6 +176,123 @@ async def receive(
             "content_hash": metadata.content_hash}
 
 
+async def receive_chunk(plugin: PluginState, source: Source, upload: dict,
+                        content_range: str, stream: AsyncIterator[bytes]) -> dict:
+    """Append one chunk (``Content-Range: bytes START-END/TOTAL``) to a resumable
+    upload. Chunks come in order: each starts where the bytes received so far
+    end, so a retried, overlapping or skipped-ahead chunk is refused (409, with
+    ``received`` saying where to go on from). The last chunk moves the file
+    into place. Returns the updated upload row."""
+    storage = source.storage
+    if not hasattr(storage, "write_chunk"):
+        raise ApiError(f"Source {source.slug!r} does not take uploads in chunks: "
+                       "send the whole file in one request, without Content-Range")
+    start, end, total = parse_content_range(content_range)
+    token, received = upload["token"], upload["received_bytes"]
+    if upload["status"] == "uploaded":
+        raise Conflict("Every byte of this upload is in: complete it", received=received)
+    declared = upload["declared_size"]
+    if declared is not None and total != declared:
+        raise ApiError(f"Content-Range says the file is {total} bytes but {declared} bytes "
+                       "were declared")
+    if total > source.max_file_size:
+        raise PayloadTooLarge(f"File is {total} bytes; source {source.slug!r} accepts at most "
+                              f"{source.max_file_size} bytes (max_file_size)")
+    length = end - start + 1
+    if length > MAX_CHUNK_BYTES:
+        raise PayloadTooLarge(f"Chunk is {length} bytes; chunks may be at most "
+                              f"{MAX_CHUNK_BYTES} bytes", received=received)
+    if start != received:
+        if end < received:
+            problem = f"bytes {start}-{end} were already received"
+        elif start < received:
+            problem = f"bytes {start}-{end} overlap the {received} bytes already received"
+        else:
+            problem = f"bytes {start}-{end} skip ahead of the {received} bytes received"
+        raise Conflict(f"Chunk out of order: {problem}; send the chunk starting at byte "
+                       f"{received}", received=received)
+    if received == 0:
+        check_size_fits(source, total)
+    if not await plugin.registry.claim_upload(token, "prepared", "receiving"):
+        raise Conflict("A chunk for this upload is already being received", received=received)
+    try:
+        sha256 = await _running_sha256(plugin, upload)
+        written = await storage.write_chunk(upload["file_id"], start,
+                                            _exactly(stream, length), sha256)
+        if written != length:
+            raise ApiError(f"The chunk ended after {written} of its {length} bytes; send it "
+                           f"again from byte {received}", received=received)
+        if start + written == total:
+            await storage.finish_chunks(upload["file_id"], upload["path"])
+    except BaseException:
+        plugin.chunk_hashes.pop(token, None)
+        await plugin.registry.claim_upload(token, "receiving", "prepared")
+        raise
+    received = start + written
+    if received < total:
+        plugin.chunk_hashes[token] = (received, sha256)
+        await plugin.registry.record_chunk(token, received, total)
+        return {**upload, "received_bytes": received, "declared_size": total,
+                "content_hash": None}
+    plugin.chunk_hashes.pop(token, None)
+    content_hash = "sha256:" + sha256.hexdigest()
+    await plugin.registry.record_received(token, received, content_hash)
+    return {**upload, "status": "uploaded", "received_bytes": received,
+            "declared_size": total, "content_hash": content_hash}
+
+
+MAX_CHUNK_BYTES = 64 * 1024 * 1024
+_CONTENT_RANGE = re.compile(r"bytes (\d{1,18})-(\d{1,18})/(\d{1,18})")
+
+
+def parse_content_range(value: str) -> tuple[int, int, int]:
+    """(start, end, total) of ``bytes START-END/TOTAL``, END inclusive."""
+    match = _CONTENT_RANGE.fullmatch(value.strip())
+    if not match:
+        raise ApiError(f"Content-Range {value!r} is not of the form 'bytes START-END/TOTAL' "
+                       "(END inclusive, TOTAL the whole file's size)")
+    start, end, total = map(int, match.groups())
+    if start > end or end >= total:
+        raise ApiError(f"Content-Range {value!r} is not a range inside a {total}-byte file")
+    return start, end, total
+
+
+async def _exactly(stream: AsyncIterator[bytes], length: int) -> AsyncIterator[bytes]:
+    """The stream, refusing a body longer than its Content-Range says."""
+    received = 0
+    async for chunk in stream:
+        received += len(chunk)
+        if received > length:
+            raise PayloadTooLarge(f"The chunk's body is longer than its Content-Range "
+                                  f"({length} bytes)")
+        yield chunk
+
+
+async def _running_sha256(plugin: PluginState, upload: dict):
+    """The sha256 of the bytes received so far (a copy: a failed chunk must not
+    spoil it); recomputed from the spool after a restart."""
+    token, received = upload["token"], upload["received_bytes"]
+    known = plugin.chunk_hashes.get(token)
+    if known and known[0] == received:
+        return known[1].copy()
+    storage = plugin.sources.get(upload["source_slug"]).storage
+    sha256 = await storage.spooled_sha256(upload["file_id"], received) if received else None
+    if sha256 is None:
+        if received:
+            await plugin.registry.restart_upload(token)
+            raise Conflict(f"The {received} bytes received for this upload were lost; send "
+                           "the file again from byte 0", received=0)
+        sha256 = hashlib.sha256()
+    return sha256
+
+
+def upload_progress(upload: dict) -> dict:
+    """Where a resumable upload stands: bytes received, and the size if known."""
+    return {"upload_token": upload["token"], "received": upload["received_bytes"],
+            "size": upload["declared_size"], "status": upload["status"],
+            "content_hash": upload["content_hash"]}
+
+
 def _upload_limit(source: Source, declared: Optional[int]) -> tuple[int, str]:
     if declared is not None and declared <= source.max_file_size:
         return declared, "the size declared in prepare"
@@ -179,14 +305,35 @@ async def _discard_received(source: Source, upload: dict) -> None:
         return
     try:
         await asyncio.shield(source.storage.delete_file(upload["path"]))
+        if hasattr(source.storage, "discard_chunks"):
+            await asyncio.shield(source.storage.discard_chunks(upload["file_id"]))
     except Exception:
         log.warning("datasette-files: could not remove partial upload %s", upload["path"])
 
 
-async def complete(plugin: PluginState, source: Source, upload: dict) -> dict:
-    """Register the uploaded file and spend the token; return the file row."""
+async def complete(plugin: PluginState, source: Source, upload: dict,
+                   expected_sha256=None) -> dict:
+    """Register the uploaded file and spend the token; return the file row.
+
+    With ``expected_sha256`` (hex, optionally prefixed ``sha256:``) the bytes
+    must match it, or they are discarded and the upload starts again.
+    """
     if upload["status"] != "uploaded":
+        if upload["received_bytes"]:
+            raise ApiError(f"Only {upload['received_bytes']} of {upload['declared_size']} "
+                           "bytes have been uploaded", received=upload["received_bytes"])
         raise ApiError("No file has been uploaded for this token yet")
+    if expected_sha256 is not None:
+        if not isinstance(expected_sha256, str) or not _SHA256_HEX.fullmatch(
+                expected_sha256.removeprefix("sha256:")):
+            raise ApiError("'sha256' must be 64 hexadecimal digits")
+        expected = "sha256:" + expected_sha256.removeprefix("sha256:").lower()
+        if expected != upload["content_hash"]:
+            await _discard_received(source, upload)
+            await plugin.registry.restart_upload(upload["token"])
+            raise ApiError(
+                f"The uploaded bytes have {upload['content_hash']}, not the {expected} "
+                "given: they were discarded; upload the file again", status=422, received=0)
     width, height = await image_dimensions(source, upload)
     row = {
         "id": upload["file_id"],
@@ -243,6 +390,7 @@ async def expire_uploads(plugin: PluginState) -> int:
     """Forget expired tokens and remove bytes that were uploaded but never completed."""
     expired = await plugin.registry.expired_uploads(format_timestamp(utc_now()))
     for upload in expired:
+        plugin.chunk_hashes.pop(upload["token"], None)
         if upload["status"] != "completed" and upload["source_slug"] in plugin.sources:
             await _discard_received(plugin.sources.get(upload["source_slug"]), upload)
         await plugin.registry.delete_upload(upload["token"])

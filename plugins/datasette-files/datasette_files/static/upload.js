@@ -1,7 +1,9 @@
 /* Upload component: drag and drop or choose files; each file goes through
    prepare -> upload (raw body, streamed by the browser from disk) -> complete,
-   with a progress bar from real upload progress, cancel, and the server's error. */
-import { postJSON } from "./api.js";
+   with a progress bar from real upload progress, cancel, and the server's error.
+   Files larger than a chunk go in chunks (Content-Range) and resume from what
+   the server has after a network error. */
+import { postJSON, readJSON } from "./api.js";
 
 (function () {
   "use strict";
@@ -18,28 +20,87 @@ import { postJSON } from "./api.js";
     return fallback;
   }
 
-  function sendBytes(item, prepared, file) {
+  var RETRIES = 8;  // network errors in a row before a chunked upload gives up
+
+  /* POST a Blob to the upload URL; resolves with the JSON body, rejects with an
+     Error carrying .status (0: network) and .body. */
+  function sendBytes(item, prepared, blob, headers, onProgress) {
     return new Promise(function (resolve, reject) {
       var xhr = new XMLHttpRequest();
       item.xhr = xhr;
       xhr.open(prepared.upload_method || "POST", prepared.upload_url);
       xhr.setRequestHeader("X-Upload-Token", prepared.upload_token);
-      Object.keys(prepared.upload_headers || {}).forEach(function (name) {
-        xhr.setRequestHeader(name, prepared.upload_headers[name]);
-      });
+      var all = Object.assign({}, prepared.upload_headers || {}, headers || {});
+      Object.keys(all).forEach(function (name) { xhr.setRequestHeader(name, all[name]); });
       xhr.upload.onprogress = function (event) {
-        if (event.lengthComputable) { item.progress(event.loaded / event.total); }
+        if (event.lengthComputable) { onProgress(event.loaded); }
       };
+      function failure(message, status, body) {
+        var error = new Error(message);
+        error.status = status;
+        error.body = body || {};
+        return error;
+      }
       xhr.onload = function () {
         var body = {};
         try { body = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
         if (xhr.status >= 200 && xhr.status < 300 && body.ok !== false) { resolve(body); }
-        else { reject(new Error(errorText(body, "Upload failed (" + xhr.status + ")"))); }
+        else { reject(failure(errorText(body, "Upload failed (" + xhr.status + ")"), xhr.status, body)); }
       };
-      xhr.onerror = function () { reject(new Error("Network error: the upload did not finish")); };
-      xhr.onabort = function () { reject(new Error("Cancelled")); };
-      xhr.send(file);  // the File is streamed, never read into memory
+      xhr.onerror = function () { reject(failure("Network error: the upload did not finish", 0)); };
+      xhr.onabort = function () { reject(failure("Cancelled", -1)); };
+      xhr.send(blob);  // a File or a slice of one: streamed, never read into memory
     });
+  }
+
+  function sendWhole(item, prepared, file) {
+    return sendBytes(item, prepared, file, {}, function (loaded) {
+      item.progress(loaded / file.size);
+    });
+  }
+
+  function wait(seconds) {
+    return new Promise(function (resolve) { setTimeout(resolve, seconds * 1000); });
+  }
+
+  function receivedSoFar(prepared) {
+    // The token goes in a header, not the URL, so it stays out of access logs.
+    return fetch(prepared.upload_url, { credentials: "same-origin", headers: {
+      Accept: "application/json", "X-Upload-Token": prepared.upload_token } }).then(readJSON);
+  }
+
+  /* Chunks in order; after a network error or a server error, ask the server how
+     many bytes it has and go on from there, waiting a little longer each time. */
+  function sendChunks(item, prepared, file, chunkSize) {
+    var failures = 0;
+    function sendFrom(offset) {
+      if (offset >= file.size) { return Promise.resolve(); }
+      var end = Math.min(offset + chunkSize, file.size);
+      var headers = { "Content-Range": "bytes " + offset + "-" + (end - 1) + "/" + file.size };
+      return sendBytes(item, prepared, file.slice(offset, end), headers, function (loaded) {
+        item.progress((offset + loaded) / file.size);
+      }).then(function (body) {
+        failures = 0;
+        return sendFrom(body.received);
+      }, function (error) {
+        if (item.cancelled || error.status === -1) { throw new Error("Cancelled"); }
+        var retryable = error.status === 0 || error.status >= 500 || error.status === 409;
+        if (error.status === 409 && error.body.received !== offset &&
+            typeof error.body.received === "number") {
+          return sendFrom(error.body.received);  // the server says where to go on from
+        }
+        // (A 409 at the same offset: the server is still finishing the dropped chunk.)
+        if (!retryable || ++failures > RETRIES) { throw error; }
+        var delay = Math.min(30, Math.pow(2, failures - 1));
+        item.status.textContent = "Connection lost; resuming in " + delay + " s…";
+        return wait(delay).then(function () {
+          return receivedSoFar(prepared).then(function (progress) {
+            return sendFrom(progress.received);
+          }, function () { return sendFrom(offset); });
+        });
+      });
+    }
+    return sendFrom(0);
   }
 
   function QueueItem(list, file, iconUrl) {
@@ -93,7 +154,11 @@ import { postJSON } from "./api.js";
     }).then(function (prepared) {
       if (item.cancelled) { throw new Error("Cancelled"); }
       item.progress(0);
-      return sendBytes(item, prepared, file).then(function () {
+      var chunkSize = Number(section.dataset.chunkSize) || 0;
+      var sending = chunkSize && file.size > chunkSize
+        ? sendChunks(item, prepared, file, chunkSize)
+        : sendWhole(item, prepared, file);
+      return sending.then(function () {
         item.status.textContent = "Finishing…";
         return postJSON(section.dataset.completeUrl, { upload_token: prepared.upload_token });
       });

@@ -7,6 +7,7 @@ import errno
 import hashlib
 import mimetypes
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -23,6 +24,8 @@ READ_CHUNK = 1024 * 1024
 WRITE_BATCH = 4 * 1024 * 1024
 TEMP_DIR_NAME = ".datasette-files-tmp"
 STALE_TEMP_SECONDS = 3600
+# A resumable upload's bytes wait this long for their next chunk (tokens expire sooner).
+STALE_CHUNKS_SECONDS = 7 * 24 * 3600
 
 
 class UnsafePath(ValueError):
@@ -82,10 +85,12 @@ class FilesystemStorage(Storage):
 
     def _remove_stale_temp_files(self) -> None:
         """Partial uploads left by a crash; recent ones may belong to a live upload."""
-        cutoff = time.time() - STALE_TEMP_SECONDS
+        now = time.time()
         for entry in os.scandir(self.root / TEMP_DIR_NAME):
             try:
-                if entry.name.endswith(".part") and entry.stat().st_mtime < cutoff:
+                age = now - entry.stat().st_mtime
+                if (entry.name.endswith(".part") and age > STALE_TEMP_SECONDS) or \
+                        (entry.name.endswith(".chunks") and age > STALE_CHUNKS_SECONDS):
                     os.unlink(entry.path)
             except OSError:
                 pass
@@ -195,6 +200,71 @@ class FilesystemStorage(Storage):
             size=size,
         )
 
+    # Resumable uploads: chunks gather in a spool file named by the upload's
+    # key, which becomes the stored file by a rename once the last one is in.
+
+    def _spool(self, key: str) -> Path:
+        if not _SPOOL_KEY.fullmatch(key):
+            raise UnsafePath(f"invalid upload key {key!r}")
+        return self.root / TEMP_DIR_NAME / f"{key}.chunks"
+
+    async def write_chunk(self, key: str, offset: int, stream: AsyncIterator[bytes],
+                          sha256) -> int:
+        """Write ``stream`` at ``offset`` of upload ``key``'s spool, updating ``sha256``;
+        anything past ``offset`` (from a chunk cut off earlier) is dropped first.
+        Returns the bytes written, fsynced. On failure the spool is cut back to
+        ``offset``, so it never holds bytes that were not acknowledged."""
+        spool = self._spool(key)
+        fp = await asyncio.to_thread(_open_spool, spool, offset)
+        written = 0
+        try:
+            pending: list[bytes] = []
+            pending_size = 0
+            async for chunk in stream:
+                pending.append(chunk)
+                pending_size += len(chunk)
+                if pending_size >= WRITE_BATCH:
+                    await asyncio.to_thread(_write_and_hash, fp, sha256, pending)
+                    written += pending_size
+                    pending, pending_size = [], 0
+            if pending:
+                await asyncio.to_thread(_write_and_hash, fp, sha256, pending)
+                written += pending_size
+            await asyncio.to_thread(_fsync_close, fp)
+        except BaseException as ex:
+            await asyncio.to_thread(_cut_back, fp, spool, offset)
+            if isinstance(ex, OSError) and ex.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise InsufficientStorage(
+                    "not enough free space in this source's storage for this chunk"
+                ) from ex
+            raise
+        return written
+
+    async def spooled_sha256(self, key: str, length: int):
+        """A sha256 of the first ``length`` bytes of upload ``key``'s spool, to go
+        on from (after a restart); None if the spool holds fewer bytes."""
+
+        def hash_head():
+            sha256 = hashlib.sha256()
+            with open(self._spool(key), "rb") as fp:
+                remaining = length
+                while remaining and (chunk := fp.read(min(READ_CHUNK, remaining))):
+                    sha256.update(chunk)
+                    remaining -= len(chunk)
+            return None if remaining else sha256
+
+        try:
+            return await asyncio.to_thread(hash_head)
+        except FileNotFoundError:
+            return None
+
+    async def finish_chunks(self, key: str, path: str) -> None:
+        """Move upload ``key``'s complete spool to ``path``."""
+        await asyncio.to_thread(_move_into_place, self._spool(key), self.resolve(path))
+
+    async def discard_chunks(self, key: str) -> None:
+        await asyncio.to_thread(self._spool(key).unlink, True)
+
     async def delete_file(self, path: str) -> None:
         await asyncio.to_thread(self.resolve(path).unlink, True)
 
@@ -286,6 +356,24 @@ def _is_utf8(name: str) -> bool:
     except UnicodeEncodeError:  # undecodable bytes arrive as surrogates
         return False
     return True
+
+
+_SPOOL_KEY = re.compile(r"[A-Za-z0-9_-]{1,100}")
+
+
+def _open_spool(spool: Path, offset: int):
+    fp = open(spool, "r+b" if spool.exists() else "w+b")
+    fp.truncate(offset)
+    fp.seek(offset)
+    return fp
+
+
+def _cut_back(fp, spool: Path, offset: int) -> None:
+    fp.close()
+    try:
+        os.truncate(spool, offset)
+    except FileNotFoundError:
+        pass
 
 
 def _parse_max_file_size(value) -> int:

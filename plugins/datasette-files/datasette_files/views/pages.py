@@ -115,6 +115,7 @@ async def source_page(datasette, request):
         "page": page_number,
         "pages": pages,
         "can_upload": can_upload,
+        "chunk_size": plugin.upload_chunk_size(source),
         "sync": plugin.syncs.get(source.slug),
         "can_sync": source.capabilities.can_list and await allowed_on_source(
             datasette, request.actor, MANAGE, source.slug),
@@ -134,10 +135,11 @@ def _folder_parts(folder: str) -> list[tuple[str, str]]:
 
 
 async def upload_page(datasette, request):
-    _, source = await _source_or_error(datasette, request, UPLOAD)
+    plugin, source = await _source_or_error(datasette, request, UPLOAD)
     if not source.capabilities.can_upload:
         raise Forbidden(f"Source {source.slug!r} does not accept uploads")
-    return await _render(datasette, request, "files_upload.html", {"source": source})
+    return await _render(datasette, request, "files_upload.html", {
+        "source": source, "chunk_size": plugin.upload_chunk_size(source)})
 
 
 async def file_page(datasette, request):

@@ -39,10 +39,19 @@ async def prepare_view(datasette, request):
 @json_api
 async def upload_view(datasette, request):
     """Receive the bytes, as a multipart form (spec) or as the raw request body
-    with the token in an ``X-Upload-Token`` header or ``upload_token`` query."""
-    require_method(request, "POST")
+    with the token in an ``X-Upload-Token`` header or ``upload_token`` query;
+    a raw body with ``Content-Range`` is one chunk of a resumable upload.
+    GET answers how many bytes of an upload the server has."""
+    require_method(request, "POST", "GET")
     plugin, source = await source_for(datasette, request, request.url_vars["slug"], UPLOAD)
+    if request.method == "GET":
+        upload = await uploads.load_upload(plugin, source, request.actor,
+                                           _token_outside_body(request))
+        return Response.json({"ok": True, **uploads.upload_progress(upload)})
     content_type = request.headers.get("content-type", "")
+    content_range = request.headers.get("content-range")
+    if content_range is not None:
+        return await _receive_chunk(plugin, source, request, content_range)
     chunks = body_chunks(request.receive)
     try:
         if content_type.lower().startswith("multipart/form-data"):
@@ -73,6 +82,17 @@ async def upload_view(datasette, request):
     )
 
 
+async def _receive_chunk(plugin, source, request, content_range):
+    upload = await uploads.load_upload(plugin, source, request.actor,
+                                       _token_outside_body(request))
+    try:
+        upload = await uploads.receive_chunk(plugin, source, upload, content_range,
+                                             body_chunks(request.receive))
+    except ClientDisconnected:
+        raise ApiError("The connection closed before the whole chunk arrived")
+    return Response.json({"ok": True, **uploads.upload_progress(upload)})
+
+
 def _token_outside_body(request):
     return request.headers.get(TOKEN_HEADER) or request.args.get("upload_token")
 
@@ -85,6 +105,6 @@ async def complete_view(datasette, request):
     upload = await uploads.load_upload(
         plugin, source, request.actor, payload.get("upload_token")
     )
-    row = await uploads.complete(plugin, source, upload)
+    row = await uploads.complete(plugin, source, upload, payload.get("sha256"))
     plugin.thumbnails.enqueue(row)
     return Response.json({"ok": True, "file": file_json(datasette, row)})

@@ -1,0 +1,251 @@
+"""Ours against upstream datasette-files 0.1a3 and copyparty, same machine, same run.
+
+    .venv/bin/python bench/compare.py [--quick] [--runs 3] [--json PATH] [--only ours,...]
+
+Installs the peers in their own virtualenvs under bench/.peers (once), starts
+each server on loopback over a fresh directory, and measures through each
+server's normal API: a large upload and download (and a ranged read from the
+middle), small files one after another and from 8 clients, search.json
+latency over seeded registries (as an admin and as a member), the source
+listing page, peak server RSS during the large upload, and cold start.
+Prints one table with our ratio to each peer (above 1: we are better) and
+writes the figures as JSON. Throughputs are medians of --runs runs; latencies
+are p50/p95 over all requests of all runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import hashlib
+import json
+import os
+import platform
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from peers import PEERS, Server
+
+WORDS = ["report", "invoice", "photo", "scan", "draft", "minutes", "budget", "plan"]
+MIB = 1024 * 1024
+
+# name -> (unit, higher is better)
+METRICS = {}
+
+
+def metric(name: str, unit: str, higher_is_better: bool) -> str:
+    METRICS[name] = (unit, higher_is_better)
+    return name
+
+
+def make_file(path: Path, size: int) -> None:
+    block = os.urandom(16 * MIB)
+    with open(path, "wb") as fp:
+        for offset in range(0, size, len(block)):
+            fp.write(block[: min(len(block), size - offset)])
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[max(0, int(round(len(ordered) * fraction)) - 1)]
+
+
+def timed(function, *args) -> float:
+    started = time.perf_counter()
+    function(*args)
+    return time.perf_counter() - started
+
+
+def large_file(server: Server, big: Path, runs: int, results: dict) -> None:
+    size = big.stat().st_size
+    uploads, downloads, ranges, rss = [], [], [], []
+    with server.session("admin") as client:
+        for run in range(runs):
+            started = time.perf_counter()
+            url = server.upload(client, f"big-{run}.bin", path=big)
+            uploads.append(size / MIB / (time.perf_counter() - started))
+            rss.append(server.peak_rss_mib())
+
+            def download():
+                with client.stream("GET", url) as response:
+                    assert response.status_code == 200, response.status_code
+                    received = sum(len(chunk) for chunk in response.iter_raw(MIB))
+                assert received == size, received
+
+            downloads.append(size / MIB / timed(download))
+            middle = size // 2
+            for _ in range(10):
+                started = time.perf_counter()
+                with client.stream("GET", url, headers={
+                        "Range": f"bytes={middle}-{middle + MIB - 1}"}) as response:
+                    if response.status_code != 206:  # ranges unsupported: not measured
+                        break
+                    assert len(response.read()) == MIB
+                ranges.append((time.perf_counter() - started) * 1000)
+            server.delete(client, url)
+    label = f"{size // MIB} MiB"
+    results[metric(f"upload {label}", "MiB/s", True)] = statistics.median(uploads)
+    results[metric(f"download {label}", "MiB/s", True)] = statistics.median(downloads)
+    results[metric("ranged read, 1 MiB from the middle, p50", "ms", False)] = \
+        percentile(ranges, .5) if ranges else None
+    results[metric(f"peak server RSS during the {label} uploads", "MiB", False)] = max(rss)
+
+
+def small_files(server: Server, count: int, runs: int, results: dict) -> None:
+    content = os.urandom(4096)
+    sequential, parallel = [], []
+    for run in range(runs):
+        with server.session("member") as client:
+            started = time.perf_counter()
+            for n in range(count):
+                server.upload(client, f"small-{run}-{n}.txt", content=content)
+            sequential.append(count / (time.perf_counter() - started))
+
+        def one_client(worker: int) -> None:
+            with server.session("member") as client:
+                for n in range(worker, count, 8):
+                    server.upload(client, f"small-{run}-c{n}.txt", content=content)
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            started = time.perf_counter()
+            list(pool.map(one_client, range(8)))
+            parallel.append(count / (time.perf_counter() - started))
+    results[metric(f"{count:,} small files (4 KiB), one client", "files/s", True)] = \
+        statistics.median(sequential)
+    results[metric(f"{count:,} small files (4 KiB), 8 clients", "files/s", True)] = \
+        statistics.median(parallel)
+
+
+def seed_rows(start: int, stop: int):
+    for n in range(start, stop):
+        yield (f"df-{n:026d}", "team" if n % 10 else "archive",
+               f"common {WORDS[n % len(WORDS)]} rare{n} file-{n}.txt")
+
+
+def search(server: Server, sizes: list[int], requests: int, results: dict) -> None:
+    """Seed the registry in bulk (server stopped) up to each size, then time queries."""
+    seeded = 0
+    for size in sizes:
+        server.stop()
+        rows = list(seed_rows(seeded, size))
+        for start in range(0, len(rows), 100_000):
+            server.seed(rows[start:start + 100_000])
+        seeded = size
+        server.start()
+        queries = {"rare term": {"q": f"rare{size // 3}"}, "term in every file": {"q": "common"},
+                   "empty query": {}}
+        if server.can_page_search:
+            queries["deep page (cursor)"] = {"q": "common", "next": f"s{size // 2}"}
+        for who in ("admin", "member"):
+            with server.session(who) as client:
+                for label, params in queries.items():
+                    server.search(client, params)  # warm up
+                    samples = []
+                    for _ in range(requests):
+                        started = time.perf_counter()
+                        response = server.search(client, params)
+                        samples.append((time.perf_counter() - started) * 1000)
+                        assert response.status_code == 200, response.text[:500]
+                    name = f"search {size:,}: {label}, {who}"
+                    results[metric(f"{name}, p50", "ms", False)] = percentile(samples, .5)
+                    results[metric(f"{name}, p95", "ms", False)] = percentile(samples, .95)
+        if size == sizes[0] and server.listing_path:
+            with server.session("member") as client:
+                samples = []
+                client.get(server.listing_path)
+                for _ in range(requests):
+                    started = time.perf_counter()
+                    response = client.get(server.listing_path)
+                    samples.append((time.perf_counter() - started) * 1000)
+                    assert response.status_code == 200, response.status_code
+            results[metric(f"source listing page, {size:,} files, p95", "ms", False)] = \
+                percentile(samples, .95)
+
+
+def measure(name: str, workdir: Path, big: Path, args) -> dict:
+    server = PEERS[name](workdir / name)
+    results: dict = {}
+    try:
+        starts = []
+        for _ in range(args.runs):
+            starts.append(server.start())
+            server.stop()
+        results[metric("cold start to first 200", "s", False)] = statistics.median(starts)
+        server.start()  # fresh: its peak RSS is start-up plus the large uploads
+        large_file(server, big, args.runs, results)
+        small_files(server, args.small_files, args.runs, results)
+        if server.can_search:
+            search(server, args.search_sizes, args.requests, results)
+    finally:
+        server.stop()
+    return results
+
+
+def ratio(ours, theirs, higher_is_better: bool):
+    if ours is None or theirs is None:
+        return None
+    return ours / theirs if higher_is_better else theirs / ours
+
+
+def print_table(table: dict, names: list[str]) -> None:
+    peers = [n for n in names if n != "ours"]
+    header = f"{'figure':<58}{'unit':>7}" + "".join(f"{n:>11}" for n in names) + \
+        "".join(f"{'vs ' + p:>14}" for p in peers)
+    print(header)
+    print("-" * len(header))
+    for name, (unit, higher) in METRICS.items():
+        row = [table.get(n, {}).get(name) for n in names]
+        cells = "".join(f"{v:>11.1f}" if v is not None else f"{'n/a':>11}" for v in row)
+        ours = table.get("ours", {}).get(name)
+        ratios = [ratio(ours, table.get(p, {}).get(name), higher) for p in peers]
+        cells += "".join(f"{r:>13.2f}x" if r is not None else f"{'':>14}" for r in ratios)
+        print(f"{name:<58}{unit:>7}{cells}")
+    print("(vs: our figure against the peer's, above 1 means we are better)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, under 2 minutes")
+    parser.add_argument("--runs", type=int, default=None)
+    parser.add_argument("--only", default="ours,upstream,copyparty")
+    parser.add_argument("--json", default=str(Path(__file__).parent / "results" / "compare.json"))
+    args = parser.parse_args()
+    args.runs = args.runs or (1 if args.quick else 3)
+    args.size_mib = 64 if args.quick else 1024
+    args.small_files = 200 if args.quick else 2000
+    args.search_sizes = [10_000] if args.quick else [100_000, 1_000_000]
+    args.requests = 10 if args.quick else 30
+    names = args.only.split(",")
+
+    started = time.perf_counter()
+    table = {}
+    with tempfile.TemporaryDirectory(prefix="bench-compare-") as tmp:
+        tmp = Path(tmp)
+        big = tmp / "big.bin"
+        make_file(big, args.size_mib * MIB)
+        for name in names:
+            print(f"measuring {name}...", flush=True)
+            table[name] = measure(name, tmp, big, args)
+            shutil.rmtree(tmp / name, ignore_errors=True)
+    elapsed = time.perf_counter() - started
+
+    print(f"\n{platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+          f"loopback; {args.runs} run(s); took {elapsed:.0f} s\n")
+    print_table(table, names)
+    output = Path(args.json)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps({
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "runs": args.runs, "quick": args.quick, "seconds": round(elapsed, 1),
+        "units": {name: unit for name, (unit, _) in METRICS.items()},
+        "results": table,
+        "fingerprint": hashlib.sha256(json.dumps(table, sort_keys=True).encode()).hexdigest()[:12],
+    }, indent=2))
+    print(f"\nwrote {output}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,302 @@
+"""The servers bench/compare.py measures: ours and the peers a team would pick
+instead, each installed in its own virtualenv and run on loopback.
+
+Each peer knows how to start, log in, upload, download, delete, search and
+seed its registry, through its own normal API.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import time
+import venv
+from pathlib import Path
+from typing import Iterator, Optional
+
+import httpx
+import yaml
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+from support.server import actor_cookie, free_port, member_env  # noqa: E402
+
+PEERS_DIR = BENCH / ".peers"
+UPSTREAM_REQUIREMENTS = ["datasette==1.0a41", "datasette-files==0.1a3"]
+COPYPARTY_REQUIREMENTS = ["copyparty==1.20.26"]
+CHUNK = 1024 * 1024
+
+
+def ensure_venv(name: str, requirements: list[str]) -> Path:
+    """A virtualenv under bench/.peers with exactly these requirements; reused."""
+    home = PEERS_DIR / name
+    stamp = home / "requirements.txt"
+    if not stamp.exists() or stamp.read_text() != "\n".join(requirements):
+        venv.create(home, with_pip=True, clear=True)
+        print(f"installing {' '.join(requirements)} in {home}", flush=True)
+        subprocess.run([str(home / "bin" / "pip"), "install", "--quiet",
+                        "--disable-pip-version-check", *requirements], check=True,
+                       stderr=subprocess.DEVNULL)
+        stamp.write_text("\n".join(requirements))
+    return home / "bin"
+
+
+def read_chunks(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as fp:
+        while chunk := fp.read(CHUNK):
+            yield chunk
+
+
+class Server:
+    """One server process on loopback, started fresh over its own directory."""
+
+    name = ""
+    health_path = "/"
+
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: Optional[subprocess.Popen] = None
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def environment(self) -> dict:
+        return dict(os.environ)
+
+    def start(self, timeout: float = 60) -> float:
+        """Start; return seconds from process start to the first 200 on health_path."""
+        log = open(self.workdir / "server.log", "ab")
+        started = time.perf_counter()
+        self.process = subprocess.Popen(self.command(), env=self.environment(), cwd=self.workdir,
+                                        stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        while time.perf_counter() - started < timeout:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited:\n{self.log()[-3000:]}")
+            try:
+                if httpx.get(self.url + self.health_path, timeout=1).status_code == 200:
+                    return time.perf_counter() - started
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.01)
+        self.stop()
+        raise RuntimeError(f"{self.name} did not start in {timeout}s:\n{self.log()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def log(self) -> str:
+        return (self.workdir / "server.log").read_text(errors="replace")
+
+    def peak_rss_mib(self) -> float:
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        return int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024
+
+    # The API, as each server's own clients use it --------------------------------
+
+    def session(self, who: str) -> httpx.Client:
+        """A logged-in client: who is "admin" or "member"."""
+        raise NotImplementedError
+
+    def upload(self, client: httpx.Client, name: str, path: Optional[Path] = None,
+               content: Optional[bytes] = None) -> str:
+        """Upload a file from ``path`` (streamed) or ``content``; return its download URL."""
+        raise NotImplementedError
+
+    def delete(self, client: httpx.Client, download_url: str) -> None:
+        raise NotImplementedError
+
+    can_search = False
+    can_page_search = False
+    listing_path: Optional[str] = None
+
+
+class DatasetteFilesAPI(Server):
+    """The spec's three-step upload, search and delete, shared by ours and upstream."""
+
+    can_search = True
+    listing_path = "/-/files/source/team"
+
+    def prepare(self, client, name: str, size: int) -> str:
+        response = client.post("/-/files/upload/team/-/prepare",
+                               json={"filename": name, "size": size})
+        assert response.status_code == 200, response.text
+        return response.json()["upload_token"]
+
+    def complete(self, client, token: str) -> str:
+        response = client.post("/-/files/upload/team/-/complete", json={"upload_token": token})
+        assert response.status_code in (200, 201), response.text
+        return f"/-/files/{response.json()['file']['id']}/download"
+
+    def delete(self, client, download_url: str) -> None:
+        file_id = download_url.split("/")[3]
+        response = client.post(f"/-/files/{file_id}/-/delete", json={})
+        assert response.status_code == 200, response.text
+
+    def search(self, client, params: dict) -> httpx.Response:
+        return client.get("/-/files/search.json", params=params)
+
+
+class Ours(DatasetteFilesAPI):
+    """This repository's application (`python -m app serve`), preset config."""
+
+    name = "ours"
+    health_path = "/-/health"
+    can_page_search = True
+
+    def __init__(self, workdir: Path):
+        super().__init__(workdir)
+        self.member_env = member_env("alice", "alice-password")
+
+    def command(self) -> list[str]:
+        # The preset config, with room for the 1 GiB file in the team source, and no
+        # sync at start: it would rightly drop the seeded rows, which have no bytes.
+        config = yaml.safe_load((REPO / "config" / "datasette.yaml").read_text())
+        plugin = config["plugins"]["datasette-files"]
+        plugin["sources"]["team"]["config"]["max_file_size"] = 2 * 1024 ** 3
+        plugin["sync_on_start"] = False
+        (self.workdir / "datasette.yaml").write_text(yaml.safe_dump(config))
+        return [sys.executable, "-m", "app", "serve"]
+
+    def environment(self) -> dict:
+        return {**os.environ, **self.member_env, "DATA_DIR": str(self.workdir / "data"),
+                "CONFIG_PATH": str(self.workdir / "datasette.yaml"),
+                "PORT": str(self.port), "PYTHONPATH": str(REPO)}
+
+    def session(self, who: str) -> httpx.Client:
+        if who == "admin":
+            password = re.search(r"password: (\S+)", self.log()).group(1)
+            credentials = {"username": "admin", "password": password}
+        else:
+            credentials = {"username": "alice", "password": "alice-password"}
+        response = httpx.post(self.url + "/-/login", data=credentials)
+        assert response.status_code == 302, response.text[-300:]
+        return httpx.Client(base_url=self.url, cookies=response.cookies, timeout=120)
+
+    def upload(self, client, name, path=None, content=None) -> str:
+        size = path.stat().st_size if path else len(content)
+        token = self.prepare(client, name, size)
+        response = client.post("/-/files/upload/team/-/upload",
+                               content=read_chunks(path) if path else content,
+                               headers={"X-Upload-Token": token, "Content-Length": str(size)})
+        assert response.status_code == 200, response.text
+        return self.complete(client, token)
+
+    @property
+    def internal_db(self) -> Path:
+        return self.workdir / "data" / "internal" / "internal.db"
+
+    def seed(self, rows: list[tuple]) -> None:
+        """(id, source, filename) rows straight into the registry, through its triggers."""
+        with sqlite3.connect(self.internal_db) as conn:
+            conn.executemany(
+                "INSERT INTO datasette_files_files (id, source_slug, path, filename, "
+                "content_type, size, created_at, content_hash) "
+                "VALUES (?, ?, 'p' || ?1, ?, 'text/plain', 1, '2026-01-01 00:00:00', 'sha256:0')",
+                rows)
+
+
+class Upstream(DatasetteFilesAPI):
+    """datasette-files 0.1a3 on Datasette 1.0a41, the same two sources; a signed
+    ds_actor cookie is its logged-in session (as any Datasette login sets)."""
+
+    name = "upstream"
+    health_path = "/-/versions.json"
+    SECRET = "bench-secret"
+
+    def command(self) -> list[str]:
+        bin_dir = ensure_venv("upstream", UPSTREAM_REQUIREMENTS)
+        config = {
+            "permissions": {action: {"id": ["admin", "alice"]} for action in (
+                "files-browse", "files-upload", "files-delete")},
+            "plugins": {"datasette-files": {"sources": {
+                slug: {"storage": "filesystem", "config": {
+                    "root": str(self.workdir / slug), "max_file_size": 2 * 1024 ** 3}}
+                for slug in ("team", "archive")}}},
+        }
+        (self.workdir / "datasette.json").write_text(json.dumps(config))
+        return [str(bin_dir / "datasette"), "serve", "--config", "datasette.json",
+                "--internal", "internal.db", "--port", str(self.port)]
+
+    def environment(self) -> dict:
+        return {**os.environ, "DATASETTE_SECRET": self.SECRET}
+
+    def session(self, who: str) -> httpx.Client:
+        actor = {"id": "admin" if who == "admin" else "alice"}
+        return httpx.Client(base_url=self.url, timeout=120,
+                            cookies={"ds_actor": actor_cookie(actor, self.SECRET)})
+
+    def upload(self, client, name, path=None, content=None) -> str:
+        size = path.stat().st_size if path else len(content)
+        token = self.prepare(client, name, size)
+        fp = open(path, "rb") if path else content
+        try:
+            response = client.post("/-/files/upload/team/-/upload",
+                                   data={"upload_token": token}, files={"file": (name, fp)})
+        finally:
+            if path:
+                fp.close()
+        assert response.status_code == 200, response.text
+        return self.complete(client, token)
+
+    @property
+    def internal_db(self) -> Path:
+        return self.workdir / "internal.db"
+
+    def seed(self, rows: list[tuple]) -> None:
+        with sqlite3.connect(self.internal_db) as conn:
+            source_ids = dict(conn.execute("SELECT slug, id FROM datasette_files_sources"))
+            conn.executemany(
+                "INSERT INTO datasette_files (id, source_id, path, filename, content_type, "
+                "size, created_at) VALUES (?, ?, 'p' || ?1, ?, 'text/plain', 1, "
+                "'2026-01-01 00:00:00')",
+                [(file_id, source_ids[source], filename) for file_id, source, filename in rows])
+
+
+class Copyparty(Server):
+    """copyparty with two accounts on one read-write volume; PUT uploads, GET
+    downloads (its simplest API), password cookie as its logged-in session."""
+
+    name = "copyparty"
+    health_path = "/"
+    PASSWORDS = {"admin": "admin-pw", "member": "member-pw"}
+
+    def command(self) -> list[str]:
+        bin_dir = ensure_venv("copyparty", COPYPARTY_REQUIREMENTS)
+        (self.workdir / "files").mkdir(exist_ok=True)
+        return [str(bin_dir / "copyparty"), "-i", "127.0.0.1", "-p", str(self.port), "-q",
+                "-a", f"admin:{self.PASSWORDS['admin']}",
+                "-a", f"member:{self.PASSWORDS['member']}",
+                "-v", f"{self.workdir / 'files'}:files:rw,admin,member"]
+
+    def session(self, who: str) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=120,
+                            cookies={"cppwd": self.PASSWORDS[who]})
+
+    def upload(self, client, name, path=None, content=None) -> str:
+        body = read_chunks(path) if path else content
+        headers = {"Content-Length": str(path.stat().st_size)} if path else {}
+        response = client.put(f"/files/{name}", content=body, headers=headers)
+        assert response.status_code in (200, 201), response.text
+        return f"/files/{name}"
+
+    def delete(self, client, download_url: str) -> None:
+        (self.workdir / "files" / download_url.rsplit("/", 1)[1]).unlink()
+
+
+PEERS = {"ours": Ours, "upstream": Upstream, "copyparty": Copyparty}

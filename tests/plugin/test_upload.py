@@ -231,3 +231,30 @@ def test_a_full_disk_answers_507_and_leaves_nothing(make_server, tiny_disk):
         # The disk is usable again afterwards.
         file = api.upload(client, "tiny", "fits.bin", b"ok")
         assert client.get(file["download_url"]).content == b"ok"
+
+
+def test_one_request_put_stores_and_registers(open_server):
+    """PUT /-/files/upload/{source}/{filename}, as `curl -T` sends it."""
+    content = os.urandom(50_000)
+    with open_server.client() as client:
+        response = client.put("/-/files/upload/one/quarterly%20report.pdf", content=content)
+        assert response.status_code == 201, response.text
+        file = response.json()["file"]
+        assert (file["filename"], file["content_type"], file["size"]) == (
+            "quarterly report.pdf", "application/pdf", 50_000)
+        assert client.get(file["download_url"]).content == content
+        found = client.get("/-/files/search.json", params={"q": "quarterly"}).json()["files"]
+        assert file["id"] in [f["id"] for f in found]
+        typed = client.put("/-/files/upload/one/notes", content=b"# hi",
+                           headers={"Content-Type": "text/markdown; charset=utf-8"})
+        assert typed.json()["file"]["content_type"] == "text/markdown"
+
+
+def test_one_request_put_refusals(open_server):
+    with open_server.client() as client:
+        api.assert_api_error(client.put("/-/files/upload/two/big.bin", content=b"x" * 2000),
+                             413, "1000")
+        api.assert_api_error(client.put("/-/files/upload/nope/a.txt", content=b"x"), 404)
+        api.assert_api_error(client.post("/-/files/upload/one/a.txt", content=b"x"), 405)
+        api.assert_api_error(client.put("/-/files/upload/one/%2E%2E", content=b"x"), 400,
+                             "no usable name")

@@ -33,6 +33,17 @@ def test_symlinks_leading_outside_are_refused(storage, tmp_path):
         asyncio.run(storage.read_file("link"))
 
 
+def test_symlinks_inside_the_root_and_a_root_through_a_symlink_are_fine(tmp_path):
+    (tmp_path / "real").mkdir()
+    os.symlink(tmp_path / "real", tmp_path / "mounted")
+    storage = FilesystemStorage()
+    asyncio.run(storage.configure({"root": str(tmp_path / "mounted")}, None))
+    (tmp_path / "real" / "a.txt").write_text("a")
+    os.symlink(tmp_path / "real" / "a.txt", tmp_path / "real" / "alias")
+    assert storage.resolve("a.txt") == tmp_path / "real" / "a.txt"
+    assert asyncio.run(storage.read_file("alias")) == b"a"
+
+
 def test_receive_stream_and_ranges(storage):
     async def chunks():
         for i in range(10):

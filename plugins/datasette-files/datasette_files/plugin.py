@@ -183,6 +183,7 @@ def register_routes(datasette):
         (upload + r"prepare$", uploads.prepare_view),
         (upload + r"upload$", uploads.upload_view),
         (upload + r"complete$", uploads.complete_view),
+        (r"^/-/files/upload/(?P<slug>[^/]+)/(?P<filename>[^/]+)$", uploads.put_view),
         (rf"^/-/files/{file_id}\.json$", files.file_json_view),
         (rf"^/-/files/{file_id}/download$", files.download_view),
         (rf"^/-/files/{file_id}/thumbnail$", files.thumbnail_view),

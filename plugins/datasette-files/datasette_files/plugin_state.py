@@ -30,6 +30,8 @@ class PluginState:
     # The last or current sync of each source, by slug.
     syncs: dict = field(default_factory=dict)
     hasher: object = None
+    # Upload tokens whose bytes a request is receiving right now.
+    receiving: set = field(default_factory=set)
     # token -> (bytes received, running sha256) of resumable uploads between chunks
     chunk_hashes: dict = field(default_factory=dict)
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Optional
 
 from .errors import ApiError
+from .group_commit import GroupCommit
 from .schema import apply_migrations
 
 FILE_COLUMNS = (
@@ -62,6 +63,8 @@ class FileRegistry:
 
     def __init__(self, db):
         self.db = db
+        # The writes of each upload request, batched when requests come together.
+        self.group = GroupCommit(db)
 
     async def migrate(self) -> list[str]:
         # WAL lets searches read while uploads, syncs and hashing write.
@@ -430,10 +433,9 @@ class FileRegistry:
     async def create_upload(self, upload: dict) -> None:
         columns = ", ".join(upload)
         placeholders = ", ".join(f":{key}" for key in upload)
-        await self.db.execute_write(
+        await self.group.run(lambda conn: conn.execute(
             f"INSERT INTO datasette_files_uploads ({columns}) VALUES ({placeholders})",
-            upload,
-        )
+            upload))
 
     async def get_upload(self, token: str) -> Optional[dict]:
         row = (
@@ -443,33 +445,20 @@ class FileRegistry:
         ).first()
         return dict(row) if row else None
 
-    async def claim_upload(self, token: str, from_status: str, to_status: str) -> bool:
-        """Move an upload between states atomically; False if another request won."""
-
-        def write(conn):
-            return conn.execute(
-                "UPDATE datasette_files_uploads SET status = ? WHERE token = ? AND status = ?",
-                [to_status, token, from_status],
-            ).rowcount
-
-        return bool(await self.db.execute_write_fn(write))
-
     async def record_received(
         self, token: str, received_bytes: int, content_hash: str
     ) -> None:
-        await self.db.execute_write(
+        await self.group.run(lambda conn: conn.execute(
             "UPDATE datasette_files_uploads SET status = 'uploaded', received_bytes = ?, "
             "content_hash = ? WHERE token = ?",
-            [received_bytes, content_hash, token],
-        )
+            [received_bytes, content_hash, token]))
 
     async def record_chunk(self, token: str, received_bytes: int, total: int) -> None:
         """A chunk is in: ready for the next one."""
-        await self.db.execute_write(
+        await self.group.run(lambda conn: conn.execute(
             "UPDATE datasette_files_uploads SET status = 'prepared', received_bytes = ?, "
             "declared_size = ? WHERE token = ?",
-            [received_bytes, total, token],
-        )
+            [received_bytes, total, token]))
 
     async def restart_upload(self, token: str) -> None:
         """Forget the bytes received for an upload: it starts again from zero."""
@@ -479,11 +468,9 @@ class FileRegistry:
             [token],
         )
 
-    async def complete_upload(self, token: str, file_row: dict) -> bool:
-        """Register the file and spend the token in one transaction.
-
-        Returns False (and writes nothing) if the token was already spent.
-        """
+    async def complete_upload(self, token: str, file_row: dict) -> Optional[dict]:
+        """Register the file and spend the token in one transaction; the file as
+        registered, or None (and nothing written) if the token was already spent."""
         columns = ", ".join(file_row)
         placeholders = ", ".join(f":{key}" for key in file_row)
 
@@ -494,16 +481,36 @@ class FileRegistry:
                 [token],
             ).rowcount
             if not spent:
-                return False
-            conn.execute(
-                f"INSERT INTO datasette_files_files ({columns}) VALUES ({placeholders})",
-                file_row,
-            )
-            return True
+                return None
+            cursor = conn.execute(
+                f"INSERT INTO datasette_files_files ({columns}) VALUES ({placeholders}) "
+                f"RETURNING {FILE_COLUMNS}", file_row)
+            return _returned(cursor)
 
-        return await self.db.execute_write_fn(write)
+        return await self.group.run(write)
+
+    async def register_file(self, file_row: dict) -> dict:
+        """Register a file stored without an upload token; the file as registered.
+
+        Should a sync have registered the path in the moment since its bytes
+        landed, this registration takes the row over.
+        """
+        columns = ", ".join(file_row)
+        placeholders = ", ".join(f":{key}" for key in file_row)
+        updates = ", ".join(f"{key} = excluded.{key}" for key in file_row
+                            if key not in ("source_slug", "path"))
+
+        def write(conn):
+            cursor = conn.execute(
+                f"INSERT INTO datasette_files_files ({columns}) VALUES ({placeholders}) "
+                f"ON CONFLICT (source_slug, path) DO UPDATE SET {updates} "
+                f"RETURNING {FILE_COLUMNS}", file_row)
+            return _returned(cursor)
+
+        return await self.group.run(write)
 
     async def reset_interrupted_uploads(self) -> None:
+        """Uploads an earlier version left mid-receive (it kept that state on disk)."""
         await self.db.execute_write(
             "UPDATE datasette_files_uploads SET status = 'prepared' WHERE status = 'receiving'"
         )
@@ -540,6 +547,12 @@ def _parse_cursor(cursor: Optional[str], kind: str) -> int:
 
 def _prefixed_columns(alias: str) -> str:
     return ", ".join(f"{alias}.{c.strip()}" for c in FILE_COLUMNS.split(","))
+
+
+def _returned(cursor) -> dict:
+    """The row a RETURNING clause gave, as a file dict (write connections have no row factory)."""
+    names = [column[0] for column in cursor.description]
+    return _file_dict(dict(zip(names, cursor.fetchone())))
 
 
 def _file_dict(row) -> dict:

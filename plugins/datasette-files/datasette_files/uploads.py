@@ -2,15 +2,17 @@
 
 An upload token is a row in the registry's uploads table, so it survives a
 restart. It belongs to one source and one actor, expires, and is spent by
-``complete``. Its status moves prepared -> receiving -> uploaded -> completed;
-a failed or interrupted receive returns it to prepared so the client can retry.
-A resumable upload sends its bytes in chunks (``Content-Range``), each one
-prepared -> receiving -> prepared, the last one ending at uploaded.
+``complete``. Its status moves prepared -> uploaded -> completed; a failed or
+interrupted receive leaves it prepared so the client can retry. A resumable
+upload sends its bytes in chunks (``Content-Range``), the last one ending at
+uploaded. While a request receives bytes for a token, no other may (held in
+memory: nothing to undo after a crash).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import hashlib
 import io
@@ -56,26 +58,7 @@ def actor_id_of(actor: Optional[dict]) -> Optional[str]:
 
 async def prepare(plugin: PluginState, source: Source, actor, payload: dict) -> dict:
     """Validate an intended upload and return a persisted upload row."""
-    if not source.capabilities.can_upload:
-        raise ApiError(f"Source {source.slug!r} does not accept uploads")
-    filename = payload.get("filename")
-    if not isinstance(filename, str) or not filename.strip():
-        raise ApiError("'filename' is required and must be a non-empty string")
-    shown_name = display_filename(filename)
-    if not shown_name:
-        raise ApiError(f"'filename' {filename!r} has no usable name in it")
-    declared_type = payload.get("content_type")
-    if declared_type is not None and not isinstance(declared_type, str):
-        raise ApiError("'content_type' must be a string such as 'image/jpeg'")
-    content_type = content_type_for(shown_name, declared_type)
-    if not is_valid_content_type(content_type):
-        raise ApiError(f"'content_type' {declared_type!r} is not a valid MIME type")
-    size = payload.get("size")
-    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
-        raise ApiError("'size' must be a whole number of bytes, 0 or more")
-    if size is not None:
-        check_size_fits(source, size)
-
+    shown_name, content_type, size = validate_upload(source, payload)
     now = utc_now()
     file_id = new_file_id()
     upload = {
@@ -95,6 +78,30 @@ async def prepare(plugin: PluginState, source: Source, actor, payload: dict) -> 
     }
     await plugin.registry.create_upload(upload)
     return upload
+
+
+def validate_upload(source: Source, payload: dict) -> tuple[str, str, Optional[int]]:
+    """(name as shown, content type, declared size) of an intended upload, or ApiError."""
+    if not source.capabilities.can_upload:
+        raise ApiError(f"Source {source.slug!r} does not accept uploads")
+    filename = payload.get("filename")
+    if not isinstance(filename, str) or not filename.strip():
+        raise ApiError("'filename' is required and must be a non-empty string")
+    shown_name = display_filename(filename)
+    if not shown_name:
+        raise ApiError(f"'filename' {filename!r} has no usable name in it")
+    declared_type = payload.get("content_type")
+    if declared_type is not None and not isinstance(declared_type, str):
+        raise ApiError("'content_type' must be a string such as 'image/jpeg'")
+    content_type = content_type_for(shown_name, declared_type)
+    if not is_valid_content_type(content_type):
+        raise ApiError(f"'content_type' {declared_type!r} is not a valid MIME type")
+    size = payload.get("size")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
+        raise ApiError("'size' must be a whole number of bytes, 0 or more")
+    if size is not None:
+        check_size_fits(source, size)
+    return shown_name, content_type, size
 
 
 def check_size_fits(source: Source, size: int) -> None:
@@ -145,33 +152,15 @@ async def receive(
         raise Conflict(f"This upload is being sent in chunks and {upload['received_bytes']} "
                        "bytes are in: send the rest with Content-Range",
                        received=upload["received_bytes"])
-    if not await plugin.registry.claim_upload(token, "prepared", "receiving"):
-        raise Conflict("An upload for this token is already in progress")
-    limit, limit_reason = _upload_limit(source, upload["declared_size"])
-    received = 0
-
-    async def limited() -> AsyncIterator[bytes]:
-        nonlocal received
-        async for chunk in stream:
-            received += len(chunk)
-            if received > limit:
-                raise PayloadTooLarge(f"Upload exceeds {limit_reason}: {limit} bytes")
-            yield chunk
-
-    try:
-        metadata = await source.storage.receive_upload(
-            upload["path"], limited(), upload["content_type"]
-        )
-        declared = upload["declared_size"]
-        if declared is not None and received != declared:
-            raise ApiError(
-                f"Received {received} bytes but prepare declared {declared} bytes"
-            )
-    except BaseException:
-        await _discard_received(source, upload)
-        await plugin.registry.claim_upload(token, "receiving", "prepared")
-        raise
-    await plugin.registry.record_received(token, received, metadata.content_hash)
+    with receiving(plugin, token, "An upload for this token is already in progress"):
+        try:
+            metadata = await store(source, upload["path"], upload["content_type"],
+                                   upload["declared_size"], stream)
+        except BaseException:
+            await _discard_received(source, upload)
+            raise
+        received = metadata.size
+        await plugin.registry.record_received(token, received, metadata.content_hash)
     return {**upload, "status": "uploaded", "received_bytes": received,
             "content_hash": metadata.content_hash}
 
@@ -213,30 +202,29 @@ async def receive_chunk(plugin: PluginState, source: Source, upload: dict,
                        f"{received}", received=received)
     if received == 0:
         check_size_fits(source, total)
-    if not await plugin.registry.claim_upload(token, "prepared", "receiving"):
-        raise Conflict("A chunk for this upload is already being received", received=received)
-    try:
-        sha256 = await _running_sha256(plugin, upload)
-        written = await storage.write_chunk(upload["file_id"], start,
-                                            _exactly(stream, length), sha256)
-        if written != length:
-            raise ApiError(f"The chunk ended after {written} of its {length} bytes; send it "
-                           f"again from byte {received}", received=received)
-        if start + written == total:
-            await storage.finish_chunks(upload["file_id"], upload["path"])
-    except BaseException:
+    with receiving(plugin, token, "A chunk for this upload is already being received",
+                   received=received):
+        try:
+            sha256 = await _running_sha256(plugin, upload)
+            written = await storage.write_chunk(upload["file_id"], start,
+                                                _exactly(stream, length), sha256)
+            if written != length:
+                raise ApiError(f"The chunk ended after {written} of its {length} bytes; send "
+                               f"it again from byte {received}", received=received)
+            if start + written == total:
+                await storage.finish_chunks(upload["file_id"], upload["path"])
+        except BaseException:
+            plugin.chunk_hashes.pop(token, None)
+            raise
+        received = start + written
+        if received < total:
+            plugin.chunk_hashes[token] = (received, sha256)
+            await plugin.registry.record_chunk(token, received, total)
+            return {**upload, "received_bytes": received, "declared_size": total,
+                    "content_hash": None}
         plugin.chunk_hashes.pop(token, None)
-        await plugin.registry.claim_upload(token, "receiving", "prepared")
-        raise
-    received = start + written
-    if received < total:
-        plugin.chunk_hashes[token] = (received, sha256)
-        await plugin.registry.record_chunk(token, received, total)
-        return {**upload, "received_bytes": received, "declared_size": total,
-                "content_hash": None}
-    plugin.chunk_hashes.pop(token, None)
-    content_hash = "sha256:" + sha256.hexdigest()
-    await plugin.registry.record_received(token, received, content_hash)
+        content_hash = "sha256:" + sha256.hexdigest()
+        await plugin.registry.record_received(token, received, content_hash)
     return {**upload, "status": "uploaded", "received_bytes": received,
             "declared_size": total, "content_hash": content_hash}
 
@@ -286,11 +274,71 @@ async def _running_sha256(plugin: PluginState, upload: dict):
     return sha256
 
 
-def upload_progress(upload: dict) -> dict:
+def upload_progress(plugin: PluginState, upload: dict) -> dict:
     """Where a resumable upload stands: bytes received, and the size if known."""
+    status = "receiving" if upload["token"] in plugin.receiving else upload["status"]
     return {"upload_token": upload["token"], "received": upload["received_bytes"],
-            "size": upload["declared_size"], "status": upload["status"],
+            "size": upload["declared_size"], "status": status,
             "content_hash": upload["content_hash"]}
+
+
+@contextlib.contextmanager
+def receiving(plugin: PluginState, token: str, busy_message: str, **details):
+    """Only one request receives an upload's bytes at a time (one process, one
+    event loop: the check and the claim cannot interleave)."""
+    if token in plugin.receiving:
+        raise Conflict(busy_message, **details)
+    plugin.receiving.add(token)
+    try:
+        yield
+    finally:
+        plugin.receiving.discard(token)
+
+
+async def store(source: Source, path: str, content_type: str, declared: Optional[int],
+                stream: AsyncIterator[bytes]):
+    """Stream bytes into storage at ``path``, enforcing the declared size and the
+    source's limit as they arrive; the storage's FileMetadata."""
+    limit, limit_reason = _upload_limit(source, declared)
+    received = 0
+
+    async def limited() -> AsyncIterator[bytes]:
+        nonlocal received
+        async for chunk in stream:
+            received += len(chunk)
+            if received > limit:
+                raise PayloadTooLarge(f"Upload exceeds {limit_reason}: {limit} bytes")
+            yield chunk
+
+    metadata = await source.storage.receive_upload(path, limited(), content_type)
+    if declared is not None and received != declared:
+        raise ApiError(f"Received {received} bytes but the upload declared {declared} bytes")
+    metadata.size = received
+    return metadata
+
+
+async def put_file(plugin: PluginState, source: Source, actor, filename: str,
+                   content_type: Optional[str], declared: Optional[int],
+                   stream: AsyncIterator[bytes]) -> dict:
+    """Upload and register a file in one request (no token): the bytes are
+    stored, fsynced and in place before the file is registered."""
+    shown_name, content_type, _ = validate_upload(
+        source, {"filename": filename, "content_type": content_type, "size": declared})
+    file_id = new_file_id()
+    path = storage_path(file_id, shown_name)
+    try:
+        metadata = await store(source, path, content_type, declared, stream)
+        width, height = await image_dimensions(source, path, content_type)
+        return await plugin.registry.register_file({
+            "id": file_id, "source_slug": source.slug, "path": path, "filename": shown_name,
+            "content_type": content_type, "content_hash": metadata.content_hash,
+            "size": metadata.size, "width": width, "height": height,
+            "uploaded_by": actor_id_of(actor), "created_at": format_timestamp(utc_now()),
+            "metadata": "{}", "search_text": "",
+        })
+    except BaseException:
+        await _discard_received(source, {"path": path, "file_id": file_id})
+        raise
 
 
 def _upload_limit(source: Source, declared: Optional[int]) -> tuple[int, str]:
@@ -334,7 +382,7 @@ async def complete(plugin: PluginState, source: Source, upload: dict,
             raise ApiError(
                 f"The uploaded bytes have {upload['content_hash']}, not the {expected} "
                 "given: they were discarded; upload the file again", status=422, received=0)
-    width, height = await image_dimensions(source, upload)
+    width, height = await image_dimensions(source, upload["path"], upload["content_type"])
     row = {
         "id": upload["file_id"],
         "source_slug": source.slug,
@@ -350,18 +398,20 @@ async def complete(plugin: PluginState, source: Source, upload: dict,
         "metadata": "{}",
         "search_text": "",
     }
-    if not await plugin.registry.complete_upload(upload["token"], row):
+    registered = await plugin.registry.complete_upload(upload["token"], row)
+    if registered is None:
         raise Conflict("This upload token has already been used to complete an upload")
-    return await plugin.registry.get(row["id"])
+    return registered
 
 
-async def image_dimensions(source: Source, upload: dict) -> tuple[Optional[int], Optional[int]]:
+async def image_dimensions(source: Source, path: str,
+                           content_type: str) -> tuple[Optional[int], Optional[int]]:
     """Width and height as displayed (EXIF rotation applied), read from the
     image's header only; (None, None) for non-images or unreadable ones."""
-    if not upload["content_type"].startswith("image/"):
+    if not content_type.startswith("image/"):
         return None, None
     try:
-        head = await source.storage.read_bytes(upload["path"], IMAGE_HEAD_BYTES)
+        head = await source.storage.read_bytes(path, IMAGE_HEAD_BYTES)
         return await asyncio.to_thread(_dimensions_from_head, head)
     except Exception:
         return None, None

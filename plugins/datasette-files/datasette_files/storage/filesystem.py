@@ -22,6 +22,7 @@ from ..errors import ConfigError, InsufficientStorage
 READ_CHUNK = 1024 * 1024
 # Incoming chunks are gathered to this size before one write+hash runs off the loop.
 WRITE_BATCH = 4 * 1024 * 1024
+SYNC_EVERY = 64 * 1024 * 1024
 TEMP_DIR_NAME = ".datasette-files-tmp"
 STALE_TEMP_SECONDS = 3600
 # A resumable upload's bytes wait this long for their next chunk (tokens expire sooner).
@@ -67,7 +68,9 @@ class FilesystemStorage(Storage):
             root.mkdir(parents=True, exist_ok=True)
         except OSError as ex:
             raise ConfigError(f"root {str(root)!r} could not be created: {ex.strerror}")
-        self.root = root
+        # Canonical: a root reached through a symlink (/data -> /mnt/data) is fine,
+        # and every path check compares against where the files really are.
+        self.root = root = Path(os.path.realpath(root))
         try:
             (root / TEMP_DIR_NAME).mkdir(exist_ok=True)
             self.check_writable()
@@ -104,6 +107,8 @@ class FilesystemStorage(Storage):
         if path.startswith("/") or any(p in ("", ".", "..") for p in parts):
             raise UnsafePath(f"storage path {path!r} is not a plain relative path")
         full = self.root.joinpath(*parts)
+        if len(parts) == 1 and not os.path.islink(full):
+            return full  # directly in the (canonical) root and not a symlink: inside
         real = Path(os.path.realpath(full))
         if real != self.root and self.root not in real.parents:
             raise UnsafePath(f"storage path {path!r} leads outside the root")
@@ -167,25 +172,20 @@ class FilesystemStorage(Storage):
         final = self.resolve(path)
         temp = self.root / TEMP_DIR_NAME / f"{uuid.uuid4().hex}.part"
         sha256 = hashlib.sha256()
-        fp = await asyncio.to_thread(open, temp, "wb")
-        size = 0
         try:
-            pending: list[bytes] = []
-            pending_size = 0
-            async for chunk in stream:
-                pending.append(chunk)
-                pending_size += len(chunk)
-                if pending_size >= WRITE_BATCH:
-                    await asyncio.to_thread(_write_and_hash, fp, sha256, pending)
-                    size += pending_size
-                    pending, pending_size = [], 0
-            if pending:
-                await asyncio.to_thread(_write_and_hash, fp, sha256, pending)
-                size += pending_size
-            await asyncio.to_thread(_fsync_close, fp)
-            await asyncio.to_thread(_move_into_place, temp, final)
+            # A small file arrives whole: written, fsynced and moved in one trip
+            # off the event loop.
+            head, rest = await _first_batch(stream)
+            if rest is None:
+                size = await asyncio.to_thread(_write_small_file, temp, final, head, sha256)
+            else:
+                fp = await asyncio.to_thread(open, temp, "wb")
+                try:
+                    size = await _pipe_to_file(fp, head, rest, sha256)
+                finally:
+                    fp.close()
+                await asyncio.to_thread(_move_into_place, temp, final)
         except BaseException as ex:
-            fp.close()
             temp.unlink(missing_ok=True)
             if isinstance(ex, OSError) and ex.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise InsufficientStorage(
@@ -216,21 +216,9 @@ class FilesystemStorage(Storage):
         ``offset``, so it never holds bytes that were not acknowledged."""
         spool = self._spool(key)
         fp = await asyncio.to_thread(_open_spool, spool, offset)
-        written = 0
         try:
-            pending: list[bytes] = []
-            pending_size = 0
-            async for chunk in stream:
-                pending.append(chunk)
-                pending_size += len(chunk)
-                if pending_size >= WRITE_BATCH:
-                    await asyncio.to_thread(_write_and_hash, fp, sha256, pending)
-                    written += pending_size
-                    pending, pending_size = [], 0
-            if pending:
-                await asyncio.to_thread(_write_and_hash, fp, sha256, pending)
-                written += pending_size
-            await asyncio.to_thread(_fsync_close, fp)
+            head, rest = await _first_batch(stream)
+            written = await _pipe_to_file(fp, head, rest, sha256)
         except BaseException as ex:
             await asyncio.to_thread(_cut_back, fp, spool, offset)
             if isinstance(ex, OSError) and ex.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -238,6 +226,7 @@ class FilesystemStorage(Storage):
                     "not enough free space in this source's storage for this chunk"
                 ) from ex
             raise
+        fp.close()
         return written
 
     async def spooled_sha256(self, key: str, length: int):
@@ -384,16 +373,78 @@ def _parse_max_file_size(value) -> int:
     return value
 
 
-def _write_and_hash(fp, sha256, chunks: list[bytes]) -> None:
+async def _first_batch(stream: AsyncIterator[bytes]) -> tuple[list[bytes], Optional[AsyncIterator]]:
+    """Up to WRITE_BATCH bytes of ``stream``; the rest of it, or None if it ended."""
+    head, size = [], 0
+    iterator = stream.__aiter__()
+    async for chunk in iterator:
+        head.append(chunk)
+        size += len(chunk)
+        if size >= WRITE_BATCH:
+            return head, iterator
+    return head, None
+
+
+async def _pipe_to_file(fp, head: list[bytes], rest: Optional[AsyncIterator],
+                        sha256) -> int:
+    """Write and hash ``head`` then ``rest`` into ``fp``, then fsync. One batch is
+    written off the loop while the next arrives; returns the bytes written."""
+    in_flight: Optional[asyncio.Future] = None
+    batch, batch_size, size, unsynced = head, sum(map(len, head)), 0, 0
+
+    async def flush():
+        nonlocal in_flight, batch, batch_size, size, unsynced
+        if in_flight:
+            await in_flight
+        # Every SYNC_EVERY bytes the disk is made to catch up, so it writes while
+        # the rest arrives instead of all at the final fsync.
+        unsynced += batch_size
+        sync = unsynced >= SYNC_EVERY
+        unsynced = 0 if sync else unsynced
+        in_flight = asyncio.ensure_future(
+            asyncio.to_thread(_write_and_hash, fp, sha256, batch, sync))
+        size += batch_size
+        batch, batch_size = [], 0
+
+    try:
+        if rest is not None:
+            async for chunk in rest:
+                if batch_size >= WRITE_BATCH:
+                    await flush()
+                batch.append(chunk)
+                batch_size += len(chunk)
+        if batch:
+            await flush()
+        if in_flight:
+            await in_flight
+            in_flight = None
+        await asyncio.to_thread(_fsync, fp)
+    finally:
+        if in_flight:  # a write still running in its thread must end before fp closes
+            await asyncio.wait([in_flight])
+    return size
+
+
+def _write_small_file(temp: Path, final: Path, chunks: list[bytes], sha256) -> int:
+    with open(temp, "wb") as fp:
+        _write_and_hash(fp, sha256, chunks)
+        _fsync(fp)
+    _move_into_place(temp, final)
+    return sum(map(len, chunks))
+
+
+def _write_and_hash(fp, sha256, chunks: list[bytes], sync: bool = False) -> None:
     data = b"".join(chunks)
     sha256.update(data)
     fp.write(data)
+    if sync:
+        fp.flush()
+        os.fdatasync(fp.fileno())
 
 
-def _fsync_close(fp) -> None:
+def _fsync(fp) -> None:
     fp.flush()
     os.fsync(fp.fileno())
-    fp.close()
 
 
 def _move_into_place(temp: Path, final: Path) -> None:

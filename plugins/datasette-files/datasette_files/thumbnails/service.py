@@ -83,6 +83,10 @@ class ThumbnailService:
                 del self._locks[key]
 
     async def _cached_or_generated(self, row: dict, size: int) -> Optional[Thumbnail]:
+        applicable = [generator for generator in await self.generators()
+                      if await generator.can_generate(row["content_type"], row["filename"])]
+        if not applicable:  # most files: nothing to look up, nothing to make
+            return None
         cached = await self.registry.thumbnails(row["id"], size)
         for entry in cached:
             if entry["thumb"] is not None:
@@ -90,10 +94,8 @@ class ThumbnailService:
                                  entry["height"])
         failed = {entry["generator"] for entry in cached}
         content = None
-        for generator in await self.generators():
+        for generator in applicable:
             if generator.name in failed:
-                continue
-            if not await generator.can_generate(row["content_type"], row["filename"]):
                 continue
             if content is None:
                 content = await self._read_input(row)

@@ -1,6 +1,9 @@
-"""POST /-/files/upload/{slug}/-/prepare, /-/upload and /-/complete."""
+"""POST /-/files/upload/{slug}/-/prepare, /-/upload and /-/complete, and the
+one-request PUT /-/files/upload/{slug}/{filename}."""
 
 from __future__ import annotations
+
+from urllib.parse import unquote
 
 from datasette import Response
 
@@ -47,7 +50,7 @@ async def upload_view(datasette, request):
     if request.method == "GET":
         upload = await uploads.load_upload(plugin, source, request.actor,
                                            _token_outside_body(request))
-        return Response.json({"ok": True, **uploads.upload_progress(upload)})
+        return Response.json({"ok": True, **uploads.upload_progress(plugin, upload)})
     content_type = request.headers.get("content-type", "")
     content_range = request.headers.get("content-range")
     if content_range is not None:
@@ -90,7 +93,32 @@ async def _receive_chunk(plugin, source, request, content_range):
                                              body_chunks(request.receive))
     except ClientDisconnected:
         raise ApiError("The connection closed before the whole chunk arrived")
-    return Response.json({"ok": True, **uploads.upload_progress(upload)})
+    return Response.json({"ok": True, **uploads.upload_progress(plugin, upload)})
+
+
+# Types clients send when they know nothing better: the filename tells more.
+UNINFORMATIVE_TYPES = {"", "application/octet-stream", "application/x-www-form-urlencoded"}
+
+
+@json_api
+async def put_view(datasette, request):
+    """PUT /-/files/upload/{slug}/{filename}: store and register a file in one
+    request, as ``curl -T photo.jpg .../-/files/upload/team/`` sends it."""
+    require_method(request, "PUT")
+    plugin, source = await source_for(datasette, request, request.url_vars["slug"], UPLOAD)
+    length = request.headers.get("content-length")
+    if length is not None and not length.isdigit():
+        raise ApiError("Content-Length must be a whole number of bytes")
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    try:
+        row = await uploads.put_file(
+            plugin, source, request.actor, unquote(request.url_vars["filename"]),
+            None if content_type in UNINFORMATIVE_TYPES else content_type,
+            int(length) if length is not None else None, body_chunks(request.receive))
+    except ClientDisconnected:
+        raise ApiError("The connection closed before the whole file arrived")
+    plugin.thumbnails.enqueue(row)
+    return Response.json({"ok": True, "file": file_json(datasette, row)}, status=201)
 
 
 def _token_outside_body(request):

@@ -9,7 +9,7 @@ import pytest
 
 from support import api
 from support.config import ADMIN, ALICE
-from support.server import DatasetteServer, source_config
+from support.server import source_config
 
 
 def make_tree(root):

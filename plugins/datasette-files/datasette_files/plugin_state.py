@@ -51,7 +51,7 @@ class PluginState:
     def upload_chunk_size(self, source) -> int:
         """Chunk size the upload page sends large files to ``source`` in; 0 when its
         storage takes whole files only."""
-        from .uploads import MAX_CHUNK_BYTES
+        from .chunked_uploads import MAX_CHUNK_BYTES
 
         if not hasattr(source.storage, "write_chunk"):
             return 0

@@ -4,8 +4,8 @@ An upload token is a row in the registry's uploads table, so it survives a
 restart. It belongs to one source and one actor, expires, and is spent by
 ``complete``. Its status moves prepared -> uploaded -> completed; a failed or
 interrupted receive leaves it prepared so the client can retry. A resumable
-upload sends its bytes in chunks (``Content-Range``), the last one ending at
-uploaded. While a request receives bytes for a token, no other may (held in
+upload sends its bytes in chunks instead (chunked_uploads), the last one
+ending at uploaded. While a request receives bytes for a token, no other may (held in
 memory: nothing to undo after a crash).
 """
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
-import hashlib
 import io
 import logging
 import re
@@ -163,123 +162,6 @@ async def receive(
         await plugin.registry.record_received(token, received, metadata.content_hash)
     return {**upload, "status": "uploaded", "received_bytes": received,
             "content_hash": metadata.content_hash}
-
-
-async def receive_chunk(plugin: PluginState, source: Source, upload: dict,
-                        content_range: str, stream: AsyncIterator[bytes]) -> dict:
-    """Append one chunk (``Content-Range: bytes START-END/TOTAL``) to a resumable
-    upload. Chunks come in order: each starts where the bytes received so far
-    end, so a retried, overlapping or skipped-ahead chunk is refused (409, with
-    ``received`` saying where to go on from). The last chunk moves the file
-    into place. Returns the updated upload row."""
-    storage = source.storage
-    if not hasattr(storage, "write_chunk"):
-        raise ApiError(f"Source {source.slug!r} does not take uploads in chunks: "
-                       "send the whole file in one request, without Content-Range")
-    start, end, total = parse_content_range(content_range)
-    token, received = upload["token"], upload["received_bytes"]
-    if upload["status"] == "uploaded":
-        raise Conflict("Every byte of this upload is in: complete it", received=received)
-    declared = upload["declared_size"]
-    if declared is not None and total != declared:
-        raise ApiError(f"Content-Range says the file is {total} bytes but {declared} bytes "
-                       "were declared")
-    if total > source.max_file_size:
-        raise PayloadTooLarge(f"File is {total} bytes; source {source.slug!r} accepts at most "
-                              f"{source.max_file_size} bytes (max_file_size)")
-    length = end - start + 1
-    if length > MAX_CHUNK_BYTES:
-        raise PayloadTooLarge(f"Chunk is {length} bytes; chunks may be at most "
-                              f"{MAX_CHUNK_BYTES} bytes", received=received)
-    if start != received:
-        if end < received:
-            problem = f"bytes {start}-{end} were already received"
-        elif start < received:
-            problem = f"bytes {start}-{end} overlap the {received} bytes already received"
-        else:
-            problem = f"bytes {start}-{end} skip ahead of the {received} bytes received"
-        raise Conflict(f"Chunk out of order: {problem}; send the chunk starting at byte "
-                       f"{received}", received=received)
-    if received == 0:
-        check_size_fits(source, total)
-    with receiving(plugin, token, "A chunk for this upload is already being received",
-                   received=received):
-        try:
-            sha256 = await _running_sha256(plugin, upload)
-            written = await storage.write_chunk(upload["file_id"], start,
-                                                _exactly(stream, length), sha256)
-            if written != length:
-                raise ApiError(f"The chunk ended after {written} of its {length} bytes; send "
-                               f"it again from byte {received}", received=received)
-            if start + written == total:
-                await storage.finish_chunks(upload["file_id"], upload["path"])
-        except BaseException:
-            plugin.chunk_hashes.pop(token, None)
-            raise
-        received = start + written
-        if received < total:
-            plugin.chunk_hashes[token] = (received, sha256)
-            await plugin.registry.record_chunk(token, received, total)
-            return {**upload, "received_bytes": received, "declared_size": total,
-                    "content_hash": None}
-        plugin.chunk_hashes.pop(token, None)
-        content_hash = "sha256:" + sha256.hexdigest()
-        await plugin.registry.record_received(token, received, content_hash)
-    return {**upload, "status": "uploaded", "received_bytes": received,
-            "declared_size": total, "content_hash": content_hash}
-
-
-MAX_CHUNK_BYTES = 64 * 1024 * 1024
-_CONTENT_RANGE = re.compile(r"bytes (\d{1,18})-(\d{1,18})/(\d{1,18})")
-
-
-def parse_content_range(value: str) -> tuple[int, int, int]:
-    """(start, end, total) of ``bytes START-END/TOTAL``, END inclusive."""
-    match = _CONTENT_RANGE.fullmatch(value.strip())
-    if not match:
-        raise ApiError(f"Content-Range {value!r} is not of the form 'bytes START-END/TOTAL' "
-                       "(END inclusive, TOTAL the whole file's size)")
-    start, end, total = map(int, match.groups())
-    if start > end or end >= total:
-        raise ApiError(f"Content-Range {value!r} is not a range inside a {total}-byte file")
-    return start, end, total
-
-
-async def _exactly(stream: AsyncIterator[bytes], length: int) -> AsyncIterator[bytes]:
-    """The stream, refusing a body longer than its Content-Range says."""
-    received = 0
-    async for chunk in stream:
-        received += len(chunk)
-        if received > length:
-            raise PayloadTooLarge(f"The chunk's body is longer than its Content-Range "
-                                  f"({length} bytes)")
-        yield chunk
-
-
-async def _running_sha256(plugin: PluginState, upload: dict):
-    """The sha256 of the bytes received so far (a copy: a failed chunk must not
-    spoil it); recomputed from the spool after a restart."""
-    token, received = upload["token"], upload["received_bytes"]
-    known = plugin.chunk_hashes.get(token)
-    if known and known[0] == received:
-        return known[1].copy()
-    storage = plugin.sources.get(upload["source_slug"]).storage
-    sha256 = await storage.spooled_sha256(upload["file_id"], received) if received else None
-    if sha256 is None:
-        if received:
-            await plugin.registry.restart_upload(token)
-            raise Conflict(f"The {received} bytes received for this upload were lost; send "
-                           "the file again from byte 0", received=0)
-        sha256 = hashlib.sha256()
-    return sha256
-
-
-def upload_progress(plugin: PluginState, upload: dict) -> dict:
-    """Where a resumable upload stands: bytes received, and the size if known."""
-    status = "receiving" if upload["token"] in plugin.receiving else upload["status"]
-    return {"upload_token": upload["token"], "received": upload["received_bytes"],
-            "size": upload["declared_size"], "status": status,
-            "content_hash": upload["content_hash"]}
 
 
 @contextlib.contextmanager

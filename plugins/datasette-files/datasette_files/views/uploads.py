@@ -7,7 +7,7 @@ from urllib.parse import unquote
 
 from datasette import Response
 
-from .. import uploads
+from .. import chunked_uploads, uploads
 from ..errors import ApiError, json_api, require_method
 from ..files import file_json
 from ..multipart import ClientDisconnected, MultipartStream, body_chunks
@@ -50,7 +50,7 @@ async def upload_view(datasette, request):
     if request.method == "GET":
         upload = await uploads.load_upload(plugin, source, request.actor,
                                            _token_outside_body(request))
-        return Response.json({"ok": True, **uploads.upload_progress(plugin, upload)})
+        return Response.json({"ok": True, **chunked_uploads.upload_progress(plugin, upload)})
     content_type = request.headers.get("content-type", "")
     content_range = request.headers.get("content-range")
     if content_range is not None:
@@ -89,11 +89,11 @@ async def _receive_chunk(plugin, source, request, content_range):
     upload = await uploads.load_upload(plugin, source, request.actor,
                                        _token_outside_body(request))
     try:
-        upload = await uploads.receive_chunk(plugin, source, upload, content_range,
+        upload = await chunked_uploads.receive_chunk(plugin, source, upload, content_range,
                                              body_chunks(request.receive))
     except ClientDisconnected:
         raise ApiError("The connection closed before the whole chunk arrived")
-    return Response.json({"ok": True, **uploads.upload_progress(plugin, upload)})
+    return Response.json({"ok": True, **chunked_uploads.upload_progress(plugin, upload)})
 
 
 # Types clients send when they know nothing better: the filename tells more.

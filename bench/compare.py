@@ -153,7 +153,7 @@ def search(server: Server, sizes: list[int], requests: int, results: dict) -> No
         for start in range(0, len(rows), 100_000):
             server.seed(rows[start:start + 100_000])
         seeded = size
-        server.start()
+        results[metric(f"start-up with {size:,} files registered", "s", False)] = server.start()
         queries = {"rare term": {"q": f"rare{size // 3}"}, "term in every file": {"q": "common"},
                    "empty query": {}}
         if server.can_page_search:
@@ -184,9 +184,10 @@ def search(server: Server, sizes: list[int], requests: int, results: dict) -> No
                 percentile(samples, .95)
 
 
-def measure(name: str, workdir: Path, files: list[Path], args, notes: list) -> dict:
+def measure(name: str, workdir: Path, files: list[Path], args, notes: list,
+            results: dict) -> None:
+    """Fill ``results`` with ``name``'s figures as they are measured."""
     server = PEERS[name](workdir / name)
-    results: dict = {}
     try:
         starts = []
         for _ in range(args.runs):
@@ -201,7 +202,6 @@ def measure(name: str, workdir: Path, files: list[Path], args, notes: list) -> d
             search(server, args.search_sizes, args.requests, results)
     finally:
         server.stop()
-    return results
 
 
 def ratio(ours, theirs, higher_is_better: bool):
@@ -251,7 +251,11 @@ def main() -> None:
             make_file(files[-1], size_mib * MIB)
         for name in names:
             print(f"measuring {name}...", flush=True)
-            table[name] = measure(name, tmp, files, args, notes)
+            table[name] = {}
+            try:
+                measure(name, tmp, files, args, notes, table[name])
+            except Exception as ex:  # one server failing must not lose the others' figures
+                notes.append(f"{name} failed: {type(ex).__name__}: {str(ex)[:300]}")
             shutil.rmtree(tmp / name, ignore_errors=True)
     elapsed = time.perf_counter() - started
 

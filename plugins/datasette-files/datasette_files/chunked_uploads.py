@@ -21,6 +21,7 @@ from .uploads import Conflict, check_size_fits, receiving
 MAX_CHUNK_BYTES = 64 * 1024 * 1024
 _CONTENT_RANGE = re.compile(r"bytes (\d{1,18})-(\d{1,18})/(\d{1,18})")
 
+
 async def receive_chunk(plugin: PluginState, source: Source, upload: dict,
                         content_range: str, stream: AsyncIterator[bytes]) -> dict:
     """Append one chunk (``Content-Range: bytes START-END/TOTAL``) to a resumable

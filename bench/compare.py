@@ -149,6 +149,7 @@ def search(server: Server, sizes: list[int], requests: int, results: dict) -> No
     seeded = 0
     for size in sizes:
         server.stop()
+        print(f"  {server.name}: seeding {size:,} files", flush=True)
         rows = list(seed_rows(seeded, size))
         for start in range(0, len(rows), 100_000):
             server.seed(rows[start:start + 100_000])
@@ -255,7 +256,8 @@ def main() -> None:
             try:
                 measure(name, tmp, files, args, notes, table[name])
             except Exception as ex:  # one server failing must not lose the others' figures
-                notes.append(f"{name} failed: {type(ex).__name__}: {str(ex)[:300]}")
+                last_line = str(ex).strip().splitlines()[-1][:300]
+                notes.append(f"{name} stopped: {type(ex).__name__}: {last_line}")
             shutil.rmtree(tmp / name, ignore_errors=True)
     elapsed = time.perf_counter() - started
 

@@ -22,7 +22,7 @@ from ..errors import ConfigError, InsufficientStorage
 READ_CHUNK = 1024 * 1024
 # Incoming chunks are gathered to this size before one write+hash runs off the loop.
 WRITE_BATCH = 4 * 1024 * 1024
-SYNC_EVERY = 64 * 1024 * 1024
+WRITEBACK_EVERY = 64 * 1024 * 1024
 TEMP_DIR_NAME = ".datasette-files-tmp"
 STALE_TEMP_SECONDS = 3600
 # A resumable upload's bytes wait this long for their next chunk (tokens expire sooner).
@@ -390,19 +390,19 @@ async def _pipe_to_file(fp, head: list[bytes], rest: Optional[AsyncIterator],
     """Write and hash ``head`` then ``rest`` into ``fp``, then fsync. One batch is
     written off the loop while the next arrives; returns the bytes written."""
     in_flight: Optional[asyncio.Future] = None
-    batch, batch_size, size, unsynced = head, sum(map(len, head)), 0, 0
+    batch, batch_size, size, unwritten = head, sum(map(len, head)), 0, 0
 
     async def flush():
-        nonlocal in_flight, batch, batch_size, size, unsynced
+        nonlocal in_flight, batch, batch_size, size, unwritten
         if in_flight:
             await in_flight
-        # Every SYNC_EVERY bytes the disk is made to catch up, so it writes while
-        # the rest arrives instead of all at the final fsync.
-        unsynced += batch_size
-        sync = unsynced >= SYNC_EVERY
-        unsynced = 0 if sync else unsynced
+        # Every WRITEBACK_EVERY bytes the disk is asked to start writing, so it writes
+        # while the rest arrives instead of all at the final fsync.
+        unwritten += batch_size
+        writeback = unwritten >= WRITEBACK_EVERY
+        unwritten = 0 if writeback else unwritten
         in_flight = asyncio.ensure_future(
-            asyncio.to_thread(_write_and_hash, fp, sha256, batch, sync))
+            asyncio.to_thread(_write_and_hash, fp, sha256, batch, writeback))
         size += batch_size
         batch, batch_size = [], 0
 
@@ -433,13 +433,15 @@ def _write_small_file(temp: Path, final: Path, chunks: list[bytes], sha256) -> i
     return sum(map(len, chunks))
 
 
-def _write_and_hash(fp, sha256, chunks: list[bytes], sync: bool = False) -> None:
+def _write_and_hash(fp, sha256, chunks: list[bytes], start_writeback: bool = False) -> None:
     data = b"".join(chunks)
     sha256.update(data)
     fp.write(data)
-    if sync:
+    if start_writeback and hasattr(os, "posix_fadvise"):
         fp.flush()
-        os.fdatasync(fp.fileno())
+        # On Linux this starts writing the file's dirty pages back without
+        # waiting (and drops the ones already written from the page cache).
+        os.posix_fadvise(fp.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
 
 
 def _fsync(fp) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import errno
 import hashlib
 import mimetypes
@@ -437,11 +438,26 @@ def _write_and_hash(fp, sha256, chunks: list[bytes], start_writeback: bool = Fal
     data = b"".join(chunks)
     sha256.update(data)
     fp.write(data)
-    if start_writeback and hasattr(os, "posix_fadvise"):
+    if start_writeback and _sync_file_range is not None:
         fp.flush()
-        # On Linux this starts writing the file's dirty pages back without
-        # waiting (and drops the ones already written from the page cache).
-        os.posix_fadvise(fp.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+        # Start writing the file's dirty pages to disk without waiting, and keep
+        # them cached (fadvise DONTNEED would also start it, but a download
+        # right after the upload then read from disk: 460 vs 860 MiB/s here).
+        _sync_file_range(fp.fileno(), 0, 0, SYNC_FILE_RANGE_WRITE)
+
+
+def _load_sync_file_range():
+    """Linux's sync_file_range(2), which Python's os module lacks; None elsewhere."""
+    try:
+        function = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    return function
+
+
+SYNC_FILE_RANGE_WRITE = 2
+_sync_file_range = _load_sync_file_range()
 
 
 def _fsync(fp) -> None:

@@ -13,7 +13,6 @@ import re
 import sqlite3
 import subprocess
 import sys
-import time
 import venv
 from pathlib import Path
 from typing import Iterator, Optional
@@ -25,7 +24,7 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from support.server import actor_cookie, free_port, member_env  # noqa: E402
+from support.server import ServerProcess, actor_cookie, member_env  # noqa: E402
 
 PEERS_DIR = BENCH / ".peers"
 UPSTREAM_REQUIREMENTS = ["datasette==1.0a41", "datasette-files==0.1a3"]
@@ -67,59 +66,25 @@ def read_chunks(path: Path) -> Iterator[bytes]:
             yield chunk
 
 
-class Server:
-    """One server process on loopback, started fresh over its own directory."""
+class Server(ServerProcess):
+    """One server on loopback, started fresh over its own directory."""
 
     name = ""
-    health_path = "/"
 
     def __init__(self, workdir: Path):
         self.workdir = workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: Optional[subprocess.Popen] = None
-
-    def command(self) -> list[str]:
-        raise NotImplementedError
-
-    def environment(self) -> dict:
-        return dict(os.environ)
+        super().__init__(workdir / "server.log", cwd=workdir)
 
     def start(self, timeout: float = 60) -> float:
-        """Start; return seconds from process start to the first 200 on health_path."""
-        log = open(self.workdir / "server.log", "ab")
-        started = time.perf_counter()
-        self.process = subprocess.Popen(self.command(), env=self.environment(), cwd=self.workdir,
-                                        stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-        while time.perf_counter() - started < timeout:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited:\n{self.log()[-3000:]}")
-            try:
-                if httpx.get(self.url + self.health_path, timeout=1).status_code == 200:
-                    return time.perf_counter() - started
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.01)
-        self.stop()
-        raise RuntimeError(f"{self.name} did not start in {timeout}s:\n{self.log()[-3000:]}")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    def log(self) -> str:
-        return (self.workdir / "server.log").read_text(errors="replace")
+        """Start; return seconds from process start to the first 200 on ready_path."""
+        try:
+            return super().start(timeout).started_in
+        except RuntimeError as ex:
+            raise RuntimeError(f"{self.name}: {ex}") from None
 
     def peak_rss_mib(self) -> float:
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        return int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024
+        return self.peak_rss_kib() / 1024
 
     # The API, as each server's own clients use it --------------------------------
 
@@ -178,7 +143,7 @@ class Ours(DatasetteFilesAPI):
     """This repository's application (`python -m app serve`), preset config."""
 
     name = "ours"
-    health_path = "/-/health"
+    ready_path = "/-/health"
     can_page_search = True
     has_one_request_upload = True
 
@@ -248,7 +213,7 @@ class Upstream(DatasetteFilesAPI):
     ds_actor cookie is its logged-in session (as any Datasette login sets)."""
 
     name = "upstream"
-    health_path = "/-/versions.json"
+    ready_path = "/-/versions.json"
     SECRET = "bench-secret"
 
     def command(self) -> list[str]:
@@ -307,7 +272,6 @@ class Copyparty(Server):
     downloads (its simplest API), password cookie as its logged-in session."""
 
     name = "copyparty"
-    health_path = "/"
     PASSWORDS = {"admin": "admin-pw", "member": "member-pw"}
 
     def command(self) -> list[str]:

@@ -31,7 +31,77 @@ def actor_cookie(actor: dict, secret: str = SECRET) -> str:
     return URLSafeSerializer(secret, "actor").dumps({"a": actor})
 
 
-class DatasetteServer:
+class ServerProcess:
+    """A server in a subprocess on a free loopback port, ready once ``ready_path``
+    answers 200; start() records ``started_in``, the seconds that took."""
+
+    ready_path = "/"
+
+    def __init__(self, log_path: Path, env: Optional[dict] = None, cwd: Path = REPO_ROOT):
+        self.log_path = log_path
+        self.env = env or {}
+        self.cwd = cwd
+        self.port = free_port()
+        self.process: Optional[subprocess.Popen] = None
+        self.started_in: Optional[float] = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def environment(self) -> dict:
+        return dict(os.environ)
+
+    def start(self, timeout: float = 30) -> "ServerProcess":
+        self._log = open(self.log_path, "ab")
+        started = time.perf_counter()
+        self.process = subprocess.Popen(
+            self.command(), env={**self.environment(), **self.env}, cwd=str(self.cwd),
+            stdout=self._log, stderr=subprocess.STDOUT,
+        )
+        while time.perf_counter() - started < timeout:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log()}")
+            try:
+                if httpx.get(self.url + self.ready_path, timeout=1).status_code == 200:
+                    self.started_in = time.perf_counter() - started
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.02)
+        self.stop()
+        raise RuntimeError(f"server did not start in {timeout}s:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if getattr(self, "_log", None):
+            self._log.close()
+
+    def restart(self) -> "ServerProcess":
+        self.stop()
+        return self.start()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def peak_rss_kib(self) -> int:
+        """The server process's peak resident memory (VmHWM), in KiB."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+        raise RuntimeError("VmHWM not available")
+
+
+class DatasetteServer(ServerProcess):
     """``datasette serve`` with a config, a persistent internal database and a
     data directory; start(), stop() and restart() keep the same data."""
 
@@ -43,16 +113,9 @@ class DatasetteServer:
         env: Optional[dict] = None,
     ):
         self.data_dir = Path(data_dir)
+        super().__init__(self.data_dir / "server.log", env)
         self.config = config
         self.extra_args = extra_args or []
-        self.env = env or {}
-        self.port = free_port()
-        self.process: Optional[subprocess.Popen] = None
-        self.log_path = self.data_dir / "server.log"
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     @property
     def internal_db(self) -> Path:
@@ -79,53 +142,12 @@ class DatasetteServer:
 
     def start(self, timeout: float = 30) -> "DatasetteServer":
         self.internal_db.parent.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            self.command(), env={**self.environment(), **self.env}, cwd=str(REPO_ROOT),
-            stdout=self._log, stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{self.log()}")
-            try:
-                if httpx.get(self.url + self.ready_path, timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"server did not start in {timeout}s:\n{self.log()}")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if getattr(self, "_log", None):
-            self._log.close()
-
-    def restart(self) -> "DatasetteServer":
-        self.stop()
-        return self.start()
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return super().start(timeout)
 
     def client(self, actor: Optional[dict] = None, **kwargs) -> httpx.Client:
         """An HTTP client acting as ``actor`` (anonymous when None)."""
         cookies = {"ds_actor": actor_cookie(actor)} if actor else {}
         return httpx.Client(base_url=self.url, cookies=cookies, timeout=60, **kwargs)
-
-    def peak_rss_kib(self) -> int:
-        """The server process's peak resident memory (VmHWM), in KiB."""
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-        raise RuntimeError("VmHWM not available")
 
 
 def source_config(root: Path, **config) -> dict:

@@ -176,6 +176,11 @@ class FileRegistry:
             "SELECT count(*) FROM datasette_files_files WHERE source_slug = ? AND folder = ?",
             [source, folder])).first()[0]
 
+    async def count_in_source(self, source: str) -> int:
+        return (await self.db.execute(
+            "SELECT count(*) FROM datasette_files_files WHERE source_slug = ?",
+            [source])).first()[0]
+
     async def count_by_source(self) -> dict[str, int]:
         rows = await self.db.execute(
             "SELECT source_slug, count(*) FROM datasette_files_files GROUP BY source_slug"

@@ -90,7 +90,7 @@ async def _sync(registry, source, status, include_hidden, confirm_removals) -> N
             status.state = "unhealthy"
             status.error = f"The root cannot be read ({ex}); nothing was changed"
             return
-    registered = (await registry.count_by_source()).get(source.slug, 0)
+    registered = await registry.count_in_source(source.slug)
     first_new_seq = await registry.last_seq()
     writes = _Writes(registry, status)
     visited: set[str] = set()

@@ -188,10 +188,7 @@ class FilesystemStorage(Storage):
                 await asyncio.to_thread(_move_into_place, temp, final)
         except BaseException as ex:
             temp.unlink(missing_ok=True)
-            if isinstance(ex, OSError) and ex.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise InsufficientStorage(
-                    "not enough free space in this source's storage to finish the upload"
-                ) from ex
+            _raise_if_disk_full(ex, "to finish the upload")
             raise
         return FileMetadata(
             path=path,
@@ -218,14 +215,10 @@ class FilesystemStorage(Storage):
         spool = self._spool(key)
         fp = await asyncio.to_thread(_open_spool, spool, offset)
         try:
-            head, rest = await _first_batch(stream)
-            written = await _pipe_to_file(fp, head, rest, sha256)
+            written = await _pipe_to_file(fp, [], stream, sha256)
         except BaseException as ex:
             await asyncio.to_thread(_cut_back, fp, spool, offset)
-            if isinstance(ex, OSError) and ex.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise InsufficientStorage(
-                    "not enough free space in this source's storage for this chunk"
-                ) from ex
+            _raise_if_disk_full(ex, "for this chunk")
             raise
         fp.close()
         return written
@@ -346,6 +339,12 @@ def _is_utf8(name: str) -> bool:
     except UnicodeEncodeError:  # undecodable bytes arrive as surrogates
         return False
     return True
+
+
+def _raise_if_disk_full(ex: BaseException, what: str) -> None:
+    if isinstance(ex, OSError) and ex.errno in (errno.ENOSPC, errno.EDQUOT):
+        raise InsufficientStorage(
+            f"not enough free space in this source's storage {what}") from ex
 
 
 _SPOOL_KEY = re.compile(r"[A-Za-z0-9_-]{1,100}")

@@ -96,7 +96,7 @@ async def source_page(datasette, request):
     descending = order == "desc"
     page_number = _positive_int(request.args.get("page"), 1)
     folder = (request.args.get("folder") or "").strip("/")
-    total = (await plugin.registry.count_by_source()).get(source.slug, 0)
+    total = await plugin.registry.count_in_source(source.slug)
     in_folder = await plugin.registry.count_in_folder(source.slug, folder)
     pages = max(1, -(-in_folder // PAGE_SIZE))
     page_number = min(page_number, pages)

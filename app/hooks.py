@@ -26,7 +26,10 @@ async def actor_from_request(datasette, request):
     )
     if not actor or actor.get("id") is None:
         return None
-    team = (datasette.plugin_config("datasette-auth-passwords") or {}).get("actors") or {}
+    # Straight from the config, not plugin_config(): that resolves $env secrets
+    # on every call, and roles are never secrets.
+    plugins = (datasette.config or {}).get("plugins") or {}
+    team = (plugins.get("datasette-auth-passwords") or {}).get("actors") or {}
     member = team.get(str(actor["id"])) or {}
     return {**actor, "roles": list(member.get("roles") or [])}
 

@@ -18,6 +18,7 @@ from .settings import Settings
 
 log = logging.getLogger("app")
 APP_PLUGIN_NAME = "datasette-files-server"
+DATASETTE_COOKIE_ACTOR = "datasette.actor_auth_cookie"
 
 
 def build_datasette(settings: Settings, quiet: bool = False) -> tuple[Datasette, DataDir]:
@@ -49,6 +50,10 @@ def build_datasette(settings: Settings, quiet: bool = False) -> tuple[Datasette,
         )
     if pm.get_plugin(APP_PLUGIN_NAME) is None:
         pm.register(hooks, name=APP_PLUGIN_NAME)
+    # Our actor_from_request reads the same session cookie (and adds roles);
+    # Datasette's own would decode it a second time on every request.
+    if pm.get_plugin(DATASETTE_COOKIE_ACTOR) is not None:
+        pm.unregister(name=DATASETTE_COOKIE_ACTOR)
     datasette = Datasette(
         [str(path) for path in data_dir.database_files()],
         config=prepared.config,

@@ -1,5 +1,6 @@
-"""Group commit: concurrent writes share transactions, and one failing write
-does not undo the others."""
+"""Group commit: concurrent writes share transactions on the upload path's own
+connection, one failing write does not undo the others, and Datasette's own
+writer can write the same database meanwhile."""
 
 import asyncio
 import sqlite3
@@ -9,34 +10,86 @@ from datasette.app import Datasette
 from datasette_files.group_commit import GroupCommit
 
 
-def test_concurrent_writes_are_batched_and_isolated(tmp_path):
+def insert(n):
+    return lambda conn: conn.execute("INSERT INTO t (n) VALUES (?)", [n]).lastrowid
+
+
+def make_database(tmp_path):
     path = tmp_path / "data.db"
-    sqlite3.connect(path).execute("CREATE TABLE t (n INTEGER PRIMARY KEY)")
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("CREATE TABLE t (n INTEGER PRIMARY KEY)")
+    conn.close()
+    return Datasette([str(path)]).get_database("data")
 
+
+def test_concurrent_writes_are_batched_and_isolated(tmp_path):
     async def run():
-        datasette = Datasette([str(path)])
-        db = datasette.get_database("data")
+        db = make_database(tmp_path)
         group = GroupCommit(db)
-        transactions = []
-        original = db.execute_write_fn
-
-        async def counting(fn, **kwargs):
-            transactions.append(fn)
-            return await original(fn, **kwargs)
-
-        db.execute_write_fn = counting
-
-        def insert(n):
-            return lambda conn: conn.execute("INSERT INTO t (n) VALUES (?)", [n]).lastrowid
-
-        # Twenty writes and a duplicate, all waiting when the flush starts: one batch.
-        results = await asyncio.gather(*[group.run(insert(n)) for n in range(1, 21)],
-                                       group.run(insert(5)), return_exceptions=True)
+        batches = []
+        commit = group._commit
+        group._commit = lambda fns: batches.append(len(fns)) or commit(fns)
+        try:
+            # Twenty writes and a duplicate, all waiting when the flush starts: one batch.
+            results = await asyncio.gather(*[group.run(insert(n)) for n in range(1, 21)],
+                                           group.run(insert(5)), return_exceptions=True)
+            # Later writes start their own batch.
+            later = await group.run(insert(21))
+        finally:
+            group.close()
         rows = [row[0] for row in (await db.execute("SELECT n FROM t ORDER BY n")).rows]
-        return results, rows, len(transactions)
+        return results, later, rows, batches
 
-    results, rows, transactions = asyncio.run(run())
+    results, later, rows, batches = asyncio.run(run())
     assert results[:20] == list(range(1, 21))
     assert isinstance(results[20], sqlite3.IntegrityError)
-    assert rows == list(range(1, 21))
-    assert transactions == 1
+    assert later == 21
+    assert rows == list(range(1, 22))
+    assert batches == [21, 1]
+
+
+def test_datasette_writer_and_group_commit_share_the_database(tmp_path):
+    async def run():
+        db = make_database(tmp_path)
+        group = GroupCommit(db)
+
+        def slow_batch(conn):
+            # Datasette's writer holds the write lock for a while, as a sync does.
+            conn.executemany("INSERT INTO t (n) VALUES (?)", [[n] for n in range(1000, 6000)])
+
+        try:
+            await asyncio.gather(db.execute_write_fn(slow_batch),
+                                 *[group.run(insert(n)) for n in range(1, 50)])
+        finally:
+            group.close()
+        return (await db.execute("SELECT count(*) FROM t")).single_value()
+
+    assert asyncio.run(run()) == 5000 + 49
+
+
+def test_a_batch_that_cannot_commit_fails_its_writes_and_the_next_one_works(
+        tmp_path, monkeypatch):
+    monkeypatch.setattr("datasette_files.group_commit.BUSY_TIMEOUT_SECONDS", 0.2)
+
+    async def run():
+        db = make_database(tmp_path)
+        group = GroupCommit(db)
+        blocker = sqlite3.connect(db.path, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        try:
+            blocked = await asyncio.gather(group.run(insert(1)), group.run(insert(2)),
+                                           return_exceptions=True)
+            blocker.execute("ROLLBACK")
+            after = await group.run(insert(3))
+        finally:
+            blocker.close()
+            group.close()
+        rows = [row[0] for row in (await db.execute("SELECT n FROM t")).rows]
+        return blocked, after, rows
+
+    blocked, after, rows = asyncio.run(run())
+    assert [type(outcome) for outcome in blocked] == [sqlite3.OperationalError] * 2
+    assert "locked" in str(blocked[0])
+    assert after == 3
+    assert rows == [3]

@@ -14,7 +14,7 @@ from support.server import REPO_ROOT, AppServer
 PRESET = REPO_ROOT / "config" / "datasette.yaml"
 
 
-def edited_preset(tmp_path, edit) -> "Path":
+def edited_preset(tmp_path, edit):
     config = yaml.safe_load(PRESET.read_text())
     edit(config)
     path = tmp_path / "datasette.yaml"

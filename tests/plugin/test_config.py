@@ -1,6 +1,5 @@
 """A bad configuration stops start-up with a message naming the source and the fix."""
 
-import subprocess
 
 import pytest
 

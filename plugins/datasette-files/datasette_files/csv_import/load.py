@@ -14,7 +14,7 @@ import csv
 import queue
 import sqlite3
 from dataclasses import dataclass, field
-from typing import Iterator, Optional
+from typing import Iterator
 
 from .detect import ColumnTypes, column_names
 

@@ -8,9 +8,9 @@ import urllib.parse
 
 from datasette import Response
 
-from ..errors import ApiError, Forbidden, json_api, require_method
+from ..errors import ApiError, json_api, require_method
 from ..files import file_json
-from ..permissions import BROWSE, MANAGE, allowed_on_source
+from ..permissions import BROWSE, MANAGE
 from ..registry import LISTING_SORTS
 from ..sync import SyncInProgress, sync_source
 from .common import source_for

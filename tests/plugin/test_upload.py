@@ -250,6 +250,29 @@ def test_one_request_put_stores_and_registers(open_server):
         assert typed.json()["file"]["content_type"] == "text/markdown"
 
 
+def test_one_request_put_keeps_the_routers_safeguards(open_server):
+    """PUT is answered ahead of Datasette's router: cross-site requests are still
+    refused, a bad token still answers 401, and answers stay private."""
+    with open_server.client(ALICE) as alice:
+        cross_site = alice.put("/-/files/upload/one/csrf.txt", content=b"x",
+                               headers={"Sec-Fetch-Site": "cross-site"})
+        assert cross_site.status_code == 403, cross_site.text
+        other_origin = alice.put("/-/files/upload/one/csrf.txt", content=b"x",
+                                 headers={"Origin": "https://evil.example"})
+        assert other_origin.status_code == 403, other_origin.text
+        assert alice.get("/-/files/search.json", params={"q": "csrf"}).json()["total"] == 0
+        same_site = alice.put("/-/files/upload/one/mine.txt", content=b"x",
+                              headers={"Sec-Fetch-Site": "same-origin"})
+        assert same_site.status_code == 201, same_site.text
+        assert same_site.json()["file"]["uploaded_by"] == "alice"
+        assert same_site.headers["cache-control"] == "private, no-store"
+        assert "Cookie" in same_site.headers["vary"]
+    with open_server.client(headers={"Authorization": "Bearer dstok_not-a-real-token"}) as bad:
+        response = bad.put("/-/files/upload/one/token.txt", content=b"x")
+        api.assert_api_error(response, 401)
+        assert "invalid_token" in response.headers["www-authenticate"]
+
+
 def test_one_request_put_refusals(open_server):
     with open_server.client() as client:
         api.assert_api_error(client.put("/-/files/upload/two/big.bin", content=b"x" * 2000),

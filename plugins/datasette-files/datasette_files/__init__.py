@@ -15,6 +15,7 @@ pm.add_hookspecs(hookspecs)
 
 from .files import File, get_file  # noqa: E402
 from .plugin import (  # noqa: E402,F401  (hook implementations Datasette finds here)
+    asgi_wrapper,
     extra_css_urls,
     extra_js_urls,
     file_actions,

@@ -7,6 +7,7 @@ from datasette import hookimpl
 from . import permissions
 from .column_type import FileColumnType
 from .csv_import.detect import is_csv
+from .fast_put import put_fast_path
 from .files import FILE_ID_PATTERN, format_timestamp, utc_now
 from .plugin_state import PluginState, set_state, state
 from .registry import FileRegistry
@@ -24,7 +25,13 @@ PLUGIN_NAME = "datasette-files"
 
 
 def plugin_config(datasette) -> dict:
-    return datasette.plugin_config(PLUGIN_NAME) or {}
+    """The plugin's configuration with $env secrets resolved. Resolving walks the
+    whole block, and permission checks ask for it on every request: after
+    start-up, the copy kept in the plugin state answers."""
+    try:
+        return state(datasette).config
+    except RuntimeError:  # not started yet
+        return datasette.plugin_config(PLUGIN_NAME) or {}
 
 
 @hookimpl
@@ -85,6 +92,11 @@ def permission_resources_sql(datasette, actor, action):
         (datasette.config or {}).get("permissions") or {},
         plugin_config(datasette),
     )
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    return put_fast_path(datasette)
 
 
 @hookimpl

@@ -1,5 +1,5 @@
-"""ASGI middleware around Datasette: security headers, session cookie flags and
-login throttling.
+"""ASGI middleware around Datasette: security headers, session cookie flags,
+login throttling, and no HTTP Basic authentication.
 
 The client address and scheme they see are uvicorn's, which honours
 X-Forwarded-For / X-Forwarded-Proto only from FORWARDED_ALLOW_IPS: a header
@@ -121,18 +121,40 @@ class LoginThrottle:
         return recent
 
 
+class NoBasicAuth:
+    """Refuses requests that carry HTTP Basic credentials.
+
+    datasette-auth-passwords checks a Basic password on any URL, on the event
+    loop (pbkdf2: about 0.2 s during which no other request is served) and
+    without the login throttle: a side door for guessing passwords and for
+    stalling the server. Passwords are checked at /-/login only; scripts use API
+    tokens (Authorization: Bearer).
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            for name, value in scope["headers"]:
+                if name == b"authorization" and value[:6].lower() == b"basic ":
+                    return await _json_error(
+                        send, 401, "HTTP Basic authentication is not accepted: log in at "
+                        "/-/login, or send an API token as 'Authorization: Bearer ...'")
+        return await self.app(scope, receive, send)
+
+
 async def _too_many(send, retry_after: int) -> None:
-    body = json.dumps({
-        "ok": False,
-        "errors": [f"Too many failed logins from your address: try again in {retry_after}s"],
-        "status": 429,
-    }).encode()
+    await _json_error(send, 429,
+                      f"Too many failed logins from your address: try again in {retry_after}s",
+                      [(b"retry-after", str(retry_after).encode())])
+
+
+async def _json_error(send, status: int, message: str, headers=()) -> None:
+    body = json.dumps({"ok": False, "errors": [message], "status": status}).encode()
     await send({
         "type": "http.response.start",
-        "status": 429,
-        "headers": [
-            (b"content-type", b"application/json; charset=utf-8"),
-            (b"retry-after", str(retry_after).encode()),
-        ],
+        "status": status,
+        "headers": [(b"content-type", b"application/json; charset=utf-8"), *headers],
     })
     await send({"type": "http.response.body", "body": body})

@@ -13,7 +13,7 @@ from datasette.plugins import pm
 from . import hooks
 from .config import prepare_config, read_config_file
 from .datadir import DataDir
-from .middleware import LoginThrottle, SecurityHeaders
+from .middleware import LoginThrottle, NoBasicAuth, SecurityHeaders
 from .settings import Settings
 
 log = logging.getLogger("app")
@@ -65,7 +65,7 @@ def build_datasette(settings: Settings, quiet: bool = False) -> tuple[Datasette,
 
 
 def asgi_app(datasette: Datasette):
-    return SecurityHeaders(LoginThrottle(datasette.app()))
+    return SecurityHeaders(NoBasicAuth(LoginThrottle(datasette.app())))
 
 
 async def serve(settings: Settings) -> None:

@@ -1,6 +1,7 @@
 """Logins, roles, cookies, throttling and API tokens, through the real login form."""
 
 import re
+import time
 
 import httpx
 import pytest
@@ -121,3 +122,41 @@ def test_api_tokens_from_create_token(make_app, team_env):
     with httpx.Client(base_url=server.url, headers={"Authorization": "Bearer dstok_forged"}) as c:
         assert api.prepare(c, "team", "x.txt", 1).status_code == 401
 
+
+
+def test_session_cookies_are_verified_and_expire(make_app, team_env):
+    from itsdangerous import URLSafeSerializer
+    from datasette.utils import baseconv
+
+    server = make_app(env=team_env)
+    signer = URLSafeSerializer(server.secret(), "actor")
+
+    def actor_with(cookie):
+        with httpx.Client(base_url=server.url, cookies={"ds_actor": cookie}) as client:
+            return client.get("/-/actor.json").json()["actor"]
+
+    def expiring(seconds):
+        return signer.dumps({"a": {"id": "bob"},
+                             "e": baseconv.base62.encode(int(time.time() + seconds))})
+
+    assert actor_with(signer.dumps({"a": {"id": "bob"}})) == {"id": "bob", "roles": ["member"]}
+    assert actor_with(expiring(3600)) == {"id": "bob", "roles": ["member"]}
+    assert actor_with(expiring(-1)) is None
+    forged = URLSafeSerializer("not-the-secret", "actor").dumps({"a": {"id": "admin"}})
+    assert actor_with(forged) is None
+    # A cookie seen before is still checked for expiry on every request.
+    soon = expiring(2)
+    assert actor_with(soon) == {"id": "bob", "roles": ["member"]}
+    time.sleep(3)
+    assert actor_with(soon) is None
+
+
+def test_http_basic_credentials_are_refused(make_app, team_env):
+    """Passwords are checked at /-/login only (throttled), never per request."""
+    server = make_app(env=team_env)
+    for auth in (("bob", "bob-pass"), ("bob", "wrong")):
+        response = httpx.get(server.url + "/-/files/search.json", auth=auth)
+        api.assert_api_error(response, 401, "Basic authentication is not accepted")
+    # The login form and tokens are unaffected.
+    with server.login("bob", "bob-pass") as bob:
+        assert bob.get("/-/actor.json").json()["actor"]["id"] == "bob"

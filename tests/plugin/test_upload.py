@@ -8,7 +8,7 @@ import pytest
 from support.config import ALICE, BOB, OPEN_PERMISSIONS
 from support import api
 from support.images import image_bytes
-from support.server import source_config
+from support.server import DatasetteServer, source_config
 
 
 def stored_files(root):
@@ -271,6 +271,42 @@ def test_one_request_put_keeps_the_routers_safeguards(open_server):
         response = bad.put("/-/files/upload/one/token.txt", content=b"x")
         api.assert_api_error(response, 401)
         assert "invalid_token" in response.headers["www-authenticate"]
+
+
+HEADER_AUTH_PLUGIN = """
+from datasette import hookimpl
+
+@hookimpl
+def asgi_wrapper(datasette):
+    def wrap(app):
+        async def with_actor(scope, receive, send):
+            user = dict(scope.get("headers") or []).get(b"x-test-user")
+            if scope["type"] == "http" and user:
+                scope = dict(scope, actor={"id": user.decode()})
+            await app(scope, receive, send)
+        return with_actor
+    return wrap
+"""
+
+
+def test_one_request_put_sees_actors_set_by_other_plugins_asgi_wrappers(tmp_path):
+    """An authentication plugin built as ASGI middleware (it sets scope["actor"])
+    still wraps the PUT fast path."""
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "header_auth.py").write_text(HEADER_AUTH_PLUGIN)
+    config = {"permissions": {"files-browse": True, "files-upload": {"id": "alice"}},
+              "plugins": {"datasette-files": {"sources": {
+                  "one": source_config(tmp_path / "one")}}}}
+    server = DatasetteServer(tmp_path, config, ["--plugins-dir", str(plugins)]).start()
+    try:
+        with server.client(headers={"X-Test-User": "alice"}) as alice, server.client() as anyone:
+            response = alice.put("/-/files/upload/one/hers.txt", content=b"x")
+            assert response.status_code == 201, response.text
+            assert response.json()["file"]["uploaded_by"] == "alice"
+            api.assert_api_error(anyone.put("/-/files/upload/one/x.txt", content=b"x"), 403)
+    finally:
+        server.stop()
 
 
 def test_one_request_put_refusals(open_server):

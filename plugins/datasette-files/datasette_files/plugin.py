@@ -94,8 +94,10 @@ def permission_resources_sql(datasette, actor, action):
     )
 
 
-@hookimpl
+@hookimpl(tryfirst=True)
 def asgi_wrapper(datasette):
+    # First, so innermost: other plugins' wrappers (one may set scope["actor"])
+    # still see every PUT before it is answered.
     return put_fast_path(datasette)
 
 

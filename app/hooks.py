@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import functools
-import time
-from typing import Optional
 
 from datasette import Response, hookimpl
-from datasette.utils import baseconv
-from itsdangerous import BadSignature
+
+from .sessions import session_actor
 
 CHECK_TIMEOUT_SECONDS = 5
-SESSION_COOKIE = "ds_actor"
 
 
 @hookimpl(tryfirst=True)
@@ -26,7 +22,7 @@ async def actor_from_request(datasette, request):
     """
     from datasette.default_permissions.tokens import actor_from_signed_api_token
 
-    actor = await actor_from_signed_api_token(datasette, request) or _session_actor(
+    actor = await actor_from_signed_api_token(datasette, request) or session_actor(
         datasette, request
     )
     if not actor or actor.get("id") is None:
@@ -37,32 +33,6 @@ async def actor_from_request(datasette, request):
     team = (plugins.get("datasette-auth-passwords") or {}).get("actors") or {}
     member = team.get(str(actor["id"])) or {}
     return {**actor, "roles": list(member.get("roles") or [])}
-
-
-def _session_actor(datasette, request) -> Optional[dict]:
-    """The actor in Datasette's session cookie, read as Datasette reads it (a
-    signed {"a": actor, "e": expiry} value). Checking the signature builds a new
-    serializer each time, a twentieth of a small upload's CPU, so it is done
-    once per distinct cookie; the expiry is checked on every request."""
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if not cookie:
-        return None
-    session = _verified_session(datasette, cookie)
-    if session is None:
-        return None
-    expires_at = session.get("e")
-    if expires_at and time.time() > int(baseconv.base62.decode(expires_at)):
-        return None
-    return session["a"]
-
-
-@functools.lru_cache(maxsize=1024)
-def _verified_session(datasette, cookie: str) -> Optional[dict]:
-    try:
-        session = datasette.unsign(cookie, "actor")
-    except BadSignature:
-        return None
-    return session if isinstance(session, dict) and "a" in session else None
 
 
 @hookimpl

@@ -11,7 +11,10 @@ from __future__ import annotations
 import json
 import time
 from collections import deque
-from typing import Callable
+from typing import Callable, Optional
+
+# (cookie value) -> (the value to set instead, its Max-Age or None): see sessions.py
+SessionLifetime = Callable[[str], "tuple[str, Optional[int]]"]
 
 HSTS = "max-age=31536000; includeSubDomains"
 SESSION_COOKIE = b"ds_actor="
@@ -24,10 +27,12 @@ def _is_https(scope) -> bool:
 
 class SecurityHeaders:
     """Adds nosniff, Referrer-Policy, frame-ancestors (and HSTS over HTTPS) to
-    every response, and HttpOnly/SameSite=Lax/Secure to the session cookie."""
+    every response, and HttpOnly/SameSite=Lax/Secure to the session cookie,
+    with the expiry ``session_lifetime`` gives it."""
 
-    def __init__(self, app):
+    def __init__(self, app, session_lifetime: Optional[SessionLifetime] = None):
         self.app = app
+        self.session_lifetime = session_lifetime
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -36,19 +41,20 @@ class SecurityHeaders:
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
-                message = {**message, "headers": _secured(message["headers"], https)}
+                message = {**message, "headers": _secured(
+                    message["headers"], https, self.session_lifetime)}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
 
 
-def _secured(headers, https: bool) -> list:
+def _secured(headers, https: bool, session_lifetime: Optional[SessionLifetime]) -> list:
     present = {name.lower() for name, _ in headers}
     result = []
     for name, value in headers:
         lower = name.lower()
         if lower == b"set-cookie" and value.startswith(SESSION_COOKIE):
-            value = _session_cookie(value, https)
+            value = _session_cookie(value, https, session_lifetime)
         elif lower == b"content-security-policy" and b"frame-ancestors" not in value:
             value += b"; frame-ancestors 'none'"
         result.append((name, value))
@@ -65,8 +71,16 @@ def _secured(headers, https: bool) -> list:
     return result
 
 
-def _session_cookie(value: bytes, https: bool) -> bytes:
+def _session_cookie(value: bytes, https: bool,
+                    session_lifetime: Optional[SessionLifetime]) -> bytes:
     attributes = {part.strip().split(b"=")[0].lower() for part in value.split(b";")[1:]}
+    cookie, _, rest = value.partition(b";")
+    signed = cookie[len(SESSION_COOKIE):].decode("latin-1")
+    if session_lifetime and signed:  # an empty value is a logout
+        signed, max_age = session_lifetime(signed)
+        value = SESSION_COOKIE + signed.encode("latin-1") + (b";" + rest if rest else b"")
+        if max_age is not None and b"max-age" not in attributes:
+            value += b"; Max-Age=" + str(max_age).encode()
     if b"httponly" not in attributes:
         value += b"; HttpOnly"
     if b"samesite" not in attributes:

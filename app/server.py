@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 
@@ -14,6 +15,7 @@ from . import hooks
 from .config import prepare_config, read_config_file
 from .datadir import DataDir
 from .middleware import LoginThrottle, NoBasicAuth, SecurityHeaders
+from .sessions import with_lifetime
 from .settings import Settings
 
 log = logging.getLogger("app")
@@ -64,8 +66,9 @@ def build_datasette(settings: Settings, quiet: bool = False) -> tuple[Datasette,
     return datasette, data_dir
 
 
-def asgi_app(datasette: Datasette):
-    return SecurityHeaders(NoBasicAuth(LoginThrottle(datasette.app())))
+def asgi_app(datasette: Datasette, settings: Settings):
+    lifetime = functools.partial(with_lifetime, datasette, seconds=settings.session_seconds)
+    return SecurityHeaders(NoBasicAuth(LoginThrottle(datasette.app())), lifetime)
 
 
 async def serve(settings: Settings) -> None:
@@ -78,7 +81,7 @@ async def serve(settings: Settings) -> None:
     await check_databases(datasette)
     await datasette.invoke_startup()
     config = uvicorn.Config(
-        asgi_app(datasette),
+        asgi_app(datasette, settings),
         host=settings.host,
         port=settings.port,
         # Forwarded headers are believed only from the configured proxy; with

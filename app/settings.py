@@ -23,6 +23,8 @@ class Settings:
     forwarded_allow_ips: str
     # Seconds that in-flight requests get to finish after SIGTERM.
     shutdown_timeout: int
+    # How long a login lasts.
+    session_seconds: int
 
     @classmethod
     def from_environment(cls, environ=None) -> "Settings":
@@ -34,4 +36,5 @@ class Settings:
             port=int(env.get("PORT") or 8001),
             forwarded_allow_ips=env.get("FORWARDED_ALLOW_IPS") or "",
             shutdown_timeout=int(env.get("SHUTDOWN_TIMEOUT") or 25),
+            session_seconds=int(float(env.get("SESSION_DAYS") or 14) * 86400),
         )

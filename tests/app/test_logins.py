@@ -49,6 +49,28 @@ def test_session_cookie_flags_and_logout(make_app, team_env):
         assert client.get("/-/actor.json").json()["actor"] is None
 
 
+def test_a_login_lasts_session_days(make_app, team_env):
+    from itsdangerous import URLSafeSerializer
+    from datasette.utils import baseconv
+
+    server = make_app(env=team_env)
+    login = httpx.post(server.url + "/-/login", data={"username": "bob", "password": "bob-pass"})
+    assert "Max-Age=1209600" in login.headers["set-cookie"]  # 14 days
+    session = URLSafeSerializer(server.secret(), "actor").loads(login.cookies["ds_actor"])
+    expires_at = int(baseconv.base62.decode(session["e"]))
+    assert abs(expires_at - (time.time() + 14 * 86400)) < 60
+    assert session["a"]["id"] == "bob"
+
+    short = make_app("short", env={**team_env, "SESSION_DAYS": str(3 / 86400)})
+    login = httpx.post(short.url + "/-/login", data={"username": "bob", "password": "bob-pass"})
+    assert "Max-Age=3" in login.headers["set-cookie"]
+    with httpx.Client(base_url=short.url, cookies=login.cookies) as client:
+        assert client.get("/-/actor.json").json()["actor"]["id"] == "bob"
+        time.sleep(4)
+        # The browser would have dropped it; a copy of it is refused as well.
+        assert client.get("/-/actor.json").json()["actor"] is None
+
+
 def test_behind_a_trusted_proxy_https_gives_secure_cookies_and_hsts(make_app, team_env):
     server = make_app(env={**team_env, "FORWARDED_ALLOW_IPS": "127.0.0.1"})
     response = httpx.post(server.url + "/-/login",

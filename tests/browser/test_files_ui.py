@@ -85,6 +85,26 @@ def test_upload_by_drag_and_drop_with_progress(page_factory, app_server):
     page.wait_for_selector("h1.df-filename")
 
 
+def test_small_files_go_in_one_request_each(page_factory):
+    from urllib.parse import urlparse
+
+    page = page_factory()
+    log_in(page)
+    page.goto("/-/files/upload/team")
+    sent = []
+    page.on("request", lambda request: sent.append((request.method, urlparse(request.url).path))
+            if "/-/files/upload/" in request.url else None)
+    files = [("small one.bin", 1000), ("small-two.bin", 200_000)]
+    drop_files(page, "[data-drop-zone]", files)
+    page.wait_for_function("document.querySelectorAll('.df-item.df-done').length === 2",
+                           timeout=60_000)
+    assert sorted(sent) == [("PUT", "/-/files/upload/team/small%20one.bin"),
+                            ("PUT", "/-/files/upload/team/small-two.bin")]
+    for name, size in files:
+        href = page.locator(".df-item.df-done a", has_text=name).get_attribute("href")
+        assert page.request.get(href + "/download").body() == bytes(i % 251 for i in range(size))
+
+
 def test_a_large_file_goes_in_chunks_and_resumes_after_a_network_error(page_factory):
     page = page_factory()
     log_in(page)

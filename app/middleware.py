@@ -1,5 +1,5 @@
 """ASGI middleware around Datasette: security headers, session cookie flags,
-login throttling, and no HTTP Basic authentication.
+login throttling, and passwords checked at the login form only.
 
 The client address and scheme they see are uvicorn's, which honours
 X-Forwarded-For / X-Forwarded-Proto only from FORWARDED_ALLOW_IPS: a header
@@ -19,6 +19,7 @@ SessionLifetime = Callable[[str], "tuple[str, Optional[int]]"]
 HSTS = "max-age=31536000; includeSubDomains"
 SESSION_COOKIE = b"ds_actor="
 LOGIN_PATH = "/-/login"
+PASSWORD_TOOL_PATH = "/-/password-tool"
 
 
 def _is_https(scope) -> bool:
@@ -135,14 +136,15 @@ class LoginThrottle:
         return recent
 
 
-class NoBasicAuth:
-    """Refuses requests that carry HTTP Basic credentials.
+class PasswordsAtLoginOnly:
+    """Passwords are checked at /-/login only, where failures are throttled.
 
-    datasette-auth-passwords checks a Basic password on any URL, on the event
-    loop (pbkdf2: about 0.2 s during which no other request is served) and
-    without the login throttle: a side door for guessing passwords and for
-    stalling the server. Passwords are checked at /-/login only; scripts use API
-    tokens (Authorization: Bearer).
+    Checking one is a pbkdf2 hash, about 0.2 s on the event loop during which no
+    other request is served. datasette-auth-passwords also checks HTTP Basic
+    credentials on any URL (unthrottled: a side door for guessing passwords) and
+    hashes any password POSTed to /-/password-tool, for anyone: both are
+    refused here. Scripts use API tokens (Authorization: Bearer); hashes for
+    new members come from `files-server member NAME`.
     """
 
     def __init__(self, app):
@@ -150,6 +152,10 @@ class NoBasicAuth:
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http":
+            if scope["path"] == PASSWORD_TOOL_PATH:
+                return await _json_error(
+                    send, 404, "Not available here: `files-server member NAME` makes a "
+                    "member's password hash")
             for name, value in scope["headers"]:
                 if name == b"authorization" and value[:6].lower() == b"basic ":
                     return await _json_error(

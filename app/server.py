@@ -14,7 +14,7 @@ from datasette.plugins import pm
 from . import hooks
 from .config import prepare_config, read_config_file
 from .datadir import DataDir
-from .middleware import LoginThrottle, NoBasicAuth, SecurityHeaders
+from .middleware import LoginThrottle, PasswordsAtLoginOnly, SecurityHeaders
 from .sessions import with_lifetime
 from .settings import Settings
 
@@ -68,7 +68,7 @@ def build_datasette(settings: Settings, quiet: bool = False) -> tuple[Datasette,
 
 def asgi_app(datasette: Datasette, settings: Settings):
     lifetime = functools.partial(with_lifetime, datasette, seconds=settings.session_seconds)
-    return SecurityHeaders(NoBasicAuth(LoginThrottle(datasette.app())), lifetime)
+    return SecurityHeaders(PasswordsAtLoginOnly(LoginThrottle(datasette.app())), lifetime)
 
 
 async def serve(settings: Settings) -> None:

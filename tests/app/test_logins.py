@@ -173,12 +173,16 @@ def test_session_cookies_are_verified_and_expire(make_app, team_env):
     assert actor_with(soon) is None
 
 
-def test_http_basic_credentials_are_refused(make_app, team_env):
+def test_passwords_are_checked_at_the_login_form_only(make_app, team_env):
     """Passwords are checked at /-/login only (throttled), never per request."""
     server = make_app(env=team_env)
     for auth in (("bob", "bob-pass"), ("bob", "wrong")):
         response = httpx.get(server.url + "/-/files/search.json", auth=auth)
         api.assert_api_error(response, 401, "Basic authentication is not accepted")
+    # Nor does anyone get a password hashed for them (a pbkdf2 per request).
+    for method in ("GET", "POST"):
+        response = httpx.request(method, server.url + "/-/password-tool", data={"password": "x"})
+        api.assert_api_error(response, 404, "files-server member")
     # The login form and tokens are unaffected.
     with server.login("bob", "bob-pass") as bob:
         assert bob.get("/-/actor.json").json()["actor"]["id"] == "bob"

@@ -6,6 +6,7 @@ import asyncio
 
 from datasette import Response, hookimpl
 
+from .login import login
 from .sessions import session_actor
 
 CHECK_TIMEOUT_SECONDS = 5
@@ -35,9 +36,10 @@ async def actor_from_request(datasette, request):
     return {**actor, "roles": list(member.get("roles") or [])}
 
 
-@hookimpl
+@hookimpl(tryfirst=True)
 def register_routes():
-    return [(r"^/-/health$", health)]
+    # First, so this /-/login is matched before datasette-auth-passwords' own.
+    return [(r"^/-/health$", health), (r"^/-/login$", login)]
 
 
 async def health(datasette, request):

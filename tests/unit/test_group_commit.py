@@ -93,3 +93,24 @@ def test_a_batch_that_cannot_commit_fails_its_writes_and_the_next_one_works(
     assert "locked" in str(blocked[0])
     assert after == 3
     assert rows == [3]
+
+
+def test_datasette_shutdown_closes_the_upload_writer(tmp_path):
+    from datasette_files.plugin_state import state
+
+    (tmp_path / "one").mkdir()
+    config = {"permissions": {"files-browse": True, "files-upload": True},
+              "plugins": {"datasette-files": {"sync_on_start": False, "sources": {
+                  "one": {"storage": "filesystem", "config": {"root": str(tmp_path / "one")}}}}}}
+
+    async def run():
+        datasette = Datasette(config=config, internal=str(tmp_path / "internal.db"))
+        await datasette.invoke_startup()
+        response = await datasette.client.put("/-/files/upload/one/a.txt", content=b"hi")
+        assert response.status_code == 201, response.text
+        writer = state(datasette).registry.group._thread
+        assert writer.is_alive()
+        await datasette.invoke_shutdown()
+        return writer
+
+    assert not asyncio.run(run()).is_alive()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from datasette import hookimpl
 
 from . import permissions
@@ -128,6 +130,19 @@ def startup(datasette):
         await expire_uploads(plugin)
 
     return start
+
+
+@hookimpl
+def shutdown(datasette):
+    async def stop():
+        try:
+            plugin = state(datasette)
+        except RuntimeError:  # never started
+            return
+        # The upload path's writer commits what is queued, then closes its connection.
+        await asyncio.to_thread(plugin.registry.group.close)
+
+    return stop()
 
 
 async def sync_all_at_start(datasette) -> None:

@@ -137,14 +137,15 @@ class LoginThrottle:
 
 
 class PasswordsAtLoginOnly:
-    """Passwords are checked at /-/login only, where failures are throttled.
+    """Passwords are checked at /-/login only, where failures are throttled and
+    the hash runs in a thread (app/login.py).
 
-    Checking one is a pbkdf2 hash, about 0.2 s on the event loop during which no
-    other request is served. datasette-auth-passwords also checks HTTP Basic
-    credentials on any URL (unthrottled: a side door for guessing passwords) and
-    hashes any password POSTed to /-/password-tool, for anyone: both are
-    refused here. Scripts use API tokens (Authorization: Bearer); hashes for
-    new members come from `files-server member NAME`.
+    datasette-auth-passwords also checks HTTP Basic credentials on any URL and
+    hashes any password POSTed to /-/password-tool, for anyone: each is a pbkdf2
+    hash, about 0.2 s on the event loop during which no other request is
+    served, and neither is throttled (a side door for guessing passwords).
+    Both are refused here. Scripts use API tokens (Authorization: Bearer);
+    hashes for new members come from `files-server member NAME`.
     """
 
     def __init__(self, app):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from datasette import hookimpl
 
 from . import permissions
@@ -134,15 +132,15 @@ def startup(datasette):
 
 @hookimpl
 def shutdown(datasette):
-    async def stop():
-        try:
-            plugin = state(datasette)
-        except RuntimeError:  # never started
-            return
-        # The upload path's writer commits what is queued, then closes its connection.
-        await asyncio.to_thread(plugin.registry.group.close)
-
-    return stop()
+    try:
+        plugin = state(datasette)
+    except RuntimeError:  # never started
+        return
+    # The upload path's writer commits what is queued (normally nothing: requests
+    # have ended) and closes its connection. Waited for without yielding to the
+    # event loop: a request uvicorn cancelled at its shutdown timeout would
+    # otherwise log a traceback on its way out.
+    plugin.registry.group.close()
 
 
 async def sync_all_at_start(datasette) -> None:

@@ -21,6 +21,8 @@ import yaml
 from .datadir import DataDir
 
 AUTH_PLUGIN = "datasette-auth-passwords"
+# datasette-auth-passwords reads member ID's hash from the key ID + this.
+PASSWORD_HASH_SUFFIX = "_password_hash"
 APP_PLUGIN = "datasette-files-server"
 HASH_ENV_PREFIX = "PASSWORD_HASH_"
 MEMBER_ID = re.compile(r"^[a-z0-9_]{1,64}$")
@@ -133,11 +135,11 @@ def _wire_logins(plugins: dict, env) -> bool:
             raise ConfigProblem(
                 f"member id {member_id!r}: use 1-64 lower-case letters, digits or '_'"
             )
-        auth.setdefault(f"{member_id}_password_hash", {"$env": hash_env_name(member_id)})
+        auth.setdefault(member_id + PASSWORD_HASH_SUFFIX, {"$env": hash_env_name(member_id)})
     auth["actors"] = team
 
     def can_log_in(member_id):
-        key = auth[f"{member_id}_password_hash"]
+        key = auth[member_id + PASSWORD_HASH_SUFFIX]
         return bool(env.get(key["$env"])) if isinstance(key, dict) else bool(key)
 
     return any(ADMIN_ROLE in (m.get("roles") or []) and can_log_in(i) for i, m in team.items())
@@ -157,5 +159,5 @@ def _add_generated_admin(auth: dict, data_dir: DataDir) -> Optional[str]:
         data_dir.save_generated_admin_hash(password_hash)
     admin = team.setdefault(GENERATED_ADMIN, {"id": GENERATED_ADMIN, "roles": []})
     admin["roles"] = sorted(set(admin.get("roles") or []) | {ADMIN_ROLE})
-    auth[f"{GENERATED_ADMIN}_password_hash"] = password_hash
+    auth[GENERATED_ADMIN + PASSWORD_HASH_SUFFIX] = password_hash
     return password

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from datasette import Response, hookimpl
+from datasette.default_permissions.tokens import actor_from_signed_api_token
 
+from .config import AUTH_PLUGIN
 from .login import login
 from .sessions import session_actor
 
@@ -21,8 +23,6 @@ async def actor_from_request(datasette, request):
     id, and a cookie keeps whatever roles its login had. Someone no longer on
     the team keeps their id but has no roles, and so no access.
     """
-    from datasette.default_permissions.tokens import actor_from_signed_api_token
-
     actor = await actor_from_signed_api_token(datasette, request) or session_actor(
         datasette, request
     )
@@ -31,7 +31,7 @@ async def actor_from_request(datasette, request):
     # Straight from the config, not plugin_config(): that resolves $env secrets
     # on every call, and roles are never secrets.
     plugins = (datasette.config or {}).get("plugins") or {}
-    team = (plugins.get("datasette-auth-passwords") or {}).get("actors") or {}
+    team = (plugins.get(AUTH_PLUGIN) or {}).get("actors") or {}
     member = team.get(str(actor["id"])) or {}
     return {**actor, "roles": list(member.get("roles") or [])}
 

@@ -18,14 +18,13 @@ import secrets
 from datasette import Response
 from datasette_auth_passwords.utils import hash_password, verify_password
 
-AUTH_PLUGIN = "datasette-auth-passwords"
-HASH_SUFFIX = "_password_hash"
+from .config import AUTH_PLUGIN, PASSWORD_HASH_SUFFIX
 
 
 async def login(request, datasette):
     config = datasette.plugin_config(AUTH_PLUGIN) or {}
-    accounts = {key[: -len(HASH_SUFFIX)]: value for key, value in config.items()
-                if key.endswith(HASH_SUFFIX)}
+    accounts = {key[: -len(PASSWORD_HASH_SUFFIX)]: value for key, value in config.items()
+                if key.endswith(PASSWORD_HASH_SUFFIX)}
     error = None if accounts else "This instance does not have any configured accounts"
     if request.method == "POST":
         form = await request.post_vars()

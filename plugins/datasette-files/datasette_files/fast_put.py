@@ -23,6 +23,8 @@ from datasette.tokens import TokenInvalid
 from datasette.utils import await_me_maybe
 from datasette.utils.asgi import Request, Response
 
+from .views.uploads import put_view
+
 PUT_PATH = re.compile(r"^/-/files/upload/(?P<slug>[^/]+)/(?P<filename>[^/]+)$")
 
 
@@ -53,8 +55,6 @@ class _PutApp:
         self.datasette = datasette
 
     async def __call__(self, scope, receive, send):
-        from .views.uploads import put_view
-
         request = Request(scope, receive)
         try:
             actor = await _actor(self.datasette, request)

@@ -57,8 +57,8 @@ import { postJSON, readJSON } from "./api.js";
     });
   }
 
-  function sendWhole(item, prepared, file) {
-    return sendBytes(item, prepared, file, {}, function (loaded) {
+  function sendWhole(item, prepared, file, headers) {
+    return sendBytes(item, prepared, file, headers || {}, function (loaded) {
       item.progress(loaded / file.size);
     });
   }
@@ -153,10 +153,7 @@ import { postJSON, readJSON } from "./api.js";
   function putWhole(section, item, file) {
     var put = { upload_method: "PUT",
                 upload_url: section.dataset.putUrl + encodeURIComponent(file.name) };
-    var headers = file.type ? { "Content-Type": file.type } : {};
-    return sendBytes(item, put, file, headers, function (loaded) {
-      item.progress(loaded / file.size);
-    });
+    return sendWhole(item, put, file, file.type ? { "Content-Type": file.type } : {});
   }
 
   function upload(section, file) {

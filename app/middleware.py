@@ -1,5 +1,5 @@
-"""ASGI middleware around Datasette: security headers, session cookie flags,
-login throttling, and passwords checked at the login form only.
+"""ASGI middleware around Datasette: the access log, security headers, session
+cookie flags, login throttling, and passwords checked at the login form only.
 
 The client address and scheme they see are uvicorn's, which honours
 X-Forwarded-For / X-Forwarded-Proto only from FORWARDED_ALLOW_IPS: a header
@@ -9,9 +9,12 @@ made up by anyone else changes nothing here.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections import deque
 from typing import Callable, Optional
+
+from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 
 # (cookie value) -> (the value to set instead, its Max-Age or None): see sessions.py
 SessionLifetime = Callable[[str], "tuple[str, Optional[int]]"]
@@ -47,6 +50,47 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class AccessLog:
+    """uvicorn's access log line for every request, written once the response
+    has been sent rather than before its headers go out: formatting and writing
+    it (about 0.1 ms) no longer delays each response."""
+
+    def __init__(self, app, logger: logging.Logger):
+        self.app = app
+        self.logger = logger
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        status = None
+
+        async def watch(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception:
+            status = status or 500  # what uvicorn answers for it
+            raise
+        finally:
+            if status is not None:
+                self.logger.info('%s - "%s %s HTTP/%s" %d', get_client_addr(scope),
+                                 scope["method"], get_path_with_query_string(scope),
+                                 scope["http_version"], status)
+
+
+def take_over_access_log(logger: logging.Logger) -> None:
+    """Give ``logger`` uvicorn's access log handlers (its format and stream),
+    leaving uvicorn none, so that it writes no line of its own."""
+    uvicorn_access = logging.getLogger("uvicorn.access")
+    logger.handlers, uvicorn_access.handlers = uvicorn_access.handlers, []
+    logger.setLevel(uvicorn_access.level)
+    logger.propagate = uvicorn_access.propagate = False
 
 
 def _secured(headers, https: bool, session_lifetime: Optional[SessionLifetime]) -> list:

@@ -14,7 +14,13 @@ from datasette.plugins import pm
 from . import hooks
 from .config import prepare_config, read_config_file
 from .datadir import DataDir
-from .middleware import LoginThrottle, PasswordsAtLoginOnly, SecurityHeaders
+from .middleware import (
+    AccessLog,
+    LoginThrottle,
+    PasswordsAtLoginOnly,
+    SecurityHeaders,
+    take_over_access_log,
+)
 from .sessions import with_lifetime
 from .settings import Settings
 
@@ -66,9 +72,13 @@ def build_datasette(settings: Settings, quiet: bool = False) -> tuple[Datasette,
     return datasette, data_dir
 
 
+ACCESS_LOG = logging.getLogger("files_server.access")
+
+
 def asgi_app(datasette: Datasette, settings: Settings):
     lifetime = functools.partial(with_lifetime, datasette, seconds=settings.session_seconds)
-    return SecurityHeaders(PasswordsAtLoginOnly(LoginThrottle(datasette.app())), lifetime)
+    return AccessLog(SecurityHeaders(PasswordsAtLoginOnly(LoginThrottle(datasette.app())),
+                                     lifetime), ACCESS_LOG)
 
 
 async def serve(settings: Settings) -> None:
@@ -93,6 +103,7 @@ async def serve(settings: Settings) -> None:
         log_level="info",
         server_header=False,
     )
+    take_over_access_log(ACCESS_LOG)
     await uvicorn.Server(config).serve()
 
 

@@ -49,6 +49,18 @@ def test_security_headers_on_every_response(make_app):
         assert "frame-ancestors 'none'" in headers["content-security-policy"], path
 
 
+def test_every_request_gets_one_access_log_line(make_app):
+    server = make_app()
+    httpx.get(server.url + "/-/health?probe=1")
+    httpx.get(server.url + "/nowhere")
+    lines = server.log().splitlines()
+    # uvicorn's own format, written once per request (by the app, after the response).
+    assert sum('"GET /-/health?probe=1 HTTP/1.1" 200' in line for line in lines) == 1
+    assert sum('"GET /nowhere HTTP/1.1" 404' in line for line in lines) == 1
+    assert any(line.startswith("INFO:") and "127.0.0.1:" in line and "/nowhere" in line
+               for line in lines)
+
+
 def test_adding_a_source_to_the_config_and_restarting(make_app, tmp_path):
     path = tmp_path / "datasette.yaml"
     path.write_text(PRESET.read_text())

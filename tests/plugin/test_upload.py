@@ -1,7 +1,12 @@
 """The three-step upload over HTTP, and what it refuses."""
 
+import asyncio
+import hashlib
 import os
+import shutil
 import time
+
+import httpx
 
 import pytest
 
@@ -248,6 +253,56 @@ def test_one_request_put_stores_and_registers(open_server):
         typed = client.put("/-/files/upload/one/notes", content=b"# hi",
                            headers={"Content-Type": "text/markdown; charset=utf-8"})
         assert typed.json()["file"]["content_type"] == "text/markdown"
+
+
+@pytest.mark.parametrize("size", [0, 1, 4096, 256 * 1024, 256 * 1024 + 1, 3 * 1024 * 1024])
+def test_one_request_put_stores_exactly_the_bytes_sent(open_server, size):
+    # Small files are written by the registry's writer, larger ones streamed.
+    content = os.urandom(size)
+    with open_server.client() as client:
+        response = client.put(f"/-/files/upload/one/f{size}.bin", content=content)
+        assert response.status_code == 201, response.text
+        file = response.json()["file"]
+        assert file["size"] == size
+        assert file["content_hash"] == "sha256:" + hashlib.sha256(content).hexdigest()
+        assert client.get(file["download_url"]).content == content
+    assert temp_files(open_server.data_dir / "one") == []
+
+
+def test_one_request_put_records_image_dimensions(open_server):
+    with open_server.client() as client:
+        response = client.put("/-/files/upload/one/wide.png", content=image_bytes(40, 30))
+        assert (response.json()["file"]["width"], response.json()["file"]["height"]) == (40, 30)
+
+
+def test_small_puts_that_fill_the_disk_together(make_server, tiny_disk):
+    """Two small PUTs that each fit the free space but not both: one is stored,
+    the other answers 507 and leaves nothing behind."""
+    server = make_server({
+        "permissions": OPEN_PERMISSIONS,
+        "plugins": {"datasette-files": {"sources": {"tiny": source_config(tiny_disk)}}},
+    })
+    with server.client() as client:
+        assert client.put("/-/files/upload/tiny/filler.bin",
+                          content=b"f" * (1700 * 1024)).status_code == 201
+    size = shutil.disk_usage(tiny_disk).free * 3 // 4
+
+    async def both():
+        async with httpx.AsyncClient(base_url=server.url) as client:
+            return await asyncio.gather(*[
+                client.put(f"/-/files/upload/tiny/{name}.bin", content=name.encode() * size)
+                for name in ("a", "b")])
+
+    responses = asyncio.run(both())
+    assert sorted(r.status_code for r in responses) == [201, 507], [r.text for r in responses]
+    refused = next(r for r in responses if r.status_code == 507)
+    api.assert_api_error(refused, 507, "not enough free space")
+    stored = next(r for r in responses if r.status_code == 201).json()["file"]
+    assert len(stored_files(tiny_disk)) == 2 and temp_files(tiny_disk) == []
+    with server.client() as client:
+        assert client.get(stored["download_url"]).content == stored["filename"][0].encode() * size
+        names = [f["filename"] for f in client.get("/-/files/search.json").json()["files"]]
+    assert sorted(names) == sorted(["filler.bin", stored["filename"]])
 
 
 def test_one_request_put_keeps_the_routers_safeguards(open_server):

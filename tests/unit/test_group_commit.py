@@ -28,8 +28,8 @@ def test_concurrent_writes_are_batched_and_isolated(tmp_path):
         db = make_database(tmp_path)
         group = GroupCommit(db)
         batches = []
-        commit = group._commit
-        group._commit = lambda fns: batches.append(len(fns)) or commit(fns)
+        write_batch = group._write_batch
+        group._write_batch = lambda conn, batch: batches.append(len(batch)) or write_batch(conn, batch)
         try:
             # Twenty writes and a duplicate, all waiting when the flush starts: one batch.
             results = await asyncio.gather(*[group.run(insert(n)) for n in range(1, 21)],
@@ -114,3 +114,49 @@ def test_datasette_shutdown_closes_the_upload_writer(tmp_path):
         return writer
 
     assert not asyncio.run(run()).is_alive()
+
+
+def test_a_batch_places_its_files_syncs_their_directory_once_then_commits(
+        tmp_path, monkeypatch):
+    import datasette_files.group_commit as group_commit
+
+    synced = []
+    real_fsync_directory = group_commit.fsync_directory
+    monkeypatch.setattr(group_commit, "fsync_directory",
+                        lambda d: synced.append(d) or real_fsync_directory(d))
+    spool, source = tmp_path / "spool", tmp_path / "source"
+    spool.mkdir()
+    source.mkdir()
+
+    def placing(name):
+        (spool / name).write_text(name)
+
+        def place():
+            if name == "bad":
+                raise OSError("cannot place")
+            (spool / name).rename(source / name)
+            return source
+        return place
+
+    async def run():
+        db = make_database(tmp_path)
+        group = GroupCommit(db)
+        try:
+            outcomes = await asyncio.gather(
+                *[group.run(insert(n), place=placing(f"f{n}")) for n in range(1, 6)],
+                group.run(insert(6), place=placing("bad")),
+                group.run(insert(1), place=placing("duplicate")),
+                return_exceptions=True)
+        finally:
+            group.close()
+        rows = [row[0] for row in (await db.execute("SELECT n FROM t ORDER BY n")).rows]
+        return outcomes, rows
+
+    outcomes, rows = asyncio.run(run())
+    assert outcomes[:5] == [1, 2, 3, 4, 5]
+    assert isinstance(outcomes[5], OSError)  # its row was never written
+    assert isinstance(outcomes[6], sqlite3.IntegrityError)  # placed, but its row failed
+    assert rows == [1, 2, 3, 4, 5]
+    assert synced == [source]
+    assert sorted(p.name for p in source.iterdir()) == [
+        "duplicate", "f1", "f2", "f3", "f4", "f5"]

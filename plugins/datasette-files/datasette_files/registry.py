@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional
+from pathlib import Path
+from typing import Any, Callable, Iterable, Optional
 
 from .errors import ApiError
 from .group_commit import GroupCommit
@@ -497,11 +498,13 @@ class FileRegistry:
 
         return await self.group.run(write)
 
-    async def register_file(self, file_row: dict) -> dict:
+    async def register_file(self, file_row: dict, *,
+                            place: Optional[Callable[[], Path]] = None) -> dict:
         """Register a file stored without an upload token; the file as registered.
 
-        Should a sync have registered the path in the moment since its bytes
-        landed, this registration takes the row over.
+        ``place`` (see GroupCommit.run) moves the file into place first, in the
+        same batch. Should a sync have registered the path in the moment since
+        its bytes landed, this registration takes the row over.
         """
         columns = ", ".join(file_row)
         placeholders = ", ".join(f":{key}" for key in file_row)
@@ -515,7 +518,7 @@ class FileRegistry:
                 f"RETURNING {FILE_COLUMNS}", file_row)
             return _returned(cursor)
 
-        return await self.group.run(write)
+        return await self.group.run(write, place=place)
 
     async def reset_interrupted_uploads(self) -> None:
         """Uploads an earlier version left mid-receive (it kept that state on disk)."""

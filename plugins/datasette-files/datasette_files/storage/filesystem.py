@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import errno
+import functools
 import hashlib
 import mimetypes
 import os
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import AsyncIterator, Callable, Iterator, Optional
 
 from ..base import DEFAULT_MAX_FILE_SIZE, FileMetadata, Storage, StorageCapabilities
+from ..durable import move_into_place
 from ..errors import ConfigError, InsufficientStorage
 
 READ_CHUNK = 1024 * 1024
@@ -171,7 +173,7 @@ class FilesystemStorage(Storage):
         self, path: str, stream: AsyncIterator[bytes], content_type: str
     ) -> FileMetadata:
         final = self.resolve(path)
-        temp = self.root / TEMP_DIR_NAME / f"{uuid.uuid4().hex}.part"
+        temp = self._temp_path()
         sha256 = hashlib.sha256()
         try:
             # A small file arrives whole: written, fsynced and moved in one trip
@@ -185,7 +187,7 @@ class FilesystemStorage(Storage):
                     size = await _pipe_to_file(fp, head, rest, sha256)
                 finally:
                     fp.close()
-                await asyncio.to_thread(_move_into_place, temp, final)
+                await asyncio.to_thread(move_into_place, temp, final)
         except BaseException as ex:
             temp.unlink(missing_ok=True)
             _raise_if_disk_full(ex, "to finish the upload")
@@ -197,6 +199,17 @@ class FilesystemStorage(Storage):
             content_hash="sha256:" + sha256.hexdigest(),
             size=size,
         )
+
+    def small_file_writer(self, data: bytes, path: str) -> Callable[[], Path]:
+        """A blocking function that stores ``data`` at ``path`` (a temporary file,
+        fsynced, renamed into place) and returns the directory the caller must
+        sync for the rename to be durable: the registry's writer runs it, and
+        syncs a directory once for all the files of a batch."""
+        return functools.partial(_write_unsynced_rename, self._temp_path(),
+                                 self.resolve(path), data)
+
+    def _temp_path(self) -> Path:
+        return self.root / TEMP_DIR_NAME / f"{uuid.uuid4().hex}.part"
 
     # Resumable uploads: chunks gather in a spool file named by the upload's
     # key, which becomes the stored file by a rename once the last one is in.
@@ -243,7 +256,7 @@ class FilesystemStorage(Storage):
 
     async def finish_chunks(self, key: str, path: str) -> None:
         """Move upload ``key``'s complete spool to ``path``."""
-        await asyncio.to_thread(_move_into_place, self._spool(key), self.resolve(path))
+        await asyncio.to_thread(move_into_place, self._spool(key), self.resolve(path))
 
     async def discard_chunks(self, key: str) -> None:
         await asyncio.to_thread(self._spool(key).unlink, True)
@@ -429,8 +442,22 @@ def _write_small_file(temp: Path, final: Path, chunks: list[bytes], sha256) -> i
     with open(temp, "wb") as fp:
         _write_and_hash(fp, sha256, chunks)
         _fsync(fp)
-    _move_into_place(temp, final)
+    move_into_place(temp, final)
     return sum(map(len, chunks))
+
+
+def _write_unsynced_rename(temp: Path, final: Path, data: bytes) -> Path:
+    try:
+        with open(temp, "wb") as fp:
+            fp.write(data)
+            _fsync(fp)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(temp, final)
+    except BaseException as ex:
+        temp.unlink(missing_ok=True)
+        _raise_if_disk_full(ex, "to store the file")
+        raise
+    return final.parent
 
 
 def _write_and_hash(fp, sha256, chunks: list[bytes], start_writeback: bool = False) -> None:
@@ -462,14 +489,3 @@ _sync_file_range = _load_sync_file_range()
 def _fsync(fp) -> None:
     fp.flush()
     os.fsync(fp.fileno())
-
-
-def _move_into_place(temp: Path, final: Path) -> None:
-    final.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(temp, final)
-    # The rename is durable only once the directory entry is on disk.
-    dir_fd = os.open(final.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)

@@ -220,15 +220,10 @@ async def put_file(plugin: PluginState, source: Source, actor, filename: str,
     width, height = await _dimensions_of(data, content_type)
     file_id = new_file_id()
     path = storage_path(file_id, shown_name)
-    row = {
-        "id": file_id, "source_slug": source.slug, "path": path, "filename": shown_name,
-        "content_type": content_type,
-        # A few microseconds for a small file: not worth a trip to a thread.
-        "content_hash": "sha256:" + hashlib.sha256(data).hexdigest(),
-        "size": len(data), "width": width, "height": height,
-        "uploaded_by": actor_id_of(actor), "created_at": format_timestamp(utc_now()),
-        "metadata": "{}", "search_text": "",
-    }
+    # Hashed here: at most 0.2 ms (256 KiB), less than a trip to a thread.
+    content_hash = "sha256:" + hashlib.sha256(data).hexdigest()
+    row = file_row(file_id, source, path, shown_name, content_type, content_hash,
+                   len(data), width, height, actor_id_of(actor))
     try:
         return await plugin.registry.register_file(
             row, place=source.storage.small_file_writer(data, path))
@@ -249,13 +244,9 @@ async def _put_streamed(plugin: PluginState, source: Source, actor, shown_name: 
         metadata = await store(source, path, content_type, declared, stream)
         width, height = await image_dimensions(source, path, content_type)
         registering = True
-        return await plugin.registry.register_file({
-            "id": file_id, "source_slug": source.slug, "path": path, "filename": shown_name,
-            "content_type": content_type, "content_hash": metadata.content_hash,
-            "size": metadata.size, "width": width, "height": height,
-            "uploaded_by": actor_id_of(actor), "created_at": format_timestamp(utc_now()),
-            "metadata": "{}", "search_text": "",
-        })
+        return await plugin.registry.register_file(file_row(
+            file_id, source, path, shown_name, content_type, metadata.content_hash,
+            metadata.size, width, height, actor_id_of(actor)))
     except BaseException as ex:
         # A registration cancelled while its batch commits may still land: the
         # file stays for it (unregistered, a sync finds it).
@@ -264,17 +255,25 @@ async def _put_streamed(plugin: PluginState, source: Source, actor, shown_name: 
         raise
 
 
+def file_row(file_id: str, source: Source, path: str, filename: str, content_type: str,
+             content_hash: str, size: int, width: Optional[int], height: Optional[int],
+             uploaded_by: Optional[str]) -> dict:
+    """A registry row for a file just stored."""
+    return {
+        "id": file_id, "source_slug": source.slug, "path": path, "filename": filename,
+        "content_type": content_type, "content_hash": content_hash, "size": size,
+        "width": width, "height": height, "uploaded_by": uploaded_by,
+        "created_at": format_timestamp(utc_now()), "metadata": "{}", "search_text": "",
+    }
+
+
 async def _read_declared(stream: AsyncIterator[bytes], declared: int) -> bytes:
-    """The whole body, which must be exactly ``declared`` bytes."""
-    chunks, received = [], 0
-    async for chunk in stream:
-        received += len(chunk)
-        if received > declared:
-            raise ApiError(f"Received more than the {declared} bytes Content-Length declared")
-        chunks.append(chunk)
-    if received != declared:
-        raise ApiError(f"Received {received} bytes but the upload declared {declared} bytes")
-    return b"".join(chunks)
+    """The whole body, which must be exactly ``declared`` bytes (the server
+    delivers no more than Content-Length)."""
+    data = b"".join([chunk async for chunk in stream])
+    if len(data) != declared:
+        raise ApiError(f"Received {len(data)} bytes but the upload declared {declared} bytes")
+    return data
 
 
 def _upload_limit(source: Source, declared: Optional[int]) -> tuple[int, str]:
@@ -319,21 +318,9 @@ async def complete(plugin: PluginState, source: Source, upload: dict,
                 f"The uploaded bytes have {upload['content_hash']}, not the {expected} "
                 "given: they were discarded; upload the file again", status=422, received=0)
     width, height = await image_dimensions(source, upload["path"], upload["content_type"])
-    row = {
-        "id": upload["file_id"],
-        "source_slug": source.slug,
-        "path": upload["path"],
-        "filename": upload["filename"],
-        "content_type": upload["content_type"],
-        "content_hash": upload["content_hash"],
-        "size": upload["received_bytes"],
-        "width": width,
-        "height": height,
-        "uploaded_by": upload["actor_id"],
-        "created_at": format_timestamp(utc_now()),
-        "metadata": "{}",
-        "search_text": "",
-    }
+    row = file_row(upload["file_id"], source, upload["path"], upload["filename"],
+                   upload["content_type"], upload["content_hash"], upload["received_bytes"],
+                   width, height, upload["actor_id"])
     registered = await plugin.registry.complete_upload(upload["token"], row)
     if registered is None:
         raise Conflict("This upload token has already been used to complete an upload")
@@ -358,9 +345,9 @@ async def image_dimensions(source: Source, path: str,
         return None, None
     try:
         head = await source.storage.read_bytes(path, IMAGE_HEAD_BYTES)
-        return await asyncio.to_thread(_dimensions_from_head, head)
     except Exception:
         return None, None
+    return await _dimensions_of(head, content_type)
 
 
 def _dimensions_from_head(head: bytes) -> tuple[Optional[int], Optional[int]]:

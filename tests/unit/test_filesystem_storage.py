@@ -6,7 +6,7 @@ import os
 import pytest
 
 from datasette_files.errors import ConfigError
-from datasette_files.storage.filesystem import FilesystemStorage, UnsafePath
+from datasette_files.storage.filesystem import READ_CHUNK, FilesystemStorage, UnsafePath
 
 
 @pytest.fixture
@@ -60,6 +60,33 @@ def test_receive_stream_and_ranges(storage):
     assert len(whole) == 10_000_000
     assert part == b"\x00" + b"\x01" * 1_000_000 + b"\x02"
     assert os.listdir(storage.root / ".datasette-files-tmp") == []
+
+
+@pytest.mark.parametrize("size", [0, 1, READ_CHUNK, READ_CHUNK + 1, 3 * READ_CHUNK - 5])
+def test_ranges_and_whole_files_read_exactly_and_close_the_file(storage, size):
+    content = os.urandom(size)
+    (storage.root / "f.bin").write_bytes(content)
+    ranges = [(0, None), (0, size - 1), (size // 2, None), (size // 3, size - 2), (size - 1, None)]
+
+    def open_descriptors():
+        return len(os.listdir("/proc/self/fd"))
+
+    async def read(start, end):
+        return b"".join([chunk async for chunk in storage.stream_range("f.bin", start, end)])
+
+    async def first_chunk_only():
+        stream = storage.stream_range("f.bin", 0, None)
+        async for _ in stream:
+            break
+        await stream.aclose()
+
+    before = open_descriptors()
+    for start, end in ranges:
+        if 0 <= start < max(size, 1) and (end is None or start <= end):
+            expected = content[start:None if end is None else end + 1]
+            assert asyncio.run(read(start, end)) == expected, (start, end)
+    asyncio.run(first_chunk_only())
+    assert open_descriptors() == before
 
 
 def test_a_failing_stream_leaves_nothing(storage):

@@ -154,20 +154,24 @@ class FilesystemStorage(Storage):
         self, path: str, start: int, end: Optional[int]
     ) -> AsyncIterator[bytes]:
         """Yield bytes ``start`` to ``end`` inclusive (to the end of file if None)."""
-        fp = await asyncio.to_thread(open, self.resolve(path), "rb")
+        full = self.resolve(path)
+        fp, remaining = None, None if end is None else end - start + 1
         try:
-            await asyncio.to_thread(fp.seek, start)
-            remaining = None if end is None else end - start + 1
-            while remaining is None or remaining > 0:
+            while True:
                 size = READ_CHUNK if remaining is None else min(READ_CHUNK, remaining)
-                chunk = await asyncio.to_thread(fp.read, size)
-                if not chunk:
+                # One trip off the loop per chunk: the first also opens the file,
+                # the last also closes it (a 1 MiB range is one trip, not four).
+                fp, chunk = await asyncio.to_thread(
+                    _read_chunk, fp, full, start, size, size == remaining)
+                if chunk:
+                    if remaining is not None:
+                        remaining -= len(chunk)
+                    yield chunk
+                if fp is None:  # closed: that was the last chunk
                     break
-                if remaining is not None:
-                    remaining -= len(chunk)
-                yield chunk
         finally:
-            await asyncio.to_thread(fp.close)
+            if fp is not None:  # the reader stopped early
+                await asyncio.to_thread(fp.close)
 
     async def receive_upload(
         self, path: str, stream: AsyncIterator[bytes], content_type: str
@@ -436,6 +440,23 @@ async def _pipe_to_file(fp, head: list[bytes], rest: Optional[AsyncIterator],
         if in_flight:  # a write still running in its thread must end before fp closes
             await asyncio.wait([in_flight])
     return size
+
+
+def _read_chunk(fp, full: Path, start: int, size: int, last: bool):
+    """Up to ``size`` bytes from ``fp``, opened at ``start`` if None; closed after
+    the ``last`` read or at the end of the file. (the open file or None, the bytes)"""
+    if fp is None:
+        fp = open(full, "rb")
+        fp.seek(start)
+    try:
+        chunk = fp.read(size)
+    except BaseException:
+        fp.close()
+        raise
+    if last or len(chunk) < size:
+        fp.close()
+        fp = None
+    return fp, chunk
 
 
 def _write_small_file(temp: Path, final: Path, chunks: list[bytes], sha256) -> int:

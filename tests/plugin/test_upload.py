@@ -4,6 +4,7 @@ import asyncio
 import hashlib
 import os
 import shutil
+import socket
 import time
 
 import httpx
@@ -267,6 +268,24 @@ def test_one_request_put_stores_exactly_the_bytes_sent(open_server, size):
         assert file["content_hash"] == "sha256:" + hashlib.sha256(content).hexdigest()
         assert client.get(file["download_url"]).content == content
     assert temp_files(open_server.data_dir / "one") == []
+
+
+@pytest.mark.parametrize("declared", [100_000, 3_000_000])
+def test_a_put_cut_off_midway_stores_and_registers_nothing(open_server, declared):
+    root = open_server.data_dir / "one"
+    before = stored_files(root)
+    with socket.create_connection(("127.0.0.1", open_server.port)) as sock:
+        sock.sendall(f"PUT /-/files/upload/one/cut-{declared}.bin HTTP/1.1\r\nHost: test\r\n"
+                     f"Content-Length: {declared}\r\n\r\n".encode() + b"c" * (declared // 2))
+        time.sleep(0.3)
+    for _ in range(50):
+        if not temp_files(root):
+            break
+        time.sleep(0.1)
+    assert temp_files(root) == [] and stored_files(root) == before
+    with open_server.client() as client:
+        found = client.get("/-/files/search.json", params={"q": "cut"}).json()
+    assert found["total"] == 0
 
 
 def test_one_request_put_records_image_dimensions(open_server):

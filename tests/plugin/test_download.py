@@ -3,6 +3,7 @@
 import pytest
 
 from support import api
+from support.config import ALICE
 
 CONTENT = bytes(range(256)) * 40  # 10,240 bytes
 
@@ -31,6 +32,24 @@ def test_download_is_the_uploaded_bytes_as_an_attachment(open_server, stored):
     assert response.headers["x-content-type-options"] == "nosniff"
     assert "sandbox" in response.headers["content-security-policy"]
     assert response.headers["accept-ranges"] == "bytes"
+
+
+def test_downloads_and_thumbnails_answer_with_the_routers_cache_headers(open_server, stored):
+    """They are answered ahead of Datasette's router, with the headers it would add."""
+    thumbnail_url = stored["download_url"].replace("/download", "/thumbnail")
+    for url in (stored["download_url"], thumbnail_url):
+        with open_server.client() as anyone, open_server.client(ALICE) as alice:
+            public, private = anyone.get(url), alice.get(url)
+        assert public.status_code == private.status_code == 200, url
+        assert public.headers["cache-control"] != "private, no-store", url
+        assert private.headers["cache-control"] == "private, no-store", url
+        for response in (public, private):
+            assert {"cookie", "authorization"} <= {
+                part.strip().lower() for part in response.headers["vary"].split(",")}, url
+    with open_server.client(headers={"Authorization": "Bearer dstok_not-a-real-token"}) as bad:
+        response = bad.get(stored["download_url"])
+        api.assert_api_error(response, 401)
+        assert "invalid_token" in response.headers["www-authenticate"]
 
 
 def test_html_and_svg_never_render_inline(open_server):

@@ -7,7 +7,7 @@ from datasette import hookimpl
 from . import permissions
 from .column_type import FileColumnType
 from .csv_import.detect import is_csv
-from .fast_put import put_fast_path
+from .fast_paths import fast_paths
 from .files import FILE_ID_PATTERN, format_timestamp, utc_now
 from .plugin_state import PluginState, set_state, state
 from .registry import FileRegistry
@@ -97,8 +97,8 @@ def permission_resources_sql(datasette, actor, action):
 @hookimpl(tryfirst=True)
 def asgi_wrapper(datasette):
     # First, so innermost: other plugins' wrappers (one may set scope["actor"])
-    # still see every PUT before it is answered.
-    return put_fast_path(datasette)
+    # still see every request the fast paths answer.
+    return fast_paths(datasette)
 
 
 @hookimpl

@@ -15,8 +15,14 @@ def fsync_directory(directory: Path) -> None:
         os.close(dir_fd)
 
 
-def move_into_place(temp: Path, final: Path) -> None:
-    """Rename fsynced ``temp`` to ``final`` and flush ``final``'s directory."""
+def rename_into_place(temp: Path, final: Path) -> Path:
+    """Rename fsynced ``temp`` to ``final``; the directory to flush for the
+    rename to be durable."""
     final.parent.mkdir(parents=True, exist_ok=True)
     os.replace(temp, final)
-    fsync_directory(final.parent)
+    return final.parent
+
+
+def move_into_place(temp: Path, final: Path) -> None:
+    """Rename fsynced ``temp`` to ``final`` and flush ``final``'s directory."""
+    fsync_directory(rename_into_place(temp, final))

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import AsyncIterator, Callable, Iterator, Optional
 
 from ..base import DEFAULT_MAX_FILE_SIZE, FileMetadata, Storage, StorageCapabilities
-from ..durable import move_into_place
+from ..durable import move_into_place, rename_into_place
 from ..errors import ConfigError, InsufficientStorage
 
 READ_CHUNK = 1024 * 1024
@@ -472,13 +472,11 @@ def _write_unsynced_rename(temp: Path, final: Path, data: bytes) -> Path:
         with open(temp, "wb") as fp:
             fp.write(data)
             _fsync(fp)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(temp, final)
+        return rename_into_place(temp, final)
     except BaseException as ex:
         temp.unlink(missing_ok=True)
         _raise_if_disk_full(ex, "to store the file")
         raise
-    return final.parent
 
 
 def _write_and_hash(fp, sha256, chunks: list[bytes], start_writeback: bool = False) -> None:

@@ -8,9 +8,14 @@ import sys
 from pathlib import Path
 
 import click
+import datasette_files
+from datasette.app import Datasette
+from datasette_auth_passwords.utils import hash_password
 
+from .backup import RestoreRefused, restore_backup, write_backup
 from .config import MEMBER_ID, ConfigProblem, hash_env_name, prepare_config, read_config_file
 from .datadir import DataDir
+from .server import build_datasette, run
 from .settings import Settings
 
 
@@ -23,8 +28,6 @@ def cli():
 @cli.command()
 def serve():
     """Run the server (HOST:PORT, default 127.0.0.1:8001)."""
-    from .server import run
-
     settings = Settings.from_environment()
     try:
         run(settings)
@@ -61,14 +64,9 @@ def check():
 
 
 async def _check_sources(config: dict) -> list[str]:
-    from datasette.app import Datasette
-    from datasette_files.errors import ConfigError
-    from datasette_files.sources import load_sources
-
-    datasette = Datasette(config=config)
     try:
-        sources = await load_sources(datasette, datasette.plugin_config("datasette-files"))
-    except ConfigError as ex:
+        sources = await datasette_files.validate_sources(Datasette(config=config))
+    except datasette_files.ConfigError as ex:
         return [ex.message]
     for source in sources:
         click.echo(f"source:   {source.slug} ({source.storage_type}) ok")
@@ -84,8 +82,6 @@ def member(member_id, password_stdin):
     Set it where the server runs and restart: `fly secrets set ...` does both;
     with Docker, pass it with -e and recreate the container.
     """
-    from datasette_auth_passwords.utils import hash_password
-
     member_id = member_id.lower()
     if not MEMBER_ID.match(member_id):
         raise click.BadParameter("use 1-64 lower-case letters, digits or '_'")
@@ -108,8 +104,6 @@ def token(member_id, hours):
     It acts with the member's current roles, and is signed with this data
     directory's DATASETTE_SECRET; changing that secret revokes every token.
     """
-    from datasette.app import Datasette
-
     settings = Settings.from_environment()
     keys, _ = DataDir(settings.data_dir).keys()
     secret = keys["DATASETTE_SECRET"]
@@ -123,27 +117,20 @@ def token(member_id, hours):
               help="Remove registered files even if a root has become empty.")
 def sync(sources, confirm_removals):
     """Register the files already in the sources' folders (all sources by default)."""
-    from .server import build_datasette
-
     settings = Settings.from_environment()
 
     async def run() -> int:
-        from datasette_files.plugin_state import state
-        from datasette_files.sync import sync_source
-
         datasette, _ = build_datasette(settings, quiet=True)
         await datasette.invoke_startup()
-        plugin = state(datasette)
         failures = 0
-        for source in plugin.sources:
+        for source in datasette_files.list_sources(datasette):
             if sources and source.slug not in sources:
                 continue
-            if not source.capabilities.can_list:
+            if not source.can_list:
                 click.echo(f"{source.slug}: cannot list its files; skipped")
                 continue
-            status = await sync_source(plugin.registry, source, plugin.sync_status(source.slug),
-                                       include_hidden=bool(plugin.config.get("include_hidden")),
-                                       confirm_removals=confirm_removals)
+            status = await datasette_files.sync_source(datasette, source.slug,
+                                                       confirm_removals=confirm_removals)
             click.echo(f"{source.slug}: {status.state}: found {status.found}, added "
                        f"{status.added}, removed {status.removed}, changed {status.changed}, "
                        f"moved {status.moved}, skipped {status.skipped} in {status.seconds}s"
@@ -159,8 +146,6 @@ def sync(sources, confirm_removals):
 def backup(destination):
     """Write a consistent snapshot of the data directory to DESTINATION (a .tar
     file, or - for standard output) while the server runs."""
-    from .backup import write_backup
-
     settings = Settings.from_environment()
     config = prepare_config(
         read_config_file(settings.config_path), DataDir(settings.data_dir), create_admin=False
@@ -175,8 +160,6 @@ def backup(destination):
 @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def restore(source):
     """Restore a backup .tar into an empty DATA_DIR."""
-    from .backup import RestoreRefused, restore_backup
-
     settings = Settings.from_environment()
     try:
         click.echo(restore_backup(source, DataDir(settings.data_dir)), err=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import datasette_files
 from datasette import Response, hookimpl
 from datasette.default_permissions.tokens import actor_from_signed_api_token
 
@@ -49,8 +50,8 @@ async def health(datasette, request):
     for name, db in datasette.databases.items():
         if name != "_memory":
             checks[f"database:{name}"] = _query(db)
-    for source, sync in _sources(datasette):
-        checks[f"source:{source.slug}"] = _source_check(source, sync)
+    for source in datasette_files.list_sources(datasette):
+        checks[f"source:{source.slug}"] = datasette_files.check_source(datasette, source.slug)
     names = list(checks)
     outcomes = await asyncio.gather(
         *(asyncio.wait_for(check, CHECK_TIMEOUT_SECONDS) for check in checks.values()),
@@ -74,25 +75,3 @@ async def health(datasette, request):
 async def _query(db) -> str:
     await db.execute("select 1")
     return "ok"
-
-
-async def _source_check(source, sync) -> str:
-    """Writable (readable, for a read-only source), and not found unhealthy by sync."""
-    if sync is not None and sync.state == "unhealthy":
-        raise RuntimeError(sync.error)
-    name = "check_readable" if source.read_only else "check_writable"
-    check = getattr(source.storage, name, None)
-    if check is None:
-        return "not checked"
-    await asyncio.to_thread(check)
-    return "ok"
-
-
-def _sources(datasette):
-    from datasette_files.plugin_state import state
-
-    try:
-        plugin = state(datasette)
-    except RuntimeError:
-        return []
-    return [(source, plugin.syncs.get(source.slug)) for source in plugin.sources]

@@ -19,7 +19,6 @@ from .middleware import (
     LoginThrottle,
     PasswordsAtLoginOnly,
     SecurityHeaders,
-    take_over_access_log,
 )
 from .sessions import with_lifetime
 from .settings import Settings
@@ -101,9 +100,10 @@ async def serve(settings: Settings) -> None:
         timeout_graceful_shutdown=settings.shutdown_timeout,
         lifespan="on",
         log_level="info",
+        # AccessLog writes the access log instead, after each response.
+        access_log=False,
         server_header=False,
     )
-    take_over_access_log(ACCESS_LOG)
     await uvicorn.Server(config).serve()
 
 

@@ -145,6 +145,30 @@ def test_listing_shows_the_files_with_thumbnails(page_factory):
     assert png.evaluate("img => img.naturalWidth") == 200  # the generated thumbnail
 
 
+def test_a_second_view_of_a_page_fetches_no_thumbnail(page_factory, app_server):
+    """Thumbnail URLs carry their version, so the browser keeps them: coming back
+    to a page asks the server for none of them."""
+    page = page_factory()
+    log_in(page)
+    all_loaded = """() => [...document.querySelectorAll('.df-thumb img')]
+        .every(img => img.complete && img.naturalWidth > 0)"""
+
+    def thumbnails_served():
+        return sum("/thumbnail?" in line for line in app_server.log().splitlines())
+
+    page.goto("/-/files/source/team")
+    page.wait_for_function(all_loaded)
+    page.goto("/-/files/search")
+    page.wait_for_function(all_loaded)
+    page.wait_for_timeout(300)  # access log lines are written just after each response
+    served = thumbnails_served()
+    assert served > 0
+    page.goto("/-/files/source/team")
+    page.wait_for_function(all_loaded)
+    page.wait_for_timeout(300)
+    assert thumbnails_served() == served
+
+
 def test_edit_search_text_then_find_it(page_factory):
     page = page_factory()
     log_in(page)

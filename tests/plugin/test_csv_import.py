@@ -131,6 +131,45 @@ def test_failures_leave_no_table(server, name, content, error):
     assert job["status"] == "failed" and error in job["error"], job
     assert "Nothing was imported" in job["error"]
     assert query(server, f"SELECT count(*) FROM sqlite_master WHERE name = '{table}'") == [(0,)]
+    assert hidden_tables(server) == []
+
+
+def hidden_tables(server):
+    return query(server, "SELECT name FROM sqlite_master "
+                         "WHERE name LIKE '\\_datasette\\_files\\_import%' ESCAPE '\\'")
+
+
+def test_an_import_lets_other_writers_in_between_its_batches(server):
+    """Rows are written a batch at a time: a write to the same database made
+    while an import runs is done while the import is still running."""
+    lines = [b"id,name,score"] + [f"{n},name {n},{n % 97}".encode() for n in range(400_000)]
+    file = upload_csv(server, "long.csv", b"\n".join(lines) + b"\n")
+    with server.client(ALICE) as alice:
+        alice.post("/data/-/create", json={"table": "marks", "columns": [
+            {"name": "note", "type": "text"}]}).raise_for_status()
+        started = alice.post(f"/-/files/import/{file['id']}",
+                             json={"database": "data", "table_name": "long"})
+        assert started.status_code == 202, started.text
+        for _ in range(600):
+            job = alice.get(started.json()["json_url"]).json()
+            if job["rows_imported"] > 0 or job["status"] not in ("queued", "running"):
+                break
+            time.sleep(0.05)
+        assert job["status"] == "running", job
+        inserted = alice.post("/data/marks/-/insert", json={"row": {"note": "meanwhile"}})
+        assert inserted.status_code == 201, inserted.text
+        during = alice.get(started.json()["json_url"]).json()
+        assert during["status"] == "running", during
+        for _ in range(1200):
+            job = alice.get(started.json()["json_url"]).json()
+            if job["status"] != "running":
+                break
+            time.sleep(0.1)
+    assert job["status"] == "done" and job["rows_imported"] == 400_000, job
+    assert query(server, "SELECT count(*), sum(score) FROM long") == [
+        (400_000, sum(n % 97 for n in range(400_000)))]
+    assert query(server, "SELECT note FROM marks") == [("meanwhile",)]
+    assert hidden_tables(server) == []
 
 
 def test_refusals(server):
@@ -152,9 +191,14 @@ def test_refusals(server):
         assert alice.get(f"/-/files/import/{not_csv['id']}").status_code == 404
 
 
-def test_a_job_cut_off_by_a_restart_shows_as_interrupted(server):
+def test_a_job_cut_off_by_a_restart_shows_as_interrupted_and_leaves_no_tables(server):
     file = upload_csv(server, "cut.csv", b"a\n1\n")
     server.stop()
+    data = sqlite3.connect(server.data_dir / "data.db")
+    data.execute("CREATE TABLE _datasette_files_import_imp_cut_text (c0)")
+    data.execute("CREATE TABLE _datasette_files_import_imp_cut (a INTEGER)")
+    data.commit()
+    data.close()
     conn = sqlite3.connect(server.internal_db)
     conn.execute(
         "INSERT INTO datasette_files_imports (id, file_id, database_name, table_name, "
@@ -167,3 +211,4 @@ def test_a_job_cut_off_by_a_restart_shows_as_interrupted(server):
     with server.client(ALICE) as alice:
         job = alice.get(f"/-/files/import/{file['id']}/imp-cut.json").json()
     assert job["status"] == "interrupted" and "Start it again" in job["error"]
+    assert hidden_tables(server) == []

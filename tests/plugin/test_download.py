@@ -34,22 +34,41 @@ def test_download_is_the_uploaded_bytes_as_an_attachment(open_server, stored):
     assert response.headers["accept-ranges"] == "bytes"
 
 
-def test_downloads_and_thumbnails_answer_with_the_routers_cache_headers(open_server, stored):
-    """They are answered ahead of Datasette's router, with the headers it would add."""
-    thumbnail_url = stored["download_url"].replace("/download", "/thumbnail")
-    for url in (stored["download_url"], thumbnail_url):
-        with open_server.client() as anyone, open_server.client(ALICE) as alice:
-            public, private = anyone.get(url), alice.get(url)
-        assert public.status_code == private.status_code == 200, url
-        assert public.headers["cache-control"] != "private, no-store", url
-        assert private.headers["cache-control"] == "private, no-store", url
-        for response in (public, private):
-            assert {"cookie", "authorization"} <= {
-                part.strip().lower() for part in response.headers["vary"].split(",")}, url
+def test_downloads_answer_with_the_routers_cache_headers(open_server, stored):
+    """A download to someone signed in is private and not stored; every answer
+    varies on Cookie and Authorization; a rejected token is a 401."""
+    with open_server.client() as anyone, open_server.client(ALICE) as alice:
+        public, private = anyone.get(stored["download_url"]), alice.get(stored["download_url"])
+    assert public.status_code == private.status_code == 200
+    assert public.headers["cache-control"] == "private, no-cache"
+    assert private.headers["cache-control"] == "private, no-store"
+    for response in (public, private):
+        assert {"cookie", "authorization"} <= {
+            part.strip().lower() for part in response.headers["vary"].split(",")}
     with open_server.client(headers={"Authorization": "Bearer dstok_not-a-real-token"}) as bad:
         response = bad.get(stored["download_url"])
         api.assert_api_error(response, 401)
         assert "invalid_token" in response.headers["www-authenticate"]
+
+
+def test_a_thumbnail_at_its_versioned_url_is_cached_for_good_even_when_signed_in(
+        open_server, stored):
+    bare = stored["thumbnail_url"]
+    assert stored["thumbnail_version"]
+    versioned = f"{bare}?v={stored['thumbnail_version']}"
+    for actor in (None, ALICE):
+        with open_server.client(actor) as client:
+            kept, checked = client.get(versioned), client.get(bare)
+            stale = client.get(bare + "?v=0123456789abcdef")
+            again = client.get(versioned, headers={"If-None-Match": kept.headers["etag"]})
+        assert kept.status_code == checked.status_code == stale.status_code == 200
+        assert kept.headers["cache-control"] == "private, max-age=31536000, immutable"
+        assert checked.headers["cache-control"] == "private, no-cache"
+        assert stale.headers["cache-control"] == "private, no-cache"
+        assert again.status_code == 304 and again.content == b""
+        assert "x-datasette-files-cache-control" not in kept.headers
+        assert {"cookie", "authorization"} <= {
+            part.strip().lower() for part in kept.headers["vary"].split(",")}
 
 
 def test_html_and_svg_never_render_inline(open_server):

@@ -68,5 +68,5 @@ def test_a_data_directory_from_the_first_release_opens(make_server, tmp_path):
     conn = sqlite3.connect(server.internal_db)
     applied = [row[0] for row in conn.execute("SELECT name FROM datasette_files_migrations")]
     conn.close()
-    from datasette_files.schema import MIGRATIONS
+    from datasette_files.registry.schema import MIGRATIONS
     assert applied == [name for name, _ in MIGRATIONS]

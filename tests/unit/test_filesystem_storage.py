@@ -6,7 +6,9 @@ import os
 import pytest
 
 from datasette_files.errors import ConfigError
-from datasette_files.storage.filesystem import READ_CHUNK, FilesystemStorage, UnsafePath
+from datasette_files.base import FileMissing, StorageUnavailable, UnsafePath
+from datasette_files.storage.filesystem import FilesystemStorage
+from datasette_files.storage.filesystem.reads import READ_CHUNK
 
 
 @pytest.fixture
@@ -115,3 +117,67 @@ def test_max_file_size_is_a_capability(tmp_path):
     asyncio.run(storage.configure({"root": str(tmp_path), "max_file_size": 123}, None))
     assert storage.capabilities.max_file_size == 123
     assert storage.capabilities.requires_proxy_download is True
+
+
+def test_it_declares_every_optional_capability(storage):
+    from datasette_files import base
+
+    for capability in (base.RangeReads, base.ResumableWrites, base.BatchWrites,
+                       base.FolderWalks, base.ContentHashes, base.FreeSpace, base.HealthChecks):
+        assert isinstance(storage, capability), capability.__name__
+
+
+def test_list_files_pages_in_path_order_without_hidden_files(storage):
+    names = ["b.txt", "a.txt", "a/x.txt", "a/y/z.txt", "a-b.txt", "a0.txt", ".hidden",
+             "docs/.DS_Store", "docs/readme.md", "Thumbs.db", "zz/last.bin"]
+    for name in names:
+        (storage.root / name).parent.mkdir(parents=True, exist_ok=True)
+        (storage.root / name).write_bytes(name.encode())
+    os.symlink(storage.root / "b.txt", storage.root / "link.txt")
+
+    def every_page(prefix="", limit=2):
+        paths, cursor = [], None
+        while True:
+            files, cursor = asyncio.run(storage.list_files(prefix, cursor, limit))
+            paths.extend(f.path for f in files)
+            assert all(f.size == len(f.path) for f in files)
+            if cursor is None:
+                return paths
+
+    visible = sorted(["b.txt", "a.txt", "a/x.txt", "a/y/z.txt", "a-b.txt", "a0.txt",
+                      "docs/readme.md", "zz/last.bin"])
+    assert every_page() == visible
+    assert every_page(limit=1) == visible
+    assert every_page(limit=100) == visible
+    assert every_page("a/") == ["a/x.txt", "a/y/z.txt"]
+    assert every_page("a/y") == ["a/y/z.txt"]
+    files, cursor = asyncio.run(storage.list_files("", "a/x.txt", 2))
+    assert [f.path for f in files] == ["a/y/z.txt", "a0.txt"] and cursor == "a0.txt"
+
+
+def test_health_checks_name_what_fails(storage):
+    asyncio.run(storage.check_health(writable=True))
+    temp = storage.root / ".datasette-files-tmp"
+    temp.rmdir()
+    temp.write_text("no longer a directory: nothing can be written")
+    asyncio.run(storage.check_health(writable=False))
+    with pytest.raises(StorageUnavailable, match="cannot be written"):
+        asyncio.run(storage.check_health(writable=True))
+    temp.unlink()
+    storage.root.rename(storage.root.parent / "moved")
+    with pytest.raises(StorageUnavailable, match="cannot be read"):
+        asyncio.run(storage.check_health(writable=False))
+
+
+def test_missing_files_are_storage_errors(storage):
+    with pytest.raises(FileMissing):
+        asyncio.run(storage.read_file("nope.txt"))
+    with pytest.raises(FileMissing):
+        asyncio.run(storage.read_bytes("nope.txt", 10))
+
+    async def first_chunk():
+        async for chunk in storage.stream_range("nope.txt", 0, None):
+            return chunk
+
+    with pytest.raises(FileMissing):
+        asyncio.run(first_chunk())

@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from datasette_files.files import FILE_ID_PATTERN
+from datasette_files.naming import FILE_ID_PATTERN
 from datasette_files.naming import (
     content_type_for,
     display_filename,

@@ -4,7 +4,7 @@ import sqlite3
 
 import pytest
 
-from datasette_files import schema
+from datasette_files.registry import schema
 
 
 def transaction(conn, fn):

@@ -1,9 +1,13 @@
 """datasette-files: upload, serve, search and manage files in Datasette.
 
-The public Python API is ``get_file`` and ``File``; storage backends and
-thumbnail generators build on ``datasette_files.base``. This package is the
-plugin Datasette loads: its hook implementations live in ``plugin.py``.
+The public Python API: ``get_file`` and ``File`` (the specification's), and
+``list_sources``, ``validate_sources``, ``sync_source`` and ``check_source`` for
+an application that runs sources. Storage backends and thumbnail generators
+build on ``datasette_files.base``. Datasette finds the plugin's hook
+implementations here; they live in ``plugin.py``.
 """
+
+import sys
 
 from datasette.plugins import pm
 
@@ -13,7 +17,16 @@ from . import hookspecs
 # datasette_files.base) can implement our hooks whatever the load order.
 pm.add_hookspecs(hookspecs)
 
-from .files import File, get_file  # noqa: E402
+from .api import (  # noqa: E402
+    File,
+    SourceSummary,
+    check_source,
+    get_file,
+    list_sources,
+    sync_source,
+    validate_sources,
+)
+from .errors import ConfigError  # noqa: E402
 from .plugin import (  # noqa: E402,F401  (hook implementations Datasette finds here)
     asgi_wrapper,
     extra_css_urls,
@@ -27,9 +40,20 @@ from .plugin import (  # noqa: E402,F401  (hook implementations Datasette finds 
     register_routes,
     register_secrets,
     register_thumbnail_generators,
-    shutdown,
     startup,
     top_homepage,
 )
+from .sync import SyncInProgress, SyncStatus  # noqa: E402
 
-__all__ = ["File", "get_file"]
+# Importing this package may be what first loaded Datasette's plugins: pluggy
+# then registered it from its entry point while it was still half-imported,
+# before the hook implementations above existed. Register it again, whole.
+_name = pm.get_name(sys.modules[__name__])
+if _name is not None:
+    pm.unregister(sys.modules[__name__])
+    pm.register(sys.modules[__name__], name=_name)
+
+__all__ = [
+    "ConfigError", "File", "SourceSummary", "SyncInProgress", "SyncStatus", "check_source",
+    "get_file", "list_sources", "sync_source", "validate_sources",
+]

@@ -1,16 +1,29 @@
 """The public contract for storage backends and thumbnail generators.
 
-Third-party plugins import these names; their shapes follow the datasette-files
-specification exactly, so a backend written against that document works here unchanged.
+Third-party plugins import these names. ``Storage``, ``StorageCapabilities``,
+``FileMetadata``, ``ThumbnailGenerator`` and ``ThumbnailResult`` follow the
+datasette-files specification exactly, so a backend written against that
+document works here unchanged.
+
+Beyond the specification, a storage may offer optional capabilities, each a
+runtime-checkable protocol below (``RangeReads``, ``ResumableWrites``, ...).
+datasette-files tests ``isinstance(storage, RangeReads)`` and uses the
+capability when it is there, falling back to the specification's methods when
+it is not; a storage implements any subset. Storages report failures with the
+errors below (``FileMissing``, ``StorageFull``, ...), which datasette-files turns
+into HTTP answers.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Callable, Optional
+from typing import AsyncIterator, Callable, Optional, Protocol, Sequence, runtime_checkable
 
 DEFAULT_MAX_FILE_SIZE = 100 * 1024 * 1024
+
+
+# The specification's contract -------------------------------------------------
 
 
 @dataclass
@@ -110,9 +123,15 @@ class ThumbnailResult:
 
 
 class ThumbnailGenerator(ABC):
-    """Base class for thumbnail generators registered by plugins."""
+    """Base class for thumbnail generators registered by plugins.
+
+    ``version`` (optional, beyond the specification) names the generator's
+    output: change it when the same file would now give a different
+    thumbnail, and browsers fetch the new one instead of their cached copy.
+    """
 
     name: str
+    version: str = "1"
 
     @abstractmethod
     async def can_generate(self, content_type: str, filename: str) -> bool:
@@ -128,3 +147,129 @@ class ThumbnailGenerator(ABC):
         max_height: int = 200,
     ) -> Optional[ThumbnailResult]:
         """Return a thumbnail, or None if this file cannot be thumbnailed."""
+
+
+# Errors a storage raises --------------------------------------------------------
+
+
+class StorageError(Exception):
+    """Something a storage could not do. datasette-files answers each kind with
+    its own HTTP status; any other exception from a storage is a server error."""
+
+
+class FileMissing(StorageError, FileNotFoundError):
+    """The bytes at a path are not in storage (a FileNotFoundError too, as the
+    specification's ``read_file`` raises)."""
+
+
+class UnsafePath(StorageError, ValueError):
+    """A path that would lead outside the storage, or is not a plain relative path."""
+
+
+class StorageFull(StorageError):
+    """No room is left in the storage for the bytes being written."""
+
+
+class StorageUnavailable(StorageError):
+    """The storage cannot be reached or read right now (say, an unmounted disk)."""
+
+
+# Optional capabilities -----------------------------------------------------------
+
+
+@dataclass
+class ScannedFolder:
+    """One folder of a walk: ``path`` is relative to the storage's root ('' is
+    the root itself)."""
+
+    path: str
+    # name -> (size in bytes, modification time in ns, or None when unknown)
+    files: dict[str, tuple[int, Optional[int]]] = field(default_factory=dict)
+    # Entries passed over: hidden or system files, links, unusable names.
+    skipped: int = 0
+    # False when the folder could not be listed: its contents are unknown, not gone.
+    readable: bool = True
+
+
+@runtime_checkable
+class RangeReads(Protocol):
+    """Streams part of a file, so a download answers a Range request (a video
+    seeking, a resumed download) without reading from the start."""
+
+    def stream_range(self, path: str, start: int, end: Optional[int]) -> AsyncIterator[bytes]:
+        """Yield bytes ``start`` to ``end`` inclusive (to the end of the file if None).
+
+        Raise ``FileMissing`` or ``UnsafePath`` before the first chunk."""
+
+
+@runtime_checkable
+class ResumableWrites(Protocol):
+    """Receives an upload in chunks, each durable once acknowledged, so a client
+    that lost its connection goes on from the last acknowledged byte.
+
+    ``key`` names the upload (letters, digits, '-' and '_'). ``sha256`` is a
+    running ``hashlib.sha256()`` the storage updates with each chunk's bytes."""
+
+    async def write_chunk(self, key: str, offset: int, stream: AsyncIterator[bytes],
+                          sha256) -> int:
+        """Write ``stream`` at ``offset`` of upload ``key``, dropping anything past
+        ``offset`` first; return the number of bytes written, all durable. On
+        failure, nothing past ``offset`` remains."""
+
+    async def spooled_sha256(self, key: str, length: int):
+        """A sha256 of the first ``length`` bytes of upload ``key`` to go on from
+        (after a restart), or None if fewer bytes are held."""
+
+    async def finish_chunks(self, key: str, path: str) -> None:
+        """Make the complete upload ``key`` the file at ``path``."""
+
+    async def discard_chunks(self, key: str) -> None:
+        """Forget upload ``key``'s bytes (nothing happens if there are none)."""
+
+
+@runtime_checkable
+class BatchWrites(Protocol):
+    """Stores many small files at once, from a worker thread: the registry's
+    writer stores a batch of uploaded files just before it commits their rows,
+    so each file is in place before its row exists."""
+
+    def write_files_blocking(self, files: Sequence[tuple[str, bytes]]) -> list[Optional[Exception]]:
+        """Store each ``(path, content)`` durably; blocking. One entry per file:
+        None when it was stored, else the error (a ``StorageError`` when it is
+        the storage's to report). A failed file leaves nothing behind."""
+
+
+@runtime_checkable
+class FolderWalks(Protocol):
+    """Lists the whole tree folder by folder, with sizes and modification times:
+    how sync finds new, changed and vanished files."""
+
+    def walk_folders(self, include_hidden: bool = False) -> AsyncIterator[list[ScannedFolder]]:
+        """Yield batches of folders (every folder once, in any order). Hidden and
+        system files are skipped unless ``include_hidden``."""
+
+
+@runtime_checkable
+class ContentHashes(Protocol):
+    """Hashes stored files where the bytes are, without streaming them through
+    the event loop."""
+
+    async def content_hashes(self, paths: Sequence[str]) -> dict[str, Optional[str]]:
+        """``path -> "sha256:<hex>"``, or None for a file that cannot be read now."""
+
+
+@runtime_checkable
+class FreeSpace(Protocol):
+    """Knows how many bytes it can still store."""
+
+    async def free_space(self) -> int:
+        """Bytes that can be written now."""
+
+
+@runtime_checkable
+class HealthChecks(Protocol):
+    """Can tell whether it works right now (for /-/health and sync)."""
+
+    async def check_health(self, writable: bool) -> None:
+        """Return if the storage can be read (and written, when ``writable``);
+        raise ``StorageUnavailable`` saying why not."""

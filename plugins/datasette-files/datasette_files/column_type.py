@@ -7,7 +7,8 @@ import re
 import markupsafe
 from datasette.column_types import ColumnType, SQLiteType
 
-from .files import FILE_ID_PATTERN
+from .naming import FILE_ID_PATTERN
+from .state import state
 
 _FILE_ID = re.compile(f"^{FILE_ID_PATTERN}$")
 
@@ -35,8 +36,6 @@ class FileColumnType(ColumnType):
             return None
         if not isinstance(value, str) or not _FILE_ID.match(value.strip()):
             return "A file column holds a file id like df-01j5a3b4c5d6e7f8g9h0jkmnpq"
-        from .plugin_state import state
-
-        if await state(datasette).registry.get(value.strip()) is None:
+        if await state(datasette).registry.files.get(value.strip()) is None:
             return f"No file has the id {value.strip()}"
         return None

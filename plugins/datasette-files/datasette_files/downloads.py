@@ -13,11 +13,11 @@ from typing import AsyncIterator, Optional
 
 from datasette import Response
 
-from .errors import Forbidden, NotFound
-from .files import parse_timestamp
+from .base import RangeReads
+from .clock import parse_timestamp
 from .naming import DEFAULT_CONTENT_TYPE, is_valid_content_type
+from .registry import FileRow
 from .sources import Source
-from .storage.filesystem import UnsafePath
 
 SIGNED_URL_SECONDS = 300
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -57,38 +57,33 @@ def content_disposition(filename: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
 
 
-def etag_for(row: dict) -> str:
-    content_hash = row.get("content_hash") or ""
+def etag_for(file: FileRow) -> str:
+    content_hash = file.content_hash or ""
     if content_hash.startswith("sha256:"):
         return f'"{content_hash[7:]}"'
-    return f'"{row["id"]}-{row["size"]}"'
+    return f'"{file.id}-{file.size}"'
 
 
-async def download_response(request, row: dict, source: Source):
-    """The response for GET or HEAD of ``/-/files/{id}/download``."""
+async def download_response(request, file: FileRow, source: Source):
+    """The response for GET or HEAD of ``/-/files/{id}/download``.
+
+    The storage's errors (``FileMissing``, ``UnsafePath``) are raised before any
+    byte is sent: the file is opened, and its first chunk read, first.
+    """
     caps = source.capabilities
     if caps.can_generate_signed_urls and not caps.requires_proxy_download:
-        url = await source.storage.download_url(row["path"], SIGNED_URL_SECONDS)
+        url = await source.storage.download_url(file.path, SIGNED_URL_SECONDS)
         return Response.redirect(url, headers={"Cache-Control": "no-store"})
 
-    # Checked when the file is opened, not only when it was found: a path that
-    # became a symlink out of the root, or vanished, is refused here.
-    resolve = getattr(source.storage, "resolve", None)
-    if resolve is not None:
-        try:
-            if not resolve(row["path"]).is_file():
-                raise NotFound(f"The bytes of {row['id']} are missing from storage")
-        except UnsafePath:
-            raise Forbidden(f"Refused: {row['id']} no longer points inside its source")
-    size = row["size"]
-    etag = etag_for(row)
-    last_modified = parse_timestamp(row["created_at"])
-    content_type = row["content_type"] or DEFAULT_CONTENT_TYPE
+    size = file.size or 0
+    etag = etag_for(file)
+    last_modified = parse_timestamp(file.created_at)
+    content_type = file.content_type or DEFAULT_CONTENT_TYPE
     if not is_valid_content_type(content_type):
         content_type = DEFAULT_CONTENT_TYPE
     headers = {
         "content-type": content_type,
-        "content-disposition": content_disposition(row["filename"]),
+        "content-disposition": content_disposition(file.filename),
         "x-content-type-options": "nosniff",
         "content-security-policy": "default-src 'none'; sandbox",
         "cache-control": "private, no-cache",
@@ -111,7 +106,7 @@ async def download_response(request, row: dict, source: Source):
     headers["content-length"] = str(max(end - start + 1, 0))
     if request.method == "HEAD" or size == 0:
         return StreamingResponse(status, headers, None)
-    return StreamingResponse(status, headers, _stream(source, row["path"], start, end, size))
+    return StreamingResponse(status, headers, await _opened(_stream(source, file.path, start, end)))
 
 
 def _validators_only(headers: dict) -> dict:
@@ -160,12 +155,29 @@ def _requested_range(request, etag: str, size: int):
     return start, end
 
 
-async def _stream(
-    source: Source, path: str, start: int, end: int, size: int
-) -> AsyncIterator[bytes]:
-    stream_range = getattr(source.storage, "stream_range", None)
-    if stream_range is not None:
-        async for chunk in stream_range(path, start, end):
+async def _opened(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """``stream`` with its first chunk read already, so that a missing file fails
+    before the response starts."""
+    try:
+        first = await stream.__anext__()
+    except StopAsyncIteration:
+        first = b""
+
+    async def resumed():
+        try:
+            yield first
+            async for chunk in stream:
+                yield chunk
+        finally:
+            await stream.aclose()
+
+    return resumed()
+
+
+async def _stream(source: Source, path: str, start: int, end: int) -> AsyncIterator[bytes]:
+    storage = source.storage
+    if isinstance(storage, RangeReads):
+        async for chunk in storage.stream_range(path, start, end):
             yield chunk
         return
     # A backend with only the spec's stream_file: skip to the start, stop at the end.

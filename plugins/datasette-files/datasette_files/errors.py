@@ -1,17 +1,12 @@
-"""Errors, and the JSON shape every API error takes."""
+"""The plugin's errors: configuration problems, and errors answered to a client.
+
+``ApiError`` and its kinds carry the HTTP status they are answered with; the
+views turn them (and the storages' errors, see ``base``) into responses.
+"""
 
 from __future__ import annotations
 
-import functools
-import logging
-
 import click
-from typing import Awaitable, Callable
-
-from datasette import Response
-from datasette.utils import error_body
-
-log = logging.getLogger("datasette_files")
 
 
 class ConfigError(click.ClickException):
@@ -34,17 +29,25 @@ class ApiError(Exception):
         if status is not None:
             self.status = status
 
-    def response(self) -> Response:
-        body = {**error_body(self.messages, self.status), **self.details}
-        return Response.json(body, status=self.status)
+
+class Forbidden(ApiError):
+    status = 403
 
 
 class NotFound(ApiError):
     status = 404
 
 
-class Forbidden(ApiError):
-    status = 403
+class MethodNotAllowed(ApiError):
+    status = 405
+
+
+class Conflict(ApiError):
+    status = 409
+
+
+class Gone(ApiError):
+    status = 410
 
 
 class PayloadTooLarge(ApiError):
@@ -53,31 +56,3 @@ class PayloadTooLarge(ApiError):
 
 class InsufficientStorage(ApiError):
     status = 507
-
-
-def json_api(view: Callable[..., Awaitable[Response]]):
-    """Wrap a view so that every failure answers JSON, never an HTML page.
-
-    ApiError becomes its own status; anything unexpected is logged and answered
-    as a JSON 500 without internal details.
-    """
-
-    @functools.wraps(view)
-    async def wrapper(datasette, request, **kwargs):
-        try:
-            return await view(datasette, request, **kwargs)
-        except ApiError as ex:
-            return ex.response()
-        except Exception:
-            log.exception("datasette-files: unexpected error in %s", request.path)
-            return ApiError("Internal error", status=500).response()
-
-    return wrapper
-
-
-def require_method(request, *methods: str) -> None:
-    if request.method not in methods:
-        raise ApiError(
-            f"Method {request.method} not allowed here; use {' or '.join(methods)}",
-            status=405,
-        )

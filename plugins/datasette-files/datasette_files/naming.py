@@ -69,3 +69,16 @@ def content_type_for(filename: str, declared: str | None) -> str:
     if declared:
         return declared.split(";")[0].strip().lower()
     return mimetypes.guess_type(filename)[0] or DEFAULT_CONTENT_TYPE
+
+
+HIDDEN_NAMES = {"thumbs.db", "desktop.ini", "$recycle.bin", "system volume information",
+                "lost+found", "icon\r"}
+
+
+def is_hidden(name: str) -> bool:
+    """Dotfiles and the system files that operating systems leave in shares."""
+    return name.startswith(".") or name.lower() in HIDDEN_NAMES
+
+
+# A file id: "df-" and a ULID (Crockford's base 32, either case).
+FILE_ID_PATTERN = r"df-[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}"

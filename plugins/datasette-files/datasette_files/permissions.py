@@ -14,7 +14,7 @@ from typing import Optional
 from datasette.permissions import Action, PermissionSQL, Resource
 from datasette.utils import actor_matches_allow
 
-from .registry import AllowedSQL
+from .registry import AllowedSQL, FileRow
 
 BROWSE = "files-browse"
 UPLOAD = "files-upload"
@@ -168,9 +168,6 @@ async def allowed_on_source(datasette, actor, action: str, slug: str) -> bool:
     )
 
 
-async def allowed_on_file(datasette, actor, action: str, file_row: dict) -> bool:
+async def allowed_on_file(datasette, actor, action: str, file: FileRow) -> bool:
     return await datasette.allowed(
-        action=action,
-        resource=FileResource(file_row["source_slug"], file_row["id"]),
-        actor=actor,
-    )
+        action=action, resource=FileResource(file.source_slug, file.id), actor=actor)

@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 from datasette import hookimpl
+from datasette.plugins import pm
+from datasette.utils import await_me_maybe
 
 from . import permissions
 from .column_type import FileColumnType
 from .csv_import.detect import is_csv
-from .fast_paths import fast_paths
-from .files import FILE_ID_PATTERN, format_timestamp, utc_now
-from .plugin_state import PluginState, set_state, state
-from .registry import FileRegistry
+from .csv_import.job import drop_leftovers
+from .hashing import Hasher
+from .naming import FILE_ID_PATTERN
+from .registry import Registry
+from .settings import Settings
 from .sources import load_sources, requested_secret_names
+from .state import PluginState, set_state, state
+from .clock import now_timestamp
 from .storage.filesystem import FilesystemStorage
-from .sync import Hasher, SyncInProgress, sync_source
+from .sync import SyncInProgress, sync_source
 from .thumbnails.pillow import PillowThumbnailGenerator
 from .thumbnails.service import ThumbnailService
-from .thumbnails.worker import WALL_SECONDS
-from .uploads import expire_uploads
+from .uploads import tokens
 from .views import files, imports, listings, pages, uploads
 from .views import sources as sources_views
+from .views.cache_control import KeepCacheControl
 
 PLUGIN_NAME = "datasette-files"
 
@@ -94,53 +99,46 @@ def permission_resources_sql(datasette, actor, action):
     )
 
 
-@hookimpl(tryfirst=True)
+@hookimpl
 def asgi_wrapper(datasette):
-    # First, so innermost: other plugins' wrappers (one may set scope["actor"])
-    # still see every request the fast paths answer.
-    return fast_paths(datasette)
+    return KeepCacheControl
 
 
 @hookimpl
 def startup(datasette):
     async def start():
         config = plugin_config(datasette)
+        settings = Settings.from_config(config)
         sources = await load_sources(datasette, config)
-        registry = FileRegistry(datasette.get_internal_database())
+        registry = Registry(datasette.get_internal_database())
         await registry.migrate()
         await registry.set_sources((s.slug, s.storage_type) for s in sources)
-        # No request survives a restart: uploads cut off mid-body can be retried.
-        await registry.reset_interrupted_uploads()
-        await registry.interrupt_unfinished_imports(format_timestamp(utc_now()))
-        thumbnails = ThumbnailService(
-            datasette, registry, sources,
-            timeout=float(config.get("thumbnail_timeout_seconds") or WALL_SECONDS),
-        )
-        plugin = PluginState(
-            sources=sources, registry=registry, thumbnails=thumbnails, config=config
-        )
+        # No request survives a restart: uploads cut off mid-body can be retried,
+        # and imports cut off leave hidden tables to drop.
+        await registry.uploads.reset_interrupted()
+        for job in await registry.imports.interrupt_unfinished(now_timestamp()):
+            if job.database_name in datasette.databases:
+                await drop_leftovers(job, datasette.databases[job.database_name])
+        thumbnails = ThumbnailService(registry, sources, await _thumbnail_generators(datasette),
+                                      timeout=settings.thumbnail_timeout_seconds)
+        plugin = PluginState(config=config, settings=settings, sources=sources,
+                             registry=registry, thumbnails=thumbnails,
+                             hasher=Hasher(registry, sources, thumbnails.enqueue_image))
         set_state(datasette, plugin)
         datasette.add_background_task(thumbnails.run_queue, name="datasette-files-thumbnails")
-        plugin.hasher = Hasher(registry, sources, thumbnails)
         datasette.add_background_task(plugin.hasher.run, name="datasette-files-hashing")
-        if config.get("sync_on_start", True):
+        if settings.sync_on_start:
             datasette.add_background_task(sync_all_at_start, name="datasette-files-sync")
-        await expire_uploads(plugin)
+        await tokens.expire(registry, sources, plugin.uploads)
 
     return start
 
 
-@hookimpl
-def shutdown(datasette):
-    try:
-        plugin = state(datasette)
-    except RuntimeError:  # never started
-        return
-    # The upload path's writer commits what is queued (normally nothing: requests
-    # have ended) and closes its connection. Waited for without yielding to the
-    # event loop: a request uvicorn cancelled at its shutdown timeout would
-    # otherwise log a traceback on its way out.
-    plugin.registry.group.close()
+async def _thumbnail_generators(datasette) -> list:
+    generators = []
+    for result in pm.hook.register_thumbnail_generators(datasette=datasette):
+        generators.extend(await await_me_maybe(result) or [])
+    return generators
 
 
 async def sync_all_at_start(datasette) -> None:
@@ -149,8 +147,8 @@ async def sync_all_at_start(datasette) -> None:
     for source in plugin.sources:
         if source.capabilities.can_list:
             try:
-                await sync_source(plugin.registry, source, plugin.sync_status(source.slug),
-                                  include_hidden=bool(plugin.config.get("include_hidden")))
+                await sync_source(plugin.registry, source, plugin.syncs.of(source.slug),
+                                  include_hidden=plugin.settings.include_hidden)
             except SyncInProgress:
                 continue
             plugin.hasher.wake.set()
@@ -159,8 +157,10 @@ async def sync_all_at_start(datasette) -> None:
 @hookimpl
 def register_secrets(datasette):
     """Secrets the sources' storage backends use (a datasette-secrets hook)."""
-    from datasette_secrets import Secret
-
+    try:
+        from datasette_secrets import Secret  # optional: only with datasette-secrets
+    except ImportError:
+        return []
     return [
         Secret(name, description="Used by a datasette-files storage source")
         for name in sorted(requested_secret_names(datasette))

@@ -10,8 +10,8 @@ from typing import Iterator, Optional
 
 from datasette.plugins import pm
 
-from .base import DEFAULT_MAX_FILE_SIZE, Storage, StorageCapabilities
-from .errors import ConfigError, NotFound
+from .base import DEFAULT_MAX_FILE_SIZE, FreeSpace, Storage, StorageCapabilities
+from .errors import ConfigError
 
 SLUG_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
@@ -37,15 +37,20 @@ class Source:
     def max_file_size(self) -> int:
         return self.capabilities.max_file_size or DEFAULT_MAX_FILE_SIZE
 
-    def free_space(self) -> Optional[int]:
+    async def free_space(self) -> Optional[int]:
         """Free bytes in the backend, when the backend can tell (filesystem can)."""
-        free_space = getattr(self.storage, "free_space", None)
-        return free_space() if callable(free_space) else None
+        if isinstance(self.storage, FreeSpace):
+            return await self.storage.free_space()
+        return None
 
     def capability_flags(self) -> dict:
         caps = self.capabilities
         flags = {f.name: getattr(caps, f.name) for f in fields(StorageCapabilities)}
         return {**flags, "read_only": self.read_only}
+
+
+class UnknownSource(LookupError):
+    """No source has this slug."""
 
 
 class Sources:
@@ -61,11 +66,11 @@ class Sources:
         return slug in self._by_slug
 
     def get(self, slug: str) -> Source:
-        """The source called ``slug``, or a 404 API error naming it."""
+        """The source called ``slug``; UnknownSource if there is none."""
         try:
             return self._by_slug[slug]
         except KeyError:
-            raise NotFound(f"Source not found: {slug}")
+            raise UnknownSource(f"Source not found: {slug}") from None
 
 
 def storage_types(datasette) -> dict[str, type]:

@@ -1,10 +1,13 @@
-"""Loading CSV rows into a new table, streamed, in one transaction.
+"""Parsing CSV rows in a worker thread, and the writes that load them into a
+new table a batch at a time.
 
-Runs in a worker thread. Rows go first into a TEMP staging table (every value
-kept as text) while each column's type is detected over the whole file; at the
-end the real table is created with those types and filled from the staging
-table, and the transaction commits. Any failure rolls everything back: no
-half-filled table is ever left behind.
+Rows go first into a hidden staging table (every value kept as text) while
+each column's type is detected over the whole file; then a hidden table with
+those types is filled from it, batch by batch, and finally renamed to the name
+asked for, in one short write that also drops the staging table. Should
+anything fail, both hidden tables are dropped: the table asked for is either
+there and complete, or not there at all. Each write is a function of a write
+connection, for Datasette's write thread (see ``job``).
 """
 
 from __future__ import annotations
@@ -13,8 +16,11 @@ import codecs
 import csv
 import queue
 import sqlite3
+import threading
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator
+
+import sqlite_utils
 
 from .detect import ColumnTypes, column_names
 
@@ -22,6 +28,13 @@ BATCH_ROWS = 5000
 MAX_FIELD_BYTES = 64 * 1024 * 1024
 END = object()  # the feeder has sent every chunk
 ABORT = object()  # the feeder stopped: abandon the import
+HIDDEN_PREFIX = "_datasette_files_import_"
+HAND_OVER_SECONDS = 0.2
+# A table or view has this name (SQLite's names ignore case).
+NAME_TAKEN_SQL = ("SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') "
+                  "AND lower(name) = lower(?)")
+
+WriteFn = Callable[[sqlite3.Connection], object]
 
 
 class ImportAborted(Exception):
@@ -38,13 +51,110 @@ class NotUTF8(Exception):
 
 @dataclass
 class Progress:
-    """Shared between the loading thread and the job that reports it."""
+    """Shared between the parsing thread and the job that reports it."""
 
+    bytes_read: int = 0
     rows: int = 0
     ragged_rows: int = 0
     first_ragged_lines: list[int] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
     types: list[str] = field(default_factory=list)
+
+
+def parse_csv(chunks: "queue.Queue", batches: "queue.Queue", stop: threading.Event,
+              encoding: str, delimiter: str, has_header: bool, progress: Progress) -> None:
+    """In a worker thread: read the bytes queued on ``chunks`` and put lists of
+    rows (each cut or padded to the first row's width) on ``batches``; the
+    column names are in ``progress.columns`` before the first batch, their
+    types in ``progress.types`` once this returns. Raises ImportAborted once
+    ``stop`` is set."""
+    csv.field_size_limit(MAX_FIELD_BYTES)
+    reader = csv.reader(_text_lines(chunks, encoding), delimiter=delimiter)
+    first = next(reader, None)
+    if first is None:
+        raise ValueError("the file is empty: there is no row to import")
+    width = len(first)
+    progress.columns = column_names(first if has_header else None, width)
+    types = ColumnTypes()
+    batch = []
+    if not has_header:
+        types.observe(first)
+        batch.append(_fit(first, width, 1, progress))
+    for line_number, row in enumerate(reader, start=2):
+        if not row:
+            continue
+        types.observe(row[:width])
+        batch.append(_fit(row, width, line_number, progress))
+        if len(batch) >= BATCH_ROWS:
+            _put(batches, batch, stop)
+            batch = []
+    if batch:
+        _put(batches, batch, stop)
+    progress.types = types.sqlite_types(width)
+
+
+def _put(batches: "queue.Queue", batch: list, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            batches.put(batch, timeout=HAND_OVER_SECONDS)
+            return
+        except queue.Full:
+            continue
+    raise ImportAborted("the import was stopped")
+
+
+class StagedTable:
+    """The writes that build ``table`` by way of the job's two hidden tables."""
+
+    def __init__(self, import_id: str, table: str):
+        base = HIDDEN_PREFIX + import_id.replace("-", "_")
+        self.staging = base + "_text"
+        self.typed = base
+        self.table = table
+        self.width = 0
+
+    def drop_hidden(self, conn: sqlite3.Connection) -> None:
+        db = _database(conn)
+        for name in (self.staging, self.typed):
+            db[name].drop(ignore=True)
+
+    async def check_name_free(self, db) -> None:
+        """TableExists if Datasette database ``db`` has a table or view of this name."""
+        if (await db.execute(NAME_TAKEN_SQL, [self.table])).first():
+            raise TableExists(self.table)
+
+    def create_staging(self, width: int) -> WriteFn:
+        self.width = width
+
+        def create(conn):
+            self.drop_hidden(conn)
+            _database(conn).create_table(self.staging, {f"c{i}": str for i in range(width)})
+
+        return create
+
+    def insert(self, rows: list[list[str]]) -> WriteFn:
+        sql = f"INSERT INTO {_quote(self.staging)} VALUES ({', '.join('?' * self.width)})"
+        return lambda conn: conn.executemany(sql, rows)
+
+    def create_typed(self, columns: list[str], types: list[str]) -> WriteFn:
+        return lambda conn: _database(conn).create_table(self.typed, dict(zip(columns, types)))
+
+    def copy_typed(self, columns: list[str], first_row: int, count: int) -> WriteFn:
+        """Rows ``first_row`` on (by rowid, from 1) of the staging table into the
+        typed table, an empty cell as NULL."""
+        names = ", ".join(_quote(name) for name in columns)
+        values = ", ".join(f"NULLIF(c{i}, '')" for i in range(self.width))
+        sql = (f"INSERT INTO {_quote(self.typed)} ({names}) SELECT {values} "
+               f"FROM {_quote(self.staging)} WHERE rowid BETWEEN ? AND ? ORDER BY rowid")
+        return lambda conn: conn.execute(sql, [first_row, first_row + count - 1])
+
+    def publish(self, conn: sqlite3.Connection) -> None:
+        """Give the typed table its name and drop the staging table, in one transaction."""
+        if conn.execute(NAME_TAKEN_SQL, [self.table]).fetchone():
+            raise TableExists(self.table)
+        db = _database(conn)
+        db.rename_table(self.typed, self.table)
+        db[self.staging].drop()
 
 
 def _text_lines(chunks: "queue.Queue", encoding: str) -> Iterator[str]:
@@ -72,64 +182,6 @@ def _text_lines(chunks: "queue.Queue", encoding: str) -> Iterator[str]:
             return
 
 
-def load_csv(
-    db_path: str, table: str, chunks: "queue.Queue", encoding: str, delimiter: str,
-    has_header: bool, progress: Progress,
-) -> None:
-    """Create ``table`` in ``db_path`` from the CSV arriving on ``chunks``."""
-    csv.field_size_limit(MAX_FIELD_BYTES)
-    conn = sqlite3.connect(db_path, timeout=60, isolation_level=None)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            _load(conn, table, chunks, encoding, delimiter, has_header, progress)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-    finally:
-        conn.close()
-
-
-def _load(conn, table, chunks, encoding, delimiter, has_header, progress) -> None:
-    if conn.execute("SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') "
-                    "AND lower(name) = lower(?)", [table]).fetchone():
-        raise TableExists(table)
-    reader = csv.reader(_text_lines(chunks, encoding), delimiter=delimiter)
-    first = next(reader, None)
-    if first is None:
-        raise ValueError("the file is empty: there is no row to import")
-    header = first if has_header else None
-    width = len(first)
-    progress.columns = column_names(header, width)
-    staging = "datasette_files_staging"
-    conn.execute(f"CREATE TEMP TABLE {staging} ({', '.join(f'c{i}' for i in range(width))})")
-    insert = f"INSERT INTO temp.{staging} VALUES ({', '.join('?' * width)})"
-    types = ColumnTypes()
-    batch = [] if header else [_fit(first, width, 1, progress)]
-    if not header:
-        types.observe(first)
-    for line_number, row in enumerate(reader, start=2):
-        if not row:
-            continue
-        types.observe(row[:width])
-        batch.append(_fit(row, width, line_number, progress))
-        if len(batch) >= BATCH_ROWS:
-            conn.executemany(insert, batch)
-            progress.rows += len(batch)
-            batch = []
-    if batch:
-        conn.executemany(insert, batch)
-        progress.rows += len(batch)
-    progress.types = types.sqlite_types(width)
-    columns = ", ".join(
-        f"{_quote(name)} {kind}" for name, kind in zip(progress.columns, progress.types))
-    conn.execute(f"CREATE TABLE {_quote(table)} ({columns})")
-    values = ", ".join(f"NULLIF(c{i}, '')" for i in range(width))
-    conn.execute(f"INSERT INTO {_quote(table)} SELECT {values} FROM temp.{staging}")
-    conn.execute(f"DROP TABLE temp.{staging}")
-
-
 def _fit(row: list[str], width: int, line_number: int, progress: Progress) -> list:
     """The row padded or cut to the header's width; a ragged row is counted."""
     if len(row) != width:
@@ -140,5 +192,11 @@ def _fit(row: list[str], width: int, line_number: int, progress: Progress) -> li
     return row
 
 
+def _database(conn: sqlite3.Connection) -> sqlite_utils.Database:
+    # Datasette's connection, as it is: no pragmas, no sqlite-utils plugins.
+    return sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
+
+
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+

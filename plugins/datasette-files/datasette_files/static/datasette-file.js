@@ -52,9 +52,16 @@ async function flush() {
   }
 }
 
+// With its version the thumbnail's URL is cached for good (it changes with the file).
+function thumbnailSrc(file) {
+  return file.thumbnail_version
+    ? `${file.thumbnail_url}?v=${encodeURIComponent(file.thumbnail_version)}`
+    : file.thumbnail_url;
+}
+
 function renderFile(file, asLink = true) {
   const link = asLink ? el("a", { class: "dff", href: file.url }) : el("span", { class: "dff" });
-  const thumb = el("img", { src: file.thumbnail_url, alt: "", width: "32", height: "32",
+  const thumb = el("img", { src: thumbnailSrc(file), alt: "", width: "32", height: "32",
     loading: "lazy" });
   const text = el("span", { class: "dff-text" });
   text.append(el("span", { class: "dff-name" }, file.filename),

@@ -1,4 +1,4 @@
-"""Thumbnails for registered files: from the cache, or generated in isolation.
+"""Thumbnails for registered files: from the registry, or generated in isolation.
 
 Each (file, size) is generated at most once at a time; a generator that failed
 for a file is recorded and not retried on every request. Uploads queue their
@@ -8,18 +8,16 @@ files for eager generation by a background task, never in the upload request.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Optional
 
-from datasette.plugins import pm
-from datasette.utils import await_me_maybe
-
 from ..base import ThumbnailGenerator
-from ..files import format_timestamp, utc_now
-from ..registry import FileRegistry
+from ..clock import now_timestamp
+from ..registry import FileRow, Registry, StoredThumbnail
 from ..sources import Sources
-from .worker import WALL_SECONDS, ThumbnailFailed, generate_isolated
+from .worker import ThumbnailFailed, generate_isolated
 
 log = logging.getLogger("datasette_files")
 
@@ -39,102 +37,108 @@ class Thumbnail:
 
 
 class ThumbnailService:
-    def __init__(self, datasette, registry: FileRegistry, sources: Sources,
-                 timeout: float = WALL_SECONDS):
-        self.datasette = datasette
-        self.timeout = timeout
+    """Finds, generates and records thumbnails with the registered generators."""
+
+    def __init__(self, registry: Registry, sources: Sources,
+                 generators: list[ThumbnailGenerator], timeout: float):
         self.registry = registry
         self.sources = sources
+        self.generators = generators
+        self.timeout = timeout
         self.queue: asyncio.Queue = asyncio.Queue()
         self._jobs = asyncio.Semaphore(CONCURRENT_JOBS)
         self._locks: dict[tuple[str, int], asyncio.Lock] = {}
-        self._generators: Optional[list[ThumbnailGenerator]] = None
+        # Names the generators' output: part of every thumbnail's version.
+        self._generators_version = "|".join(
+            f"{generator.name}:{getattr(generator, 'version', '1')}" for generator in generators)
 
-    async def generators(self) -> list[ThumbnailGenerator]:
-        if self._generators is None:
-            found = []
-            for result in pm.hook.register_thumbnail_generators(datasette=self.datasette):
-                found.extend(await await_me_maybe(result) or [])
-            self._generators = found
-        return self._generators
+    def version(self, file: FileRow) -> Optional[str]:
+        """What a file's thumbnail is made from: its bytes (by hash) and the
+        generators. None until the file is hashed. A thumbnail URL carrying the
+        current version can be cached for good."""
+        if not file.content_hash:
+            return None
+        material = f"{file.content_hash}|{self._generators_version}".encode()
+        return hashlib.sha256(material).hexdigest()[:16]
 
-    def enqueue(self, row: dict) -> None:
+    def enqueue(self, file: FileRow) -> None:
         """Generate this file's thumbnail soon, in the background."""
-        self.queue.put_nowait(row)
+        self.queue.put_nowait(file)
+
+    def enqueue_image(self, file: FileRow) -> None:
+        """Generate an image's thumbnail soon; other types are drawn on request."""
+        if (file.content_type or "").startswith("image/"):
+            self.enqueue(file)
 
     async def run_queue(self, datasette=None) -> None:
         """The background task: works through queued files one at a time."""
         while True:
-            row = await self.queue.get()
+            file = await self.queue.get()
             try:
-                await self.get(row, DEFAULT_SIZE)
+                await self.get(file, DEFAULT_SIZE)
             except Exception:
-                log.exception("datasette-files: thumbnail for %s failed", row.get("id"))
+                log.exception("datasette-files: thumbnail for %s failed", file.id)
 
-    async def get(self, row: dict, size: int = DEFAULT_SIZE) -> Optional[Thumbnail]:
+    async def get(self, file: FileRow, size: int = DEFAULT_SIZE) -> Optional[Thumbnail]:
         """The thumbnail, generating it if needed; None when no generator can."""
-        key = (row["id"], size)
+        key = (file.id, size)
         lock = self._locks.setdefault(key, asyncio.Lock())
         try:
             async with lock:
-                return await self._cached_or_generated(row, size)
+                return await self._stored_or_generated(file, size)
         finally:
             if not lock.locked() and self._locks.get(key) is lock:
                 del self._locks[key]
 
-    async def _cached_or_generated(self, row: dict, size: int) -> Optional[Thumbnail]:
-        applicable = [generator for generator in await self.generators()
-                      if await generator.can_generate(row["content_type"], row["filename"])]
+    async def _stored_or_generated(self, file: FileRow, size: int) -> Optional[Thumbnail]:
+        applicable = [generator for generator in self.generators
+                      if await generator.can_generate(file.content_type, file.filename)]
         if not applicable:  # most files: nothing to look up, nothing to make
             return None
-        cached = await self.registry.thumbnails(row["id"], size)
-        for entry in cached:
-            if entry["thumb"] is not None:
-                return Thumbnail(entry["thumb"], entry["content_type"], entry["width"],
-                                 entry["height"])
-        failed = {entry["generator"] for entry in cached}
+        stored = await self.registry.thumbnails.for_file(file.id, size)
+        for entry in stored:
+            if entry.thumb is not None:
+                return Thumbnail(entry.thumb, entry.content_type, entry.width, entry.height)
+        failed = {entry.generator for entry in stored}
         content = None
         for generator in applicable:
             if generator.name in failed:
                 continue
             if content is None:
-                content = await self._read_input(row)
+                content = await self._read_input(file)
                 if content is None:
-                    await self._record(row, size, generator.name, error="file too large")
+                    await self._record(file, size, generator.name, error="file too large")
                     return None
             try:
                 async with self._jobs:
                     result = await generate_isolated(
-                        generator, content, row["content_type"], row["filename"], size, size,
-                        timeout=self.timeout,
-                    )
+                        generator, content, file.content_type, file.filename, size, size,
+                        timeout=self.timeout)
             except ThumbnailFailed as ex:
-                await self._record(row, size, generator.name, error=str(ex))
+                await self._record(file, size, generator.name, error=str(ex))
                 continue
             if result is None:
-                await self._record(row, size, generator.name, error="no thumbnail")
+                await self._record(file, size, generator.name, error="no thumbnail")
                 continue
-            await self._record(row, size, generator.name, result=result)
-            return Thumbnail(result.thumb_bytes, result.content_type, result.width,
-                             result.height)
+            thumbnail = Thumbnail(result.thumb_bytes, result.content_type, result.width,
+                                  result.height)
+            await self._record(file, size, generator.name, thumbnail=thumbnail)
+            return thumbnail
         return None
 
-    async def _read_input(self, row: dict) -> Optional[bytes]:
-        if row["size"] is not None and row["size"] > MAX_INPUT_BYTES:
+    async def _read_input(self, file: FileRow) -> Optional[bytes]:
+        if file.size is not None and file.size > MAX_INPUT_BYTES:
             return None
-        source = self.sources.get(row["source_slug"])
-        content = await source.storage.read_bytes(row["path"], MAX_INPUT_BYTES + 1)
+        source = self.sources.get(file.source_slug)
+        content = await source.storage.read_bytes(file.path, MAX_INPUT_BYTES + 1)
         return None if len(content) > MAX_INPUT_BYTES else content
 
-    async def _record(self, row, size, generator_name, result=None, error=None) -> None:
-        await self.registry.store_thumbnail({
-            "file_id": row["id"],
-            "size": size,
-            "generator": generator_name,
-            "content_type": result.content_type if result else None,
-            "thumb": result.thumb_bytes if result else None,
-            "width": result.width if result else None,
-            "height": result.height if result else None,
-            "error": error,
-            "created_at": format_timestamp(utc_now()),
-        })
+    async def _record(self, file: FileRow, size: int, generator_name: str,
+                      thumbnail: Optional[Thumbnail] = None, error: Optional[str] = None) -> None:
+        await self.registry.thumbnails.store(StoredThumbnail(
+            file_id=file.id, size=size, generator=generator_name, created_at=now_timestamp(),
+            content_type=thumbnail.content_type if thumbnail else None,
+            thumb=thumbnail.thumb if thumbnail else None,
+            width=thumbnail.width if thumbnail else None,
+            height=thumbnail.height if thumbnail else None,
+            error=error))

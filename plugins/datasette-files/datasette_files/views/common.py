@@ -1,15 +1,80 @@
-"""Request helpers shared by the JSON views."""
+"""What the views share: JSON errors, request bodies, and finding the source or
+file a request names once the actor may act on it."""
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
+from typing import Awaitable, Callable
 
-from ..errors import ApiError, Forbidden, NotFound, PayloadTooLarge
-from ..permissions import allowed_on_file, allowed_on_source
-from ..plugin_state import PluginState, state
-from ..sources import Source
+from datasette import Response
+from datasette.utils import error_body
 
+from ..base import FileMissing, StorageError, StorageFull, StorageUnavailable, UnsafePath
+from ..errors import ApiError, Forbidden, MethodNotAllowed, NotFound, PayloadTooLarge
+from ..permissions import BROWSE, allowed_on_file, allowed_on_source, allowed_sources_sql
+from ..registry import FileRow, InvalidCursor
+from ..sources import Source, UnknownSource
+from ..state import PluginState, state
+
+log = logging.getLogger("datasette_files")
 MAX_JSON_BODY_BYTES = 256 * 1024
+
+
+def json_api(view: Callable[..., Awaitable[Response]]):
+    """Wrap a view so that every failure answers JSON, never an HTML page.
+
+    ApiError answers its own status, the storages' errors and the lookups'
+    theirs; anything unexpected is logged and answered as a JSON 500 without
+    internal details.
+    """
+
+    @functools.wraps(view)
+    async def wrapper(datasette, request, **kwargs):
+        try:
+            return await view(datasette, request, **kwargs)
+        except Exception as ex:
+            error = as_api_error(ex)
+            if error is None:
+                log.exception("datasette-files: unexpected error in %s", request.path)
+                error = ApiError("Internal error", status=500)
+            return error_response(error)
+
+    return wrapper
+
+
+def as_api_error(ex: Exception):
+    """The ApiError to answer for ``ex``; None for an unexpected error."""
+    if isinstance(ex, ApiError):
+        return ex
+    if isinstance(ex, (UnknownSource, InvalidCursor)):
+        return (NotFound if isinstance(ex, UnknownSource) else ApiError)(str(ex))
+    if isinstance(ex, StorageError):
+        status = {FileMissing: 404, UnsafePath: 403, StorageFull: 507,
+                  StorageUnavailable: 503}.get(type(ex), 500)
+        return ApiError(str(ex), status=status)
+    return None
+
+
+def error_response(error: ApiError) -> Response:
+    body = {**error_body(error.messages, error.status), **error.details}
+    return Response.json(body, status=error.status)
+
+
+async def render(datasette, request, template: str, context: dict) -> Response:
+    """An HTML page from one of the plugin's templates."""
+    return Response.html(await datasette.render_template(
+        template,
+        {**context, "files_static": lambda name: datasette.urls.static_plugins(
+            "datasette-files", name)},
+        request=request))
+
+
+def require_method(request, *methods: str) -> None:
+    if request.method not in methods:
+        raise MethodNotAllowed(
+            f"Method {request.method} not allowed here; use {' or '.join(methods)}")
 
 
 async def json_object_body(request) -> dict:
@@ -50,19 +115,19 @@ async def source_for(datasette, request, slug: str, action: str) -> tuple[Plugin
     return plugin, source
 
 
-async def file_for(datasette, request, file_id: str, action: str) -> tuple[dict, Source]:
-    """The file row and its source, once ``action`` is allowed on the file.
+async def file_for(datasette, request, file_id: str, action: str = BROWSE
+                   ) -> tuple[FileRow, Source]:
+    """The file and its source, once ``action`` is allowed on the file.
 
     A file the actor may not browse answers 404 like a missing one, so ids
-    cannot be probed for existence.
+    cannot be probed for existence. Finding the file and checking that it may
+    be browsed is one query.
     """
     plugin = state(datasette)
-    row = await plugin.registry.get(file_id)
-    if row is None or row["source_slug"] not in plugin.sources:
+    file = await plugin.registry.files.get_allowed(
+        file_id, await allowed_sources_sql(datasette, request.actor, BROWSE))
+    if file is None or file.source_slug not in plugin.sources:
         raise NotFound(f"File not found: {file_id}")
-    actor = request.actor
-    if not await allowed_on_source(datasette, actor, "files-browse", row["source_slug"]):
-        raise NotFound(f"File not found: {file_id}")
-    if action != "files-browse" and not await allowed_on_file(datasette, actor, action, row):
+    if action != BROWSE and not await allowed_on_file(datasette, request.actor, action, file):
         raise Forbidden(f"You do not have {action} permission on file {file_id}")
-    return row, plugin.sources.get(row["source_slug"])
+    return file, plugin.sources.get(file.source_slug)

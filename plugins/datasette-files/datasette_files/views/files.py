@@ -1,4 +1,4 @@
-"""One file: GET .json, GET/HEAD download, POST -/delete and -/update."""
+"""One file: GET .json, GET/HEAD download and thumbnail, POST -/delete and -/update."""
 
 from __future__ import annotations
 
@@ -6,52 +6,80 @@ import logging
 
 from datasette import Response
 
+from ..base import FileMissing, UnsafePath
 from ..downloads import download_response
-from ..errors import ApiError, Forbidden, json_api, require_method
-from ..files import file_json
-from ..permissions import BROWSE, DELETE, EDIT
-from ..plugin_state import state
+from ..errors import ApiError, Forbidden, NotFound
+from ..permissions import DELETE, EDIT
+from ..state import state
 from ..thumbnails.icons import icon_svg
 from ..thumbnails.service import DEFAULT_SIZE, SIZES
-from .common import file_for, json_object_body
+from .cache_control import keep_cache_control
+from .common import file_for, json_api, json_object_body, require_method
+from .file_json import file_json
 
 log = logging.getLogger("datasette_files")
 MAX_SEARCH_TEXT_CHARS = 100_000
 UPDATABLE_FIELDS = {"search_text"}
+# A thumbnail URL that names its version never changes: browsers keep it a year.
+IMMUTABLE = "private, max-age=31536000, immutable"
 
 
 @json_api
 async def file_json_view(datasette, request):
     require_method(request, "GET", "HEAD")
-    row, _ = await file_for(datasette, request, request.url_vars["file_id"], BROWSE)
-    return Response.json({"ok": True, "file": file_json(datasette, row)})
+    file, _ = await file_for(datasette, request, request.url_vars["file_id"])
+    return Response.json({"ok": True, "file": file_json(datasette, file)})
 
 
 @json_api
 async def download_view(datasette, request):
     require_method(request, "GET", "HEAD")
-    row, source = await file_for(datasette, request, request.url_vars["file_id"], BROWSE)
-    return await download_response(request, row, source)
+    file, source = await file_for(datasette, request, request.url_vars["file_id"])
+    try:
+        return await download_response(request, file, source)
+    except FileMissing:
+        raise NotFound(f"The bytes of {file.id} are missing from storage")
+    except UnsafePath:
+        raise Forbidden(f"Refused: {file.id} no longer points inside its source")
 
 
 @json_api
 async def thumbnail_view(datasette, request):
-    """The generated thumbnail, or an SVG file-type icon when there is none."""
+    """The generated thumbnail, or an SVG file-type icon when there is none.
+
+    Asked for with its current version (``v``, as in the file's
+    ``thumbnail_url``), it may be cached for good; otherwise it is revalidated.
+    """
     require_method(request, "GET", "HEAD")
-    row, _ = await file_for(datasette, request, request.url_vars["file_id"], BROWSE)
+    file, _ = await file_for(datasette, request, request.url_vars["file_id"])
     size = request.args.get("size") or str(DEFAULT_SIZE)
     if not size.isdigit() or int(size) not in SIZES:
         raise ApiError(f"'size' must be one of {', '.join(map(str, SIZES))}")
-    thumbnail = await state(datasette).thumbnails.get(row, int(size))
+    thumbnails = state(datasette).thumbnails
+    version = thumbnails.version(file)
     headers = {
-        "Cache-Control": "private, max-age=86400",
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox",
     }
+    if version is not None:
+        headers["ETag"] = f'"{version}-{size}"'
+        if request.headers.get("if-none-match") == headers["ETag"]:
+            return keep_cache_control(Response("", status=304, headers=headers),
+                                      _cache_control(request, version))
+    thumbnail = await thumbnails.get(file, int(size))
     if thumbnail is None:
-        return Response(icon_svg(row["content_type"], row["filename"]),
-                        content_type="image/svg+xml", headers=headers)
-    return Response(thumbnail.thumb, content_type=thumbnail.content_type, headers=headers)
+        response = Response(icon_svg(file.content_type, file.filename),
+                            content_type="image/svg+xml", headers=headers)
+    else:
+        response = Response(thumbnail.thumb, content_type=thumbnail.content_type,
+                            headers=headers)
+    return keep_cache_control(response, _cache_control(request, version))
+
+
+def _cache_control(request, version) -> str:
+    if version is not None and request.args.get("v") == version:
+        return IMMUTABLE
+    return "private, no-cache"
 
 
 async def icon_view(datasette, request):
@@ -70,22 +98,22 @@ async def delete_view(datasette, request):
     a failure between the two leaves unreferenced bytes, never a row
     pointing at missing ones."""
     require_method(request, "POST")
-    row, source = await file_for(datasette, request, request.url_vars["file_id"], DELETE)
+    file, source = await file_for(datasette, request, request.url_vars["file_id"], DELETE)
     await json_object_body(request)
     if not source.capabilities.can_delete:
         raise ApiError(f"Source {source.slug!r} does not support deleting files")
-    if await state(datasette).registry.delete(row["id"]):
+    if await state(datasette).registry.files.delete(file.id):
         try:
-            await source.storage.delete_file(row["path"])
+            await source.storage.delete_file(file.path)
         except Exception:
-            log.exception("datasette-files: %s unregistered but its bytes remain", row["id"])
-    return Response.json({"ok": True, "deleted": row["id"]})
+            log.exception("datasette-files: %s unregistered but its bytes remain", file.id)
+    return Response.json({"ok": True, "deleted": file.id})
 
 
 @json_api
 async def update_view(datasette, request):
     require_method(request, "POST")
-    row, source = await file_for(datasette, request, request.url_vars["file_id"], EDIT)
+    file, source = await file_for(datasette, request, request.url_vars["file_id"], EDIT)
     payload = await json_object_body(request)
     if source.read_only:
         raise Forbidden(f"Source {source.slug!r} is read-only")
@@ -95,13 +123,12 @@ async def update_view(datasette, request):
     unknown = set(update) - UPDATABLE_FIELDS
     if unknown:
         raise ApiError(
-            f"Cannot update {', '.join(sorted(unknown))}: only search_text can be updated"
-        )
+            f"Cannot update {', '.join(sorted(unknown))}: only search_text can be updated")
     search_text = update["search_text"]
     if not isinstance(search_text, str):
         raise ApiError("'search_text' must be a string")
     if len(search_text) > MAX_SEARCH_TEXT_CHARS:
         raise ApiError(f"'search_text' is longer than {MAX_SEARCH_TEXT_CHARS} characters")
-    registry = state(datasette).registry
-    await registry.update_search_text(row["id"], search_text)
-    return Response.json({"ok": True, "file": file_json(datasette, await registry.get(row["id"]))})
+    files = state(datasette).registry.files
+    await files.update_search_text(file.id, search_text)
+    return Response.json({"ok": True, "file": file_json(datasette, await files.get(file.id))})

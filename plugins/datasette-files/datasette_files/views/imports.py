@@ -11,29 +11,30 @@ from ulid import ULID
 
 from ..csv_import.detect import (
     ColumnTypes, column_names, decode_sample, is_csv, preview_rows, sniff, table_name_for)
+from ..clock import now_timestamp, parse_timestamp, utc_now
 from ..csv_import.job import run_import
 from ..errors import ApiError
-from ..files import format_timestamp, utc_now
-from ..permissions import BROWSE, allowed_on_source
-from ..plugin_state import state
-from .pages import _render
+from ..permissions import BROWSE, allowed_sources_sql
+from ..registry import FileRow, ImportJob
+from ..sources import Source
+from ..state import state
+from .common import error_response, json_object_body, render
 
 SAMPLE_BYTES = 64 * 1024
 TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
-async def _csv_file(datasette, request) -> tuple[dict, object]:
+async def _csv_file(datasette, request) -> tuple[FileRow, Source]:
     """The file named in the URL, if it is a CSV the actor may browse; else 404."""
     plugin = state(datasette)
     file_id = request.url_vars["file_id"]
-    row = await plugin.registry.get(file_id)
-    if (row is None or row["source_slug"] not in plugin.sources
-            or not await allowed_on_source(datasette, request.actor, BROWSE,
-                                           row["source_slug"])):
+    file = await plugin.registry.files.get_allowed(
+        file_id, await allowed_sources_sql(datasette, request.actor, BROWSE))
+    if file is None or file.source_slug not in plugin.sources:
         raise NotFound(f"File not found: {file_id}")
-    if not is_csv(row["content_type"], row["filename"]):
-        raise NotFound(f"{row['filename']} is not a CSV or TSV file")
-    return row, plugin.sources.get(row["source_slug"])
+    if not is_csv(file.content_type, file.filename):
+        raise NotFound(f"{file.filename} is not a CSV or TSV file")
+    return file, plugin.sources.get(file.source_slug)
 
 
 async def target_databases(datasette, actor, table: str) -> list[str]:
@@ -52,9 +53,9 @@ async def target_databases(datasette, actor, table: str) -> list[str]:
 async def preview_page(datasette, request):
     if request.method == "POST":
         return await start_import(datasette, request)
-    row, source = await _csv_file(datasette, request)
-    sample, encoding = decode_sample(await source.storage.read_bytes(row["path"], SAMPLE_BYTES))
-    delimiter, has_header = sniff(sample, row["filename"])
+    file, source = await _csv_file(datasette, request)
+    sample, encoding = decode_sample(await source.storage.read_bytes(file.path, SAMPLE_BYTES))
+    delimiter, has_header = sniff(sample, file.filename)
     rows = preview_rows(sample, delimiter)
     width = len(rows[0]) if rows else 0
     header = rows[0] if rows and has_header else None
@@ -62,8 +63,8 @@ async def preview_page(datasette, request):
     types = ColumnTypes()
     for cells in body:
         types.observe(cells[:width])
-    return await _render(datasette, request, "files_import.html", {
-        "file": row,
+    return await render(datasette, request, "files_import.html", {
+        "file": file,
         "columns": list(zip(column_names(header, width), types.sqlite_types(width))),
         "rows": [(cells + [""] * width)[:width] for cells in body[:10]],
         "delimiter": delimiter,
@@ -72,8 +73,8 @@ async def preview_page(datasette, request):
         "has_header": has_header,
         "encoding": encoding,
         "databases": await target_databases(datasette, request.actor,
-                                            table_name_for(row["filename"])),
-        "table_name": table_name_for(row["filename"]),
+                                            table_name_for(file.filename)),
+        "table_name": table_name_for(file.filename),
     })
 
 
@@ -82,29 +83,28 @@ async def start_import(datasette, request):
     wants_json = "json" in request.headers.get("content-type", "") or \
         "json" in request.headers.get("accept", "")
     try:
-        job, row, source, db = await _validated_job(datasette, request, wants_json)
+        job, file, source, db = await _validated_job(datasette, request, wants_json)
     except ApiError as ex:
         if wants_json:
-            return ex.response()
+            return error_response(ex)
         raise (Forbidden if ex.status == 403 else NotFound if ex.status == 404
                else BadRequest)(ex.messages[0])
     plugin = state(datasette)
-    await plugin.registry.create_import(job)
-    plugin.start(run_import(plugin.registry, source, row, job, db.path))
-    url = datasette.urls.path(f"/-/files/import/{row['id']}/{job['id']}")
+    await plugin.registry.imports.create(job)
+    plugin.start(run_import(plugin.registry.imports, source, file, job, db))
+    url = datasette.urls.path(f"/-/files/import/{file.id}/{job.id}")
     if wants_json:
-        return Response.json({"ok": True, "import_id": job["id"], "url": url,
+        return Response.json({"ok": True, "import_id": job.id, "url": url,
                               "json_url": url + ".json"}, status=202)
     return Response.redirect(url)
 
 
 async def _validated_job(datasette, request, wants_json):
     try:
-        row, source = await _csv_file(datasette, request)
+        file, source = await _csv_file(datasette, request)
     except NotFound as ex:
         raise ApiError(str(ex), status=404)
     if wants_json:
-        from .common import json_object_body
         data = await json_object_body(request)
     else:
         data = dict(await request.post_vars())
@@ -131,58 +131,48 @@ async def _validated_job(datasette, request, wants_json):
     delimiter = data.get("delimiter") or ","
     if delimiter not in (",", "\t", ";", "|"):
         raise ApiError("'delimiter' must be one of , ; | or a tab")
-    sample, encoding = decode_sample(await source.storage.read_bytes(row["path"], SAMPLE_BYTES))
+    sample, encoding = decode_sample(await source.storage.read_bytes(file.path, SAMPLE_BYTES))
     has_header = data.get("has_header", True) not in (False, "0", "false", "off", "")
-    job = {
-        "id": f"imp-{str(ULID()).lower()}",
-        "file_id": row["id"],
-        "actor_id": str(actor["id"]) if actor and actor.get("id") is not None else None,
-        "database_name": database,
-        "table_name": table,
-        "delimiter": delimiter,
-        "has_header": int(has_header),
-        "encoding": encoding,
-        "status": "queued",
-        "total_bytes": row["size"],
-        "created_at": format_timestamp(utc_now()),
-    }
-    return job, row, source, db
+    job = ImportJob(
+        id=f"imp-{str(ULID()).lower()}", file_id=file.id,
+        actor_id=str(actor["id"]) if actor and actor.get("id") is not None else None,
+        database_name=database, table_name=table, delimiter=delimiter, has_header=has_header,
+        encoding=encoding, status="queued", total_bytes=file.size, created_at=now_timestamp())
+    return job, file, source, db
 
 
 async def progress_page(datasette, request):
-    row, _ = await _csv_file(datasette, request)
-    job = await state(datasette).registry.get_import(request.url_vars["import_id"])
-    if job is None or job["file_id"] != row["id"]:
+    file, _ = await _csv_file(datasette, request)
+    job = await state(datasette).registry.imports.get(request.url_vars["import_id"])
+    if job is None or job.file_id != file.id:
         raise NotFound("No such import")
     status = _status(datasette, job)
     if request.url_vars.get("format") == "json":
         return Response.json({"ok": True, **status})
-    return await _render(datasette, request, "files_import_progress.html",
-                         {"file": row, "job": status})
+    return await render(datasette, request, "files_import_progress.html",
+                        {"file": file, "job": status})
 
 
-def _status(datasette, job: dict) -> dict:
-    from ..files import parse_timestamp
-
-    end = parse_timestamp(job["finished_at"]) if job["finished_at"] else utc_now()
-    elapsed = (end - parse_timestamp(job["created_at"])).total_seconds()
-    total = job["total_bytes"] or 0
-    percent = 100.0 if job["status"] == "done" else (
-        round(min(job["bytes_read"] / total * 100, 99.9), 1) if total else 0.0)
+def _status(datasette, job: ImportJob) -> dict:
+    end = parse_timestamp(job.finished_at) if job.finished_at else utc_now()
+    elapsed = (end - parse_timestamp(job.created_at)).total_seconds()
+    total = job.total_bytes or 0
+    percent = 100.0 if job.status == "done" else (
+        round(min(job.bytes_read / total * 100, 99.9), 1) if total else 0.0)
     return {
-        "import_id": job["id"],
-        "status": job["status"],
-        "database": job["database_name"],
-        "table": job["table_name"],
-        "rows_imported": job["rows_imported"],
-        "bytes_read": job["bytes_read"],
-        "total_bytes": job["total_bytes"],
+        "import_id": job.id,
+        "status": job.status,
+        "database": job.database_name,
+        "table": job.table_name,
+        "rows_imported": job.rows_imported,
+        "bytes_read": job.bytes_read,
+        "total_bytes": job.total_bytes,
         "percent": percent,
         "elapsed_seconds": round(elapsed, 1),
-        "encoding": job["encoding"],
-        "ragged_rows": job["ragged_rows"],
-        "message": job["message"],
-        "error": job["error"],
-        "table_url": datasette.urls.table(job["database_name"], job["table_name"])
-        if job["status"] == "done" else None,
+        "encoding": job.encoding,
+        "ragged_rows": job.ragged_rows,
+        "message": job.message,
+        "error": job.error,
+        "table_url": datasette.urls.table(job.database_name, job.table_name)
+        if job.status == "done" else None,
     }

@@ -7,10 +7,12 @@ import urllib.parse
 
 from datasette import Response
 
-from ..errors import ApiError, json_api, require_method
-from ..files import FILE_ID_PATTERN, file_json
-from ..permissions import BROWSE, UPLOAD, allowed_sources_sql, allowed_on_source
-from ..plugin_state import state
+from ..errors import ApiError
+from ..naming import FILE_ID_PATTERN
+from ..permissions import BROWSE, UPLOAD, allowed_on_source, allowed_sources_sql
+from ..state import state
+from .common import json_api, require_method
+from .file_json import file_json
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
@@ -28,8 +30,8 @@ async def search_view(datasette, request):
     sort = request.args.get("sort") or None
     if sort not in (None, "relevance", "newest"):
         raise ApiError("'sort' must be 'relevance' or 'newest'")
-    limit = _page_size(request.args.get("limit") or request.args.get("_size"))
-    page = await plugin.registry.search(
+    limit = page_size(request.args.get("limit") or request.args.get("_size"))
+    page = await plugin.registry.search_index.search(
         await allowed_sources_sql(datasette, request.actor, BROWSE),
         query=request.args.get("q", ""),
         source=source,
@@ -51,7 +53,7 @@ async def search_view(datasette, request):
             "source": source,
             "folder": request.args.get("folder") or None,
             "sort": page.sort,
-            "files": [file_json(datasette, row) for row in page.rows],
+            "files": [file_json(datasette, file) for file in page.files],
             "total": page.total,
             "total_is_capped": page.total_is_capped,
             "total_display": f"{page.total:,}+" if page.total_is_capped else f"{page.total:,}",
@@ -61,7 +63,7 @@ async def search_view(datasette, request):
     )
 
 
-def _page_size(value) -> int:
+def page_size(value) -> int:
     if value is None:
         return DEFAULT_PAGE_SIZE
     if not str(value).isdigit() or not 1 <= int(value) <= MAX_PAGE_SIZE:
@@ -79,11 +81,11 @@ async def batch_view(datasette, request):
     ids = [file_id for file_id in ids if _FILE_ID.match(file_id)]
     rows = []
     if ids:
-        rows = await state(datasette).registry.batch(
+        rows = await state(datasette).registry.files.batch(
             ids, await allowed_sources_sql(datasette, request.actor, BROWSE)
         )
     return Response.json(
-        {"ok": True, "files": {row["id"]: file_json(datasette, row) for row in rows}}
+        {"ok": True, "files": {file.id: file_json(datasette, file) for file in rows}}
     )
 
 
@@ -101,8 +103,9 @@ async def sources_view(datasette, request):
         )
         if not (can_browse or can_upload):
             continue
+        sync = plugin.syncs.get(source.slug)
         if counts is None:
-            counts = await plugin.registry.count_by_source()
+            counts = await plugin.registry.files.count_by_source()
         sources.append(
             {
                 "slug": source.slug,
@@ -111,10 +114,8 @@ async def sources_view(datasette, request):
                 "actor_can_browse": can_browse,
                 "actor_can_upload": can_upload,
                 "file_count": counts.get(source.slug, 0) if can_browse else None,
-                "healthy": not (plugin.syncs.get(source.slug)
-                                and plugin.syncs[source.slug].state == "unhealthy"),
-                "sync": plugin.syncs[source.slug].as_json()
-                if can_browse and source.slug in plugin.syncs else None,
+                "healthy": not (sync and sync.state == "unhealthy"),
+                "sync": sync.as_json() if can_browse and sync else None,
             }
         )
     return Response.json({"ok": True, "sources": sources})

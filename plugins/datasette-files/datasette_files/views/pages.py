@@ -5,43 +5,35 @@ from __future__ import annotations
 import html
 import re
 
-from datasette import Forbidden, NotFound, Response
+from datasette import Forbidden, NotFound
 from datasette.plugins import pm
 from datasette.utils import await_me_maybe
 from markupsafe import Markup
 
-from ..errors import ApiError
-from ..files import file_json
-from ..permissions import BROWSE, DELETE, EDIT, MANAGE, UPLOAD, allowed_on_file, allowed_on_source
-from ..permissions import allowed_sources_sql
-from ..plugin_state import state
-from ..registry import LISTING_SORTS
+from ..permissions import (
+    BROWSE, DELETE, EDIT, MANAGE, UPLOAD, FileResource, allowed_on_source, allowed_sources_sql)
+from ..registry import LISTING_SORTS, FileRow, InvalidCursor
+from ..state import state
 from ..thumbnails.icons import kind_of
+from ..uploads import chunk_size_for
+from .common import render
+from .file_json import file_json, versioned_thumbnail_url
 
 PAGE_SIZE = 50
 RECENT_FILES = 12
 PREVIEW_BYTES = 2048
 
 
-async def _render(datasette, request, template: str, context: dict) -> Response:
-    return Response.html(
-        await datasette.render_template(
-            template,
-            {**context, "files_static": lambda name: datasette.urls.static_plugins(
-                "datasette-files", name)},
-            request=request,
-        )
-    )
-
-
-def card(datasette, row: dict) -> dict:
+def card(datasette, file: FileRow) -> dict:
     """What a page shows of a file."""
-    return {**file_json(datasette, row), "kind": kind_of(row["content_type"])}
+    return {**file_json(datasette, file), "kind": kind_of(file.content_type),
+            "thumbnail_src": versioned_thumbnail_url(datasette, file),
+            "large_thumbnail_src": versioned_thumbnail_url(datasette, file, size=400)}
 
 
 async def _browsable_sources(datasette, actor) -> list[dict]:
     plugin = state(datasette)
-    counts = await plugin.registry.count_by_source()
+    counts = await plugin.registry.files.count_by_source()
     sources = []
     for source in plugin.sources:
         if not await allowed_on_source(datasette, actor, BROWSE, source.slug):
@@ -57,10 +49,10 @@ async def index_page(datasette, request):
     sources = await _browsable_sources(datasette, request.actor)
     recent = []
     if sources:
-        page = await state(datasette).registry.search(
+        page = await state(datasette).registry.search_index.search(
             await allowed_sources_sql(datasette, request.actor), limit=RECENT_FILES)
-        recent = [card(datasette, row) for row in page.rows]
-    return await _render(datasette, request, "files_index.html",
+        recent = [card(datasette, file) for file in page.files]
+    return await render(datasette, request, "files_index.html",
                          {"sources": sources, "recent": recent})
 
 
@@ -96,18 +88,19 @@ async def source_page(datasette, request):
     descending = order == "desc"
     page_number = _positive_int(request.args.get("page"), 1)
     folder = (request.args.get("folder") or "").strip("/")
-    total = await plugin.registry.count_in_source(source.slug)
-    in_folder = await plugin.registry.count_in_folder(source.slug, folder)
+    files = plugin.registry.files
+    total = await files.count_in_source(source.slug)
+    in_folder = await files.count_in_folder(source.slug, folder)
     pages = max(1, -(-in_folder // PAGE_SIZE))
     page_number = min(page_number, pages)
-    rows = await plugin.registry.list_source(
+    rows = await files.list_source(
         source.slug, sort, descending, PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE,
         only_folder=folder)
     can_upload = source.capabilities.can_upload and await allowed_on_source(
         datasette, request.actor, UPLOAD, source.slug)
-    return await _render(datasette, request, "files_source.html", {
+    return await render(datasette, request, "files_source.html", {
         "source": source,
-        "files": [card(datasette, row) for row in rows],
+        "files": [card(datasette, file) for file in rows],
         "total": total,
         "sort": sort,
         "order": "desc" if descending else "asc",
@@ -115,13 +108,13 @@ async def source_page(datasette, request):
         "page": page_number,
         "pages": pages,
         "can_upload": can_upload,
-        "chunk_size": plugin.upload_chunk_size(source),
+        "chunk_size": chunk_size_for(source, plugin.settings),
         "sync": plugin.syncs.get(source.slug),
         "can_sync": source.capabilities.can_list and await allowed_on_source(
             datasette, request.actor, MANAGE, source.slug),
         "folder": folder,
         "folder_parts": _folder_parts(folder),
-        "subfolders": await plugin.registry.subfolders(source.slug, folder),
+        "subfolders": await files.subfolders(source.slug, folder),
     })
 
 
@@ -138,39 +131,38 @@ async def upload_page(datasette, request):
     plugin, source = await _source_or_error(datasette, request, UPLOAD)
     if not source.capabilities.can_upload:
         raise Forbidden(f"Source {source.slug!r} does not accept uploads")
-    return await _render(datasette, request, "files_upload.html", {
-        "source": source, "chunk_size": plugin.upload_chunk_size(source)})
+    return await render(datasette, request, "files_upload.html", {
+        "source": source, "chunk_size": chunk_size_for(source, plugin.settings)})
 
 
 async def file_page(datasette, request):
     file_id = request.url_vars["file_id"]
     plugin = state(datasette)
-    row = await plugin.registry.get(file_id)
-    if (row is None or row["source_slug"] not in plugin.sources
-            or not await allowed_on_source(datasette, request.actor, BROWSE,
-                                           row["source_slug"])):
+    file = await plugin.registry.files.get_allowed(
+        file_id, await allowed_sources_sql(datasette, request.actor, BROWSE))
+    if file is None or file.source_slug not in plugin.sources:
         raise NotFound(f"File not found: {file_id}")
-    source = plugin.sources.get(row["source_slug"])
-    can_edit = not source.read_only and await allowed_on_file(
-        datasette, request.actor, EDIT, row)
-    can_delete = source.capabilities.can_delete and await allowed_on_file(
-        datasette, request.actor, DELETE, row)
-    return await _render(datasette, request, "files_file.html", {
-        "file": card(datasette, row),
-        "is_image": row["content_type"].startswith("image/") and row["width"] is not None,
-        "can_edit": can_edit,
-        "can_delete": can_delete,
-        "actions": await file_actions(datasette, request.actor, row, source),
+    source = plugin.sources.get(file.source_slug)
+    allowed = await datasette.allowed_many(
+        actions=[EDIT, DELETE], resource=FileResource(file.source_slug, file.id),
+        actor=request.actor)
+    return await render(datasette, request, "files_file.html", {
+        "file": card(datasette, file),
+        "is_image": file.content_type.startswith("image/") and file.width is not None,
+        "can_edit": not source.read_only and allowed[EDIT],
+        "can_delete": source.capabilities.can_delete and allowed[DELETE],
+        "actions": await file_actions(datasette, request.actor, file, source),
     })
 
 
-async def file_actions(datasette, actor, row: dict, source) -> list[dict]:
+async def file_actions(datasette, actor, file: FileRow, source) -> list[dict]:
     """Every plugin's actions for this file; the preview bytes are read once."""
     try:
-        preview = await source.storage.read_bytes(row["path"], PREVIEW_BYTES)
+        preview = await source.storage.read_bytes(file.path, PREVIEW_BYTES)
     except Exception:
         preview = b""
-    file = {**row, "source_id": row["source_slug"]}
+    # The hook's file: the registry's columns, and the source as "source_id".
+    file = {**file.as_dict(), "source_id": file.source_slug}
     actions = []
     for result in pm.hook.file_actions(datasette=datasette, actor=actor, file=file,
                                        preview_bytes=preview):
@@ -188,19 +180,19 @@ async def search_page(datasette, request):
     if source is not None and source not in {s["slug"] for s in sources}:
         source = None
     try:
-        page = await plugin.registry.search(
+        page = await plugin.registry.search_index.search(
             await allowed_sources_sql(datasette, request.actor), query=query, source=source,
             cursor=request.args.get("next") or None, limit=PAGE_SIZE)
-    except ApiError:
+    except InvalidCursor:
         raise NotFound("That page of results no longer exists")
     words = [w for w in query.split() if w.strip('"')]
     files = []
-    for row in page.rows:
-        entry = card(datasette, row)
-        entry["filename_html"] = highlight(row["filename"], words)
-        entry["search_text_html"] = highlight(row["search_text"][:300], words)
+    for file in page.files:
+        entry = card(datasette, file)
+        entry["filename_html"] = highlight(file.filename, words)
+        entry["search_text_html"] = highlight(file.search_text[:300], words)
         files.append(entry)
-    return await _render(datasette, request, "files_search.html", {
+    return await render(datasette, request, "files_search.html", {
         "q": query, "source": source, "sources": sources, "files": files,
         "total": page.total,
         "total_is_capped": page.total_is_capped, "next": page.next_cursor,

@@ -8,13 +8,13 @@ import urllib.parse
 
 from datasette import Response
 
-from ..errors import ApiError, json_api, require_method
-from ..files import file_json
+from ..errors import ApiError, Conflict
 from ..permissions import BROWSE, MANAGE
 from ..registry import LISTING_SORTS
 from ..sync import SyncInProgress, sync_source
-from .common import source_for
-from .listings import _page_size
+from .common import json_api, require_method, source_for
+from .file_json import file_json
+from .listings import page_size
 
 
 @json_api
@@ -24,15 +24,15 @@ async def sync_view(datasette, request):
     plugin, source = await source_for(datasette, request, request.url_vars["slug"], MANAGE)
     if not source.capabilities.can_list:
         raise ApiError(f"Source {source.slug!r} cannot list its files, so it cannot sync")
-    status = plugin.sync_status(source.slug)
-    if status.lock.locked():
-        raise ApiError(f"A sync of {source.slug!r} is already running", status=409)
+    status = plugin.syncs.of(source.slug)
+    if status.running:
+        raise Conflict(f"A sync of {source.slug!r} is already running")
     confirm = request.args.get("confirm_removals") in ("1", "true")
 
     async def run():
         try:
             await sync_source(plugin.registry, source, status,
-                              include_hidden=bool(plugin.config.get("include_hidden")),
+                              include_hidden=plugin.settings.include_hidden,
                               confirm_removals=confirm)
         except SyncInProgress:
             return
@@ -48,14 +48,13 @@ async def sync_status_view(datasette, request):
     require_method(request, "GET", "HEAD")
     plugin, source = await source_for(datasette, request, request.url_vars["slug"], BROWSE)
     status = plugin.syncs.get(source.slug)
-    unhashed = await plugin.registry.unhashed([source.slug], 1)
     return Response.json({
         "ok": True,
         "source": source.slug,
         "sync": status.as_json() if status else {"state": "never"},
-        "running": bool(status and status.lock.locked()),
-        "hashing_pending": bool(unhashed),
-        "hashed_since_start": plugin.hasher.hashed if plugin.hasher else 0,
+        "running": bool(status and status.running),
+        "hashing_pending": await plugin.hasher.pending(source.slug),
+        "hashed_since_start": plugin.hasher.hashed,
     })
 
 
@@ -71,15 +70,15 @@ async def listing_view(datasette, request):
     order = request.args.get("order") or ("desc" if sort in ("date", "size") else "asc")
     if order not in ("asc", "desc"):
         raise ApiError("'order' must be asc or desc")
-    limit = _page_size(request.args.get("limit"))
+    limit = page_size(request.args.get("limit"))
     after = _decode_cursor(request.args.get("next"))
     folder = request.args.get("folder") or None
-    rows = await plugin.registry.list_source(
+    files = await plugin.registry.files.list_source(
         source.slug, sort, order == "desc", limit + 1, after=after, folder=folder)
     next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = _encode_cursor(_sort_value(last, sort), last["seq"])
+    if len(files) > limit:
+        last = files[limit - 1]
+        next_cursor = _encode_cursor(_sort_value(last, sort), last.seq)
     next_url = None
     if next_cursor:
         args = [(k, v) for k, v in urllib.parse.parse_qsl(request.query_string) if k != "next"]
@@ -91,15 +90,15 @@ async def listing_view(datasette, request):
         "source": source.slug,
         "capabilities": source.capability_flags(),
         "sort": sort, "order": order, "folder": folder,
-        "files": [file_json(datasette, row) for row in rows[:limit]],
+        "files": [file_json(datasette, file) for file in files[:limit]],
         "next": next_cursor,
         "next_url": next_url,
     })
 
 
-def _sort_value(row: dict, sort: str):
-    return {"date": row["seq"], "name": row["filename"], "size": row["size"],
-            "type": row["content_type"]}[sort]
+def _sort_value(file, sort: str):
+    return {"date": file.seq, "name": file.filename, "size": file.size,
+            "type": file.content_type}[sort]
 
 
 def _encode_cursor(value, seq: int) -> str:

@@ -7,14 +7,17 @@ from urllib.parse import unquote
 
 from datasette import Response
 
-from .. import chunked_uploads, uploads
-from ..errors import ApiError, json_api, require_method
-from ..files import file_json
+from ..errors import ApiError
 from ..multipart import ClientDisconnected, MultipartStream, body_chunks
 from ..permissions import UPLOAD
-from .common import json_object_body, source_for
+from ..uploads import chunks, tokens
+from ..uploads.single_request import put_file
+from .common import json_api, json_object_body, require_method, source_for
+from .file_json import file_json
 
 TOKEN_HEADER = "x-upload-token"
+# Types clients send when they know nothing better: the filename tells more.
+UNINFORMATIVE_TYPES = {"", "application/octet-stream", "application/x-www-form-urlencoded"}
 
 
 @json_api
@@ -22,21 +25,19 @@ async def prepare_view(datasette, request):
     require_method(request, "POST")
     plugin, source = await source_for(datasette, request, request.url_vars["slug"], UPLOAD)
     payload = await json_object_body(request)
-    await uploads.expire_uploads_now_and_then(plugin)
-    upload = await uploads.prepare(plugin, source, request.actor, payload)
-    token = upload["token"]
-    return Response.json(
-        {
-            "ok": True,
-            "upload_token": token,
-            "upload_url": datasette.urls.path(f"/-/files/upload/{source.slug}/-/upload"),
-            "upload_method": "POST",
-            "upload_headers": {},
-            "upload_fields": {"upload_token": token},
-            "file_id": upload["file_id"],
-            "expires_at": upload["expires_at"],
-        }
-    )
+    await tokens.expire_now_and_then(plugin.registry, plugin.sources, plugin.uploads)
+    upload = await tokens.prepare(plugin.registry, source, request.actor, payload,
+                                  plugin.settings.upload_expiry_seconds)
+    return Response.json({
+        "ok": True,
+        "upload_token": upload.token,
+        "upload_url": datasette.urls.path(f"/-/files/upload/{source.slug}/-/upload"),
+        "upload_method": "POST",
+        "upload_headers": {},
+        "upload_fields": {"upload_token": upload.token},
+        "file_id": upload.file_id,
+        "expires_at": upload.expires_at,
+    })
 
 
 @json_api
@@ -48,56 +49,39 @@ async def upload_view(datasette, request):
     require_method(request, "POST", "GET")
     plugin, source = await source_for(datasette, request, request.url_vars["slug"], UPLOAD)
     if request.method == "GET":
-        upload = await uploads.load_upload(plugin, source, request.actor,
-                                           _token_outside_body(request))
-        return Response.json({"ok": True, **chunked_uploads.upload_progress(plugin, upload)})
-    content_type = request.headers.get("content-type", "")
+        upload = await tokens.load(plugin.registry, source, request.actor,
+                                   _token_outside_body(request))
+        return Response.json({"ok": True, **chunks.progress(plugin.uploads, upload)})
     content_range = request.headers.get("content-range")
-    if content_range is not None:
-        return await _receive_chunk(plugin, source, request, content_range)
-    chunks = body_chunks(request.receive)
+    body = body_chunks(request.receive)
     try:
+        if content_range is not None:
+            upload = await tokens.load(plugin.registry, source, request.actor,
+                                       _token_outside_body(request))
+            upload = await chunks.receive_chunk(plugin.registry, plugin.uploads, source,
+                                                upload, content_range, body)
+            return Response.json({"ok": True, **chunks.progress(plugin.uploads, upload)})
+        content_type = request.headers.get("content-type", "")
         if content_type.lower().startswith("multipart/form-data"):
-            form = MultipartStream(chunks, content_type)
+            form = MultipartStream(body, content_type)
             fields, file_part = await form.fields_until_file()
             token = fields.get("upload_token") or _token_outside_body(request)
             if file_part is None:
-                raise ApiError(
-                    "No file in the form: send the file in a 'file' field, "
-                    "after the upload_token field"
-                )
-            upload = await uploads.load_upload(plugin, source, request.actor, token)
-            upload = await uploads.receive(plugin, source, upload, form.file_data())
+                raise ApiError("No file in the form: send the file in a 'file' field, "
+                               "after the upload_token field")
+            upload = await tokens.load(plugin.registry, source, request.actor, token)
+            upload = await tokens.receive(plugin.registry, plugin.uploads, source, upload,
+                                          form.file_data())
             await form.drain()
         else:
-            token = _token_outside_body(request)
-            upload = await uploads.load_upload(plugin, source, request.actor, token)
-            upload = await uploads.receive(plugin, source, upload, chunks)
-    except ClientDisconnected:
-        raise ApiError("The connection closed before the whole file arrived")
-    return Response.json(
-        {
-            "ok": True,
-            "upload_token": upload["token"],
-            "size": upload["received_bytes"],
-            "content_hash": upload["content_hash"],
-        }
-    )
-
-
-async def _receive_chunk(plugin, source, request, content_range):
-    upload = await uploads.load_upload(plugin, source, request.actor,
+            upload = await tokens.load(plugin.registry, source, request.actor,
                                        _token_outside_body(request))
-    try:
-        upload = await chunked_uploads.receive_chunk(plugin, source, upload, content_range,
-                                             body_chunks(request.receive))
+            upload = await tokens.receive(plugin.registry, plugin.uploads, source, upload, body)
     except ClientDisconnected:
-        raise ApiError("The connection closed before the whole chunk arrived")
-    return Response.json({"ok": True, **chunked_uploads.upload_progress(plugin, upload)})
-
-
-# Types clients send when they know nothing better: the filename tells more.
-UNINFORMATIVE_TYPES = {"", "application/octet-stream", "application/x-www-form-urlencoded"}
+        what = "chunk" if content_range is not None else "file"
+        raise ApiError(f"The connection closed before the whole {what} arrived")
+    return Response.json({"ok": True, "upload_token": upload.token,
+                          "size": upload.received_bytes, "content_hash": upload.content_hash})
 
 
 @json_api
@@ -111,18 +95,14 @@ async def put_view(datasette, request):
         raise ApiError("Content-Length must be a whole number of bytes")
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     try:
-        row = await uploads.put_file(
-            plugin, source, request.actor, unquote(request.url_vars["filename"]),
+        file = await put_file(
+            plugin.registry, source, request.actor, unquote(request.url_vars["filename"]),
             None if content_type in UNINFORMATIVE_TYPES else content_type,
             int(length) if length is not None else None, body_chunks(request.receive))
     except ClientDisconnected:
         raise ApiError("The connection closed before the whole file arrived")
-    plugin.thumbnails.enqueue(row)
-    return Response.json({"ok": True, "file": file_json(datasette, row)}, status=201)
-
-
-def _token_outside_body(request):
-    return request.headers.get(TOKEN_HEADER) or request.args.get("upload_token")
+    plugin.thumbnails.enqueue(file)
+    return Response.json({"ok": True, "file": file_json(datasette, file)}, status=201)
 
 
 @json_api
@@ -130,9 +110,12 @@ async def complete_view(datasette, request):
     require_method(request, "POST")
     plugin, source = await source_for(datasette, request, request.url_vars["slug"], UPLOAD)
     payload = await json_object_body(request)
-    upload = await uploads.load_upload(
-        plugin, source, request.actor, payload.get("upload_token")
-    )
-    row = await uploads.complete(plugin, source, upload, payload.get("sha256"))
-    plugin.thumbnails.enqueue(row)
-    return Response.json({"ok": True, "file": file_json(datasette, row)})
+    upload = await tokens.load(plugin.registry, source, request.actor,
+                               payload.get("upload_token"))
+    file = await tokens.complete(plugin.registry, source, upload, payload.get("sha256"))
+    plugin.thumbnails.enqueue(file)
+    return Response.json({"ok": True, "file": file_json(datasette, file)})
+
+
+def _token_outside_body(request):
+    return request.headers.get(TOKEN_HEADER) or request.args.get("upload_token")

@@ -1,0 +1,156 @@
+"""The files table: registering, finding, listing and forgetting files."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Optional
+
+from .rows import FILE_COLUMNS, FileRow
+from .writes import BatchedWrites, FileToStore
+
+# Listing sorts: the name a page uses, and the indexed column it orders by.
+LISTING_SORTS = {
+    "date": "seq",
+    "name": "filename COLLATE NOCASE",
+    "size": "size",
+    "type": "content_type",
+}
+
+
+@dataclass
+class AllowedSQL:
+    """SQL returning a ``parent`` column of the source slugs an actor may act on
+    (from Datasette's ``allowed_resources_sql``), with its parameters."""
+
+    sql: str
+    params: dict
+
+    def as_cte(self) -> str:
+        return f"WITH allowed_sources AS (SELECT parent FROM ({self.sql}))"
+
+
+def in_folder_sql(alias: str = "") -> str:
+    """A folder and everything below it (parameters from ``in_folder_params``)."""
+    return f"({alias}folder = :folder OR {alias}folder LIKE :folder_prefix ESCAPE '\\')"
+
+
+def in_folder_params(folder: str) -> dict:
+    folder = folder.strip("/")
+    escaped = folder.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return {"folder": folder, "folder_prefix": escaped + "/%"}
+
+
+class FilesTable:
+    """Queries over ``datasette_files_files``."""
+
+    def __init__(self, db, writes: BatchedWrites):
+        self.db = db
+        self.writes = writes
+
+    async def get(self, file_id: str) -> Optional[FileRow]:
+        row = (await self.db.execute(
+            f"SELECT {FILE_COLUMNS} FROM datasette_files_files WHERE id = ?", [file_id])).first()
+        return FileRow.from_sql(row) if row else None
+
+    async def get_allowed(self, file_id: str, allowed: AllowedSQL) -> Optional[FileRow]:
+        """The file, if it is in a source ``allowed`` names: one query for both."""
+        row = (await self.db.execute(
+            f"{allowed.as_cte()} SELECT {FILE_COLUMNS} FROM datasette_files_files "
+            "WHERE id = :df_id AND source_slug IN (SELECT parent FROM allowed_sources)",
+            {**allowed.params, "df_id": file_id})).first()
+        return FileRow.from_sql(row) if row else None
+
+    async def register(self, file: FileRow, *, storing: Optional[FileToStore] = None) -> FileRow:
+        """Register a file stored without an upload token; the file as registered.
+
+        ``storing`` (a small file's bytes) is stored first, in the same batch.
+        Should a sync have registered the path in the moment since its bytes
+        landed, this registration takes the row over.
+        """
+        params = file.as_sql_params()
+        columns = ", ".join(params)
+        placeholders = ", ".join(f":{key}" for key in params)
+        updates = ", ".join(f"{key} = excluded.{key}" for key in params
+                            if key not in ("source_slug", "path"))
+        sql = (f"INSERT INTO datasette_files_files ({columns}) VALUES ({placeholders}) "
+               f"ON CONFLICT (source_slug, path) DO UPDATE SET {updates} "
+               f"RETURNING {FILE_COLUMNS}")
+        return await self.writes.run(
+            lambda conn: FileRow.from_sql(conn.execute(sql, params).fetchone()),
+            storing=storing)
+
+    async def delete(self, file_id: str) -> bool:
+        """Remove the row and its index entry; False if it was not there."""
+        return bool(await self.db.execute_write_fn(lambda conn: conn.execute(
+            "DELETE FROM datasette_files_files WHERE id = ?", [file_id]).rowcount))
+
+    async def update_search_text(self, file_id: str, search_text: str) -> None:
+        await self.db.execute_write(
+            "UPDATE datasette_files_files SET search_text = ? WHERE id = ?",
+            [search_text, file_id])
+
+    async def batch(self, file_ids: list[str], allowed: AllowedSQL) -> list[FileRow]:
+        """The files among ``file_ids`` in sources the actor may browse."""
+        sql = f"""{allowed.as_cte()}
+            SELECT {FILE_COLUMNS} FROM datasette_files_files
+            WHERE id IN (SELECT value FROM json_each(:df_ids))
+              AND source_slug IN (SELECT parent FROM allowed_sources)"""
+        params = {**allowed.params, "df_ids": json.dumps(file_ids)}
+        return [FileRow.from_sql(row) for row in await self.db.execute(sql, params)]
+
+    async def list_source(
+        self, source: str, sort: str, descending: bool, limit: int, *,
+        offset: int = 0, after: Optional[tuple] = None, folder: Optional[str] = None,
+        only_folder: Optional[str] = None,
+    ) -> list[FileRow]:
+        """One page of a source's files in the order of ``sort`` (a LISTING_SORTS
+        key): from ``offset``, or after the ``(value, seq)`` of a previous page;
+        within ``folder`` and below, or directly in ``only_folder``."""
+        column = LISTING_SORTS[sort]
+        direction = "DESC" if descending else "ASC"
+        where = ["source_slug = :source"]
+        params = {"source": source, "limit": limit, "offset": offset}
+        if folder:
+            where.append(in_folder_sql())
+            params.update(in_folder_params(folder))
+        if only_folder is not None:
+            where.append("folder = :only_folder")
+            params["only_folder"] = only_folder
+        if after is not None:
+            where.append(f"({column}, seq) {'<' if descending else '>'} (:after_value, :after_seq)")
+            params.update(after_value=after[0], after_seq=after[1])
+        rows = await self.db.execute(
+            f"SELECT {FILE_COLUMNS} FROM datasette_files_files WHERE {' AND '.join(where)} "
+            f"ORDER BY {column} {direction}, seq {direction} LIMIT :limit OFFSET :offset",
+            params)
+        return [FileRow.from_sql(row) for row in rows]
+
+    async def subfolders(self, source: str, folder: str) -> list[str]:
+        """The names of the folders directly inside ``folder`` ('' is the root)."""
+        prefix = f"{folder}/" if folder else ""
+        rows = await self.db.execute(
+            """SELECT DISTINCT CASE WHEN instr(rest, '/') > 0
+                   THEN substr(rest, 1, instr(rest, '/') - 1) ELSE rest END
+               FROM (SELECT substr(folder, :start) AS rest FROM datasette_files_files
+                     WHERE source_slug = :source AND folder != ''
+                       AND (:prefix = '' OR substr(folder, 1, :length) = :prefix))
+               WHERE rest != '' ORDER BY 1 COLLATE NOCASE LIMIT 500""",
+            {"source": source, "prefix": prefix, "length": len(prefix),
+             "start": len(prefix) + 1})
+        return [row[0] for row in rows]
+
+    async def count_in_folder(self, source: str, folder: str) -> int:
+        return (await self.db.execute(
+            "SELECT count(*) FROM datasette_files_files WHERE source_slug = ? AND folder = ?",
+            [source, folder])).first()[0]
+
+    async def count_in_source(self, source: str) -> int:
+        return (await self.db.execute(
+            "SELECT count(*) FROM datasette_files_files WHERE source_slug = ?",
+            [source])).first()[0]
+
+    async def count_by_source(self) -> dict[str, int]:
+        rows = await self.db.execute(
+            "SELECT source_slug, count(*) FROM datasette_files_files GROUP BY source_slug")
+        return {row[0]: row[1] for row in rows}

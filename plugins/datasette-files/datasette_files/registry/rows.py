@@ -1,0 +1,130 @@
+"""The registry's rows, as the rest of the plugin sees them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Optional
+
+
+@dataclass
+class FileRow:
+    """A registered file: where its bytes are, and what is known about them."""
+
+    seq: Optional[int]  # the row's order of registration; None until registered
+    id: str
+    source_slug: str
+    path: str  # where the bytes are in the source's storage
+    filename: str  # the name shown to people
+    content_type: str
+    content_hash: Optional[str]  # "sha256:<hex>"; None until hashed
+    size: Optional[int]
+    width: Optional[int]
+    height: Optional[int]
+    uploaded_by: Optional[str]  # the uploader's actor id
+    created_at: str  # "YYYY-MM-DD HH:MM:SS", UTC
+    metadata: dict = field(default_factory=dict)
+    search_text: str = ""
+    folder: str = ""  # the folder of ``path`` ('' for the root)
+
+    @classmethod
+    def from_sql(cls, row) -> "FileRow":
+        """From a row selected as FILE_COLUMNS (a tuple or sqlite3.Row)."""
+        values = list(row)
+        values[METADATA_INDEX] = _json_object(values[METADATA_INDEX])
+        return cls(*values)
+
+    def as_sql_params(self) -> dict:
+        """Named parameters for an INSERT of the writable columns (not ``seq``)."""
+        params = asdict(self)
+        del params["seq"]
+        params["metadata"] = json.dumps(self.metadata)
+        return params
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+FILE_COLUMN_NAMES = [f.name for f in fields(FileRow)]
+FILE_COLUMNS = ", ".join(FILE_COLUMN_NAMES)
+METADATA_INDEX = FILE_COLUMN_NAMES.index("metadata")
+
+
+def file_columns(alias: str) -> str:
+    """FILE_COLUMNS, each prefixed with a table alias."""
+    return ", ".join(f"{alias}.{name}" for name in FILE_COLUMN_NAMES)
+
+
+@dataclass
+class UploadRow:
+    """An upload between prepare and complete, named by its token."""
+
+    token: str
+    file_id: str
+    source_slug: str
+    actor_id: Optional[str]
+    path: str
+    filename: str
+    content_type: str
+    declared_size: Optional[int]
+    status: str  # prepared -> uploaded -> completed
+    created_at: str
+    expires_at: str
+    received_bytes: int = 0
+    content_hash: Optional[str] = None
+
+    @classmethod
+    def from_sql(cls, row) -> "UploadRow":
+        return cls(**dict(row))
+
+
+@dataclass
+class ImportJob:
+    """A CSV import: what goes where, and how far it has got."""
+
+    id: str
+    file_id: str
+    actor_id: Optional[str]
+    database_name: str
+    table_name: str
+    delimiter: str
+    has_header: bool
+    encoding: str
+    status: str  # queued, running, done, failed, interrupted
+    created_at: str
+    total_bytes: Optional[int] = None
+    rows_imported: int = 0
+    bytes_read: int = 0
+    ragged_rows: int = 0
+    message: Optional[str] = None
+    error: Optional[str] = None
+    finished_at: Optional[str] = None
+
+    @classmethod
+    def from_sql(cls, row) -> "ImportJob":
+        job = cls(**dict(row))
+        job.has_header = bool(job.has_header)
+        return job
+
+
+@dataclass
+class StoredThumbnail:
+    """A generated thumbnail of a file at one size, or a generator's recorded failure."""
+
+    file_id: str
+    size: int
+    generator: str
+    created_at: str
+    content_type: Optional[str] = None
+    thumb: Optional[bytes] = None
+    width: Optional[int] = None
+    height: Optional[int] = None
+    error: Optional[str] = None
+
+
+def _json_object(text: Optional[str]) -> dict:
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -1,0 +1,147 @@
+"""The files table as sync and the hasher see it: what is registered where, and
+the writes that bring it in line with storage."""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Optional
+
+from .rows import FILE_COLUMNS, FileRow
+
+# SQLite's limit on host parameters is far above this; chunks keep statements small.
+IN_CHUNK = 500
+
+
+class KnownFile(NamedTuple):
+    """A registered file as sync compares it with storage."""
+
+    id: str
+    size: Optional[int]
+    mtime_ns: Optional[int]
+    content_hash: Optional[str]
+
+
+class AddedFile(NamedTuple):
+    """A file registered during a sync: a vanished file may have moved here."""
+
+    id: str
+    path: str
+    size: Optional[int]
+    content_hash: Optional[str]
+
+
+class SyncedFiles:
+    """Queries and writes over ``datasette_files_files`` for sync and hashing."""
+
+    def __init__(self, db):
+        self.db = db
+
+    async def in_folders(self, source: str, folders: list[str]) -> dict[str, KnownFile]:
+        """path -> KnownFile for the files directly in ``folders`` (at most a thousand)."""
+        if not folders:
+            return {}
+        rows = await self.db.execute(
+            "SELECT path, id, size, mtime_ns, content_hash FROM datasette_files_files "
+            f"WHERE source_slug = ? AND folder IN ({', '.join('?' * len(folders))})",
+            [source, *folders])
+        return {row[0]: KnownFile(*row[1:]) for row in rows}
+
+    async def folders(self, source: str) -> list[str]:
+        """Every folder holding registered files of a source."""
+        rows = await self.db.execute(
+            "SELECT DISTINCT folder FROM datasette_files_files WHERE source_slug = ?", [source])
+        return [row[0] for row in rows]
+
+    async def count(self, source: str) -> int:
+        return (await self.db.execute(
+            "SELECT count(*) FROM datasette_files_files WHERE source_slug = ?",
+            [source])).first()[0]
+
+    async def last_seq(self) -> int:
+        return (await self.db.execute(
+            "SELECT coalesce(max(seq), 0) FROM datasette_files_files")).first()[0]
+
+    async def added_since(self, source: str, seq: int, sizes: list[int]) -> list[AddedFile]:
+        """Files registered after ``seq`` with one of ``sizes``."""
+        found = []
+        for start in range(0, len(sizes), IN_CHUNK):
+            chunk = sizes[start:start + IN_CHUNK]
+            rows = await self.db.execute(
+                "SELECT id, path, size, content_hash FROM datasette_files_files "
+                f"WHERE seq > ? AND source_slug = ? AND size IN ({', '.join('?' * len(chunk))})",
+                [seq, source, *chunk])
+            found.extend(AddedFile(*row) for row in rows)
+        return found
+
+    async def add(self, files: list[tuple[FileRow, Optional[int]]]) -> int:
+        """Register ``(file, mtime_ns)`` pairs found in storage; how many were new.
+
+        A path already registered, or claimed by an upload that is not complete
+        (its bytes belong to that upload), is left alone: checked inside the
+        write, so a concurrent upload never collides with a sync.
+        """
+        if not files:
+            return 0
+        rows = [{**file.as_sql_params(), "mtime_ns": mtime_ns} for file, mtime_ns in files]
+        columns = list(rows[0])
+        insert = (
+            f"INSERT OR IGNORE INTO datasette_files_files ({', '.join(columns)}) "
+            f"SELECT {', '.join(':' + c for c in columns)} WHERE NOT EXISTS ("
+            "SELECT 1 FROM datasette_files_uploads WHERE source_slug = :source_slug "
+            "AND path = :path AND status != 'completed')")
+        # rowcount counts the inserts, not the triggers' changes.
+        return await self.db.execute_write_fn(lambda conn: conn.executemany(insert, rows).rowcount)
+
+    async def update(self, changed: list[tuple], stamped: list[tuple]) -> None:
+        """``changed``: (size, mtime_ns, id) of files whose bytes changed; they lose
+        their hash, dimensions and thumbnails. ``stamped``: (mtime_ns, id) of files
+        whose modification time was not known yet."""
+
+        def write(conn):
+            conn.executemany(
+                "UPDATE datasette_files_files SET size = ?, mtime_ns = ?, "
+                "content_hash = NULL, width = NULL, height = NULL WHERE id = ?", changed)
+            conn.executemany("DELETE FROM datasette_files_thumbnails WHERE file_id = ?",
+                             [(c[2],) for c in changed])
+            conn.executemany("UPDATE datasette_files_files SET mtime_ns = ? WHERE id = ?",
+                             stamped)
+
+        await self.db.execute_write_fn(write)
+
+    async def move(self, moves: list[tuple[str, str]]) -> None:
+        """(old_id, new_id) pairs: the file registered as ``new_id`` is the one
+        known as ``old_id``, moved. The old id takes over the new path, so links
+        stay valid, and the new row goes."""
+
+        def write(conn):
+            for old_id, new_id in moves:
+                row = conn.execute(
+                    "SELECT path, filename, folder, mtime_ns FROM datasette_files_files "
+                    "WHERE id = ?", [new_id]).fetchone()
+                if row is None:
+                    continue
+                conn.execute("DELETE FROM datasette_files_files WHERE id = ?", [new_id])
+                conn.execute(
+                    "UPDATE datasette_files_files SET path = ?, filename = ?, folder = ?, "
+                    "mtime_ns = ? WHERE id = ?", [*row, old_id])
+
+        await self.db.execute_write_fn(write)
+
+    async def remove(self, file_ids: list[str]) -> None:
+        """Forget files whose bytes are gone from storage."""
+        await self.db.execute_write_many(
+            "DELETE FROM datasette_files_files WHERE id = ?", [(i,) for i in file_ids])
+
+    async def unhashed(self, sources: list[str], limit: int = 100) -> list[FileRow]:
+        """Files of ``sources`` not hashed yet, oldest first."""
+        rows = await self.db.execute(
+            f"SELECT {FILE_COLUMNS} FROM datasette_files_files WHERE content_hash IS NULL "
+            f"AND source_slug IN ({', '.join('?' * len(sources))}) ORDER BY seq LIMIT ?",
+            [*sources, limit])
+        return [FileRow.from_sql(row) for row in rows]
+
+    async def set_hashes(self, hashes: list[tuple[str, str, int]]) -> None:
+        """(content_hash, id, size) triples; a file whose size changed meanwhile
+        keeps no hash (the next sync sees it changed)."""
+        await self.db.execute_write_many(
+            "UPDATE datasette_files_files SET content_hash = ? WHERE id = ? AND size = ?",
+            hashes)

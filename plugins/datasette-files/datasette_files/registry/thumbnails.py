@@ -1,0 +1,31 @@
+"""The thumbnails table: generated thumbnails and recorded failures."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from .rows import StoredThumbnail
+
+
+class ThumbnailsTable:
+    """Queries over ``datasette_files_thumbnails``."""
+
+    def __init__(self, db):
+        self.db = db
+
+    async def for_file(self, file_id: str, size: int) -> list[StoredThumbnail]:
+        """Stored thumbnails and recorded failures for a file at one size."""
+        rows = await self.db.execute(
+            "SELECT * FROM datasette_files_thumbnails WHERE file_id = ? AND size = ?",
+            [file_id, size])
+        return [StoredThumbnail(**dict(row)) for row in rows]
+
+    async def store(self, thumbnail: StoredThumbnail) -> None:
+        """Record a thumbnail (or, with ``error`` set, a failure); nothing is
+        written if the file was deleted meanwhile."""
+        params = asdict(thumbnail)
+        columns = ", ".join(params)
+        await self.db.execute_write(
+            f"INSERT OR REPLACE INTO datasette_files_thumbnails ({columns}) "
+            f"SELECT {', '.join(':' + key for key in params)} WHERE EXISTS "
+            "(SELECT 1 FROM datasette_files_files WHERE id = :file_id)", params)

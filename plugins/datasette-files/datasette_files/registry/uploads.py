@@ -1,0 +1,80 @@
+"""The uploads table: each upload's state between prepare and complete."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Optional
+
+from .rows import FILE_COLUMNS, FileRow, UploadRow
+from .writes import BatchedWrites
+
+
+class UploadsTable:
+    """Queries over ``datasette_files_uploads``. The writes of the upload steps
+    are batched with other requests' (they are on every upload's path)."""
+
+    def __init__(self, db, writes: BatchedWrites):
+        self.db = db
+        self.writes = writes
+
+    async def create(self, upload: UploadRow) -> None:
+        params = asdict(upload)
+        columns = ", ".join(params)
+        placeholders = ", ".join(f":{key}" for key in params)
+        await self.writes.run(lambda conn: conn.execute(
+            f"INSERT INTO datasette_files_uploads ({columns}) VALUES ({placeholders})", params))
+
+    async def get(self, token: str) -> Optional[UploadRow]:
+        row = (await self.db.execute(
+            "SELECT * FROM datasette_files_uploads WHERE token = ?", [token])).first()
+        return UploadRow.from_sql(row) if row else None
+
+    async def record_received(self, token: str, received_bytes: int, content_hash: str) -> None:
+        """Every byte is in: ready to complete."""
+        await self.writes.run(lambda conn: conn.execute(
+            "UPDATE datasette_files_uploads SET status = 'uploaded', received_bytes = ?, "
+            "content_hash = ? WHERE token = ?", [received_bytes, content_hash, token]))
+
+    async def record_chunk(self, token: str, received_bytes: int, total: int) -> None:
+        """A chunk is in: ready for the next one."""
+        await self.writes.run(lambda conn: conn.execute(
+            "UPDATE datasette_files_uploads SET status = 'prepared', received_bytes = ?, "
+            "declared_size = ? WHERE token = ?", [received_bytes, total, token]))
+
+    async def restart(self, token: str) -> None:
+        """Forget the bytes received for an upload: it starts again from zero."""
+        await self.db.execute_write(
+            "UPDATE datasette_files_uploads SET status = 'prepared', received_bytes = 0, "
+            "content_hash = NULL WHERE token = ?", [token])
+
+    async def complete(self, token: str, file: FileRow) -> Optional[FileRow]:
+        """Register the file and spend the token in one transaction; the file as
+        registered, or None (and nothing written) if the token was already spent."""
+        params = file.as_sql_params()
+        columns = ", ".join(params)
+        placeholders = ", ".join(f":{key}" for key in params)
+
+        def write(conn):
+            spent = conn.execute(
+                "UPDATE datasette_files_uploads SET status = 'completed' "
+                "WHERE token = ? AND status = 'uploaded'", [token]).rowcount
+            if not spent:
+                return None
+            return FileRow.from_sql(conn.execute(
+                f"INSERT INTO datasette_files_files ({columns}) VALUES ({placeholders}) "
+                f"RETURNING {FILE_COLUMNS}", params).fetchone())
+
+        return await self.writes.run(write)
+
+    async def reset_interrupted(self) -> None:
+        """Uploads an earlier version left mid-receive (it kept that state on disk)."""
+        await self.db.execute_write(
+            "UPDATE datasette_files_uploads SET status = 'prepared' WHERE status = 'receiving'")
+
+    async def expired(self, now: str) -> list[UploadRow]:
+        rows = await self.db.execute(
+            "SELECT * FROM datasette_files_uploads WHERE expires_at <= ? LIMIT 1000", [now])
+        return [UploadRow.from_sql(row) for row in rows]
+
+    async def delete(self, token: str) -> None:
+        await self.db.execute_write("DELETE FROM datasette_files_uploads WHERE token = ?", [token])

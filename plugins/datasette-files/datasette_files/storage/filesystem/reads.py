@@ -1,0 +1,76 @@
+"""Reading stored files: ranges in chunks, and whole-file hashes."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from pathlib import Path
+from typing import AsyncIterator, Callable, Optional
+
+from ...base import FileMissing
+
+READ_CHUNK = 1024 * 1024
+
+
+async def stream_range(resolve: Callable[[], Path], start: int,
+                       end: Optional[int]) -> AsyncIterator[bytes]:
+    """Bytes ``start`` to ``end`` inclusive (to the end of the file if None) of
+    the file ``resolve()`` names, in READ_CHUNK pieces.
+
+    One trip off the event loop per chunk: the first also resolves and opens
+    the file (so a missing or unsafe path raises before any byte), the last
+    also closes it.
+    """
+    fp, remaining = None, None if end is None else end - start + 1
+    try:
+        while True:
+            size = READ_CHUNK if remaining is None else min(READ_CHUNK, remaining)
+            fp, chunk = await asyncio.to_thread(
+                _read_chunk, fp, resolve, start, size, size == remaining)
+            if chunk:
+                if remaining is not None:
+                    remaining -= len(chunk)
+                yield chunk
+            if fp is None:  # closed: that was the last chunk
+                break
+    finally:
+        if fp is not None:  # the reader stopped early
+            await asyncio.to_thread(fp.close)
+
+
+def _read_chunk(fp, resolve: Callable[[], Path], start: int, size: int, last: bool):
+    """Up to ``size`` bytes from ``fp``, opened at ``start`` if None; closed after
+    the ``last`` read or at the end of the file. (the open file or None, the bytes)"""
+    if fp is None:
+        fp = open_for_reading(resolve())
+        fp.seek(start)
+    try:
+        chunk = fp.read(size)
+    except BaseException:
+        fp.close()
+        raise
+    if last or len(chunk) < size:
+        fp.close()
+        fp = None
+    return fp, chunk
+
+
+def open_for_reading(full: Path):
+    try:
+        return open(full, "rb")
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        raise FileMissing(f"no file at {full.name!r} in storage") from None
+
+
+def read_head(full: Path, num_bytes: int) -> bytes:
+    with open_for_reading(full) as fp:
+        return fp.read(num_bytes)
+
+
+def sha256_of(full: Path) -> str:
+    """``sha256:<hex>`` of a whole file, read in chunks."""
+    digest = hashlib.sha256()
+    with open_for_reading(full) as fp:
+        while chunk := fp.read(READ_CHUNK):
+            digest.update(chunk)
+    return "sha256:" + digest.hexdigest()

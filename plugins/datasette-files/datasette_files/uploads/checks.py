@@ -1,0 +1,52 @@
+"""What an upload must satisfy before any byte is stored."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from ..errors import ApiError, InsufficientStorage, PayloadTooLarge
+from ..naming import content_type_for, display_filename, is_valid_content_type
+from ..sources import Source
+
+
+async def validate_upload(source: Source, payload: dict) -> tuple[str, str, Optional[int]]:
+    """(name as shown, content type, declared size) of an intended upload, or ApiError."""
+    if not source.capabilities.can_upload:
+        raise ApiError(f"Source {source.slug!r} does not accept uploads")
+    filename = payload.get("filename")
+    if not isinstance(filename, str) or not filename.strip():
+        raise ApiError("'filename' is required and must be a non-empty string")
+    shown_name = display_filename(filename)
+    if not shown_name:
+        raise ApiError(f"'filename' {filename!r} has no usable name in it")
+    declared_type = payload.get("content_type")
+    if declared_type is not None and not isinstance(declared_type, str):
+        raise ApiError("'content_type' must be a string such as 'image/jpeg'")
+    content_type = content_type_for(shown_name, declared_type)
+    if not is_valid_content_type(content_type):
+        raise ApiError(f"'content_type' {declared_type!r} is not a valid MIME type")
+    size = payload.get("size")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
+        raise ApiError("'size' must be a whole number of bytes, 0 or more")
+    if size is not None:
+        await check_size_fits(source, size)
+    return shown_name, content_type, size
+
+
+async def check_size_fits(source: Source, size: int) -> None:
+    """PayloadTooLarge over the source's limit; InsufficientStorage over its free space."""
+    if size > source.max_file_size:
+        raise PayloadTooLarge(
+            f"File is {size} bytes; source {source.slug!r} accepts at most "
+            f"{source.max_file_size} bytes (max_file_size)")
+    free = await source.free_space()
+    if free is not None and size > free:
+        raise InsufficientStorage(
+            f"File is {size} bytes but source {source.slug!r} has only {free} bytes free")
+
+
+def upload_limit(source: Source, declared: Optional[int]) -> tuple[int, str]:
+    """The most bytes an upload may send, and where that limit comes from."""
+    if declared is not None and declared <= source.max_file_size:
+        return declared, "the size declared in prepare"
+    return source.max_file_size, f"the max_file_size of source {source.slug!r}"

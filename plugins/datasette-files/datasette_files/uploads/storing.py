@@ -1,0 +1,76 @@
+"""Streaming an upload's bytes into storage, and the row of a file just stored."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import AsyncIterator, Optional
+
+from ..base import FileMetadata, ResumableWrites
+from ..clock import now_timestamp
+from ..errors import ApiError, PayloadTooLarge
+from ..registry import FileRow
+from ..sources import Source
+from .checks import upload_limit
+
+log = logging.getLogger("datasette_files")
+
+
+async def store(source: Source, path: str, content_type: str, declared: Optional[int],
+                stream: AsyncIterator[bytes]) -> FileMetadata:
+    """Stream bytes into storage at ``path``, enforcing the declared size and the
+    source's limit as they arrive; the storage's FileMetadata."""
+    limit, limit_reason = upload_limit(source, declared)
+    received = 0
+
+    async def limited() -> AsyncIterator[bytes]:
+        nonlocal received
+        async for chunk in stream:
+            received += len(chunk)
+            if received > limit:
+                raise PayloadTooLarge(f"Upload exceeds {limit_reason}: {limit} bytes")
+            yield chunk
+
+    metadata = await source.storage.receive_upload(path, limited(), content_type)
+    if declared is not None and received != declared:
+        raise ApiError(f"Received {received} bytes but the upload declared {declared} bytes")
+    metadata.size = received
+    return metadata
+
+
+async def read_exactly(stream: AsyncIterator[bytes], declared: int) -> bytes:
+    """The whole body, which must be exactly ``declared`` bytes (the server
+    delivers no more than Content-Length)."""
+    data = b"".join([chunk async for chunk in stream])
+    if len(data) != declared:
+        raise ApiError(f"Received {len(data)} bytes but the upload declared {declared} bytes")
+    return data
+
+
+async def discard_partial(source: Source, path: str, upload_key: Optional[str] = None) -> None:
+    """Remove whatever a failed receive may have left at ``path`` (and in the
+    resumable upload ``upload_key``'s spool)."""
+    if not source.capabilities.can_delete:
+        return
+    try:
+        await asyncio.shield(source.storage.delete_file(path))
+        if upload_key is not None and isinstance(source.storage, ResumableWrites):
+            await asyncio.shield(source.storage.discard_chunks(upload_key))
+    except Exception:
+        log.warning("datasette-files: could not remove partial upload %s", path)
+
+
+def new_file_row(file_id: str, source: Source, path: str, filename: str, content_type: str,
+                 content_hash: Optional[str], size: int, width: Optional[int],
+                 height: Optional[int], uploaded_by: Optional[str]) -> FileRow:
+    """The registry row of a file just stored."""
+    return FileRow(
+        seq=None, id=file_id, source_slug=source.slug, path=path, filename=filename,
+        content_type=content_type, content_hash=content_hash, size=size, width=width,
+        height=height, uploaded_by=uploaded_by, created_at=now_timestamp())
+
+
+def actor_id_of(actor: Optional[dict]) -> Optional[str]:
+    if actor and actor.get("id") is not None:
+        return str(actor["id"])
+    return None

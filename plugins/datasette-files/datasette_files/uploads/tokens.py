@@ -1,0 +1,141 @@
+"""The three upload steps of the specification: prepare, receive, complete.
+
+An upload token is a row in the registry's uploads table, so it survives a
+restart. It belongs to one source and one actor, expires, and is spent by
+``complete``. Its status moves prepared -> uploaded -> completed; a failed or
+interrupted receive leaves it prepared so the client can retry. A resumable
+upload sends its bytes in chunks instead (``chunks``), the last one ending at
+uploaded.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import time
+from dataclasses import replace
+from typing import AsyncIterator
+
+from ..clock import format_timestamp, now_timestamp, utc_now
+from ..errors import ApiError, Conflict, Forbidden, Gone, NotFound
+from ..naming import new_file_id, new_upload_token, storage_path
+from ..registry import FileRow, Registry, UploadRow
+from ..sources import Source, Sources
+from .checks import validate_upload
+from .image_size import stored_image_size
+from .sessions import UploadSessions
+from .storing import actor_id_of, discard_partial, new_file_row, store
+
+_SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
+EXPIRY_INTERVAL_SECONDS = 60
+
+
+async def prepare(registry: Registry, source: Source, actor, payload: dict,
+                  expiry_seconds: int) -> UploadRow:
+    """Validate an intended upload and return its persisted row."""
+    shown_name, content_type, size = await validate_upload(source, payload)
+    now = utc_now()
+    file_id = new_file_id()
+    upload = UploadRow(
+        token=new_upload_token(), file_id=file_id, source_slug=source.slug,
+        actor_id=actor_id_of(actor), path=storage_path(file_id, shown_name),
+        filename=shown_name, content_type=content_type, declared_size=size,
+        status="prepared", created_at=format_timestamp(now),
+        expires_at=format_timestamp(now + datetime.timedelta(seconds=expiry_seconds)))
+    await registry.uploads.create(upload)
+    return upload
+
+
+async def load(registry: Registry, source: Source, actor, token) -> UploadRow:
+    """The upload of ``token``, checked against the source, actor and clock."""
+    if not isinstance(token, str) or not token:
+        raise ApiError("'upload_token' is required: use the token returned by prepare")
+    upload = await registry.uploads.get(token)
+    if upload is None:
+        raise NotFound("Unknown upload token: prepare the upload first")
+    if upload.source_slug != source.slug:
+        raise ApiError(f"This upload token belongs to source {upload.source_slug!r}, "
+                       f"not {source.slug!r}")
+    if upload.actor_id != actor_id_of(actor):
+        raise Forbidden("This upload token was issued to a different user")
+    if upload.status == "completed":
+        raise Conflict("This upload token has already been used to complete an upload")
+    if upload.expires_at <= now_timestamp():
+        raise Gone("This upload token has expired: prepare the upload again")
+    return upload
+
+
+async def receive(registry: Registry, sessions: UploadSessions, source: Source,
+                  upload: UploadRow, stream: AsyncIterator[bytes]) -> UploadRow:
+    """Stream the file's bytes into storage, enforcing the declared size and the
+    source's limit as the bytes arrive. Returns the updated upload."""
+    if upload.status == "uploaded":
+        raise Conflict("The file for this upload token has already been uploaded")
+    if upload.received_bytes:
+        raise Conflict(f"This upload is being sent in chunks and {upload.received_bytes} "
+                       "bytes are in: send the rest with Content-Range",
+                       received=upload.received_bytes)
+    with sessions.receiving(upload.token, "An upload for this token is already in progress"):
+        try:
+            metadata = await store(source, upload.path, upload.content_type,
+                                   upload.declared_size, stream)
+        except BaseException:
+            await discard_partial(source, upload.path, upload.file_id)
+            raise
+        await registry.uploads.record_received(upload.token, metadata.size,
+                                               metadata.content_hash)
+    return replace(upload, status="uploaded", received_bytes=metadata.size,
+                   content_hash=metadata.content_hash)
+
+
+async def complete(registry: Registry, source: Source, upload: UploadRow,
+                   expected_sha256=None) -> FileRow:
+    """Register the uploaded file and spend the token; return the file.
+
+    With ``expected_sha256`` (hex, optionally prefixed ``sha256:``) the bytes
+    must match it, or they are discarded and the upload starts again.
+    """
+    if upload.status != "uploaded":
+        if upload.received_bytes:
+            raise ApiError(f"Only {upload.received_bytes} of {upload.declared_size} "
+                           "bytes have been uploaded", received=upload.received_bytes)
+        raise ApiError("No file has been uploaded for this token yet")
+    if expected_sha256 is not None:
+        if not isinstance(expected_sha256, str) or not _SHA256_HEX.fullmatch(
+                expected_sha256.removeprefix("sha256:")):
+            raise ApiError("'sha256' must be 64 hexadecimal digits")
+        expected = "sha256:" + expected_sha256.removeprefix("sha256:").lower()
+        if expected != upload.content_hash:
+            await discard_partial(source, upload.path, upload.file_id)
+            await registry.uploads.restart(upload.token)
+            raise ApiError(
+                f"The uploaded bytes have {upload.content_hash}, not the {expected} "
+                "given: they were discarded; upload the file again", status=422, received=0)
+    width, height = await stored_image_size(source, upload.path, upload.content_type)
+    file = new_file_row(upload.file_id, source, upload.path, upload.filename,
+                        upload.content_type, upload.content_hash, upload.received_bytes,
+                        width, height, upload.actor_id)
+    registered = await registry.uploads.complete(upload.token, file)
+    if registered is None:
+        raise Conflict("This upload token has already been used to complete an upload")
+    return registered
+
+
+async def expire_now_and_then(registry: Registry, sources: Sources,
+                              sessions: UploadSessions) -> None:
+    """Run expire at most once a minute, from the request path."""
+    now = time.monotonic()
+    if now - sessions.last_expiry_run >= EXPIRY_INTERVAL_SECONDS:
+        sessions.last_expiry_run = now
+        await expire(registry, sources, sessions)
+
+
+async def expire(registry: Registry, sources: Sources, sessions: UploadSessions) -> int:
+    """Forget expired tokens and remove bytes that were uploaded but never completed."""
+    expired = await registry.uploads.expired(now_timestamp())
+    for upload in expired:
+        sessions.forget(upload.token)
+        if upload.status != "completed" and upload.source_slug in sources:
+            await discard_partial(sources.get(upload.source_slug), upload.path, upload.file_id)
+        await registry.uploads.delete(upload.token)
+    return len(expired)

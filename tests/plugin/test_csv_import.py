@@ -195,7 +195,6 @@ def test_a_job_cut_off_by_a_restart_shows_as_interrupted_and_leaves_no_tables(se
     file = upload_csv(server, "cut.csv", b"a\n1\n")
     server.stop()
     data = sqlite3.connect(server.data_dir / "data.db")
-    data.execute("CREATE TABLE _datasette_files_import_imp_cut_text (c0)")
     data.execute("CREATE TABLE _datasette_files_import_imp_cut (a INTEGER)")
     data.commit()
     data.close()

@@ -19,7 +19,7 @@ from ..clock import now_timestamp
 from ..registry import FileRow, ImportJob, ImportsTable
 from ..sources import Source
 from .load import (
-    ABORT, BATCH_ROWS, END, HAND_OVER_SECONDS, ImportAborted, NotUTF8, Progress, StagedTable,
+    ABORT, END, HAND_OVER_SECONDS, ImportAborted, NotUTF8, Progress, StagedTable,
     TableExists, parse_csv)
 
 log = logging.getLogger("datasette_files")
@@ -140,8 +140,9 @@ async def _load(db, table: StagedTable, batches: queue.Queue, parser: asyncio.Ta
     if not staged:  # a header and no rows
         await db.execute_write_fn(table.create_staging(len(progress.columns)))
     await db.execute_write_fn(table.create_typed(progress.columns, progress.types))
-    for first_row in range(1, progress.rows + 1, BATCH_ROWS):
-        await db.execute_write_fn(table.copy_typed(progress.columns, first_row, BATCH_ROWS))
+    copy_rows = table.copy_batch_rows()
+    for first_row in range(1, progress.rows + 1, copy_rows):
+        await db.execute_write_fn(table.copy_typed(progress.columns, first_row, copy_rows))
     await db.execute_write_fn(table.publish)
 
 

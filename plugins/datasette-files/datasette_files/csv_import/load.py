@@ -1,13 +1,13 @@
 """Parsing CSV rows in a worker thread, and the writes that load them into a
 new table a batch at a time.
 
-Rows go first into a hidden staging table (every value kept as text) while
-each column's type is detected over the whole file; then a hidden table with
-those types is filled from it, batch by batch, and finally renamed to the name
-asked for, in one short write that also drops the staging table. Should
-anything fail, both hidden tables are dropped: the table asked for is either
-there and complete, or not there at all. Each write is a function of a write
-connection, for Datasette's write thread (see ``job``).
+Rows go first into a staging table (every value kept as text) while each
+column's type is detected over the whole file; then a hidden table with those
+types is filled from it, batch by batch, and finally renamed to the name asked
+for, in one short write that also drops the staging table. Should anything
+fail, both are dropped: the table asked for is either there and complete, or
+not there at all. Each write is a function of a write connection, for
+Datasette's write thread (see ``job``).
 """
 
 from __future__ import annotations
@@ -104,19 +104,26 @@ def _put(batches: "queue.Queue", batch: list, stop: threading.Event) -> None:
 
 
 class StagedTable:
-    """The writes that build ``table`` by way of the job's two hidden tables."""
+    """The writes that build ``table``: a staging table of text, then a hidden
+    table with the detected types, renamed at the end.
+
+    The staging table is a TEMP table of Datasette's write connection for the
+    database (all of the job's writes run there, one after another): it costs
+    the database no journal, and vanishes should the server stop. The typed
+    table is a real one with a hidden name (Datasette hides names starting
+    with "_"); one a stopped server left behind is dropped at the next start.
+    """
 
     def __init__(self, import_id: str, table: str):
         base = HIDDEN_PREFIX + import_id.replace("-", "_")
-        self.staging = base + "_text"
+        self.staging = _quote(base + "_text")
         self.typed = base
         self.table = table
         self.width = 0
 
     def drop_hidden(self, conn: sqlite3.Connection) -> None:
-        db = _database(conn)
-        for name in (self.staging, self.typed):
-            db[name].drop(ignore=True)
+        conn.execute(f"DROP TABLE IF EXISTS temp.{self.staging}")
+        _database(conn)[self.typed].drop(ignore=True)
 
     async def check_name_free(self, db) -> None:
         """TableExists if Datasette database ``db`` has a table or view of this name."""
@@ -125,36 +132,41 @@ class StagedTable:
 
     def create_staging(self, width: int) -> WriteFn:
         self.width = width
+        columns = ", ".join(f"c{i}" for i in range(width))
 
         def create(conn):
             self.drop_hidden(conn)
-            _database(conn).create_table(self.staging, {f"c{i}": str for i in range(width)})
+            conn.execute(f"CREATE TEMP TABLE {self.staging} ({columns})")
 
         return create
 
     def insert(self, rows: list[list[str]]) -> WriteFn:
-        sql = f"INSERT INTO {_quote(self.staging)} VALUES ({', '.join('?' * self.width)})"
+        sql = f"INSERT INTO temp.{self.staging} VALUES ({', '.join('?' * self.width)})"
         return lambda conn: conn.executemany(sql, rows)
 
     def create_typed(self, columns: list[str], types: list[str]) -> WriteFn:
         return lambda conn: _database(conn).create_table(self.typed, dict(zip(columns, types)))
 
+    def copy_batch_rows(self) -> int:
+        """Rows copied into the typed table per write: about as long a write as
+        one batch of parsed rows (copying is cheaper per row than parsing)."""
+        return max(1_000, min(20_000, 100_000 // max(self.width, 1)))
+
     def copy_typed(self, columns: list[str], first_row: int, count: int) -> WriteFn:
-        """Rows ``first_row`` on (by rowid, from 1) of the staging table into the
-        typed table, an empty cell as NULL."""
+        """``count`` rows from ``first_row`` on (by rowid, from 1) of the staging
+        table into the typed table, an empty cell as NULL."""
         names = ", ".join(_quote(name) for name in columns)
         values = ", ".join(f"NULLIF(c{i}, '')" for i in range(self.width))
         sql = (f"INSERT INTO {_quote(self.typed)} ({names}) SELECT {values} "
-               f"FROM {_quote(self.staging)} WHERE rowid BETWEEN ? AND ? ORDER BY rowid")
+               f"FROM temp.{self.staging} WHERE rowid BETWEEN ? AND ? ORDER BY rowid")
         return lambda conn: conn.execute(sql, [first_row, first_row + count - 1])
 
     def publish(self, conn: sqlite3.Connection) -> None:
         """Give the typed table its name and drop the staging table, in one transaction."""
         if conn.execute(NAME_TAKEN_SQL, [self.table]).fetchone():
             raise TableExists(self.table)
-        db = _database(conn)
-        db.rename_table(self.typed, self.table)
-        db[self.staging].drop()
+        _database(conn).rename_table(self.typed, self.table)
+        conn.execute(f"DROP TABLE temp.{self.staging}")
 
 
 def _text_lines(chunks: "queue.Queue", encoding: str) -> Iterator[str]:

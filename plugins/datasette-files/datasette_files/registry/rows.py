@@ -36,8 +36,7 @@ class FileRow:
 
     def as_sql_params(self) -> dict:
         """Named parameters for an INSERT of the writable columns (not ``seq``)."""
-        params = asdict(self)
-        del params["seq"]
+        params = {name: getattr(self, name) for name in WRITABLE_FILE_COLUMNS}
         params["metadata"] = json.dumps(self.metadata)
         return params
 
@@ -47,6 +46,7 @@ class FileRow:
 
 FILE_COLUMN_NAMES = [f.name for f in fields(FileRow)]
 FILE_COLUMNS = ", ".join(FILE_COLUMN_NAMES)
+WRITABLE_FILE_COLUMNS = [name for name in FILE_COLUMN_NAMES if name != "seq"]
 METADATA_INDEX = FILE_COLUMN_NAMES.index("metadata")
 
 

@@ -4,6 +4,7 @@ file a request names once the actor may act on it."""
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import logging
 from typing import Awaitable, Callable
@@ -41,6 +42,9 @@ def json_api(view: Callable[..., Awaitable[Response]]):
                 error = ApiError("Internal error", status=500)
             return error_response(error)
 
+    # Datasette inspects a view's signature on every request; stated once here,
+    # that costs a lookup instead of unwrapping and reading the function again.
+    wrapper.__signature__ = inspect.signature(view)
     return wrapper
 
 
@@ -64,11 +68,16 @@ def error_response(error: ApiError) -> Response:
 
 async def render(datasette, request, template: str, context: dict) -> Response:
     """An HTML page from one of the plugin's templates."""
-    return Response.html(await datasette.render_template(
+    return Response.html(await render_html(datasette, request, template, context))
+
+
+async def render_html(datasette, request, template: str, context: dict) -> str:
+    """One of the plugin's templates, with ``files_static(name)`` for its assets."""
+    return await datasette.render_template(
         template,
         {**context, "files_static": lambda name: datasette.urls.static_plugins(
             "datasette-files", name)},
-        request=request))
+        request=request)
 
 
 def require_method(request, *methods: str) -> None:

@@ -16,7 +16,7 @@ from ..registry import LISTING_SORTS, FileRow, InvalidCursor
 from ..state import state
 from ..thumbnails.icons import kind_of
 from ..uploads import chunk_size_for
-from .common import render
+from .common import render, render_html
 from .file_json import file_json, versioned_thumbnail_url
 
 PAGE_SIZE = 50
@@ -61,12 +61,7 @@ async def homepage_panel(datasette, request) -> str:
     sources = await _browsable_sources(datasette, request.actor)
     if not sources:
         return ""
-    return await datasette.render_template(
-        "_files_homepage.html",
-        {"sources": sources, "files_static": lambda name: datasette.urls.static_plugins(
-            "datasette-files", name)},
-        request=request,
-    )
+    return await render_html(datasette, request, "_files_homepage.html", {"sources": sources})
 
 
 async def _source_or_error(datasette, request, action: str):

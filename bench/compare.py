@@ -1,6 +1,7 @@
 """Ours against upstream datasette-files 0.1a3 and copyparty, same machine, same run.
 
     .venv/bin/python bench/compare.py [--quick] [--runs 3] [--json PATH] [--only ours,...]
+                                      [--skip large,small,search]
 
 Installs the peers in their own virtualenvs under bench/.peers (once), starts
 each server on loopback over a fresh directory, and measures through each
@@ -14,6 +15,10 @@ the spec's three steps as well.
 Prints one table with our ratio to each peer (above 1: we are better) and
 writes the figures as JSON. Throughputs are medians of --runs runs; latencies
 are p50/p95 over all requests of all runs.
+--skip leaves parts out (by default nothing is skipped): "large" (the large
+files, which are then not even created), "small" (small files), "search"
+(search, start-up with a large registry and the listing page). Cold start is
+always measured.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ MIB = 1024 * 1024
 
 # name -> (unit, higher is better)
 METRICS = {}
+# What --skip can leave out.
+PARTS = ("large", "small", "search")
 
 
 def metric(name: str, unit: str, higher_is_better: bool) -> str:
@@ -205,8 +212,9 @@ def measure(name: str, workdir: Path, files: list[Path], args, notes: list,
         server.start()  # fresh: its peak RSS is start-up plus the large uploads
         for path in files:
             large_file(server, path, args.runs, results, notes)
-        small_files(server, args.small_files, args.runs, results)
-        if server.can_search:
+        if "small" not in args.skip:
+            small_files(server, args.small_files, args.runs, results)
+        if server.can_search and "search" not in args.skip:
             search(server, args.search_sizes, args.requests, results)
     finally:
         server.stop()
@@ -240,7 +248,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=None)
     parser.add_argument("--only", default="ours,upstream,copyparty")
     parser.add_argument("--json", default=str(Path(__file__).parent / "results" / "compare.json"))
+    parser.add_argument("--skip", default="", help="comma-separated parts to leave out: "
+                        f"{','.join(PARTS)} (default: none)")
     args = parser.parse_args()
+    args.skip = {part for part in args.skip.split(",") if part}
+    if args.skip - set(PARTS):
+        parser.error(f"--skip: unknown part(s) {', '.join(sorted(args.skip - set(PARTS)))}; "
+                     f"known: {', '.join(PARTS)}")
     args.runs = args.runs or (1 if args.quick else 3)
     args.size_mib = 256 if args.quick else 1024
     args.small_files = 200 if args.quick else 2000
@@ -254,7 +268,7 @@ def main() -> None:
         tmp = Path(tmp)
         files = []
         # The large file, and one under upstream's fixed 100 MB upload limit.
-        for size_mib in (args.size_mib, 96):
+        for size_mib in () if "large" in args.skip else (args.size_mib, 96):
             files.append(tmp / f"{size_mib}.bin")
             make_file(files[-1], size_mib * MIB)
         for name in names:
@@ -278,7 +292,9 @@ def main() -> None:
     output.write_text(json.dumps({
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "runs": args.runs, "quick": args.quick, "seconds": round(elapsed, 1),
+        "skipped": sorted(args.skip),
         "units": {name: unit for name, (unit, _) in METRICS.items()},
+        "higher_is_better": {name: higher for name, (_, higher) in METRICS.items()},
         "results": table,
         "notes": notes,
         "fingerprint": hashlib.sha256(json.dumps(table, sort_keys=True).encode()).hexdigest()[:12],

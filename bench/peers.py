@@ -3,6 +3,15 @@ instead, each installed in its own virtualenv and run on loopback.
 
 Each peer knows how to start, log in, upload, download, delete, search and
 seed its registry, through its own normal API.
+
+`Ours` runs this checkout with the running interpreter by default. Two
+environment variables point it at another checkout instead (bench/ab.py uses
+them to measure two git refs with the same benchmark code):
+
+    BENCH_OURS_REPO     the checkout whose `app` and config/ are served
+                        (default: this repository)
+    BENCH_OURS_PYTHON   the interpreter that runs it, from a virtualenv with that
+                        checkout's distributions installed (default: sys.executable)
 """
 
 from __future__ import annotations
@@ -24,8 +33,10 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from support.server import ServerProcess, actor_cookie, member_env  # noqa: E402
+from support.server import ServerProcess, actor_cookie  # noqa: E402
 
+OURS_REPO = Path(os.environ.get("BENCH_OURS_REPO") or REPO).resolve()
+OURS_PYTHON = os.environ.get("BENCH_OURS_PYTHON") or sys.executable
 PEERS_DIR = BENCH / ".peers"
 UPSTREAM_REQUIREMENTS = ["datasette==1.0a41", "datasette-files==0.1a3"]
 COPYPARTY_REQUIREMENTS = ["copyparty==1.20.26"]
@@ -149,23 +160,23 @@ class Ours(DatasetteFilesAPI):
 
     def __init__(self, workdir: Path):
         super().__init__(workdir)
-        self.member_env = member_env("alice", "alice-password")
+        self.member_env = ours_member_env("alice", "alice-password")
         self.cookies: dict = {}
 
     def command(self) -> list[str]:
         # The preset config, with room for the 1 GiB file in the team source, and no
         # sync at start: it would rightly drop the seeded rows, which have no bytes.
-        config = yaml.safe_load((REPO / "config" / "datasette.yaml").read_text())
+        config = yaml.safe_load((OURS_REPO / "config" / "datasette.yaml").read_text())
         plugin = config["plugins"]["datasette-files"]
         plugin["sources"]["team"]["config"]["max_file_size"] = 2 * 1024 ** 3
         plugin["sync_on_start"] = False
         (self.workdir / "datasette.yaml").write_text(yaml.safe_dump(config))
-        return [sys.executable, "-m", "app", "serve"]
+        return [OURS_PYTHON, "-m", "app", "serve"]
 
     def environment(self) -> dict:
         return {**os.environ, **self.member_env, "DATA_DIR": str(self.workdir / "data"),
                 "CONFIG_PATH": str(self.workdir / "datasette.yaml"),
-                "PORT": str(self.port), "PYTHONPATH": str(REPO)}
+                "PORT": str(self.port), "PYTHONPATH": str(OURS_REPO)}
 
     def session(self, who: str) -> httpx.Client:
         # One login per member and server process: a login (pbkdf2) is not what
@@ -206,6 +217,17 @@ class Ours(DatasetteFilesAPI):
                 "content_type, size, created_at, content_hash) "
                 "VALUES (?, ?, 'p' || ?1, ?, 'text/plain', 1, '2026-01-01 00:00:00', 'sha256:0')",
                 rows)
+
+
+def ours_member_env(member_id: str, password: str) -> dict:
+    """The environment entry `files-server member ID` prints, from the served checkout
+    (tests/support/server.py's member_env, with OURS_PYTHON and OURS_REPO)."""
+    out = subprocess.run(
+        [OURS_PYTHON, "-m", "app", "member", member_id, "--password-stdin"],
+        input=password, capture_output=True, text=True, check=True, cwd=str(OURS_REPO),
+    ).stdout.strip()
+    name, value = out.split("=", 1)
+    return {name: value.strip("'")}
 
 
 class Upstream(DatasetteFilesAPI):

@@ -158,25 +158,28 @@ class Ours(DatasetteFilesAPI):
     can_page_search = True
     has_one_request_upload = True
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, repo: Optional[Path] = None,
+                 python: Optional[str] = None):
+        """``repo`` and ``python`` (defaults: OURS_REPO, OURS_PYTHON) pick the checkout."""
         super().__init__(workdir)
-        self.member_env = ours_member_env("alice", "alice-password")
+        self.repo, self.python = Path(repo or OURS_REPO), str(python or OURS_PYTHON)
+        self.member_env = ours_member_env("alice", "alice-password", self.repo, self.python)
         self.cookies: dict = {}
 
     def command(self) -> list[str]:
         # The preset config, with room for the 1 GiB file in the team source, and no
         # sync at start: it would rightly drop the seeded rows, which have no bytes.
-        config = yaml.safe_load((OURS_REPO / "config" / "datasette.yaml").read_text())
+        config = yaml.safe_load((self.repo / "config" / "datasette.yaml").read_text())
         plugin = config["plugins"]["datasette-files"]
         plugin["sources"]["team"]["config"]["max_file_size"] = 2 * 1024 ** 3
         plugin["sync_on_start"] = False
         (self.workdir / "datasette.yaml").write_text(yaml.safe_dump(config))
-        return [OURS_PYTHON, "-m", "app", "serve"]
+        return [self.python, "-m", "app", "serve"]
 
     def environment(self) -> dict:
         return {**os.environ, **self.member_env, "DATA_DIR": str(self.workdir / "data"),
                 "CONFIG_PATH": str(self.workdir / "datasette.yaml"),
-                "PORT": str(self.port), "PYTHONPATH": str(OURS_REPO)}
+                "PORT": str(self.port), "PYTHONPATH": str(self.repo)}
 
     def session(self, who: str) -> httpx.Client:
         # One login per member and server process: a login (pbkdf2) is not what
@@ -219,12 +222,12 @@ class Ours(DatasetteFilesAPI):
                 rows)
 
 
-def ours_member_env(member_id: str, password: str) -> dict:
+def ours_member_env(member_id: str, password: str, repo: Path, python: str) -> dict:
     """The environment entry `files-server member ID` prints, from the served checkout
-    (tests/support/server.py's member_env, with OURS_PYTHON and OURS_REPO)."""
+    (tests/support/server.py's member_env, for another checkout and interpreter)."""
     out = subprocess.run(
-        [OURS_PYTHON, "-m", "app", "member", member_id, "--password-stdin"],
-        input=password, capture_output=True, text=True, check=True, cwd=str(OURS_REPO),
+        [python, "-m", "app", "member", member_id, "--password-stdin"],
+        input=password, capture_output=True, text=True, check=True, cwd=str(repo),
     ).stdout.strip()
     name, value = out.split("=", 1)
     return {name: value.strip("'")}

@@ -24,6 +24,9 @@ each run's own log and JSON stay under bench/.ab/runs/<time>/.
 
 A/A (the same ref twice) measures the noise floor:
     .venv/bin/python bench/ab.py HEAD HEAD --rounds 2 --quick
+On a shared 2-CPU machine whole runs of the same code differ by 10-70%; for
+per-request differences of a few percent, bench/hot_paths_ab.py runs the refs'
+servers side by side and interleaves short blocks of requests.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import sqlite3
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
@@ -20,6 +21,9 @@ from typing import Any, Callable, Optional
 from ..base import BatchWrites
 
 WriteFn = Callable[[sqlite3.Connection], Any]
+# Datasette reads a write function's signature on every write (for a
+# ``track_event`` parameter); a batch's states it ready-made.
+_TAKES_CONN = inspect.Signature([inspect.Parameter("conn", inspect.Parameter.POSITIONAL_ONLY)])
 
 
 @dataclass
@@ -65,9 +69,10 @@ class BatchedWrites:
         try:
             while self._waiting:
                 batch, self._waiting = self._waiting, []
+                write = functools.partial(_write_batch, batch)
+                write.__signature__ = _TAKES_CONN
                 try:
-                    outcomes = await self.db.execute_write_fn(
-                        functools.partial(_write_batch, batch), transaction=False)
+                    outcomes = await self.db.execute_write_fn(write, transaction=False)
                 except Exception as ex:  # the transaction itself failed: all of them did
                     outcomes = [(False, ex)] * len(batch)
                 for write, (ok, value) in zip(batch, outcomes):

@@ -7,12 +7,12 @@ import functools
 import inspect
 import json
 import logging
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Optional
 
 from datasette import Response
 from datasette.utils import error_body
 
-from ..base import FileMissing, StorageError, StorageFull, StorageUnavailable, UnsafePath
+from ..base import FileMissing, StorageFull, StorageUnavailable, UnsafePath
 from ..errors import ApiError, Forbidden, MethodNotAllowed, NotFound, PayloadTooLarge
 from ..permissions import BROWSE, allowed_on_file, allowed_on_source, allowed_sources_sql
 from ..registry import FileRow, InvalidCursor
@@ -48,16 +48,24 @@ def json_api(view: Callable[..., Awaitable[Response]]):
     return wrapper
 
 
-def as_api_error(ex: Exception):
+# The status a client gets for each kind of error the layers below raise.
+STATUS_OF = {
+    UnknownSource: 404,
+    InvalidCursor: 400,
+    FileMissing: 404,
+    UnsafePath: 403,
+    StorageFull: 507,
+    StorageUnavailable: 503,
+}
+
+
+def as_api_error(ex: Exception) -> Optional[ApiError]:
     """The ApiError to answer for ``ex``; None for an unexpected error."""
     if isinstance(ex, ApiError):
         return ex
-    if isinstance(ex, (UnknownSource, InvalidCursor)):
-        return (NotFound if isinstance(ex, UnknownSource) else ApiError)(str(ex))
-    if isinstance(ex, StorageError):
-        status = {FileMissing: 404, UnsafePath: 403, StorageFull: 507,
-                  StorageUnavailable: 503}.get(type(ex), 500)
-        return ApiError(str(ex), status=status)
+    for kind, status in STATUS_OF.items():
+        if isinstance(ex, kind):
+            return ApiError(str(ex), status=status)
     return None
 
 

@@ -16,7 +16,8 @@ def format_timestamp(moment: datetime.datetime) -> str:
 
 
 def parse_timestamp(value: str) -> datetime.datetime:
-    return datetime.datetime.strptime(value, FORMAT).replace(tzinfo=datetime.timezone.utc)
+    # fromisoformat reads FORMAT, and far faster than strptime (every download asks).
+    return datetime.datetime.fromisoformat(value).replace(tzinfo=datetime.timezone.utc)
 
 
 def now_timestamp() -> str:

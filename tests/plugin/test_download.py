@@ -153,3 +153,21 @@ def test_file_json(open_server, stored):
     with open_server.client() as client:
         response = client.get(f"/-/files/{stored['id']}.json")
     assert response.json() == {"ok": True, "file": stored}
+
+
+def test_bytes_missing_from_storage_are_a_404_whatever_is_asked(open_server):
+    with open_server.client() as client:
+        empty = api.upload(client, "one", "gone-empty.txt", b"", "text/plain")
+        full = api.upload(client, "one", "gone.txt", b"soon gone", "text/plain")
+    for file in (empty, full):
+        path = next((open_server.data_dir / "one").glob(f"{file['id']}-*"))
+        path.unlink()
+    with open_server.client() as client:
+        for file in (empty, full):
+            url = file["download_url"]
+            api.assert_api_error(client.get(url), 404, "missing from storage")
+            assert client.head(url).status_code == 404
+            etag = f'"{file["content_hash"][7:]}"'
+            api.assert_api_error(client.get(url, headers={"If-None-Match": etag}), 404)
+        api.assert_api_error(client.get(full["download_url"],
+                                        headers={"Range": "bytes=100-200"}), 404)

@@ -13,7 +13,7 @@ from typing import AsyncIterator, Optional
 
 from datasette import Response
 
-from .base import RangeReads
+from .base import FileMissing, RangeReads
 from .clock import parse_timestamp
 from .naming import DEFAULT_CONTENT_TYPE, is_valid_content_type
 from .registry import FileRow
@@ -68,7 +68,8 @@ async def download_response(request, file: FileRow, source: Source):
     """The response for GET or HEAD of ``/-/files/{id}/download``.
 
     The storage's errors (``FileMissing``, ``UnsafePath``) are raised before any
-    byte is sent: the file is opened, and its first chunk read, first.
+    byte is sent: the file is opened, and its first chunk read, first; an
+    answer without a body asks the storage whether the file is there.
     """
     caps = source.capabilities
     if caps.can_generate_signed_urls and not caps.requires_proxy_download:
@@ -92,10 +93,12 @@ async def download_response(request, file: FileRow, source: Source):
         "last-modified": format_datetime(last_modified, usegmt=True),
     }
     if _not_modified(request, etag, last_modified):
+        await _check_present(source, file)
         return StreamingResponse(304, _validators_only(headers), None)
 
     byte_range = _requested_range(request, etag, size)
     if byte_range == "unsatisfiable":
+        await _check_present(source, file)
         return StreamingResponse(
             416, {**_validators_only(headers), "content-range": f"bytes */{size}"}, None
         )
@@ -105,8 +108,14 @@ async def download_response(request, file: FileRow, source: Source):
         headers["content-range"] = f"bytes {start}-{end}/{size}"
     headers["content-length"] = str(max(end - start + 1, 0))
     if request.method == "HEAD" or size == 0:
+        await _check_present(source, file)
         return StreamingResponse(status, headers, None)
     return StreamingResponse(status, headers, await _opened(_stream(source, file.path, start, end)))
+
+
+async def _check_present(source: Source, file: FileRow) -> None:
+    if await source.storage.get_file_metadata(file.path) is None:
+        raise FileMissing(f"no file at {file.path!r} in storage")
 
 
 def _validators_only(headers: dict) -> dict:

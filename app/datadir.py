@@ -5,6 +5,8 @@
       databases/      writable SQLite databases served by Datasette (data.db)
       internal/       the internal database (file registry, tokens, secrets) and
                       generated keys: never matched by a database glob
+      internal/tmp/   SQLite's temporary files (a CSV import stages its rows
+                      there): on the data volume, not the machine's small disk
 """
 
 from __future__ import annotations
@@ -43,13 +45,17 @@ class DataDir:
         return self.internal / "internal.db"
 
     @property
+    def tmp(self) -> Path:
+        return self.internal / "tmp"
+
+    @property
     def data_db(self) -> Path:
         """The writable database that imported tables go into."""
         return self.databases / "data.db"
 
     def ensure(self) -> None:
         """Create the layout on first start; existing content is never touched."""
-        for path in (self.files, self.databases, self.internal):
+        for path in (self.files, self.databases, self.internal, self.tmp):
             path.mkdir(parents=True, exist_ok=True)
         self.internal.chmod(0o700)
         if not self.data_db.exists():

@@ -44,6 +44,8 @@ def build_datasette(settings: Settings, quiet: bool = False) -> tuple[Datasette,
     # Datasette and datasette-secrets read these from the environment ($env in
     # the config), so they never appear in the configuration itself.
     os.environ.update(keys)
+    # SQLite's temporary tables (a CSV import's staging) go on the data volume.
+    os.environ.setdefault("SQLITE_TMPDIR", str(data_dir.tmp))
     prepared = prepare_config(read_config_file(settings.config_path), data_dir)
     if prepared.new_admin_password:
         # The one secret ever logged: printed once, on the start that made it.

@@ -26,7 +26,8 @@ LAYERS = [
     ("registry",),
     ("sources",),
     ("storage",),
-    ("base", "errors", "naming", "clock", "settings", "hookspecs"),
+    ("settings",),
+    ("base", "errors", "naming", "clock", "hookspecs"),
 ]
 REPO = Path(__file__).resolve().parents[2]
 

@@ -16,7 +16,7 @@ from .clock import parse_timestamp
 from .registry import FileRow
 from .sources import Source, load_sources
 from .state import state
-from .sync import SyncStatus
+from .sync import SyncInProgress, SyncStatus
 from .sync import sync_source as run_sync
 
 
@@ -104,6 +104,17 @@ async def sync_source(datasette, slug: str, *, confirm_removals: bool = False) -
                             confirm_removals=confirm_removals)
     plugin.hasher.wake.set()
     return status
+
+
+async def sync_all_sources(datasette) -> None:
+    """Sync every source that can list its files, one after another (a sync
+    already running is left to finish)."""
+    for source in list_sources(datasette):
+        if source.can_list:
+            try:
+                await sync_source(datasette, source.slug)
+            except SyncInProgress:
+                continue
 
 
 async def check_source(datasette, slug: str) -> str:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 from datasette import hookimpl
 from datasette.plugins import pm
 from datasette.utils import await_me_maybe
 
 from . import permissions
+from .api import sync_all_sources
 from .column_type import FileColumnType
 from .csv_import.detect import is_csv
 from .csv_import.job import drop_leftovers
@@ -18,7 +21,6 @@ from .sources import load_sources, requested_secret_names
 from .state import PluginState, set_state, state
 from .clock import now_timestamp
 from .storage.filesystem import FilesystemStorage
-from .sync import SyncInProgress, sync_source
 from .thumbnails.pillow import PillowThumbnailGenerator
 from .thumbnails.service import ThumbnailService
 from .uploads import tokens
@@ -26,6 +28,7 @@ from .views import files, imports, listings, pages, uploads
 from .views import sources as sources_views
 from .views.cache_control import KeepCacheControl
 
+log = logging.getLogger("datasette_files")
 PLUGIN_NAME = "datasette-files"
 
 
@@ -44,8 +47,9 @@ def register_files_storage_types(datasette):
     return [FilesystemStorage]
 
 
-@hookimpl
+@hookimpl(trylast=True)
 def register_thumbnail_generators(datasette):
+    # Last: a plugin's generator for the same types is more particular, and is tried first.
     return [PillowThumbnailGenerator()]
 
 
@@ -117,8 +121,7 @@ def startup(datasette):
         # and imports cut off leave hidden tables to drop.
         await registry.uploads.reset_interrupted()
         for job in await registry.imports.interrupt_unfinished(now_timestamp()):
-            if job.database_name in datasette.databases:
-                await drop_leftovers(job, datasette.databases[job.database_name])
+            await _drop_leftovers(datasette, job)
         thumbnails = ThumbnailService(registry, sources, await _thumbnail_generators(datasette),
                                       timeout=settings.thumbnail_timeout_seconds)
         plugin = PluginState(config=config, settings=settings, sources=sources,
@@ -128,10 +131,23 @@ def startup(datasette):
         datasette.add_background_task(thumbnails.run_queue, name="datasette-files-thumbnails")
         datasette.add_background_task(plugin.hasher.run, name="datasette-files-hashing")
         if settings.sync_on_start:
-            datasette.add_background_task(sync_all_at_start, name="datasette-files-sync")
+            datasette.add_background_task(sync_all_sources, name="datasette-files-sync")
         await tokens.expire(registry, sources, plugin.uploads)
 
     return start
+
+
+async def _drop_leftovers(datasette, job) -> None:
+    """A cut-off import's hidden table goes; failing that (the database is
+    read-only now, say), the server starts anyway."""
+    db = datasette.databases.get(job.database_name)
+    if db is None or not db.is_mutable:
+        return
+    try:
+        await drop_leftovers(job, db)
+    except Exception as ex:
+        log.warning("datasette-files: could not drop what import %s left in %s: %s",
+                    job.id, job.database_name, ex)
 
 
 async def _thumbnail_generators(datasette) -> list:
@@ -139,19 +155,6 @@ async def _thumbnail_generators(datasette) -> list:
     for result in pm.hook.register_thumbnail_generators(datasette=datasette):
         generators.extend(await await_me_maybe(result) or [])
     return generators
-
-
-async def sync_all_at_start(datasette) -> None:
-    """Sync every source that can list, one after another, after start-up."""
-    plugin = state(datasette)
-    for source in plugin.sources:
-        if source.capabilities.can_list:
-            try:
-                await sync_source(plugin.registry, source, plugin.syncs.of(source.slug),
-                                  include_hidden=plugin.settings.include_hidden)
-            except SyncInProgress:
-                continue
-            plugin.hasher.wake.set()
 
 
 @hookimpl

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .errors import ConfigError
+
 # Below the request caps of common proxies (Cloudflare: 100 MB), large enough to be quick.
 DEFAULT_UPLOAD_CHUNK_SIZE = 16 * 1024 * 1024
 DEFAULT_UPLOAD_EXPIRY_SECONDS = 6 * 60 * 60
@@ -27,12 +29,28 @@ class Settings:
 
     @classmethod
     def from_config(cls, config: dict) -> "Settings":
+        """The settings in ``config``; ConfigError naming a value that is not a
+        positive number where one is needed."""
         return cls(
             sync_on_start=bool(config.get("sync_on_start", True)),
             include_hidden=bool(config.get("include_hidden")),
-            upload_chunk_size=int(config.get("upload_chunk_size") or DEFAULT_UPLOAD_CHUNK_SIZE),
-            upload_expiry_seconds=int(
-                config.get("upload_expiry_seconds") or DEFAULT_UPLOAD_EXPIRY_SECONDS),
-            thumbnail_timeout_seconds=float(
-                config.get("thumbnail_timeout_seconds") or DEFAULT_THUMBNAIL_TIMEOUT_SECONDS),
+            upload_chunk_size=_positive(config, "upload_chunk_size", int,
+                                        DEFAULT_UPLOAD_CHUNK_SIZE),
+            upload_expiry_seconds=_positive(config, "upload_expiry_seconds", int,
+                                            DEFAULT_UPLOAD_EXPIRY_SECONDS),
+            thumbnail_timeout_seconds=_positive(config, "thumbnail_timeout_seconds", float,
+                                                DEFAULT_THUMBNAIL_TIMEOUT_SECONDS),
         )
+
+
+def _positive(config: dict, key: str, kind: type, default):
+    value = config.get(key)
+    if value is None:
+        return default
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        number = None
+    if isinstance(value, bool) or number is None or number <= 0:
+        raise ConfigError(f"datasette-files: {key} must be a positive number, got {value!r}")
+    return number

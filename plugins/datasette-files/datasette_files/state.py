@@ -7,6 +7,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Coroutine
 
+from .csv_import.job import RUNNING_IMPORTS
 from .hashing import Hasher
 from .registry import Registry
 from .settings import Settings
@@ -16,6 +17,19 @@ from .thumbnails.service import ThumbnailService
 from .uploads import UploadSessions
 
 STATE_ATTRIBUTE = "_datasette_files_state"
+
+
+class BackgroundJobs:
+    """Running import jobs and syncs, held so they are not collected mid-run."""
+
+    def __init__(self) -> None:
+        self.tasks: set[asyncio.Task] = set()
+
+    def start(self, coroutine: Coroutine) -> None:
+        """Run ``coroutine`` in the background."""
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
 
 
 @dataclass
@@ -29,14 +43,10 @@ class PluginState:
     hasher: Hasher
     uploads: UploadSessions = field(default_factory=UploadSessions)
     syncs: SyncStatuses = field(default_factory=SyncStatuses)
-    # Running import jobs and syncs, held so they are not collected mid-run.
-    background_jobs: set = field(default_factory=set)
-
-    def start(self, coroutine: Coroutine) -> None:
-        """Run ``coroutine`` in the background, holding on to its task."""
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self.background_jobs.add(task)
-        task.add_done_callback(self.background_jobs.discard)
+    jobs: BackgroundJobs = field(default_factory=BackgroundJobs)
+    # How many CSV imports may run at once; the others wait, queued.
+    imports_running: asyncio.Semaphore = field(
+        default_factory=lambda: asyncio.Semaphore(RUNNING_IMPORTS))
 
 
 def state(datasette) -> PluginState:

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import codecs
 import csv
-import queue
+import itertools
 import sqlite3
-import threading
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import sqlite_utils
 
@@ -26,10 +25,7 @@ from .detect import ColumnTypes, column_names
 
 BATCH_ROWS = 5000
 MAX_FIELD_BYTES = 64 * 1024 * 1024
-END = object()  # the feeder has sent every chunk
-ABORT = object()  # the feeder stopped: abandon the import
 HIDDEN_PREFIX = "_datasette_files_import_"
-HAND_OVER_SECONDS = 0.2
 # A table or view has this name (SQLite's names ignore case).
 NAME_TAKEN_SQL = ("SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') "
                   "AND lower(name) = lower(?)")
@@ -61,13 +57,12 @@ class Progress:
     types: list[str] = field(default_factory=list)
 
 
-def parse_csv(chunks: "queue.Queue", batches: "queue.Queue", stop: threading.Event,
-              encoding: str, delimiter: str, has_header: bool, progress: Progress) -> None:
-    """In a worker thread: read the bytes queued on ``chunks`` and put lists of
-    rows (each cut or padded to the first row's width) on ``batches``; the
-    column names are in ``progress.columns`` before the first batch, their
-    types in ``progress.types`` once this returns. Raises ImportAborted once
-    ``stop`` is set."""
+def parse_csv(chunks: Iterable[bytes], put_batch: Callable[[list], None], encoding: str,
+              delimiter: str, has_header: bool, progress: Progress) -> None:
+    """Parse the file whose bytes ``chunks`` yields, handing lists of rows (each
+    cut or padded to the first row's width) to ``put_batch``; the column names
+    are in ``progress.columns`` before the first batch, their types in
+    ``progress.types`` once this returns. Blocking: for a worker thread."""
     csv.field_size_limit(MAX_FIELD_BYTES)
     reader = csv.reader(_text_lines(chunks, encoding), delimiter=delimiter)
     first = next(reader, None)
@@ -86,21 +81,11 @@ def parse_csv(chunks: "queue.Queue", batches: "queue.Queue", stop: threading.Eve
         types.observe(row[:width])
         batch.append(_fit(row, width, line_number, progress))
         if len(batch) >= BATCH_ROWS:
-            _put(batches, batch, stop)
+            put_batch(batch)
             batch = []
     if batch:
-        _put(batches, batch, stop)
+        put_batch(batch)
     progress.types = types.sqlite_types(width)
-
-
-def _put(batches: "queue.Queue", batch: list, stop: threading.Event) -> None:
-    while not stop.is_set():
-        try:
-            batches.put(batch, timeout=HAND_OVER_SECONDS)
-            return
-        except queue.Full:
-            continue
-    raise ImportAborted("the import was stopped")
 
 
 class StagedTable:
@@ -169,15 +154,12 @@ class StagedTable:
         conn.execute(f"DROP TABLE temp.{self.staging}")
 
 
-def _text_lines(chunks: "queue.Queue", encoding: str) -> Iterator[str]:
-    """Lines (ending in \\n) decoded from the queued chunks."""
+def _text_lines(chunks: Iterable[bytes], encoding: str) -> Iterator[str]:
+    """Lines (ending in \\n) decoded from the chunks."""
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
     pending = ""
-    while True:
-        chunk = chunks.get()
-        if chunk is ABORT:
-            raise ImportAborted("the import was stopped")
-        final = chunk is END
+    for chunk in itertools.chain(chunks, [None]):
+        final = chunk is None
         try:
             text = decoder.decode(b"" if final else chunk, final=final)
         except UnicodeDecodeError as ex:

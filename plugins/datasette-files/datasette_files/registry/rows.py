@@ -109,12 +109,15 @@ class ImportJob:
 
 @dataclass
 class StoredThumbnail:
-    """A generated thumbnail of a file at one size, or a generator's recorded failure."""
+    """A generated thumbnail of a file at one size, or a generator's recorded
+    failure, and what it was made from."""
 
     file_id: str
     size: int
     generator: str
     created_at: str
+    content_hash: Optional[str] = None  # the bytes it was made from
+    generator_version: Optional[str] = None
     content_type: Optional[str] = None
     thumb: Optional[bytes] = None
     width: Optional[int] = None

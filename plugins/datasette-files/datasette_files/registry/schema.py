@@ -210,6 +210,14 @@ FOLDERS = """
         END;
 """
 
+# Each thumbnail records what it was made from: the file's bytes (by hash) and
+# the generator's version. Thumbnails made before are made again on request.
+THUMBNAIL_VERSIONS = """
+        ALTER TABLE datasette_files_thumbnails ADD COLUMN content_hash TEXT;
+        ALTER TABLE datasette_files_thumbnails ADD COLUMN generator_version TEXT;
+        DELETE FROM datasette_files_thumbnails;
+"""
+
 # A migration is SQL statements, or a function of the connection for data changes.
 Migration = Union[str, Callable[[sqlite3.Connection], None]]
 
@@ -220,6 +228,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("004_listing_indexes", LISTING_INDEXES),
     ("005_imports", IMPORTS),
     ("006_folders", FOLDERS),
+    ("007_thumbnail_versions", THUMBNAIL_VERSIONS),
 ]
 
 

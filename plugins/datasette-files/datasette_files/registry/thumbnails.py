@@ -22,10 +22,11 @@ class ThumbnailsTable:
 
     async def store(self, thumbnail: StoredThumbnail) -> None:
         """Record a thumbnail (or, with ``error`` set, a failure); nothing is
-        written if the file was deleted meanwhile."""
+        written if the file was deleted, or its bytes changed, meanwhile."""
         params = asdict(thumbnail)
         columns = ", ".join(params)
         await self.db.execute_write(
             f"INSERT OR REPLACE INTO datasette_files_thumbnails ({columns}) "
             f"SELECT {', '.join(':' + key for key in params)} WHERE EXISTS "
-            "(SELECT 1 FROM datasette_files_files WHERE id = :file_id)", params)
+            "(SELECT 1 FROM datasette_files_files WHERE id = :file_id "
+            "AND content_hash IS :content_hash)", params)

@@ -47,9 +47,10 @@ class UploadsTable:
             "UPDATE datasette_files_uploads SET status = 'prepared', received_bytes = 0, "
             "content_hash = NULL WHERE token = ?", [token])
 
-    async def complete(self, token: str, file: FileRow) -> Optional[FileRow]:
+    async def complete(self, token: str, file: FileRow, now: str) -> Optional[FileRow]:
         """Register the file and spend the token in one transaction; the file as
-        registered, or None (and nothing written) if the token was already spent."""
+        registered, or None (and nothing written) if the token was already spent,
+        or has expired (its bytes may be being removed)."""
         params = file.as_sql_params()
         columns = ", ".join(params)
         placeholders = ", ".join(f":{key}" for key in params)
@@ -57,7 +58,8 @@ class UploadsTable:
         def write(conn):
             spent = conn.execute(
                 "UPDATE datasette_files_uploads SET status = 'completed' "
-                "WHERE token = ? AND status = 'uploaded'", [token]).rowcount
+                "WHERE token = ? AND status = 'uploaded' AND expires_at > ?",
+                [token, now]).rowcount
             if not spent:
                 return None
             return FileRow.from_sql(conn.execute(
@@ -76,5 +78,12 @@ class UploadsTable:
             "SELECT * FROM datasette_files_uploads WHERE expires_at <= ? LIMIT 1000", [now])
         return [UploadRow.from_sql(row) for row in rows]
 
-    async def delete(self, token: str) -> None:
-        await self.db.execute_write("DELETE FROM datasette_files_uploads WHERE token = ?", [token])
+    async def delete(self, token: str) -> Optional[str]:
+        """Forget an upload; the status it had, or None if it was gone already.
+        Its bytes are the caller's to remove, once nothing can complete it."""
+        def write(conn):
+            row = conn.execute("DELETE FROM datasette_files_uploads WHERE token = ? "
+                               "RETURNING status", [token]).fetchone()
+            return row[0] if row else None
+
+        return await self.db.execute_write_fn(write)

@@ -59,7 +59,7 @@ class BatchedWrites:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._waiting.append(_Write(fn, storing, future))
-        if self._flusher is None:
+        if self._flusher is None or self._flusher.done():
             # Starts on the loop's next turn: writes submitted in this one join.
             self._flusher = loop.create_task(self._flush())
         return await future
@@ -69,10 +69,10 @@ class BatchedWrites:
         try:
             while self._waiting:
                 batch, self._waiting = self._waiting, []
-                write = functools.partial(_write_batch, batch)
-                write.__signature__ = _TAKES_CONN
+                write_batch = functools.partial(_write_batch, batch)
+                write_batch.__signature__ = _TAKES_CONN
                 try:
-                    outcomes = await self.db.execute_write_fn(write, transaction=False)
+                    outcomes = await self.db.execute_write_fn(write_batch, transaction=False)
                 except Exception as ex:  # the transaction itself failed: all of them did
                     outcomes = [(False, ex)] * len(batch)
                 for write, (ok, value) in zip(batch, outcomes):
@@ -109,6 +109,9 @@ def _write_batch(batch: list[_Write], conn: sqlite3.Connection) -> list[tuple[bo
         try:
             errors = storage.write_files_blocking(
                 [(batch[i].file.path, batch[i].file.content) for i in indexes])
+            if len(errors) != len(indexes):
+                raise ValueError(f"{type(storage).__name__}.write_files_blocking answered "
+                                 f"{len(errors)} outcomes for {len(indexes)} files")
         except Exception as ex:
             errors = [ex] * len(indexes)
         for index, error in zip(indexes, errors):

@@ -50,7 +50,7 @@ class ThumbnailService:
         self._locks: dict[tuple[str, int], asyncio.Lock] = {}
         # Names the generators' output: part of every thumbnail's version.
         self._generators_version = "|".join(
-            f"{generator.name}:{getattr(generator, 'version', '1')}" for generator in generators)
+            f"{generator.name}:{generator.version}" for generator in generators)
 
     def version(self, file: FileRow) -> Optional[str]:
         """What a file's thumbnail is made from: its bytes (by hash) and the
@@ -90,24 +90,30 @@ class ThumbnailService:
             if not lock.locked() and self._locks.get(key) is lock:
                 del self._locks[key]
 
+    async def applicable(self, file: FileRow) -> list[ThumbnailGenerator]:
+        """The generators that can draw this file, in the order they are tried."""
+        return [generator for generator in self.generators
+                if await generator.can_generate(file.content_type, file.filename)]
+
     async def _stored_or_generated(self, file: FileRow, size: int) -> Optional[Thumbnail]:
-        applicable = [generator for generator in self.generators
-                      if await generator.can_generate(file.content_type, file.filename)]
+        applicable = await self.applicable(file)
         if not applicable:  # most files: nothing to look up, nothing to make
             return None
-        stored = await self.registry.thumbnails.for_file(file.id, size)
-        for entry in stored:
-            if entry.thumb is not None:
-                return Thumbnail(entry.thumb, entry.content_type, entry.width, entry.height)
-        failed = {entry.generator for entry in stored}
+        # Only what was made from these bytes by these generators' versions counts.
+        stored = {entry.generator: entry
+                  for entry in await self.registry.thumbnails.for_file(file.id, size)
+                  if entry.content_hash == file.content_hash}
         content = None
         for generator in applicable:
-            if generator.name in failed:
-                continue
+            entry = stored.get(generator.name)
+            if entry is not None and entry.generator_version == str(generator.version):
+                if entry.thumb is not None:
+                    return Thumbnail(entry.thumb, entry.content_type, entry.width, entry.height)
+                continue  # it failed for these bytes: not tried again
             if content is None:
                 content = await self._read_input(file)
                 if content is None:
-                    await self._record(file, size, generator.name, error="file too large")
+                    await self._record(file, size, generator, error="file too large")
                     return None
             try:
                 async with self._jobs:
@@ -115,14 +121,14 @@ class ThumbnailService:
                         generator, content, file.content_type, file.filename, size, size,
                         timeout=self.timeout)
             except ThumbnailFailed as ex:
-                await self._record(file, size, generator.name, error=str(ex))
+                await self._record(file, size, generator, error=str(ex))
                 continue
             if result is None:
-                await self._record(file, size, generator.name, error="no thumbnail")
+                await self._record(file, size, generator, error="no thumbnail")
                 continue
             thumbnail = Thumbnail(result.thumb_bytes, result.content_type, result.width,
                                   result.height)
-            await self._record(file, size, generator.name, thumbnail=thumbnail)
+            await self._record(file, size, generator, thumbnail=thumbnail)
             return thumbnail
         return None
 
@@ -133,10 +139,11 @@ class ThumbnailService:
         content = await source.storage.read_bytes(file.path, MAX_INPUT_BYTES + 1)
         return None if len(content) > MAX_INPUT_BYTES else content
 
-    async def _record(self, file: FileRow, size: int, generator_name: str,
+    async def _record(self, file: FileRow, size: int, generator: ThumbnailGenerator,
                       thumbnail: Optional[Thumbnail] = None, error: Optional[str] = None) -> None:
         await self.registry.thumbnails.store(StoredThumbnail(
-            file_id=file.id, size=size, generator=generator_name, created_at=now_timestamp(),
+            file_id=file.id, size=size, generator=generator.name, created_at=now_timestamp(),
+            content_hash=file.content_hash, generator_version=str(generator.version),
             content_type=thumbnail.content_type if thumbnail else None,
             thumb=thumbnail.thumb if thumbnail else None,
             width=thumbnail.width if thumbnail else None,

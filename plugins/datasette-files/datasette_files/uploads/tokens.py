@@ -115,9 +115,10 @@ async def complete(registry: Registry, source: Source, upload: UploadRow,
     file = new_file_row(upload.file_id, source, upload.path, upload.filename,
                         upload.content_type, upload.content_hash, upload.received_bytes,
                         width, height, upload.actor_id)
-    registered = await registry.uploads.complete(upload.token, file)
+    registered = await registry.uploads.complete(upload.token, file, now_timestamp())
     if registered is None:
-        raise Conflict("This upload token has already been used to complete an upload")
+        raise Conflict("This upload token has already been used to complete an upload, "
+                       "or has expired")
     return registered
 
 
@@ -132,10 +133,13 @@ async def expire_now_and_then(registry: Registry, sources: Sources,
 
 async def expire(registry: Registry, sources: Sources, sessions: UploadSessions) -> int:
     """Forget expired tokens and remove bytes that were uploaded but never completed."""
-    expired = await registry.uploads.expired(now_timestamp())
+    expired = [upload for upload in await registry.uploads.expired(now_timestamp())
+               if upload.token not in sessions.in_progress]  # a receive ends first
     for upload in expired:
         sessions.forget(upload.token)
-        if upload.status != "completed" and upload.source_slug in sources:
+        # Forgotten first: a complete that comes now finds no token, so the
+        # bytes removed next can never belong to a registered file.
+        status = await registry.uploads.delete(upload.token)
+        if status not in (None, "completed") and upload.source_slug in sources:
             await discard_partial(sources.get(upload.source_slug), upload.path, upload.file_id)
-        await registry.uploads.delete(upload.token)
     return len(expired)

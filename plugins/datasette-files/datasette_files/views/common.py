@@ -12,7 +12,7 @@ from typing import Awaitable, Callable, Optional
 from datasette import Response
 from datasette.utils import error_body
 
-from ..base import FileMissing, StorageFull, StorageUnavailable, UnsafePath
+from ..base import StorageFull, StorageUnavailable, UnsafePath
 from ..errors import ApiError, Forbidden, MethodNotAllowed, NotFound, PayloadTooLarge
 from ..permissions import BROWSE, allowed_on_file, allowed_on_source, allowed_sources_sql
 from ..registry import FileRow, InvalidCursor
@@ -52,7 +52,8 @@ def json_api(view: Callable[..., Awaitable[Response]]):
 STATUS_OF = {
     UnknownSource: 404,
     InvalidCursor: 400,
-    FileMissing: 404,
+    # FileMissing, and what the specification's read_file raises.
+    FileNotFoundError: 404,
     UnsafePath: 403,
     StorageFull: 507,
     StorageUnavailable: 503,
@@ -132,19 +133,26 @@ async def source_for(datasette, request, slug: str, action: str) -> tuple[Plugin
     return plugin, source
 
 
-async def file_for(datasette, request, file_id: str, action: str = BROWSE
-                   ) -> tuple[FileRow, Source]:
-    """The file and its source, once ``action`` is allowed on the file.
-
-    A file the actor may not browse answers 404 like a missing one, so ids
-    cannot be probed for existence. Finding the file and checking that it may
-    be browsed is one query.
-    """
+async def browsable_file(datasette, actor, file_id: str) -> Optional[tuple[FileRow, Source]]:
+    """The file and its source if ``actor`` may browse it; None if it is missing
+    or not theirs to see (the two look alike, so ids cannot be probed). Finding
+    the file and checking that it may be browsed is one query."""
     plugin = state(datasette)
     file = await plugin.registry.files.get_allowed(
-        file_id, await allowed_sources_sql(datasette, request.actor, BROWSE))
+        file_id, await allowed_sources_sql(datasette, actor, BROWSE))
     if file is None or file.source_slug not in plugin.sources:
-        raise NotFound(f"File not found: {file_id}")
-    if action != BROWSE and not await allowed_on_file(datasette, request.actor, action, file):
-        raise Forbidden(f"You do not have {action} permission on file {file_id}")
+        return None
     return file, plugin.sources.get(file.source_slug)
+
+
+async def file_for(datasette, request, file_id: str, action: str = BROWSE
+                   ) -> tuple[FileRow, Source]:
+    """The file and its source, once ``action`` is allowed on the file; a 404
+    API error for a file the actor may not browse."""
+    found = await browsable_file(datasette, request.actor, file_id)
+    if found is None:
+        raise NotFound(f"File not found: {file_id}")
+    if action != BROWSE and not await allowed_on_file(datasette, request.actor, action,
+                                                      found[0]):
+        raise Forbidden(f"You do not have {action} permission on file {file_id}")
+    return found

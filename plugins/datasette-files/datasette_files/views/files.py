@@ -6,7 +6,7 @@ import logging
 
 from datasette import Response
 
-from ..base import FileMissing, UnsafePath
+from ..base import UnsafePath
 from ..downloads import download_response
 from ..errors import ApiError, Forbidden, NotFound
 from ..permissions import DELETE, EDIT
@@ -37,7 +37,8 @@ async def download_view(datasette, request):
     file, source = await file_for(datasette, request, request.url_vars["file_id"])
     try:
         return await download_response(request, file, source)
-    except FileMissing:
+    # As json_api would answer them, with messages that name the file.
+    except FileNotFoundError:  # FileMissing, or a storage's own
         raise NotFound(f"The bytes of {file.id} are missing from storage")
     except UnsafePath:
         raise Forbidden(f"Refused: {file.id} no longer points inside its source")
@@ -67,12 +68,16 @@ async def thumbnail_view(datasette, request):
             return keep_cache_control(Response("", status=304, headers=headers),
                                       _cache_control(request, version))
     thumbnail = await thumbnails.get(file, int(size))
-    if thumbnail is None:
-        response = Response(icon_svg(file.content_type, file.filename),
-                            content_type="image/svg+xml", headers=headers)
-    else:
+    if thumbnail is not None:
         response = Response(thumbnail.thumb, content_type=thumbnail.content_type,
                             headers=headers)
+        return keep_cache_control(response, _cache_control(request, version))
+    response = Response(icon_svg(file.content_type, file.filename),
+                        content_type="image/svg+xml", headers=headers)
+    # The icon stands in for good when no generator can draw the file; when one
+    # failed (it may have timed out under load), the browser asks again.
+    if await thumbnails.applicable(file):
+        return keep_cache_control(response, "private, no-cache")
     return keep_cache_control(response, _cache_control(request, version))
 
 

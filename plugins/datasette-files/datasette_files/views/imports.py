@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 from datasette import Forbidden, NotFound, Response
@@ -14,27 +15,26 @@ from ..csv_import.detect import (
 from ..clock import now_timestamp, parse_timestamp, utc_now
 from ..csv_import.job import run_import
 from ..errors import ApiError
-from ..permissions import BROWSE, allowed_sources_sql
 from ..registry import FileRow, ImportJob
 from ..sources import Source
 from ..state import state
-from .common import error_response, json_object_body, render
+from .common import as_api_error, browsable_file, error_response, json_object_body, render
 
+log = logging.getLogger("datasette_files")
 SAMPLE_BYTES = 64 * 1024
 TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
 async def _csv_file(datasette, request) -> tuple[FileRow, Source]:
     """The file named in the URL, if it is a CSV the actor may browse; else 404."""
-    plugin = state(datasette)
     file_id = request.url_vars["file_id"]
-    file = await plugin.registry.files.get_allowed(
-        file_id, await allowed_sources_sql(datasette, request.actor, BROWSE))
-    if file is None or file.source_slug not in plugin.sources:
+    found = await browsable_file(datasette, request.actor, file_id)
+    if found is None:
         raise NotFound(f"File not found: {file_id}")
+    file, source = found
     if not is_csv(file.content_type, file.filename):
         raise NotFound(f"{file.filename} is not a CSV or TSV file")
-    return file, plugin.sources.get(file.source_slug)
+    return file, source
 
 
 async def target_databases(datasette, actor, table: str) -> list[str]:
@@ -84,14 +84,21 @@ async def start_import(datasette, request):
         "json" in request.headers.get("accept", "")
     try:
         job, file, source, db = await _validated_job(datasette, request, wants_json)
-    except ApiError as ex:
+    except Exception as ex:
+        error = as_api_error(ex)  # a storage's error too (reading the sample)
         if wants_json:
-            return error_response(ex)
-        raise (Forbidden if ex.status == 403 else NotFound if ex.status == 404
-               else BadRequest)(ex.messages[0])
+            if error is None:
+                log.exception("datasette-files: unexpected error in %s", request.path)
+                error = ApiError("Internal error", status=500)
+            return error_response(error)
+        if error is None:
+            raise
+        raise (Forbidden if error.status == 403 else NotFound if error.status == 404
+               else BadRequest)(error.messages[0])
     plugin = state(datasette)
     await plugin.registry.imports.create(job)
-    plugin.start(run_import(plugin.registry.imports, source, file, job, db))
+    plugin.jobs.start(run_import(plugin.registry.imports, source, file, job, db,
+                                 plugin.imports_running))
     url = datasette.urls.path(f"/-/files/import/{file.id}/{job.id}")
     if wants_json:
         return Response.json({"ok": True, "import_id": job.id, "url": url,

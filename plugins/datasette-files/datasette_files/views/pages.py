@@ -16,7 +16,7 @@ from ..registry import LISTING_SORTS, FileRow, InvalidCursor
 from ..state import state
 from ..thumbnails.icons import kind_of
 from ..uploads import chunk_size_for
-from .common import render, render_html
+from .common import browsable_file, render, render_html
 from .file_json import file_json, versioned_thumbnail_url
 
 PAGE_SIZE = 50
@@ -132,12 +132,10 @@ async def upload_page(datasette, request):
 
 async def file_page(datasette, request):
     file_id = request.url_vars["file_id"]
-    plugin = state(datasette)
-    file = await plugin.registry.files.get_allowed(
-        file_id, await allowed_sources_sql(datasette, request.actor, BROWSE))
-    if file is None or file.source_slug not in plugin.sources:
+    found = await browsable_file(datasette, request.actor, file_id)
+    if found is None:
         raise NotFound(f"File not found: {file_id}")
-    source = plugin.sources.get(file.source_slug)
+    file, source = found
     allowed = await datasette.allowed_many(
         actions=[EDIT, DELETE], resource=FileResource(file.source_slug, file.id),
         actor=request.actor)

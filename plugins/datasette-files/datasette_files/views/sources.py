@@ -38,7 +38,7 @@ async def sync_view(datasette, request):
             return
         plugin.hasher.wake.set()
 
-    plugin.start(run())
+    plugin.jobs.start(run())
     url = datasette.urls.path(f"/-/files/sync/{source.slug}.json")
     return Response.json({"ok": True, "status_url": url}, status=202)
 

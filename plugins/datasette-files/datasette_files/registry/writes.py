@@ -2,11 +2,14 @@
 Datasette's write thread and one commit.
 
 A small upload writes one row or two, and each commit is a disk flush, so
-writes submitted in the same turn of the event loop go together, as do those
-submitted while a batch commits. Each runs in a savepoint of its own, so one
-that fails undoes nothing else. A write may bring a small file to store: every
-file of a batch is stored (and synced) before the transaction begins, so a
-file is on disk before its row is, and a request makes one trip to a thread.
+writes go together: a write asks Datasette's write thread for a turn (unless
+one is already asked for), and when the turn comes, it takes every write that
+is waiting by then, those that arrived while the last batch committed
+included. Each runs in a savepoint of its own, so one that fails undoes
+nothing else, and each learns its outcome from the write thread directly. A
+write may bring a small file to store: every file of a batch is stored (and
+synced) before the transaction begins, so a file is on disk before its row is,
+and a request makes one trip to a thread.
 """
 
 from __future__ import annotations
@@ -14,15 +17,18 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import logging
 import sqlite3
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from ..base import BatchWrites
 
+log = logging.getLogger("datasette_files")
 WriteFn = Callable[[sqlite3.Connection], Any]
 # Datasette reads a write function's signature on every write (for a
-# ``track_event`` parameter); a batch's states it ready-made.
+# ``track_event`` parameter); a turn's states it ready-made.
 _TAKES_CONN = inspect.Signature([inspect.Parameter("conn", inspect.Parameter.POSITIONAL_ONLY)])
 
 
@@ -40,6 +46,7 @@ class _Write:
     fn: WriteFn
     file: Optional[FileToStore]
     future: asyncio.Future
+    loop: asyncio.AbstractEventLoop
 
 
 class BatchedWrites:
@@ -47,44 +54,80 @@ class BatchedWrites:
 
     def __init__(self, db):
         self.db = db
+        self._lock = threading.Lock()  # the waiting list is taken in the write thread
         self._waiting: list[_Write] = []
-        self._flusher: Optional[asyncio.Task] = None
+        self._turn_asked = False
+        self._turns: set[asyncio.Task] = set()
 
     async def run(self, fn: WriteFn, *, storing: Optional[FileToStore] = None) -> Any:
         """Run ``fn`` in the next batch; its result, or its exception, once committed.
 
         ``storing``, if given, is stored first; should that fail, ``fn`` does not
-        run and the storage's error is raised.
+        run and the storage's error is raised. Cancelled while its batch is in
+        the write thread, the write may still commit.
         """
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self._waiting.append(_Write(fn, storing, future))
-        if self._flusher is None or self._flusher.done():
-            # Starts on the loop's next turn: writes submitted in this one join.
-            self._flusher = loop.create_task(self._flush())
+        with self._lock:
+            self._waiting.append(_Write(fn, storing, future, loop))
+            ask = not self._turn_asked
+            self._turn_asked = True
+        if ask:
+            self._ask_for_turn(loop)
         return await future
 
-    async def _flush(self) -> None:
-        batch: list[_Write] = []
+    def _ask_for_turn(self, loop: asyncio.AbstractEventLoop) -> None:
+        turn = _Turn()
+        take = functools.partial(self._take_turn, turn)
+        take.__signature__ = _TAKES_CONN
+        task = loop.create_task(self.db.execute_write_fn(take, transaction=False))
+        self._turns.add(task)
+        task.add_done_callback(functools.partial(self._turn_ended, turn))
+
+    def _take_turn(self, turn: "_Turn", conn: sqlite3.Connection) -> None:
+        """In the write thread: every write waiting now, in one batch."""
+        turn.taken = True
+        with self._lock:
+            batch, self._waiting = self._waiting, []
+            self._turn_asked = False  # a write from now on asks for a turn of its own
         try:
-            while self._waiting:
-                batch, self._waiting = self._waiting, []
-                write_batch = functools.partial(_write_batch, batch)
-                write_batch.__signature__ = _TAKES_CONN
-                try:
-                    outcomes = await self.db.execute_write_fn(write_batch, transaction=False)
-                except Exception as ex:  # the transaction itself failed: all of them did
-                    outcomes = [(False, ex)] * len(batch)
-                for write, (ok, value) in zip(batch, outcomes):
-                    _settle(write.future, ok, value)
-                batch = []
-        finally:
-            # Cancelled while a batch was in the write thread: it may still commit,
-            # so its writers learn they were cancelled, not that they failed.
-            for write in batch + self._waiting:
-                write.future.cancel()
-            self._waiting = []
-            self._flusher = None
+            outcomes = _write_batch(batch, conn)
+        except Exception as ex:  # the transaction itself failed: all of them did
+            outcomes = [(False, ex)] * len(batch)
+        _settle_from_thread(batch, outcomes)
+
+    def _turn_ended(self, turn: "_Turn", task: asyncio.Task) -> None:
+        self._turns.discard(task)
+        if task.cancelled() or task.exception() is None or turn.taken:
+            return  # the writes it took have their outcomes
+        # Datasette could not give the turn (it is closing, say): the writes that
+        # waited for it learn why, and the next write asks again.
+        with self._lock:
+            stranded, self._waiting = self._waiting, []
+            self._turn_asked = False
+        _settle_from_thread(stranded, [(False, task.exception())] * len(stranded))
+
+
+class _Turn:
+    """One turn asked of Datasette's write thread; ``taken`` once it ran."""
+
+    taken = False
+
+
+def _settle_from_thread(batch: list[_Write], outcomes: list[tuple[bool, Any]]) -> None:
+    by_loop: dict[asyncio.AbstractEventLoop, list] = {}
+    for write, outcome in zip(batch, outcomes):
+        by_loop.setdefault(write.loop, []).append((write.future, outcome))
+    for loop, settlements in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle_all, settlements)
+        except RuntimeError:  # that loop has closed: nobody is waiting
+            pass
+
+
+def _settle_all(settlements) -> None:
+    for future, (ok, value) in settlements:
+        _settle(future, ok, value)
 
 
 def _settle(future: asyncio.Future, ok: bool, value: Any) -> None:

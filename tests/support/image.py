@@ -76,6 +76,10 @@ def build_wheelhouse() -> Path:
     """Wheels for our two distributions and every dependency, built on the host."""
     wheelhouse = REPO_ROOT / "wheelhouse"
     shutil.rmtree(wheelhouse, ignore_errors=True)
+    # setuptools builds in the tree and keeps what it copied there: a module
+    # deleted since the last build would otherwise ship in the wheel.
+    for build in (REPO_ROOT / "build", REPO_ROOT / "plugins" / "datasette-files" / "build"):
+        shutil.rmtree(build, ignore_errors=True)
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(wheelhouse),
          str(REPO_ROOT / "plugins" / "datasette-files"), str(REPO_ROOT)],

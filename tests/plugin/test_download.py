@@ -171,3 +171,10 @@ def test_bytes_missing_from_storage_are_a_404_whatever_is_asked(open_server):
             api.assert_api_error(client.get(url, headers={"If-None-Match": etag}), 404)
         api.assert_api_error(client.get(full["download_url"],
                                         headers={"Range": "bytes=100-200"}), 404)
+
+
+@pytest.mark.parametrize("size", ["\u00b2", "\u0663\u0660\u0660", "-200", "200.0", "9" * 40])
+def test_a_thumbnail_size_that_is_not_one_we_make_is_a_400(open_server, stored, size):
+    with open_server.client() as client:
+        response = client.get(stored["thumbnail_url"], params={"size": size})
+    api.assert_api_error(response, 400, "'size' must be one of 200, 400")

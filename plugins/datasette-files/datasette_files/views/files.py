@@ -54,7 +54,8 @@ async def thumbnail_view(datasette, request):
     require_method(request, "GET", "HEAD")
     file, _ = await file_for(datasette, request, request.url_vars["file_id"])
     size = request.args.get("size") or str(DEFAULT_SIZE)
-    if not size.isdigit() or int(size) not in SIZES:
+    # Compared as text: isdigit() accepts "²", which int() refuses.
+    if size not in {str(known) for known in SIZES}:
         raise ApiError(f"'size' must be one of {', '.join(map(str, SIZES))}")
     thumbnails = state(datasette).thumbnails
     version = thumbnails.version(file)

@@ -6,14 +6,13 @@ import io
 from typing import Optional
 
 from ..base import ThumbnailGenerator, ThumbnailResult
+from .image_header import MAX_PIXELS
 
 PILLOW_TYPES = {
     "image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/x-ms-bmp",
     "image/tiff",
 }
 PILLOW_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff")
-# Decoding more pixels than this is refused as a likely decompression bomb.
-MAX_PIXELS = 50_000_000
 
 
 class PillowThumbnailGenerator(ThumbnailGenerator):

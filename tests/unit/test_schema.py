@@ -45,3 +45,23 @@ def test_a_failing_migration_changes_nothing(tmp_path, monkeypatch):
     assert "t1" not in tables
     applied = {r[0] for r in conn.execute("SELECT name FROM datasette_files_migrations")}
     assert "998_good" not in applied
+
+
+def test_the_placeholder_hash_of_older_builds_becomes_a_failure_to_retry(tmp_path, monkeypatch):
+    """Older builds wrote content_hash "unreadable" for a file they could not read:
+    it becomes a null hash, one failure, due to be tried again now."""
+    conn = sqlite3.connect(tmp_path / "internal.db", isolation_level="IMMEDIATE")
+    monkeypatch.setattr(schema, "MIGRATIONS", [
+        m for m in schema.MIGRATIONS if m[0] < "008"])
+    transaction(conn, schema.apply_migrations)
+    with conn:
+        for file_id, content_hash in [("df-1", "unreadable"), ("df-2", "sha256:ab"),
+                                      ("df-3", None)]:
+            conn.execute("INSERT INTO datasette_files_files (id, source_slug, path, filename, "
+                         "content_hash, created_at) VALUES (?, 's', ?, 'f', ?, '2026-01-01')",
+                         [file_id, file_id, content_hash])
+    monkeypatch.undo()
+    assert transaction(conn, schema.apply_migrations) == ["008_hash_retries"]
+    assert conn.execute("SELECT id, content_hash, hash_failures, hash_retry_at "
+                        "FROM datasette_files_files ORDER BY id").fetchall() == [
+        ("df-1", None, 1, None), ("df-2", "sha256:ab", 0, None), ("df-3", None, 0, None)]

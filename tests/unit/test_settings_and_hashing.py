@@ -6,7 +6,7 @@ import pytest
 
 from datasette_files.base import Storage, StorageCapabilities, StorageUnavailable
 from datasette_files.errors import ConfigError
-from datasette_files.hashing import hash_stored_files
+from datasette_files.hashing import MAX_HASH_RETRY_SECONDS, hash_stored_files, retry_delay
 from datasette_files.settings import Settings
 
 
@@ -49,3 +49,20 @@ def test_a_file_a_storage_cannot_read_gets_no_hash_and_the_others_do():
     assert digests == {
         "ok": "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
         "down": None, "odd": None}
+
+
+class FlakyInPlace(Flaky):
+    """Hashes in place, but one unreadable file fails the whole batch."""
+
+    async def content_hashes(self, paths):
+        return {path: f"sha256:{(await self.read_file(path)).hex()}" for path in paths}
+
+
+def test_a_file_that_spoils_a_batch_hashed_in_place_fails_alone():
+    digests = asyncio.run(hash_stored_files(FlakyInPlace(), ["ok", "odd", "down"]))
+    assert digests == {"ok": "sha256:616263", "odd": None, "down": None}
+
+
+def test_hashing_is_retried_later_each_time_up_to_a_day():
+    assert [retry_delay(failures, 60) for failures in (1, 2, 3, 4)] == [60, 120, 240, 480]
+    assert retry_delay(10_000, 60) == MAX_HASH_RETRY_SECONDS == 24 * 60 * 60

@@ -202,6 +202,31 @@ class RangeReads(Protocol):
         Raise ``FileMissing`` or ``UnsafePath`` before the first chunk."""
 
 
+class OpenFile(Protocol):
+    """A stored file held open: its size and modification time when it was
+    opened, and its bytes."""
+
+    size: int
+    mtime_ns: int
+
+    def stream_range(self, start: int, end: Optional[int]) -> AsyncIterator[bytes]:
+        """Yield bytes ``start`` to ``end`` inclusive (to the end if None) of the
+        file as opened, then close it. Call it once, or ``close()``."""
+
+    async def close(self) -> None:
+        """Close the file, if ``stream_range`` has not."""
+
+
+@runtime_checkable
+class OpenedReads(Protocol):
+    """Opens a file and says what it opened, so a download checks that the bytes
+    it is about to send are still those the registry describes, and sends them."""
+
+    async def open_file(self, path: str) -> OpenFile:
+        """The file at ``path``, open; ``FileMissing`` or ``UnsafePath`` if it
+        cannot be."""
+
+
 @runtime_checkable
 class ResumableWrites(Protocol):
     """Receives an upload in chunks, each durable once acknowledged, so a client

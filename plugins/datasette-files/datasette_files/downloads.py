@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import re
 import urllib.parse
+from dataclasses import replace
+from datetime import datetime, timezone
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import AsyncIterator, Optional
+from typing import AsyncIterator, Callable, Optional
 
 from datasette import Response
 
-from .base import FileMissing, RangeReads
+from .base import FileMissing, OpenedReads, OpenFile, RangeReads
 from .clock import parse_timestamp
 from .naming import DEFAULT_CONTENT_TYPE, is_valid_content_type
-from .registry import FileRow
+from .registry import FileRow, Registry
 from .sources import Source
 
 SIGNED_URL_SECONDS = 300
@@ -58,27 +60,79 @@ def content_disposition(filename: str) -> str:
 
 
 def etag_for(file: FileRow) -> str:
+    """The file's hash; until it is hashed, its id, size and modification time
+    (when known), so that changed bytes never keep the old ETag."""
     content_hash = file.content_hash or ""
     if content_hash.startswith("sha256:"):
         return f'"{content_hash[7:]}"'
+    if file.mtime_ns is not None:
+        return f'"{file.id}-{file.size}-{file.mtime_ns}"'
     return f'"{file.id}-{file.size}"'
 
 
-async def download_response(request, file: FileRow, source: Source):
+async def download_response(request, file: FileRow, source: Source, registry: Registry,
+                            on_changed: Callable[[], None]):
     """The response for GET or HEAD of ``/-/files/{id}/download``.
 
     The storage's errors (``FileMissing``, ``UnsafePath``) are raised before any
     byte is sent: the file is opened, and its first chunk read, first; an
     answer without a body asks the storage whether the file is there.
+
+    A storage that says what it opened (``OpenedReads``, as ours does) has its
+    bytes checked against the registry first: bytes whose size or modification
+    time changed since they were registered are registered anew (hashed again
+    later; ``on_changed`` hears of it) and served with their new size and
+    validators, never cut short or under the old ETag.
     """
     caps = source.capabilities
     if caps.can_generate_signed_urls and not caps.requires_proxy_download:
         url = await source.storage.download_url(file.path, SIGNED_URL_SECONDS)
         return Response.redirect(url, headers={"Cache-Control": "no-store"})
+    if not isinstance(source.storage, OpenedReads):
+        status, headers, byte_range = _answer(request, file)
+        if byte_range is None:
+            await _check_present(source, file)
+            return StreamingResponse(status, headers, None)
+        return StreamingResponse(status, headers, await _opened(_stream(source, file.path,
+                                                                        *byte_range)))
+    opened = await source.storage.open_file(file.path)
+    try:
+        file = await _as_stored(registry, file, opened, on_changed)
+        status, headers, byte_range = _answer(request, file)
+        if byte_range is None:
+            await opened.close()
+            return StreamingResponse(status, headers, None)
+        body = await _opened(opened.stream_range(*byte_range))
+    except BaseException:
+        await opened.close()
+        raise
+    return StreamingResponse(status, headers, body)
 
+
+async def _as_stored(registry: Registry, file: FileRow, opened: OpenFile,
+                     on_changed: Callable[[], None]) -> FileRow:
+    """``file`` as the bytes just opened are: registered anew if they changed."""
+    if opened.size != file.size or (file.mtime_ns is not None
+                                    and opened.mtime_ns != file.mtime_ns):
+        # As sync registers a changed file: the hash, dimensions and thumbnails
+        # described the old bytes.
+        await registry.synced.update([(opened.size, opened.mtime_ns, file.id)], [])
+        on_changed()
+        return replace(file, size=opened.size, mtime_ns=opened.mtime_ns, content_hash=None,
+                       width=None, height=None, hash_failures=0)
+    if file.mtime_ns is None:
+        # Uploaded and not yet seen by a sync: from now on a same-size edit shows.
+        await registry.files.stamp_mtime(file.id, opened.mtime_ns)
+        return replace(file, mtime_ns=opened.mtime_ns)
+    return file
+
+
+def _answer(request, file: FileRow) -> tuple[int, dict, Optional[tuple[int, int]]]:
+    """The status, the headers and the bytes (start, end) to send, or None for
+    an answer without a body."""
     size = file.size or 0
     etag = etag_for(file)
-    last_modified = parse_timestamp(file.created_at)
+    last_modified = _last_modified(file)
     content_type = file.content_type or DEFAULT_CONTENT_TYPE
     if not is_valid_content_type(content_type):
         content_type = DEFAULT_CONTENT_TYPE
@@ -93,24 +147,27 @@ async def download_response(request, file: FileRow, source: Source):
         "last-modified": format_datetime(last_modified, usegmt=True),
     }
     if _not_modified(request, etag, last_modified):
-        await _check_present(source, file)
-        return StreamingResponse(304, _validators_only(headers), None)
+        return 304, _validators_only(headers), None
 
     byte_range = _requested_range(request, etag, size)
     if byte_range == "unsatisfiable":
-        await _check_present(source, file)
-        return StreamingResponse(
-            416, {**_validators_only(headers), "content-range": f"bytes */{size}"}, None
-        )
+        return 416, {**_validators_only(headers), "content-range": f"bytes */{size}"}, None
     status, start, end = 200, 0, size - 1
     if byte_range is not None:
         status, (start, end) = 206, byte_range
         headers["content-range"] = f"bytes {start}-{end}/{size}"
     headers["content-length"] = str(max(end - start + 1, 0))
     if request.method == "HEAD" or size == 0:
-        await _check_present(source, file)
-        return StreamingResponse(status, headers, None)
-    return StreamingResponse(status, headers, await _opened(_stream(source, file.path, start, end)))
+        return status, headers, None
+    return status, headers, (start, end)
+
+
+def _last_modified(file: FileRow) -> datetime:
+    """When the bytes were written, if known (in whole seconds, as the header
+    says it), else when the file was registered."""
+    if file.mtime_ns is None:
+        return parse_timestamp(file.created_at)
+    return datetime.fromtimestamp(file.mtime_ns // 10**9, timezone.utc)
 
 
 async def _check_present(source: Source, file: FileRow) -> None:

@@ -126,7 +126,8 @@ def startup(datasette):
                                       timeout=settings.thumbnail_timeout_seconds)
         plugin = PluginState(config=config, settings=settings, sources=sources,
                              registry=registry, thumbnails=thumbnails,
-                             hasher=Hasher(registry, sources, thumbnails.enqueue_image))
+                             hasher=Hasher(registry, sources, thumbnails.enqueue_image,
+                                           settings.hash_retry_seconds))
         set_state(datasette, plugin)
         datasette.add_background_task(thumbnails.run_queue, name="datasette-files-thumbnails")
         datasette.add_background_task(plugin.hasher.run, name="datasette-files-hashing")

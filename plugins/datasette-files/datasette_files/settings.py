@@ -10,6 +10,7 @@ from .errors import ConfigError
 DEFAULT_UPLOAD_CHUNK_SIZE = 16 * 1024 * 1024
 DEFAULT_UPLOAD_EXPIRY_SECONDS = 6 * 60 * 60
 DEFAULT_THUMBNAIL_TIMEOUT_SECONDS = 30.0
+DEFAULT_HASH_RETRY_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,9 @@ class Settings:
     upload_expiry_seconds: int = DEFAULT_UPLOAD_EXPIRY_SECONDS
     # A thumbnail generator gets this long per file.
     thumbnail_timeout_seconds: float = DEFAULT_THUMBNAIL_TIMEOUT_SECONDS
+    # A file that could not be hashed is tried again after this long, then after
+    # twice as long each time, up to a day.
+    hash_retry_seconds: float = DEFAULT_HASH_RETRY_SECONDS
 
     @classmethod
     def from_config(cls, config: dict) -> "Settings":
@@ -40,6 +44,8 @@ class Settings:
                                             DEFAULT_UPLOAD_EXPIRY_SECONDS),
             thumbnail_timeout_seconds=_positive(config, "thumbnail_timeout_seconds", float,
                                                 DEFAULT_THUMBNAIL_TIMEOUT_SECONDS),
+            hash_retry_seconds=_positive(config, "hash_retry_seconds", float,
+                                         DEFAULT_HASH_RETRY_SECONDS),
         )
 
 

@@ -20,7 +20,7 @@ from typing import AsyncIterator, Optional
 
 from .base import FolderWalks, HealthChecks, ScannedFolder, StorageUnavailable
 from .clock import now_timestamp
-from .hashing import UNREADABLE, hash_stored_files
+from .hashing import hash_stored_files
 from .naming import is_hidden, new_file_id
 from .registry import FileRow, KnownFile, Registry
 from .sources import Source
@@ -223,7 +223,7 @@ async def _find_moves(registry: Registry, source: Source, first_new_seq: int,
     match a vanished file: moved or renamed, so they keep the old id."""
     by_size: dict[int, list] = {}
     for row in gone:
-        if row.content_hash and row.content_hash != UNREADABLE:
+        if row.content_hash:
             by_size.setdefault(row.size, []).append((row.id, row.content_hash))
     if not by_size:
         return []

@@ -85,6 +85,13 @@ class FilesTable:
         return bool(await self.db.execute_write_fn(lambda conn: conn.execute(
             "DELETE FROM datasette_files_files WHERE id = ?", [file_id]).rowcount))
 
+    async def stamp_mtime(self, file_id: str, mtime_ns: int) -> None:
+        """Record the modification time of a file's bytes, first seen now (a
+        later change then shows), in the next batch of writes."""
+        await self.writes.run(lambda conn: conn.execute(
+            "UPDATE datasette_files_files SET mtime_ns = ? WHERE id = ? AND mtime_ns IS NULL",
+            [mtime_ns, file_id]))
+
     async def update_search_text(self, file_id: str, search_text: str) -> None:
         await self.db.execute_write(
             "UPDATE datasette_files_files SET search_text = ? WHERE id = ?",

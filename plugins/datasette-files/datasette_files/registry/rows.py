@@ -26,6 +26,18 @@ class FileRow:
     metadata: dict = field(default_factory=dict)
     search_text: str = ""
     folder: str = ""  # the folder of ``path`` ('' for the root)
+    # The bytes' modification time as last seen in storage; None until seen.
+    mtime_ns: Optional[int] = None
+    # Attempts to hash the current bytes that failed (retried later, backing off).
+    hash_failures: int = 0
+
+    @property
+    def content_hash_state(self) -> str:
+        """"hashed"; "pending" until the bytes are hashed; "failed" while the
+        last attempt to read them failed (it is tried again later)."""
+        if self.content_hash:
+            return "hashed"
+        return "failed" if self.hash_failures else "pending"
 
     @classmethod
     def from_sql(cls, row) -> "FileRow":

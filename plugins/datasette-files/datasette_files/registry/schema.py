@@ -218,6 +218,17 @@ THUMBNAIL_VERSIONS = """
         DELETE FROM datasette_files_thumbnails;
 """
 
+# Hashing a file that cannot be read is tried again later, backing off: how often
+# it failed, and when to try next (unix seconds; NULL: now). The placeholder
+# hash "unreadable" of older builds becomes a failure, tried again at start.
+HASH_RETRIES = """
+        ALTER TABLE datasette_files_files ADD COLUMN hash_failures INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE datasette_files_files ADD COLUMN hash_retry_at INTEGER;
+        UPDATE datasette_files_files SET content_hash = NULL, hash_failures = 1
+            WHERE content_hash = 'unreadable';
+        DELETE FROM datasette_files_thumbnails WHERE content_hash = 'unreadable';
+"""
+
 # A migration is SQL statements, or a function of the connection for data changes.
 Migration = Union[str, Callable[[sqlite3.Connection], None]]
 
@@ -229,6 +240,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("005_imports", IMPORTS),
     ("006_folders", FOLDERS),
     ("007_thumbnail_versions", THUMBNAIL_VERSIONS),
+    ("008_hash_retries", HASH_RETRIES),
 ]
 
 

@@ -93,13 +93,14 @@ class SyncedFiles:
 
     async def update(self, changed: list[tuple], stamped: list[tuple]) -> None:
         """``changed``: (size, mtime_ns, id) of files whose bytes changed; they lose
-        their hash, dimensions and thumbnails. ``stamped``: (mtime_ns, id) of files
-        whose modification time was not known yet."""
+        their hash, dimensions and thumbnails, and are hashed again. ``stamped``:
+        (mtime_ns, id) of files whose modification time was not known yet."""
 
         def write(conn):
             conn.executemany(
                 "UPDATE datasette_files_files SET size = ?, mtime_ns = ?, "
-                "content_hash = NULL, width = NULL, height = NULL WHERE id = ?", changed)
+                "content_hash = NULL, width = NULL, height = NULL, hash_failures = 0, "
+                "hash_retry_at = NULL WHERE id = ?", changed)
             conn.executemany("DELETE FROM datasette_files_thumbnails WHERE file_id = ?",
                              [(c[2],) for c in changed])
             conn.executemany("UPDATE datasette_files_files SET mtime_ns = ? WHERE id = ?",
@@ -131,17 +132,33 @@ class SyncedFiles:
         await self.db.execute_write_many(
             "DELETE FROM datasette_files_files WHERE id = ?", [(i,) for i in file_ids])
 
-    async def unhashed(self, sources: list[str], limit: int = 100) -> list[FileRow]:
-        """Files of ``sources`` not hashed yet, oldest first."""
+    async def unhashed(self, sources: list[str], now: float, limit: int = 100) -> list[FileRow]:
+        """Files of ``sources`` not hashed yet and due (never tried, or due to be
+        tried again by ``now``, in unix seconds), oldest first."""
         rows = await self.db.execute(
             f"SELECT {FILE_COLUMNS} FROM datasette_files_files WHERE content_hash IS NULL "
-            f"AND source_slug IN ({', '.join('?' * len(sources))}) ORDER BY seq LIMIT ?",
-            [*sources, limit])
+            f"AND source_slug IN ({', '.join('?' * len(sources))}) "
+            "AND (hash_retry_at IS NULL OR hash_retry_at <= ?) ORDER BY seq LIMIT ?",
+            [*sources, now, limit])
         return [FileRow.from_sql(row) for row in rows]
 
-    async def set_hashes(self, hashes: list[tuple[str, str, int]]) -> None:
-        """(content_hash, id, size) triples; a file whose size changed meanwhile
-        keeps no hash (the next sync sees it changed)."""
+    async def next_hash_retry(self, sources: list[str]) -> Optional[float]:
+        """When the next file of ``sources`` whose hashing failed is to be tried
+        again (unix seconds), or None if none waits."""
+        return (await self.db.execute(
+            "SELECT min(hash_retry_at) FROM datasette_files_files WHERE content_hash IS NULL "
+            f"AND source_slug IN ({', '.join('?' * len(sources))})", sources)).first()[0]
+
+    async def set_hashes(self, hashes: list[tuple]) -> None:
+        """(content_hash, id, size, mtime_ns) of hashed files; a file whose size or
+        modification time changed meanwhile keeps no hash (it is hashed again)."""
         await self.db.execute_write_many(
-            "UPDATE datasette_files_files SET content_hash = ? WHERE id = ? AND size = ?",
-            hashes)
+            "UPDATE datasette_files_files SET content_hash = ?, hash_failures = 0, "
+            "hash_retry_at = NULL WHERE id = ? AND size = ? AND mtime_ns IS ?", hashes)
+
+    async def hash_failed(self, failures: list[tuple]) -> None:
+        """(retry_at, id) of files that could not be hashed: tried again at
+        ``retry_at`` (unix seconds)."""
+        await self.db.execute_write_many(
+            "UPDATE datasette_files_files SET hash_failures = hash_failures + 1, "
+            "hash_retry_at = ? WHERE id = ? AND content_hash IS NULL", failures)

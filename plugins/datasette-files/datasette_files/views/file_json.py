@@ -13,6 +13,9 @@ def file_json(datasette, file: FileRow) -> dict:
         "filename": file.filename,
         "content_type": file.content_type,
         "content_hash": file.content_hash,
+        # "hashed"; "pending" (null hash, not hashed yet); "failed" (null hash:
+        # the bytes could not be read, they are tried again later).
+        "content_hash_state": file.content_hash_state,
         "size": file.size,
         "width": file.width,
         "height": file.height,

@@ -35,8 +35,10 @@ async def file_json_view(datasette, request):
 async def download_view(datasette, request):
     require_method(request, "GET", "HEAD")
     file, source = await file_for(datasette, request, request.url_vars["file_id"])
+    plugin = state(datasette)
     try:
-        return await download_response(request, file, source)
+        return await download_response(request, file, source, plugin.registry,
+                                       plugin.hasher.wake.set)
     # As json_api would answer them, with messages that name the file.
     except FileNotFoundError:  # FileMissing, or a storage's own
         raise NotFound(f"The bytes of {file.id} are missing from storage")

@@ -1,8 +1,9 @@
 """Two storage types in the two styles the spec shows, using the base class
-defaults for read_bytes and stream_file."""
+defaults for read_bytes and stream_file; and a third that fails in ways of its own."""
 
 import hashlib
-from typing import Optional
+from pathlib import Path
+from typing import Optional, Sequence
 
 from datasette import hookimpl
 from datasette_files.base import FileMetadata, Storage, StorageCapabilities
@@ -89,6 +90,38 @@ class ProxiedBucketStorage(BucketStorage):
                                    requires_proxy_download=True)
 
 
+class FlakyBucketStorage(ProxiedBucketStorage):
+    """Hashes in place (``ContentHashes``), and fails with an error of its own, not
+    an OSError, for objects named ``broken...`` while the file ``failing_marker``
+    exists; each failure appends a line to that file."""
+
+    @property
+    def storage_type(self) -> str:
+        return "memory-flaky"
+
+    async def configure(self, config: dict, get_secret) -> None:
+        await super().configure(config, get_secret)
+        self.failing_marker = Path(config["failing_marker"])
+
+    def _fail_if_broken(self, paths) -> None:
+        broken = [p for p in paths if p.rsplit("/", 1)[-1].startswith("broken")]
+        if broken and self.failing_marker.exists():
+            with self.failing_marker.open("a") as log:
+                log.write("".join(f"{path}\n" for path in broken))
+            raise RuntimeError(f"the flaky bucket cannot read {', '.join(broken)}")
+
+    async def read_file(self, path: str) -> bytes:
+        self._fail_if_broken([path])
+        return await super().read_file(path)
+
+    async def content_hashes(self, paths: Sequence[str]) -> dict:
+        self._fail_if_broken(paths)  # the whole batch fails, as a plugin's might
+        digests = {}
+        for path in paths:
+            digests[path] = "sha256:" + hashlib.sha256(await self.read_file(path)).hexdigest()
+        return digests
+
+
 @hookimpl
 def register_files_storage_types(datasette):
-    return [BucketStorage, ProxiedBucketStorage]
+    return [BucketStorage, ProxiedBucketStorage, FlakyBucketStorage]

@@ -1,8 +1,8 @@
 """The built-in ``filesystem`` storage: files in a directory on local disk.
 
 Beyond the specification's methods it offers every optional capability in
-``datasette_files.base``: ranged reads, resumable and batched writes, folder
-walks, hashing in place, free space and health checks.
+``datasette_files.base``: ranged and opened reads, resumable and batched
+writes, folder walks, hashing in place, free space and health checks.
 """
 
 from __future__ import annotations
@@ -141,6 +141,9 @@ class FilesystemStorage(Storage):
 
     def stream_range(self, path: str, start: int, end: Optional[int]) -> AsyncIterator[bytes]:
         return reads.stream_range(lambda: self.resolve(path), start, end)
+
+    async def open_file(self, path: str) -> reads.OpenFile:
+        return await reads.open_file(lambda: self.resolve(path))
 
     def write_files_blocking(self, files: Sequence[tuple[str, bytes]]) -> list[Optional[Exception]]:
         placed: list[tuple[Path, Path, bytes]] = []

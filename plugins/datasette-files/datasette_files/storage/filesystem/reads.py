@@ -1,11 +1,12 @@
-"""Reading stored files: ranges in chunks, and whole-file hashes."""
+"""Reading stored files: ranges in chunks, files held open, and whole-file hashes."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 from pathlib import Path
-from typing import AsyncIterator, Callable, Optional
+from typing import AsyncIterator, BinaryIO, Callable, Optional
 
 from ...base import FileMissing
 
@@ -21,12 +22,47 @@ async def stream_range(resolve: Callable[[], Path], start: int,
     the file (so a missing or unsafe path raises before any byte), the last
     also closes it.
     """
+    async for chunk in _chunks(lambda: open_for_reading(resolve()), start, end):
+        yield chunk
+
+
+class OpenFile:
+    """A file held open, with its size and modification time from one fstat of
+    the opened file: the bytes streamed are those the stat describes, even if
+    the path is replaced meanwhile."""
+
+    def __init__(self, fp) -> None:
+        try:
+            stat = os.fstat(fp.fileno())
+        except BaseException:
+            fp.close()
+            raise
+        self.size, self.mtime_ns = stat.st_size, stat.st_mtime_ns
+        self._fp = fp
+
+    def stream_range(self, start: int, end: Optional[int]) -> AsyncIterator[bytes]:
+        fp, self._fp = self._fp, None  # the stream owns (and closes) it now
+        return _chunks(lambda: fp, start, end)
+
+    async def close(self) -> None:
+        if self._fp is not None:
+            fp, self._fp = self._fp, None
+            await asyncio.to_thread(fp.close)
+
+
+async def open_file(resolve: Callable[[], Path]) -> OpenFile:
+    """The file ``resolve()`` names, open: one trip off the event loop."""
+    return await asyncio.to_thread(lambda: OpenFile(open_for_reading(resolve())))
+
+
+async def _chunks(opener: Callable[[], BinaryIO], start: int,
+                  end: Optional[int]) -> AsyncIterator[bytes]:
     fp, remaining = None, None if end is None else end - start + 1
     try:
         while True:
             size = READ_CHUNK if remaining is None else min(READ_CHUNK, remaining)
             fp, chunk = await asyncio.to_thread(
-                _read_chunk, fp, resolve, start, size, size == remaining)
+                _read_chunk, fp, opener, start, size, size == remaining)
             if chunk:
                 if remaining is not None:
                     remaining -= len(chunk)
@@ -38,12 +74,17 @@ async def stream_range(resolve: Callable[[], Path], start: int,
             await asyncio.to_thread(fp.close)
 
 
-def _read_chunk(fp, resolve: Callable[[], Path], start: int, size: int, last: bool):
-    """Up to ``size`` bytes from ``fp``, opened at ``start`` if None; closed after
-    the ``last`` read or at the end of the file. (the open file or None, the bytes)"""
+def _read_chunk(fp, opener: Callable[[], BinaryIO], start: int, size: int, last: bool):
+    """Up to ``size`` bytes from ``fp``, opened and moved to ``start`` if None;
+    closed after the ``last`` read or at the end of the file. (the open file or
+    None, the bytes)"""
     if fp is None:
-        fp = open_for_reading(resolve())
-        fp.seek(start)
+        fp = opener()
+        try:
+            fp.seek(start)
+        except BaseException:
+            fp.close()
+            raise
     try:
         chunk = fp.read(size)
     except BaseException:

@@ -13,6 +13,11 @@ from .login import login
 from .sessions import session_actor
 
 CHECK_TIMEOUT_SECONDS = 5
+# Who sees which health check failed and why (database and source names, storage
+# paths in errors, free space): those who may view the instance and sync its
+# sources, granted for the whole instance rather than per source (the shipped
+# config's admins). Someone who manages one source must not read about the others.
+DETAIL_ACTIONS = ("view-instance", "files-manage-sources")
 
 
 @hookimpl(tryfirst=True)
@@ -44,8 +49,16 @@ def register_routes():
 
 
 async def health(datasette, request):
-    """Unauthenticated: 200 when every database answers and every source's
-    storage can be written, else 503 naming what failed."""
+    """200 ``{"ok": true}`` when every database answers and every source's
+    storage works, else 503 ``{"ok": false}``: all that anonymous callers (Fly's
+    check) and members learn.
+
+    Callers allowed every one of DETAIL_ACTIONS also get each check's outcome,
+    the errors, and each source's free space. A source with less free space
+    than the plugin's ``min_free_space`` is "degraded", with a warning, and the
+    answer stays 200: a failing check makes Fly restart the machine, which frees
+    no disk, while downloads, and uploads that fit, still work.
+    """
     checks = {"database:_internal": _query(datasette.get_internal_database())}
     for name, db in datasette.databases.items():
         if name != "_memory":
@@ -57,19 +70,35 @@ async def health(datasette, request):
         *(asyncio.wait_for(check, CHECK_TIMEOUT_SECONDS) for check in checks.values()),
         return_exceptions=True,
     )
-    results, errors = {}, []
+    results, errors, warnings, free_bytes = {}, [], [], {}
     for name, outcome in zip(names, outcomes):
         if isinstance(outcome, BaseException):
             reason = "timed out" if isinstance(outcome, asyncio.TimeoutError) else str(outcome)
             results[name] = "failed"
             errors.append(f"{name}: {reason or type(outcome).__name__}")
+        elif isinstance(outcome, datasette_files.SourceCheck):
+            results[name] = outcome.status
+            if outcome.free_bytes is not None:
+                free_bytes[name] = outcome.free_bytes
+            if outcome.warning:
+                warnings.append(f"{name}: {outcome.warning}")
         else:
             results[name] = outcome
-    body = {"ok": not errors, "checks": results}
-    if errors:
-        body["errors"] = errors
+    body = {"ok": not errors}
+    if await _may_see_details(datasette, request.actor):
+        body.update(status="failed" if errors else "degraded" if warnings else "ok",
+                    checks=results, free_bytes=free_bytes)
+        if errors:
+            body["errors"] = errors
+        if warnings:
+            body["warnings"] = warnings
     return Response.json(body, status=503 if errors else 200,
                          headers={"Cache-Control": "no-store"})
+
+
+async def _may_see_details(datasette, actor) -> bool:
+    verdicts = await datasette.allowed_many(actions=DETAIL_ACTIONS, actor=actor)
+    return all(verdicts.values())
 
 
 async def _query(db) -> str:

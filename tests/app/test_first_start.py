@@ -31,13 +31,22 @@ def test_first_start_creates_the_layout_keys_and_an_admin(make_app):
 
 
 def test_anonymous_gets_nothing(make_app):
+    """The shipped config closes the instance to anonymous visitors: Datasette's
+    pages and the plugin's alike, whatever the files-* grants say."""
     server = make_app()
+    with server.login("admin", server.generated_admin_password()) as admin:
+        file = api.upload(admin, "team", "team-notes.txt", b"ours")
+        assert admin.get("/-/files").status_code == 200
     with server.client() as anonymous:
         assert anonymous.get("/").status_code == 403
         assert anonymous.get("/data").status_code == 403
-        assert anonymous.get("/-/files/sources.json").json()["sources"] == []
+        for path in ("/-/files/sources.json", "/-/files/search.json", file["url"] + ".json",
+                     file["download_url"], file["thumbnail_url"]):
+            api.assert_api_error(anonymous.get(path), 403, "view this instance")
         api.assert_api_error(api.prepare(anonymous, "team", "x.txt", 1), 403)
-        assert anonymous.get("/-/files/search.json").json()["files"] == []
+        for path in ("/-/files", "/-/files/search", "/-/files/source/team", file["url"]):
+            page = anonymous.get(path)
+            assert page.status_code == 403 and 'href="/-/login"' in page.text, path
 
 
 def test_keys_from_the_environment_are_not_stored(make_app):

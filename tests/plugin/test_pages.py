@@ -63,7 +63,8 @@ def test_upload_ui_only_for_those_who_may_upload(server, pdf):
 
 def test_anonymous_sees_nothing(server, pdf):
     with server.client() as anonymous:
-        assert "no file sources you may browse" in anonymous.get("/-/files").text
+        index = anonymous.get("/-/files")
+        assert index.status_code == 403 and "no file sources you may browse" in index.text
         assert anonymous.get("/-/files/source/docs").status_code == 403
         assert anonymous.get(pdf["url"]).status_code == 404
         assert anonymous.get("/-/files/source/nosuch").status_code == 404

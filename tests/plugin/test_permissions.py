@@ -188,3 +188,127 @@ def test_api_tokens_drive_the_whole_api(seeded):
         assert can_edit(client, file) and can_delete(client, file)
     with server.client(headers={"Authorization": f"Bearer {api_token('bob')}"}) as bob:
         assert api.prepare(bob, "pub", "x.txt", 1).status_code == 403
+
+
+# The instance's view-instance ------------------------------------------------------
+
+FAKE_ID = "df-00000000000000000000000000"
+JSON, PAGE = "json", "page"
+# One request for every route the plugin registers, and how a refusal answers it:
+# pages with an HTML page, everything else (and pages asked for JSON) with JSON.
+EVERY_ROUTE = [
+    ("GET", "/-/files", PAGE),
+    ("GET", "/-/files/search?q=x", PAGE),
+    ("GET", "/-/files/source/pub", PAGE),
+    ("GET", "/-/files/upload/pub", PAGE),
+    ("GET", "/-/files/{id}", PAGE),
+    ("GET", "/-/files/import/{id}", PAGE),
+    ("POST", "/-/files/import/{id}", JSON),
+    ("GET", "/-/files/import/{id}/imp-0abc", PAGE),
+    ("GET", "/-/files/import/{id}/imp-0abc.json", JSON),
+    ("GET", "/-/files/icon.svg?type=text/plain", JSON),
+    ("GET", "/-/files/search.json?q=x", JSON),
+    ("GET", "/-/files/batch.json?id={id}", JSON),
+    ("GET", "/-/files/sources.json", JSON),
+    ("GET", "/-/files/source/pub.json", JSON),
+    ("POST", "/-/files/sync/pub", JSON),
+    ("GET", "/-/files/sync/pub.json", JSON),
+    ("POST", "/-/files/upload/pub/-/prepare", JSON),
+    ("POST", "/-/files/upload/pub/-/upload", JSON),
+    ("GET", "/-/files/upload/pub/-/upload", JSON),
+    ("POST", "/-/files/upload/pub/-/complete", JSON),
+    ("PUT", "/-/files/upload/pub/new.txt", JSON),
+    ("GET", "/-/files/{id}.json", JSON),
+    ("GET", "/-/files/{id}/download", JSON),
+    ("HEAD", "/-/files/{id}/download", JSON),
+    ("GET", "/-/files/{id}/thumbnail", JSON),
+    ("HEAD", "/-/files/{id}/thumbnail", JSON),
+    ("POST", "/-/files/{id}/-/delete", JSON),
+    ("POST", "/-/files/{id}/-/update", JSON),
+]
+
+
+def test_every_route_is_in_the_list():
+    """A route added to the plugin must be added above, or the checks below miss it."""
+    import re
+
+    from datasette_files.plugin import register_routes
+
+    paths = [path.format(id=FAKE_ID).split("?")[0] for _, path, _ in EVERY_ROUTE]
+    for pattern, _ in register_routes(datasette=None):
+        assert any(re.match(pattern, path) for path in paths), f"no request for {pattern}"
+
+
+@pytest.fixture(scope="module")
+def closed(tmp_path_factory):
+    """Everyone may do everything with files, but only alice may view the instance."""
+    data = tmp_path_factory.mktemp("closed")
+    server = DatasetteServer(data, {
+        "allow": {"id": "alice"},
+        "permissions": {**OPEN_PERMISSIONS, "files-manage-sources": True},
+        "plugins": {"datasette-files": {"sources": {"pub": source_config(data / "pub")}}},
+    })
+    server.ready_path = "/favicon.ico"  # anonymous visitors may fetch nothing else
+    server.start()
+    with server.client(ALICE) as alice:
+        server.file = api.upload(alice, "pub", "notes.csv", b"a,b\n1,2\n", "text/csv")
+    yield server
+    server.stop()
+
+
+def request(client, method, path, file_id):
+    kwargs = {"json": {}} if method in ("POST", "PUT") and "-/upload" not in path else {}
+    if path.endswith("-/upload") and method == "POST":
+        kwargs = {"content": b"x", "headers": {"X-Upload-Token": "t"}}
+    return client.request(method, path.format(id=file_id), **kwargs)
+
+
+@pytest.mark.parametrize("actor", [None, BOB], ids=["anonymous", "not allowed in"])
+@pytest.mark.parametrize("method,path,kind", EVERY_ROUTE, ids=lambda v: str(v))
+def test_a_closed_instance_refuses_every_route(closed, actor, method, path, kind):
+    with closed.client(actor) as client:
+        response = request(client, method, path, closed.file["id"])
+    assert response.status_code == 403, response.text[:300]
+    if method == "HEAD":
+        return
+    if kind == JSON:
+        assert response.headers["content-type"].startswith("application/json")
+        body = response.json()
+        assert body["ok"] is False and body["errors"], body
+    else:
+        assert response.headers["content-type"].startswith("text/html")
+        assert 'href="/-/login"' in response.text
+
+
+def test_a_closed_instance_serves_those_allowed_in(closed):
+    file = closed.file
+    with closed.client(ALICE) as alice:
+        for path in ("/-/files", "/-/files/search?q=notes", f"/-/files/{file['id']}",
+                     f"/-/files/import/{file['id']}", "/-/files/sources.json",
+                     "/-/files/search.json?q=notes", file["download_url"]):
+            assert alice.get(path).status_code == 200, path
+        assert [f["id"] for f in alice.get("/-/files/search.json").json()["files"]] == [file["id"]]
+
+
+def test_an_open_instance_serves_anonymous_visitors_what_they_may_browse(seeded):
+    server = seeded.serve({"files-browse": {"pub": {"allow": True}}})
+    with server.client() as anonymous:
+        assert anonymous.get("/-/files").status_code == 200
+        assert anonymous.get("/-/files/source/pub").status_code == 200
+        assert anonymous.get("/-/files/source/priv").status_code == 403
+        found = anonymous.get("/-/files/search.json", params={"q": "pub-1"}).json()["files"]
+        assert found and {f["source_slug"] for f in found} == {"pub"}
+        assert anonymous.get(found[0]["download_url"]).status_code == 200
+
+
+def test_the_files_index_refuses_those_who_may_browse_no_source(seeded):
+    server = seeded.serve({"files-browse": {"id": "alice"}})
+    for actor in (None, BOB):
+        with server.client(actor) as client:
+            index = client.get("/-/files")
+            assert index.status_code == 403
+            assert "no file sources you may browse" in index.text
+    with server.client() as anonymous:
+        assert 'href="/-/login"' in anonymous.get("/-/files").text
+    with server.client(ALICE) as alice:
+        assert alice.get("/-/files").status_code == 200

@@ -12,7 +12,7 @@ from datasette_files.settings import Settings
 
 @pytest.mark.parametrize("key,value", [
     ("upload_chunk_size", 0), ("upload_chunk_size", "lots"), ("upload_expiry_seconds", -5),
-    ("thumbnail_timeout_seconds", True)])
+    ("thumbnail_timeout_seconds", True), ("min_free_space", -1), ("min_free_space", "full")])
 def test_a_setting_that_is_not_a_positive_number_stops_start_up_naming_it(key, value):
     with pytest.raises(ConfigError, match=key):
         Settings.from_config({key: value})
@@ -22,6 +22,11 @@ def test_settings_default_and_accept_numbers():
     settings = Settings.from_config({"upload_chunk_size": 1024, "thumbnail_timeout_seconds": "2.5"})
     assert settings.upload_chunk_size == 1024 and settings.thumbnail_timeout_seconds == 2.5
     assert Settings.from_config({}).sync_on_start is True
+
+
+def test_the_free_space_floor_defaults_to_the_largest_default_file_and_0_turns_it_off():
+    assert Settings.from_config({}).min_free_space == 100 * 1024 * 1024
+    assert Settings.from_config({"min_free_space": 0}).min_free_space == 0
 
 
 class Flaky(Storage):

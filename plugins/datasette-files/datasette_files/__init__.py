@@ -19,6 +19,7 @@ pm.add_hookspecs(hookspecs)
 
 from .api import (  # noqa: E402
     File,
+    SourceCheck,
     SourceSummary,
     check_source,
     get_file,
@@ -54,6 +55,6 @@ if _name is not None:
     pm.register(sys.modules[__name__], name=_name)
 
 __all__ = [
-    "ConfigError", "File", "SourceSummary", "SyncInProgress", "SyncStatus", "check_source",
-    "get_file", "list_sources", "sync_source", "validate_sources",
+    "ConfigError", "File", "SourceCheck", "SourceSummary", "SyncInProgress", "SyncStatus",
+    "check_source", "get_file", "list_sources", "sync_source", "validate_sources",
 ]

@@ -117,19 +117,41 @@ async def sync_all_sources(datasette) -> None:
                 continue
 
 
-async def check_source(datasette, slug: str) -> str:
-    """"ok" if source ``slug`` works now (can be written, or read when it is
-    read-only) and its last sync found it healthy; "not checked" if its storage
-    cannot tell. Raises ``StorageUnavailable`` (or RuntimeError) saying why not."""
+@dataclass(frozen=True)
+class SourceCheck:
+    """What ``check_source`` found out about a source that works."""
+
+    # "ok"; "degraded" when a writable source has less free space than the
+    # plugin's min_free_space; "not checked" when its storage cannot tell.
+    status: str
+    # Bytes the storage can still store, when it can tell (FreeSpace).
+    free_bytes: Optional[int] = None
+    # Why it is degraded.
+    warning: Optional[str] = None
+
+
+async def check_source(datasette, slug: str) -> SourceCheck:
+    """Whether source ``slug`` works now (can be written, or read when it is
+    read-only), its last sync found it healthy, and it has room left. Raises
+    ``StorageUnavailable`` (or RuntimeError) saying why it does not work."""
     plugin = state(datasette)
     source = plugin.sources.get(slug)
     sync = plugin.syncs.get(slug)
     if sync is not None and sync.state == "unhealthy":
         raise RuntimeError(sync.error)
-    if not isinstance(source.storage, HealthChecks):
-        return "not checked"
-    await source.storage.check_health(writable=not source.read_only)
-    return "ok"
+    checked = isinstance(source.storage, HealthChecks)
+    if checked:
+        await source.storage.check_health(writable=not source.read_only)
+    free = await source.free_space()
+    floor = plugin.settings.min_free_space
+    if free is not None and free < floor and not source.read_only:
+        return SourceCheck("degraded", free, f"{_mib(free)} free, below min_free_space "
+                                             f"({_mib(floor)}): uploads will soon fail")
+    return SourceCheck("ok" if checked else "not checked", free)
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MiB"
 
 
 def _summary(source: Source) -> SourceSummary:

@@ -21,6 +21,8 @@ UPLOAD = "files-upload"
 EDIT = "files-edit"
 DELETE = "files-delete"
 MANAGE = "files-manage-sources"
+# Datasette's: may the actor see this instance at all (the config's root ``allow``).
+VIEW_INSTANCE = "view-instance"
 ACTIONS = (BROWSE, UPLOAD, EDIT, DELETE, MANAGE)
 OWNER_SETTINGS = {EDIT: "owners_can_edit", DELETE: "owners_can_delete"}
 
@@ -160,6 +162,12 @@ async def allowed_sources_sql(datasette, actor, action: str = BROWSE) -> Allowed
     """SQL for the slugs of the sources ``actor`` may act on, for use in queries."""
     resources = await datasette.allowed_resources_sql(action=action, actor=actor)
     return AllowedSQL(sql=resources.sql, params=dict(resources.params))
+
+
+async def may_view_instance(datasette, actor) -> bool:
+    """Whether ``actor`` may see the instance at all: no file is theirs to see
+    or change when it is closed to them, whatever the files-* grants say."""
+    return await datasette.allowed(action=VIEW_INSTANCE, actor=actor)
 
 
 async def allowed_on_source(datasette, actor, action: str, slug: str) -> bool:

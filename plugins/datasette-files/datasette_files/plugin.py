@@ -24,7 +24,7 @@ from .storage.filesystem import FilesystemStorage
 from .thumbnails.pillow import PillowThumbnailGenerator
 from .thumbnails.service import ThumbnailService
 from .uploads import tokens
-from .views import files, imports, listings, pages, uploads
+from .views import files, imports, instance_gate, listings, pages, uploads
 from .views import sources as sources_views
 from .views.cache_control import KeepCacheControl
 
@@ -193,31 +193,34 @@ def menu_links(datasette, actor, request):
 
 @hookimpl
 def register_routes(datasette):
+    """Every route, behind the instance's door: pages answer a closed instance
+    with an HTML page, the rest with JSON (``views/instance_gate``)."""
     file_id = r"(?P<file_id>[^/]+)"
     upload = r"^/-/files/upload/(?P<slug>[^/]+)/-/"
+    page, api = instance_gate.page, instance_gate.api
     return [
-        (r"^/-/files/sync/(?P<slug>[^/]+)\.json$", sources_views.sync_status_view),
-        (r"^/-/files/sync/(?P<slug>[^/]+)$", sources_views.sync_view),
-        (r"^/-/files/source/(?P<slug>[^/]+)\.json$", sources_views.listing_view),
-        (r"^/-/files$", pages.index_page),
-        (r"^/-/files/search$", pages.search_page),
-        (r"^/-/files/icon\.svg$", files.icon_view),
-        (r"^/-/files/source/(?P<slug>[^/]+)$", pages.source_page),
-        (r"^/-/files/upload/(?P<slug>[^/]+)$", pages.upload_page),
-        (rf"^/-/files/(?P<file_id>{FILE_ID_PATTERN})$", pages.file_page),
-        (r"^/-/files/import/(?P<file_id>[^/]+)$", imports.preview_page),
+        (r"^/-/files/sync/(?P<slug>[^/]+)\.json$", api(sources_views.sync_status_view)),
+        (r"^/-/files/sync/(?P<slug>[^/]+)$", api(sources_views.sync_view)),
+        (r"^/-/files/source/(?P<slug>[^/]+)\.json$", api(sources_views.listing_view)),
+        (r"^/-/files$", page(pages.index_page)),
+        (r"^/-/files/search$", page(pages.search_page)),
+        (r"^/-/files/icon\.svg$", api(files.icon_view)),
+        (r"^/-/files/source/(?P<slug>[^/]+)$", page(pages.source_page)),
+        (r"^/-/files/upload/(?P<slug>[^/]+)$", page(pages.upload_page)),
+        (rf"^/-/files/(?P<file_id>{FILE_ID_PATTERN})$", page(pages.file_page)),
+        (r"^/-/files/import/(?P<file_id>[^/]+)$", page(imports.preview_page)),
         (r"^/-/files/import/(?P<file_id>[^/]+)/(?P<import_id>imp-[0-9a-z]+)"
-         r"(\.(?P<format>json))?$", imports.progress_page),
-        (r"^/-/files/search\.json$", listings.search_view),
-        (r"^/-/files/batch\.json$", listings.batch_view),
-        (r"^/-/files/sources\.json$", listings.sources_view),
-        (upload + r"prepare$", uploads.prepare_view),
-        (upload + r"upload$", uploads.upload_view),
-        (upload + r"complete$", uploads.complete_view),
-        (r"^/-/files/upload/(?P<slug>[^/]+)/(?P<filename>[^/]+)$", uploads.put_view),
-        (rf"^/-/files/{file_id}\.json$", files.file_json_view),
-        (rf"^/-/files/{file_id}/download$", files.download_view),
-        (rf"^/-/files/{file_id}/thumbnail$", files.thumbnail_view),
-        (rf"^/-/files/{file_id}/-/delete$", files.delete_view),
-        (rf"^/-/files/{file_id}/-/update$", files.update_view),
+         r"(\.(?P<format>json))?$", page(imports.progress_page)),
+        (r"^/-/files/search\.json$", api(listings.search_view)),
+        (r"^/-/files/batch\.json$", api(listings.batch_view)),
+        (r"^/-/files/sources\.json$", api(listings.sources_view)),
+        (upload + r"prepare$", api(uploads.prepare_view)),
+        (upload + r"upload$", api(uploads.upload_view)),
+        (upload + r"complete$", api(uploads.complete_view)),
+        (r"^/-/files/upload/(?P<slug>[^/]+)/(?P<filename>[^/]+)$", api(uploads.put_view)),
+        (rf"^/-/files/{file_id}\.json$", api(files.file_json_view)),
+        (rf"^/-/files/{file_id}/download$", api(files.download_view)),
+        (rf"^/-/files/{file_id}/thumbnail$", api(files.thumbnail_view)),
+        (rf"^/-/files/{file_id}/-/delete$", api(files.delete_view)),
+        (rf"^/-/files/{file_id}/-/update$", api(files.update_view)),
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .base import DEFAULT_MAX_FILE_SIZE
 from .errors import ConfigError
 
 # Below the request caps of common proxies (Cloudflare: 100 MB), large enough to be quick.
@@ -11,6 +12,8 @@ DEFAULT_UPLOAD_CHUNK_SIZE = 16 * 1024 * 1024
 DEFAULT_UPLOAD_EXPIRY_SECONDS = 6 * 60 * 60
 DEFAULT_THUMBNAIL_TIMEOUT_SECONDS = 30.0
 DEFAULT_HASH_RETRY_SECONDS = 60.0
+# Room for one more file of the default largest size.
+DEFAULT_MIN_FREE_SPACE = DEFAULT_MAX_FILE_SIZE
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,9 @@ class Settings:
     # A file that could not be hashed is tried again after this long, then after
     # twice as long each time, up to a day.
     hash_retry_seconds: float = DEFAULT_HASH_RETRY_SECONDS
+    # A writable source with fewer free bytes than this is reported degraded
+    # (in /-/health); 0 turns the check off.
+    min_free_space: int = DEFAULT_MIN_FREE_SPACE
 
     @classmethod
     def from_config(cls, config: dict) -> "Settings":
@@ -46,10 +52,12 @@ class Settings:
                                                 DEFAULT_THUMBNAIL_TIMEOUT_SECONDS),
             hash_retry_seconds=_positive(config, "hash_retry_seconds", float,
                                          DEFAULT_HASH_RETRY_SECONDS),
+            min_free_space=_positive(config, "min_free_space", int, DEFAULT_MIN_FREE_SPACE,
+                                     zero_allowed=True),
         )
 
 
-def _positive(config: dict, key: str, kind: type, default):
+def _positive(config: dict, key: str, kind: type, default, zero_allowed: bool = False):
     value = config.get(key)
     if value is None:
         return default
@@ -57,6 +65,8 @@ def _positive(config: dict, key: str, kind: type, default):
         number = kind(value)
     except (TypeError, ValueError):
         number = None
-    if isinstance(value, bool) or number is None or number <= 0:
-        raise ConfigError(f"datasette-files: {key} must be a positive number, got {value!r}")
+    if isinstance(value, bool) or number is None or number < 0 or (
+            number == 0 and not zero_allowed):
+        expected = "a number, 0 or more" if zero_allowed else "a positive number"
+        raise ConfigError(f"datasette-files: {key} must be {expected}, got {value!r}")
     return number

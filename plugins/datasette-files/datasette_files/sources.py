@@ -62,6 +62,9 @@ class Sources:
     def __iter__(self) -> Iterator[Source]:
         return iter(self._by_slug.values())
 
+    def __len__(self) -> int:
+        return len(self._by_slug)
+
     def __contains__(self, slug: str) -> bool:
         return slug in self._by_slug
 

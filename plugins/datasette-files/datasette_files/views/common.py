@@ -75,9 +75,11 @@ def error_response(error: ApiError) -> Response:
     return Response.json(body, status=error.status)
 
 
-async def render(datasette, request, template: str, context: dict) -> Response:
+async def render(datasette, request, template: str, context: dict,
+                 status: int = 200) -> Response:
     """An HTML page from one of the plugin's templates."""
-    return Response.html(await render_html(datasette, request, template, context))
+    return Response.html(await render_html(datasette, request, template, context),
+                         status=status)
 
 
 async def render_html(datasette, request, template: str, context: dict) -> str:

@@ -46,14 +46,18 @@ async def _browsable_sources(datasette, actor) -> list[dict]:
 
 
 async def index_page(datasette, request):
+    """The sources the actor may browse and the latest files in them; a 403
+    (the same page, saying so) for one who may browse none of the configured
+    sources, as the published datasette-files answers."""
     sources = await _browsable_sources(datasette, request.actor)
-    recent = []
-    if sources:
-        page = await state(datasette).registry.search_index.search(
-            await allowed_sources_sql(datasette, request.actor), limit=RECENT_FILES)
-        recent = [card(datasette, file) for file in page.files]
-    return await render(datasette, request, "files_index.html",
-                         {"sources": sources, "recent": recent})
+    if not sources:
+        status = 403 if len(state(datasette).sources) else 200
+        return await render(datasette, request, "files_index.html",
+                            {"sources": [], "recent": []}, status=status)
+    page = await state(datasette).registry.search_index.search(
+        await allowed_sources_sql(datasette, request.actor), limit=RECENT_FILES)
+    return await render(datasette, request, "files_index.html", {
+        "sources": sources, "recent": [card(datasette, file) for file in page.files]})
 
 
 async def homepage_panel(datasette, request) -> str:

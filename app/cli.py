@@ -15,6 +15,7 @@ from datasette_auth_passwords.utils import hash_password
 from .backup import RestoreRefused, restore_backup, write_backup
 from .config import MEMBER_ID, ConfigProblem, hash_env_name, prepare_config, read_config_file
 from .datadir import DataDir
+from .logins_db import LoginsDb
 from .server import build_datasette, run
 from .settings import Settings
 
@@ -22,7 +23,8 @@ from .settings import Settings
 @click.group()
 def cli():
     """A team file server on Datasette. Settings come from the environment:
-    DATA_DIR, CONFIG_PATH, HOST, PORT, FORWARDED_ALLOW_IPS, SHUTDOWN_TIMEOUT."""
+    DATA_DIR, CONFIG_PATH, HOST, PORT, FORWARDED_ALLOW_IPS, SHUTDOWN_TIMEOUT,
+    SESSION_DAYS."""
 
 
 @cli.command()
@@ -109,6 +111,25 @@ def token(member_id, hours):
     secret = keys["DATASETTE_SECRET"]
     expires = hours * 3600 if hours else None
     click.echo(asyncio.run(Datasette(secret=secret).create_token(member_id, expires_after=expires)))
+
+
+@cli.command()
+@click.argument("member_id")
+def signout(member_id):
+    """End every login of MEMBER_ID, on this server and any device.
+
+    Works while the server runs: it notices within a few seconds. API tokens
+    are not logins: they last until they expire (or DATASETTE_SECRET changes).
+    """
+    settings = Settings.from_environment()
+    data_dir = DataDir(settings.data_dir)
+    data_dir.ensure()
+    db = LoginsDb(data_dir.logins_db)
+    try:
+        ended = db.end_member_sessions(member_id.lower())
+    finally:
+        db.close()
+    click.echo(f"{member_id.lower()}: {ended} login{'' if ended == 1 else 's'} ended")
 
 
 @cli.command()

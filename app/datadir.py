@@ -3,8 +3,9 @@
     DATA_DIR/
       files/          source roots (a relative `root:` in the config lives here)
       databases/      writable SQLite databases served by Datasette (data.db)
-      internal/       the internal database (file registry, tokens, secrets) and
-                      generated keys: never matched by a database glob
+      internal/       the internal database (file registry, tokens, secrets),
+                      logins.db (login sessions) and generated keys: never
+                      matched by a database glob
       internal/tmp/   SQLite's temporary files (a CSV import stages its rows
                       there): on the data volume, not the machine's small disk
 """
@@ -43,6 +44,11 @@ class DataDir:
     @property
     def internal_db(self) -> Path:
         return self.internal / "internal.db"
+
+    @property
+    def logins_db(self) -> Path:
+        """Live login sessions and the addresses members logged in from."""
+        return self.internal / "logins.db"
 
     @property
     def tmp(self) -> Path:

@@ -8,9 +8,11 @@ import datasette_files
 from datasette import Response, hookimpl
 from datasette.default_permissions.tokens import actor_from_signed_api_token
 
+from .account import sign_member_out, sign_out_everywhere
 from .config import AUTH_PLUGIN
-from .login import login
-from .sessions import session_actor
+from .login import login, logout
+from .login_state import login_state
+from .sessions import SESSION_COOKIE
 
 CHECK_TIMEOUT_SECONDS = 5
 # Who sees which health check failed and why (database and source names, storage
@@ -22,16 +24,15 @@ DETAIL_ACTIONS = ("view-instance", "files-manage-sources")
 
 @hookimpl(tryfirst=True)
 async def actor_from_request(datasette, request):
-    """The actor from the session cookie or an API token, with the roles the
+    """The actor from a live login session or an API token, with the roles the
     configuration gives that member now.
 
     Roles live in the config, not in credentials: an API token carries only an
     id, and a cookie keeps whatever roles its login had. Someone no longer on
     the team keeps their id but has no roles, and so no access.
     """
-    actor = await actor_from_signed_api_token(datasette, request) or session_actor(
-        datasette, request
-    )
+    actor = await actor_from_signed_api_token(datasette, request) or await login_state(
+        datasette).sessions.actor(request.cookies.get(SESSION_COOKIE))
     if not actor or actor.get("id") is None:
         return None
     # Straight from the config, not plugin_config(): that resolves $env secrets
@@ -44,8 +45,22 @@ async def actor_from_request(datasette, request):
 
 @hookimpl(tryfirst=True)
 def register_routes():
-    # First, so this /-/login is matched before datasette-auth-passwords' own.
-    return [(r"^/-/health$", health), (r"^/-/login$", login)]
+    # First, so these /-/login and /-/logout are matched before those of
+    # datasette-auth-passwords and Datasette.
+    return [
+        (r"^/-/health$", health),
+        (r"^/-/login$", login),
+        (r"^/-/logout$", logout),
+        (r"^/-/sign-out-everywhere$", sign_out_everywhere),
+        (r"^/-/members/(?P<member>[^/]+)/sign-out$", sign_member_out),
+    ]
+
+
+@hookimpl
+def menu_links(datasette, actor):
+    # The account page: log out here or everywhere.
+    if actor:
+        return [{"href": datasette.urls.logout(), "label": "Your login"}]
 
 
 async def health(datasette, request):

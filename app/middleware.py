@@ -11,13 +11,11 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections import deque
-from typing import Callable, Optional
+from typing import Callable
 
 import urllib.parse
 
-# (cookie value) -> (the value to set instead, its Max-Age or None): see sessions.py
-SessionLifetime = Callable[[str], "tuple[str, Optional[int]]"]
+from .attempts import RecentAttempts
 
 HSTS = "max-age=31536000; includeSubDomains"
 SESSION_COOKIE = b"ds_actor="
@@ -31,12 +29,10 @@ def _is_https(scope) -> bool:
 
 class SecurityHeaders:
     """Adds nosniff, Referrer-Policy, frame-ancestors (and HSTS over HTTPS) to
-    every response, and HttpOnly/SameSite=Lax/Secure to the session cookie,
-    with the expiry ``session_lifetime`` gives it."""
+    every response, and HttpOnly/SameSite=Lax/Secure to the session cookie."""
 
-    def __init__(self, app, session_lifetime: Optional[SessionLifetime] = None):
+    def __init__(self, app):
         self.app = app
-        self.session_lifetime = session_lifetime
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -45,8 +41,7 @@ class SecurityHeaders:
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
-                message = {**message, "headers": _secured(
-                    message["headers"], https, self.session_lifetime)}
+                message = {**message, "headers": _secured(message["headers"], https)}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -93,13 +88,13 @@ def _path_and_query(scope) -> str:
     return f"{path}?{query.decode('ascii', 'replace')}" if query else path
 
 
-def _secured(headers, https: bool, session_lifetime: Optional[SessionLifetime]) -> list:
+def _secured(headers, https: bool) -> list:
     present = {name.lower() for name, _ in headers}
     result = []
     for name, value in headers:
         lower = name.lower()
         if lower == b"set-cookie" and value.startswith(SESSION_COOKIE):
-            value = _session_cookie(value, https, session_lifetime)
+            value = _session_cookie(value, https)
         elif lower == b"content-security-policy" and b"frame-ancestors" not in value:
             value += b"; frame-ancestors 'none'"
         result.append((name, value))
@@ -116,16 +111,8 @@ def _secured(headers, https: bool, session_lifetime: Optional[SessionLifetime]) 
     return result
 
 
-def _session_cookie(value: bytes, https: bool,
-                    session_lifetime: Optional[SessionLifetime]) -> bytes:
+def _session_cookie(value: bytes, https: bool) -> bytes:
     attributes = {part.strip().split(b"=")[0].lower() for part in value.split(b";")[1:]}
-    cookie, _, rest = value.partition(b";")
-    signed = cookie[len(SESSION_COOKIE):].decode("latin-1")
-    if session_lifetime and signed:  # an empty value is a logout
-        signed, max_age = session_lifetime(signed)
-        value = SESSION_COOKIE + signed.encode("latin-1") + (b";" + rest if rest else b"")
-        if max_age is not None and b"max-age" not in attributes:
-            value += b"; Max-Age=" + str(max_age).encode()
     if b"httponly" not in attributes:
         value += b"; HttpOnly"
     if b"samesite" not in attributes:
@@ -137,27 +124,27 @@ def _session_cookie(value: bytes, https: bool,
 
 class LoginThrottle:
     """At most ``limit`` failed logins per client address per ``window`` seconds;
-    beyond that, 429 until the oldest failure ages out. A failed login is a
-    POST to /-/login that does not redirect (datasette-auth-passwords answers
-    its form again)."""
+    beyond that, 429 until the oldest failure ages out.
+
+    A login attempt (a POST to /-/login) counts as a failure from the moment it
+    starts, so guesses sent all at once are limited too; it is taken back when
+    it succeeds (a redirect) or when no password was checked (503, the password
+    checker is busy)."""
 
     def __init__(self, app, limit: int = 10, window: float = 600,
                  clock: Callable[[], float] = time.monotonic):
         self.app = app
-        self.limit = limit
-        self.window = window
-        self.clock = clock
-        self.failures: dict[str, deque] = {}
+        self.failures = RecentAttempts(limit, window, clock)
 
     async def __call__(self, scope, receive, send):
         if not (scope["type"] == "http" and scope["method"] == "POST"
                 and scope["path"] == LOGIN_PATH):
             return await self.app(scope, receive, send)
-        client = (scope.get("client") or ("unknown", 0))[0]
-        recent = self._recent_failures(client)
-        if len(recent) >= self.limit:
-            retry_after = int(recent[0] + self.window - self.clock()) + 1
+        client = client_address(scope)
+        retry_after = self.failures.refusal(client)
+        if retry_after is not None:
             return await _too_many(send, retry_after)
+        attempt = self.failures.begin(client)
         status = {}
 
         async def watch(message):
@@ -165,19 +152,17 @@ class LoginThrottle:
                 status["code"] = message["status"]
             await send(message)
 
-        await self.app(scope, receive, watch)
-        if status.get("code") not in (301, 302, 303):
-            recent.append(self.clock())
+        try:
+            await self.app(scope, receive, watch)
+        finally:
+            if status.get("code") in (301, 302, 303, 503):
+                self.failures.cancel(client, attempt)
 
-    def _recent_failures(self, client: str) -> deque:
-        recent = self.failures.setdefault(client, deque())
-        cutoff = self.clock() - self.window
-        while recent and recent[0] < cutoff:
-            recent.popleft()
-        if len(self.failures) > 10_000:  # bound memory under a spray of addresses
-            for key in [k for k, v in self.failures.items() if not v and k != client]:
-                del self.failures[key]
-        return recent
+
+def client_address(scope) -> str:
+    """The client's address as uvicorn gives it: from X-Forwarded-For only when
+    the request comes from the trusted proxy."""
+    return (scope.get("client") or ("unknown", 0))[0]
 
 
 class PasswordsAtLoginOnly:

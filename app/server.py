@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import os
+from pathlib import Path
 
 import uvicorn
 from datasette.app import Datasette
@@ -14,18 +14,20 @@ from datasette.plugins import pm
 from . import hooks
 from .config import prepare_config, read_config_file
 from .datadir import DataDir
+from .login_state import attach_login_state
 from .middleware import (
     AccessLog,
     LoginThrottle,
     PasswordsAtLoginOnly,
     SecurityHeaders,
 )
-from .sessions import with_lifetime
 from .settings import Settings
 
 log = logging.getLogger("app")
 APP_PLUGIN_NAME = "datasette-files-server"
 DATASETTE_COOKIE_ACTOR = "datasette.actor_auth_cookie"
+# The account page (logout.html, with "sign out everywhere").
+TEMPLATES = Path(__file__).parent / "templates"
 
 
 def build_datasette(settings: Settings, quiet: bool = False) -> tuple[Datasette, DataDir]:
@@ -69,7 +71,9 @@ def build_datasette(settings: Settings, quiet: bool = False) -> tuple[Datasette,
         internal=str(data_dir.internal_db),
         secret=keys["DATASETTE_SECRET"],
         settings={"max_returned_rows": 1000},
+        template_dir=str(TEMPLATES),
     )
+    attach_login_state(datasette, data_dir.logins_db, settings.session_seconds)
     return datasette, data_dir
 
 
@@ -77,9 +81,8 @@ ACCESS_LOG = logging.getLogger("files_server.access")
 
 
 def asgi_app(datasette: Datasette, settings: Settings):
-    lifetime = functools.partial(with_lifetime, datasette, seconds=settings.session_seconds)
-    return AccessLog(SecurityHeaders(PasswordsAtLoginOnly(LoginThrottle(datasette.app())),
-                                     lifetime), ACCESS_LOG)
+    return AccessLog(SecurityHeaders(PasswordsAtLoginOnly(LoginThrottle(datasette.app()))),
+                     ACCESS_LOG)
 
 
 async def serve(settings: Settings) -> None:

@@ -1,66 +1,156 @@
-"""Login sessions: Datasette's signed ``ds_actor`` cookie ({"a": actor, "e":
-expiry}), read once per distinct cookie, and given a lifetime when it is set.
+"""Login sessions: a row on the server for each login, named by a random id
+inside Datasette's signed ``ds_actor`` cookie ({"a": actor, "e": expiry, "s":
+session id}).
 
-datasette-auth-passwords signs a session with no expiry, so a copied cookie
-would work for as long as the secret lasts; every session cookie the server
-sets gets an expiry (signed inside it, so it cannot be extended) and a
-matching Max-Age.
+A session is live while its row exists, has not expired, and was made with the
+member's current password hash. Logging out deletes the row, so a copy of the
+cookie stops working with it; so do signing out everywhere, an admin's
+sign-out and `files-server signout`. Cookies of the previous version (no
+session id) are refused.
+
+Every request checks its session, cheaply: rows read are kept in memory; this
+server's own changes update them at once, and a change made by another process
+(the command line) is noticed within CHECK_SECONDS through SQLite's
+data_version. The database is used from one thread of its own, never from the
+event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import hashlib
+import secrets
 import time
-from typing import Optional
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable, Optional, TypeVar
 
 from datasette.utils import baseconv
 from itsdangerous import BadSignature
 
+from .logins_db import LoginsDb, SessionRow
+
 SESSION_COOKIE = "ds_actor"
 NAMESPACE = "actor"
+# How stale this process's view of sessions ended by another process may be.
+CHECK_SECONDS = 2
+MAX_CACHED = 10_000
+
+T = TypeVar("T")
 
 
-def session_actor(datasette, request) -> Optional[dict]:
-    """The actor of the request's session cookie, None if it has none, or one
-    that is forged or expired. Read as Datasette reads it; the signature check
-    (a new serializer each time: a twentieth of a small upload's CPU) is done
-    once per distinct cookie, the expiry on every request."""
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if not cookie:
-        return None
-    session = _verified_session(datasette, cookie)
-    if session is None or _expired(session):
-        return None
-    return session["a"]
+class Sessions:
+    def __init__(self, datasette, path: Path, lifetime: int, password_hashes: dict[str, str]):
+        self.datasette = datasette
+        self.path = path
+        self.lifetime = lifetime
+        # Never the hash itself: a keyed digest of it, enough to tell a new one.
+        self._fingerprints = {
+            member: hashlib.sha256(datasette.sign(password_hash, "password")
+                                   .encode()).hexdigest()[:16]
+            for member, password_hash in password_hashes.items() if password_hash}
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="logins-db")
+        self._db: Optional[LoginsDb] = None
+        # session id -> its row, or None for a session that is not live.
+        self._rows: dict[str, Optional[SessionRow]] = {}
+        # Bumped by every change made here, so a read that started before it
+        # does not put back a row it ended.
+        self._changes = 0
+        self._data_version: Optional[int] = None
+        self._next_check = 0.0
+        # The signature check is the costly part: once per distinct cookie.
+        self._unsigned = functools.lru_cache(maxsize=1024)(self._unsign)
 
+    async def start(self, member: str, address: str) -> tuple[str, int]:
+        """A new login for ``member`` from ``address``: the cookie value to set
+        and its lifetime in seconds. The address is remembered (see login.py)."""
+        session_id = secrets.token_urlsafe(24)
+        now = int(time.time())
+        row = SessionRow(member, self._fingerprints.get(member, ""), now + self.lifetime)
 
-def with_lifetime(datasette, cookie: str, seconds: int) -> tuple[str, Optional[int]]:
-    """``cookie`` (a session being set) re-signed to expire within ``seconds`` (an
-    earlier expiry it has stays), and the seconds it has left; unchanged, with
-    None, if it is not a valid session."""
-    session = _verified_session(datasette, cookie)
-    if session is None:
-        return cookie, None
-    now = int(time.time())
-    expires_at = now + seconds
-    if session.get("e"):
-        expires_at = min(expires_at, _expiry(session))
-    signed = datasette.sign({**session, "e": baseconv.base62.encode(expires_at)}, NAMESPACE)
-    return signed, max(0, expires_at - now)
+        def store(db: LoginsDb) -> None:
+            db.add_session(session_id, member, row.password, now, row.expires)
+            db.remember_address(member, address, now)
 
+        await self._run(store)
+        self._rows[session_id] = row
+        cookie = self.datasette.sign(
+            {"a": {"id": member}, "e": baseconv.base62.encode(row.expires), "s": session_id},
+            NAMESPACE)
+        return cookie, self.lifetime
 
-@functools.lru_cache(maxsize=1024)
-def _verified_session(datasette, cookie: str) -> Optional[dict]:
-    try:
-        session = datasette.unsign(cookie, NAMESPACE)
-    except BadSignature:
-        return None
-    return session if isinstance(session, dict) and "a" in session else None
+    async def actor(self, cookie: Optional[str]) -> Optional[dict]:
+        """The actor of a session cookie if its session is live, else None."""
+        session = self._unsigned(cookie) if cookie else None
+        if session is None:
+            return None
+        row = await self._row(session["s"])
+        if (row is None or row.expires < time.time()
+                or row.member != str(session["a"].get("id"))
+                or row.password != self._fingerprints.get(row.member)):
+            return None
+        return session["a"]
 
+    def session_id(self, cookie: Optional[str]) -> Optional[str]:
+        session = self._unsigned(cookie) if cookie else None
+        return session["s"] if session else None
 
-def _expiry(session: dict) -> int:
-    return int(baseconv.base62.decode(session["e"]))
+    async def end(self, session_id: str) -> int:
+        """End one login; returns how many ended (0 or 1)."""
+        ended = await self._run(lambda db: db.end_session(session_id))
+        self._changes += 1
+        self._rows[session_id] = None
+        return ended
 
+    async def end_member(self, member: str) -> int:
+        """End every login of ``member``; returns how many ended."""
+        ended = await self._run(lambda db: db.end_member_sessions(member))
+        self._changes += 1
+        for session_id, row in self._rows.items():
+            if row is not None and row.member == member:
+                self._rows[session_id] = None
+        return ended
 
-def _expired(session: dict) -> bool:
-    return bool(session.get("e")) and time.time() > _expiry(session)
+    async def logged_in_from(self, member: str, address: str) -> bool:
+        return await self._run(lambda db: db.logged_in_from(member, address, int(time.time())))
+
+    async def _row(self, session_id: str) -> Optional[SessionRow]:
+        await self._notice_other_writers()
+        if session_id in self._rows:
+            return self._rows[session_id]
+        changes = self._changes
+        row = await self._run(lambda db: db.session(session_id))
+        if changes == self._changes:
+            if len(self._rows) >= MAX_CACHED:
+                self._rows.clear()
+            self._rows[session_id] = row
+        return row
+
+    async def _notice_other_writers(self) -> None:
+        if time.monotonic() < self._next_check:
+            return
+        self._next_check = time.monotonic() + CHECK_SECONDS
+        version = await self._run(LoginsDb.data_version)
+        if version != self._data_version:
+            self._data_version = version
+            self._changes += 1
+            self._rows.clear()
+
+    async def _run(self, work: Callable[[LoginsDb], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, self._call, work)
+
+    def _call(self, work: Callable[[LoginsDb], T]) -> T:
+        if self._db is None:
+            self._db = LoginsDb(self.path)
+        return work(self._db)
+
+    def _unsign(self, cookie: str) -> Optional[dict]:
+        try:
+            session = self.datasette.unsign(cookie, NAMESPACE)
+        except BadSignature:
+            return None
+        if not (isinstance(session, dict) and isinstance(session.get("a"), dict)
+                and isinstance(session.get("s"), str)):
+            return None
+        return session

@@ -1,13 +1,19 @@
 """Logins, roles, cookies, throttling and API tokens, through the real login form."""
 
+import asyncio
+import concurrent.futures
+import os
 import re
+import sqlite3
+import subprocess
+import sys
 import time
 
 import httpx
 import pytest
 
 from support import api
-from support.server import member_env
+from support.server import REPO_ROOT, member_env
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +154,6 @@ def test_api_tokens_from_create_token(make_app, team_env):
 
 def test_session_cookies_are_verified_and_expire(make_app, team_env):
     from itsdangerous import URLSafeSerializer
-    from datasette.utils import baseconv
 
     server = make_app(env=team_env)
     signer = URLSafeSerializer(server.secret(), "actor")
@@ -157,20 +162,207 @@ def test_session_cookies_are_verified_and_expire(make_app, team_env):
         with httpx.Client(base_url=server.url, cookies={"ds_actor": cookie}) as client:
             return client.get("/-/actor.json").json()["actor"]
 
-    def expiring(seconds):
-        return signer.dumps({"a": {"id": "bob"},
-                             "e": baseconv.base62.encode(int(time.time() + seconds))})
-
-    assert actor_with(signer.dumps({"a": {"id": "bob"}})) == {"id": "bob", "roles": ["member"]}
-    assert actor_with(expiring(3600)) == {"id": "bob", "roles": ["member"]}
-    assert actor_with(expiring(-1)) is None
-    forged = URLSafeSerializer("not-the-secret", "actor").dumps({"a": {"id": "admin"}})
+    login = httpx.post(server.url + "/-/login", data={"username": "bob", "password": "bob-pass"})
+    session = signer.loads(login.cookies["ds_actor"])
+    assert actor_with(login.cookies["ds_actor"]) == {"id": "bob", "roles": ["member"]}
+    # A cookie of the previous version (no session on the server) is refused,
+    # however it is signed, and so is any session id the server never made.
+    assert actor_with(signer.dumps({"a": {"id": "bob"}})) is None
+    assert actor_with(signer.dumps({**session, "s": "made-up"})) is None
+    # The session belongs to its member: the same id under another name is refused.
+    assert actor_with(signer.dumps({**session, "a": {"id": "admin"}})) is None
+    forged = URLSafeSerializer("not-the-secret", "actor").dumps(session)
     assert actor_with(forged) is None
-    # A cookie seen before is still checked for expiry on every request.
-    soon = expiring(2)
-    assert actor_with(soon) == {"id": "bob", "roles": ["member"]}
-    time.sleep(3)
-    assert actor_with(soon) is None
+
+
+def test_a_cookie_copied_before_logout_stops_working(make_app, team_env):
+    server = make_app(env=team_env)
+    with server.login("bob", "bob-pass") as bob, server.login("bob", "bob-pass") as other_device:
+        copied = bob.cookies["ds_actor"]
+        assert bob.post("/-/logout").status_code == 302
+        with httpx.Client(base_url=server.url, cookies={"ds_actor": copied}) as thief:
+            assert thief.get("/-/actor.json").json()["actor"] is None
+        # Only that login ended.
+        assert other_device.get("/-/actor.json").json()["actor"]["id"] == "bob"
+
+
+def test_sessions_survive_a_restart_and_a_changed_password_ends_them(make_app, team_env):
+    server = make_app(env=team_env)
+    bob = server.login("bob", "bob-pass")
+    carol = server.login("carol", "carol-pass")
+    server.restart()
+    assert bob.get("/-/actor.json").json()["actor"]["id"] == "bob"
+    # Bob's password changes: his logins made with the old one end, carol's stay.
+    server.env = {**team_env, **member_env("bob", "new-bob-pass")}
+    server.restart()
+    assert bob.get("/-/actor.json").json()["actor"] is None
+    assert carol.get("/-/actor.json").json()["actor"]["id"] == "carol"
+    with server.login("bob", "new-bob-pass") as again:
+        assert again.get("/-/actor.json").json()["actor"]["id"] == "bob"
+
+
+def test_a_member_signs_out_everywhere(make_app, team_env):
+    server = make_app(env=team_env)
+    laptop, phone = server.login("bob", "bob-pass"), server.login("bob", "bob-pass")
+    carol = server.login("carol", "carol-pass")
+    # The account page, in the menu, offers it as a form posting to the same origin.
+    assert 'href="/-/logout">Your login' in laptop.get("/").text
+    page = laptop.get("/-/logout")
+    assert page.status_code == 200 and 'action="/-/sign-out-everywhere"' in page.text
+    # A cross-site form cannot sign anyone out.
+    cross = laptop.post("/-/sign-out-everywhere", headers={
+        "Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"})
+    assert cross.status_code == 403
+    assert phone.get("/-/actor.json").json()["actor"]["id"] == "bob"
+    answer = laptop.post("/-/sign-out-everywhere", json={})
+    assert answer.status_code == 200 and answer.json() == {"ok": True, "member": "bob",
+                                                          "signed_out": 2}
+    for client in (laptop, phone):
+        assert client.get("/-/actor.json").json()["actor"] is None
+    assert carol.get("/-/actor.json").json()["actor"]["id"] == "carol"
+    # A browser's form is answered with a redirect that also clears its cookie.
+    browser = server.login("bob", "bob-pass")
+    response = browser.post("/-/sign-out-everywhere", data={"confirm": "yes"})
+    assert response.status_code == 302 and 'ds_actor=""' in response.headers["set-cookie"]
+    api.assert_api_error(httpx.post(server.url + "/-/sign-out-everywhere", json={}),
+                         401, "log in")
+
+
+def test_an_admin_signs_a_member_out_from_the_api_and_the_command_line(make_app, team_env):
+    server = make_app(env=team_env)
+    admin, bob = server.login("admin", "admin-pass"), server.login("bob", "bob-pass")
+    carol = server.login("carol", "carol-pass")
+    api.assert_api_error(carol.post("/-/members/bob/sign-out", json={}), 403, "admin")
+    answer = admin.post("/-/members/bob/sign-out", json={})
+    assert answer.json() == {"ok": True, "member": "bob", "signed_out": 1}
+    assert bob.get("/-/actor.json").json()["actor"] is None
+    assert carol.get("/-/actor.json").json()["actor"]["id"] == "carol"
+
+    # From another process, while the server runs: it takes effect within seconds.
+    bob = server.login("bob", "bob-pass")
+    assert bob.get("/-/actor.json").json()["actor"]["id"] == "bob"
+    out = subprocess.run([sys.executable, "-m", "app", "signout", "bob"], cwd=str(REPO_ROOT),
+                         env={**os.environ, "DATA_DIR": str(server.data_dir)},
+                         capture_output=True, text=True, check=True).stdout
+    assert "bob: 1 login ended" in out
+    deadline = time.monotonic() + 10
+    while bob.get("/-/actor.json").json()["actor"] is not None:
+        assert time.monotonic() < deadline, "the command line's sign-out did not take effect"
+        time.sleep(0.2)
+    assert carol.get("/-/actor.json").json()["actor"]["id"] == "carol"
+
+
+def test_expired_sessions_are_removed(make_app, team_env):
+    server = make_app(env={**team_env, "SESSION_DAYS": str(1 / 86400)})
+    server.login("bob", "bob-pass")
+    server.login("carol", "carol-pass")
+    time.sleep(2)
+    server.login("bob", "bob-pass")  # a login sweeps the expired ones
+    with sqlite3.connect(server.data_dir / "internal" / "logins.db") as db:
+        assert db.execute("select count(*) from sessions").fetchone()[0] == 1
+
+
+async def _post_logins(url, forms, addresses=None):
+    limits = httpx.Limits(max_connections=len(forms) + 1)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+        return await asyncio.gather(*(
+            client.post("/-/login", data=form,
+                        headers={"X-Forwarded-For": addresses[i]} if addresses else {})
+            for i, form in enumerate(forms)))
+
+
+def test_guesses_in_flight_count_against_the_address(make_app, team_env):
+    server = make_app(env=team_env)
+    forms = [{"username": "bob", "password": f"wrong-{i}"} for i in range(100)]
+    forms[37] = {"username": "bob", "password": "bob-pass"}
+    responses = asyncio.run(_post_logins(server.url, forms))
+    statuses = [r.status_code for r in responses]
+    checked = [s for s in statuses if s in (200, 302)]
+    assert len(checked) <= 10, sorted(statuses)
+    assert statuses.count(429) == 100 - len(checked) and len(checked) >= 1
+    for response in responses:
+        if response.status_code == 429:
+            assert int(response.headers["retry-after"]) > 0
+    # The right password logged in only if it was among the ones checked.
+    assert statuses[37] in (302, 429)
+
+
+def test_an_account_is_locked_after_20_failures_except_where_it_logged_in_before(
+        make_app, team_env):
+    server = make_app(env={**team_env, "FORWARDED_ALLOW_IPS": "127.0.0.1"})
+    home = {"X-Forwarded-For": "198.51.100.7"}
+
+    def login(username, password, address):
+        return httpx.post(server.url + "/-/login",
+                          data={"username": username, "password": password},
+                          headers={"X-Forwarded-For": address})
+
+    assert login("bob", "bob-pass", home["X-Forwarded-For"]).status_code == 302
+
+    def lock(username, addresses):
+        # 20 guesses from two addresses, 10 at once from each (its limit).
+        for address in addresses:
+            forms = [{"username": username, "password": f"guess-{i}"} for i in range(10)]
+            statuses = [r.status_code for r in asyncio.run(_post_logins(server.url, forms,
+                                                                         [address] * 10))]
+            assert statuses == [200] * 10
+
+    lock("bob", ["203.0.113.1", "203.0.113.2"])
+    locked = login("bob", "bob-pass", "203.0.113.3")
+    api.assert_api_error(locked, 429, "Too many failed logins for this account")
+    assert int(locked.headers["retry-after"]) > 0
+    # An unknown username gets the same answer after as many guesses: nothing told.
+    lock("nobody", ["203.0.113.11", "203.0.113.12"])
+    unknown = login("nobody", "whatever", "203.0.113.4")
+    api.assert_api_error(unknown, 429, "Too many failed logins for this account")
+    # Bob still logs in from where he did before, and carol is not affected.
+    assert login("bob", "bob-pass", "198.51.100.7").status_code == 302
+    assert login("carol", "carol-pass", "203.0.113.5").status_code == 302
+
+    # The addresses he logged in from are remembered across a restart.
+    server.restart()
+    lock("bob", ["203.0.113.21", "203.0.113.22"])
+    assert login("bob", "bob-pass", "203.0.113.6").status_code == 429
+    assert login("bob", "bob-pass", "198.51.100.7").status_code == 302
+
+
+def _timed_get(client, path):
+    started = time.perf_counter()
+    response = client.get(path)
+    return time.perf_counter() - started, response.status_code
+
+
+def _bystander_during(server, client, paths, flood):
+    """Runs ``flood`` while ``client`` fetches ``paths`` in turn; returns the
+    slowest time and every status the bystander got."""
+    timings = []
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        flooding = pool.submit(flood)
+        while not flooding.done():
+            for path in paths:
+                timings.append(_timed_get(client, path))
+        flood_result = flooding.result()
+    assert len(timings) >= 4, timings
+    return max(t for t, _ in timings), {s for _, s in timings}, flood_result
+
+
+@pytest.mark.parametrize("addresses", ["one", "a hundred"])
+def test_a_login_flood_leaves_other_requests_and_health_responsive(make_app, team_env,
+                                                                    addresses):
+    server = make_app(env={**team_env, "FORWARDED_ALLOW_IPS": "127.0.0.1"})
+    with server.login("carol", "carol-pass") as carol:
+        file = api.upload(carol, "team", "small.txt", b"fourteen bytes")
+        forms = [{"username": "bob", "password": f"wrong-{i}"} for i in range(100)]
+        spread = [f"203.0.113.{i}" for i in range(100)] if addresses != "one" else None
+        slowest, statuses, flood = _bystander_during(
+            server, carol, [file["download_url"], "/-/health"],
+            lambda: asyncio.run(_post_logins(server.url, forms, spread)))
+    assert statuses == {200}
+    flood_statuses = {r.status_code for r in flood}
+    # Logins beyond what the hashing pool holds are refused at once, never queued
+    # without bound; from one address the throttle refuses them first.
+    assert flood_statuses <= {200, 429, 503}, flood_statuses
+    assert slowest < 1.0, slowest
 
 
 def test_passwords_are_checked_at_the_login_form_only(make_app, team_env):

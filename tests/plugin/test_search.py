@@ -99,10 +99,12 @@ def test_batch(client):
     assert client.get("/-/files/batch.json").json() == {"ok": True, "files": {}}
 
 
-def test_counts_are_capped_for_terms_matching_very_many_files(make_server, tmp_path):
-    """Seeded in bulk straight into the registry, as a large registry would be."""
+def bulk_server(make_server, tmp_path, **settings):
+    """A server whose registry has 10,050 files named common-N.txt, seeded in bulk
+    straight into the registry, as a large registry would be."""
     config = {"permissions": OPEN_PERMISSIONS,
-              "plugins": {"datasette-files": {"sources": {"bulk": source_config(tmp_path / "bulk")}}}}
+              "plugins": {"datasette-files": {
+                  "sources": {"bulk": source_config(tmp_path / "bulk")}, **settings}}}
     server = make_server(config, data_dir=tmp_path / "data")
     server.stop()
     conn = sqlite3.connect(server.internal_db)
@@ -113,7 +115,11 @@ def test_counts_are_capped_for_terms_matching_very_many_files(make_server, tmp_p
             [(f"df-{n:026d}", f"p{n}", f"common-{n}.txt") for n in range(10_050)],
         )
     conn.close()
-    server.start()
+    return server.start()
+
+
+def test_counts_are_capped_for_terms_matching_very_many_files(make_server, tmp_path):
+    server = bulk_server(make_server, tmp_path)
     with server.client() as client:
         result = search(client, q="common", limit=100)
         assert result["total"] == 10_000 and result["total_is_capped"] is True
@@ -130,3 +136,38 @@ def test_counts_are_capped_for_terms_matching_very_many_files(make_server, tmp_p
         assert len(last["files"]) == 50 and last["next"] is None
         assert last["files"][-1]["filename"] == "common-0.txt"
         assert search(client, q="common-1234")["total"] == 1
+        # Ranking every match costs as much as the matches: asked for relevance,
+        # a term with more than 1,000 matches still sorts newest first.
+        ranked = search(client, q="common", sort="relevance")
+        assert ranked["sort"] == "newest" and ranked["files"][0]["filename"] == "common-10049.txt"
+        api.assert_api_error(client.get("/-/files/search.json",
+                                        params={"q": "common", "next": "o50"}),
+                             400, "Invalid cursor")
+
+
+def test_a_search_out_of_time_answers_503(make_server, tmp_path):
+    """One millisecond is too short to look through ten thousand matches."""
+    server = bulk_server(make_server, tmp_path, search_time_limit_ms=1)
+    with server.client() as client:
+        api.assert_api_error(client.get("/-/files/search.json", params={"q": "common"}),
+                             503, "The search took too long")
+        page = client.get("/-/files/search", params={"q": "common"})
+        assert page.status_code == 503 and "The search took too long" in page.text
+        assert page.headers["content-type"].startswith("text/html")
+        # Other requests go on.
+        assert client.get("/-/files/sources.json").status_code == 200
+
+
+def test_one_character_words_match_whole_words(client):
+    """As prefixes they would match a large part of the index (it has no
+    one-character prefix index); longer words are prefixes."""
+    single = api.upload(client, "one", "q-report.txt", b"q")
+    longer = api.upload(client, "one", "quokka-notes.txt", b"q")
+    assert single["id"] in ids(search(client, q="q"))
+    assert longer["id"] not in ids(search(client, q="q"))
+    assert longer["id"] in ids(search(client, q="quo"))
+
+
+@pytest.mark.parametrize("q", ["\x00", "a\x00b", "\x1f\x7f", "zebra\x00"])
+def test_control_characters_in_queries_are_spaces(client, q):
+    assert search(client, q=q)["ok"] is True

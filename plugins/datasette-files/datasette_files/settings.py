@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 from .errors import ConfigError
 
@@ -26,6 +27,9 @@ class Settings:
     upload_expiry_seconds: int = DEFAULT_UPLOAD_EXPIRY_SECONDS
     # A thumbnail generator gets this long per file.
     thumbnail_timeout_seconds: float = DEFAULT_THUMBNAIL_TIMEOUT_SECONDS
+    # One search query may run this long (None: Datasette's sql_time_limit_ms,
+    # which also caps it); a search that runs out answers 503.
+    search_time_limit_ms: Optional[int] = None
 
     @classmethod
     def from_config(cls, config: dict) -> "Settings":
@@ -40,6 +44,7 @@ class Settings:
                                             DEFAULT_UPLOAD_EXPIRY_SECONDS),
             thumbnail_timeout_seconds=_positive(config, "thumbnail_timeout_seconds", float,
                                                 DEFAULT_THUMBNAIL_TIMEOUT_SECONDS),
+            search_time_limit_ms=_positive(config, "search_time_limit_ms", int, None),
         )
 
 

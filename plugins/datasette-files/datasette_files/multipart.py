@@ -80,18 +80,21 @@ class MultipartStream:
         self._exhausted = False
         self._fields = 0
         self._field_bytes = 0
+        self._draining = False
 
     # Parser callbacks queue events; _next_event hands them out in order.
     def _on_part_begin(self):
         self._headers = {}
 
     def _on_header_field(self, data, start, end):
-        self._count_field_bytes(end - start)
-        self._header_field += data[start:end]
+        if not self._draining:
+            self._count_field_bytes(end - start)
+            self._header_field += data[start:end]
 
     def _on_header_value(self, data, start, end):
-        self._count_field_bytes(end - start)
-        self._header_value += data[start:end]
+        if not self._draining:
+            self._count_field_bytes(end - start)
+            self._header_value += data[start:end]
 
     def _count_field_bytes(self, size: int) -> None:
         self._field_bytes += size
@@ -178,6 +181,7 @@ class MultipartStream:
                 yield event[1]
 
     async def drain(self) -> None:
-        """Consume the rest of the body, ignoring it."""
+        """Consume the rest of the body, ignoring it (headers too: none is kept)."""
+        self._draining = True
         while await self._next_event() is not None:
             pass

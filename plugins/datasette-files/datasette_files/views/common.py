@@ -7,7 +7,7 @@ import functools
 import inspect
 import logging
 import urllib.parse
-from typing import Awaitable, Callable, Optional
+from typing import Awaitable, Callable, NoReturn, Optional
 
 from datasette import Response
 from datasette.utils import error_body
@@ -37,22 +37,54 @@ def json_api(view: Callable[..., Awaitable[Response]]):
     theirs; anything unexpected is logged and answered as a JSON 500 without
     internal details.
     """
+    return _answering_errors(view, json_error)
 
+
+def html_page(view: Callable[..., Awaitable[Response]]):
+    """Wrap a page so that the errors json_api answers as JSON (a malformed
+    parameter, a search that timed out) show as an error page with their
+    status; anything else is left to Datasette."""
+    return _answering_errors(view, page_error)
+
+
+def _answering_errors(view, answer: Callable[[object, Exception], Response]):
+    """``view``, with any exception it raises handed to ``answer``."""
     @functools.wraps(view)
     async def wrapper(datasette, request, **kwargs):
         try:
             return await view(datasette, request, **kwargs)
         except Exception as ex:
-            error = as_api_error(ex)
-            if error is None:
-                log.exception("datasette-files: unexpected error in %s", request.path)
-                error = ApiError("Internal error", status=500)
-            return error_response(error)
+            return answer(request, ex)
 
     # Datasette inspects a view's signature on every request; stated once here,
     # that costs a lookup instead of unwrapping and reading the function again.
     wrapper.__signature__ = inspect.signature(view)
     return wrapper
+
+
+def json_error(request, ex: Exception) -> Response:
+    """The JSON answer for ``ex``, raised while answering ``request``."""
+    error = as_api_error(ex)
+    if error is None:
+        log.exception("datasette-files: unexpected error in %s", request.path)
+        error = ApiError("Internal error", status=500)
+    return error_response(error)
+
+
+class PageError(Base400):
+    """An ApiError on an HTML page: Datasette renders its error page with the status."""
+
+    def __init__(self, error: ApiError):
+        super().__init__(str(error))
+        self.status = error.status
+
+
+def page_error(request, ex: Exception) -> NoReturn:
+    """Raise ``ex`` as the error page Datasette shows for it (PageError)."""
+    error = as_api_error(ex)
+    if error is None:
+        raise ex
+    raise PageError(error) from None
 
 
 # The status a client gets for each kind of error the layers below raise.
@@ -82,33 +114,6 @@ def as_api_error(ex: Exception) -> Optional[ApiError]:
 def error_response(error: ApiError) -> Response:
     body = {**error_body(error.messages, error.status), **error.details}
     return Response.json(body, status=error.status)
-
-
-class PageError(Base400):
-    """An ApiError on an HTML page: Datasette renders its error page with the status."""
-
-    def __init__(self, error: ApiError):
-        super().__init__(str(error))
-        self.status = error.status
-
-
-def html_page(view: Callable[..., Awaitable[Response]]):
-    """Wrap a page so that the errors json_api answers as JSON (a malformed
-    parameter, a search that timed out) show as an error page with their
-    status; anything else is left to Datasette."""
-
-    @functools.wraps(view)
-    async def wrapper(datasette, request, **kwargs):
-        try:
-            return await view(datasette, request, **kwargs)
-        except Exception as ex:
-            error = as_api_error(ex)
-            if error is None:
-                raise
-            raise PageError(error) from None
-
-    wrapper.__signature__ = inspect.signature(view)
-    return wrapper
 
 
 async def render(datasette, request, template: str, context: dict) -> Response:

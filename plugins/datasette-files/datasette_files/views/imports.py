@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 
 from datasette import NotFound, Response
@@ -18,9 +17,8 @@ from ..registry import FileRow, ImportJob
 from ..sources import Source
 from ..state import state
 from .common import (
-    PageError, as_api_error, browsable_file, error_response, form_body, json_object_body, render)
+    browsable_file, form_body, json_error, json_object_body, page_error, render)
 
-log = logging.getLogger("datasette_files")
 SAMPLE_BYTES = 64 * 1024
 TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
@@ -84,16 +82,8 @@ async def start_import(datasette, request):
         "json" in request.headers.get("accept", "")
     try:
         job, file, source, db = await _validated_job(datasette, request, wants_json)
-    except Exception as ex:
-        error = as_api_error(ex)  # a storage's error too (reading the sample)
-        if wants_json:
-            if error is None:
-                log.exception("datasette-files: unexpected error in %s", request.path)
-                error = ApiError("Internal error", status=500)
-            return error_response(error)
-        if error is None:
-            raise
-        raise PageError(error) from None
+    except Exception as ex:  # a storage's error too (reading the sample)
+        return (json_error if wants_json else page_error)(request, ex)
     plugin = state(datasette)
     await plugin.registry.imports.create(job)
     plugin.jobs.start(run_import(plugin.registry.imports, source, file, job, db,

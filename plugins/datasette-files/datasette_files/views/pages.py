@@ -124,7 +124,6 @@ def _folder_parts(folder: str) -> list[tuple[str, str]]:
     return parts
 
 
-@html_page
 async def upload_page(datasette, request):
     plugin, source = await _source_or_error(datasette, request, UPLOAD)
     if not source.capabilities.can_upload:
@@ -133,7 +132,6 @@ async def upload_page(datasette, request):
         "source": source, "chunk_size": chunk_size_for(source, plugin.settings)})
 
 
-@html_page
 async def file_page(datasette, request):
     file_id = request.url_vars["file_id"]
     found = await browsable_file(datasette, request.actor, file_id)

@@ -99,10 +99,14 @@ def test_batch(client):
     assert client.get("/-/files/batch.json").json() == {"ok": True, "files": {}}
 
 
-def test_counts_are_capped_for_terms_matching_very_many_files(make_server, tmp_path):
-    """Seeded in bulk straight into the registry, as a large registry would be."""
+def bulk_server(make_server, tmp_path, files=10_050, **settings):
+    """A server whose registry has ``files`` files named common-N.txt, seeded in
+    bulk straight into the registry, as a large registry would be."""
     config = {"permissions": OPEN_PERMISSIONS,
-              "plugins": {"datasette-files": {"sources": {"bulk": source_config(tmp_path / "bulk")}}}}
+              "plugins": {"datasette-files": {
+                  "sources": {"bulk": source_config(tmp_path / "bulk"),
+                              "empty": source_config(tmp_path / "empty")},
+                  **settings}}}
     server = make_server(config, data_dir=tmp_path / "data")
     server.stop()
     conn = sqlite3.connect(server.internal_db)
@@ -110,10 +114,14 @@ def test_counts_are_capped_for_terms_matching_very_many_files(make_server, tmp_p
         conn.executemany(
             "INSERT INTO datasette_files_files (id, source_slug, path, filename, content_type, "
             "size, created_at) VALUES (?, 'bulk', ?, ?, 'text/plain', 1, '2026-01-01 00:00:00')",
-            [(f"df-{n:026d}", f"p{n}", f"common-{n}.txt") for n in range(10_050)],
+            [(f"df-{n:026d}", f"p{n}", f"common-{n}.txt") for n in range(files)],
         )
     conn.close()
-    server.start()
+    return server.start()
+
+
+def test_counts_are_capped_for_terms_matching_very_many_files(make_server, tmp_path):
+    server = bulk_server(make_server, tmp_path)
     with server.client() as client:
         result = search(client, q="common", limit=100)
         assert result["total"] == 10_000 and result["total_is_capped"] is True
@@ -130,3 +138,42 @@ def test_counts_are_capped_for_terms_matching_very_many_files(make_server, tmp_p
         assert len(last["files"]) == 50 and last["next"] is None
         assert last["files"][-1]["filename"] == "common-0.txt"
         assert search(client, q="common-1234")["total"] == 1
+        # Ranking every match costs as much as the matches: asked for relevance,
+        # a term with more than 1,000 matches still sorts newest first.
+        ranked = search(client, q="common", sort="relevance")
+        assert ranked["sort"] == "newest" and ranked["files"][0]["filename"] == "common-10049.txt"
+        api.assert_api_error(client.get("/-/files/search.json",
+                                        params={"q": "common", "next": "o50"}),
+                             400, "Invalid cursor")
+
+
+def test_a_search_out_of_time_answers_503(make_server, tmp_path):
+    """Looking through 30,000 matches (none in the source asked for) takes far
+    longer than 10 ms: with a limit that short, Datasette checks the clock after
+    every SQLite instruction (some 450,000 here). Opening the full-text index
+    on a connection, which the limit also covers, takes a few hundred."""
+    server = bulk_server(make_server, tmp_path, files=30_000, search_time_limit_ms=10)
+    everything = {"q": "common", "source": "empty"}
+    with server.client() as client:
+        api.assert_api_error(client.get("/-/files/search.json", params=everything),
+                             503, "The search took too long")
+        page = client.get("/-/files/search", params=everything)
+        assert page.status_code == 503 and "The search took too long" in page.text
+        assert page.headers["content-type"].startswith("text/html")
+        # Other requests go on.
+        assert client.get("/-/files/sources.json").status_code == 200
+
+
+def test_one_character_words_match_whole_words(client):
+    """As prefixes they would match a large part of the index (it has no
+    one-character prefix index); longer words are prefixes."""
+    single = api.upload(client, "one", "q-report.txt", b"q")
+    longer = api.upload(client, "one", "quokka-notes.txt", b"q")
+    assert single["id"] in ids(search(client, q="q"))
+    assert longer["id"] not in ids(search(client, q="q"))
+    assert longer["id"] in ids(search(client, q="quo"))
+
+
+@pytest.mark.parametrize("q", ["\x00", "a\x00b", "\x1f\x7f", "zebra\x00"])
+def test_control_characters_in_queries_are_spaces(client, q):
+    assert search(client, q=q)["ok"] is True

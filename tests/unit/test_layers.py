@@ -27,7 +27,7 @@ LAYERS = [
     ("sources",),
     ("storage",),
     ("settings",),
-    ("base", "errors", "naming", "clock", "hookspecs"),
+    ("base", "errors", "naming", "clock", "hookspecs", "parsing"),
 ]
 REPO = Path(__file__).resolve().parents[2]
 

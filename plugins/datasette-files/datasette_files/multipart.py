@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import AsyncIterator, Optional
+from typing import AsyncIterator, Optional, Union
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from .errors import ApiError, PayloadTooLarge
 
-MAX_FIELD_BYTES = 64 * 1024
+# Plain fields are held in memory, so they are capped together, part headers
+# included: the upload form has one short field (upload_token) before its file.
+MAX_FIELDS = 32
+MAX_FIELDS_BYTES = 64 * 1024
 
 
 class ClientDisconnected(Exception):
@@ -18,8 +21,16 @@ class ClientDisconnected(Exception):
 
 
 @dataclass
+class FormField:
+    """A plain multipart field, read whole."""
+
+    name: str
+    value: str
+
+
+@dataclass
 class FilePart:
-    """A multipart part that carries a file."""
+    """A multipart part that carries a file: its bytes come from file_data()."""
 
     field_name: str
     filename: str
@@ -40,9 +51,9 @@ async def body_chunks(receive) -> AsyncIterator[bytes]:
 
 
 class MultipartStream:
-    """Reads a multipart body incrementally: form fields up to the first file
-    part, then that file's bytes as a stream, so a file of any size is never
-    held in memory."""
+    """Reads a multipart body incrementally: form fields one at a time up to the
+    first file part, then that file's bytes as a stream, so a file of any size
+    is never held in memory, and the fields before it at most MAX_FIELDS_BYTES."""
 
     def __init__(self, chunks: AsyncIterator[bytes], content_type_header: str):
         _, options = parse_options_header(content_type_header)
@@ -67,16 +78,29 @@ class MultipartStream:
             },
         )
         self._exhausted = False
+        self._fields = 0
+        self._field_bytes = 0
+        self._draining = False
 
     # Parser callbacks queue events; _next_event hands them out in order.
     def _on_part_begin(self):
         self._headers = {}
 
     def _on_header_field(self, data, start, end):
-        self._header_field += data[start:end]
+        if not self._draining:
+            self._count_field_bytes(end - start)
+            self._header_field += data[start:end]
 
     def _on_header_value(self, data, start, end):
-        self._header_value += data[start:end]
+        if not self._draining:
+            self._count_field_bytes(end - start)
+            self._header_value += data[start:end]
+
+    def _count_field_bytes(self, size: int) -> None:
+        self._field_bytes += size
+        if self._field_bytes > MAX_FIELDS_BYTES:
+            raise PayloadTooLarge(f"The form's fields are larger than {MAX_FIELDS_BYTES} "
+                                  "bytes in total")
 
     def _on_header_end(self):
         self._headers[self._header_field.lower()] = self._header_value
@@ -111,41 +135,40 @@ class MultipartStream:
                 continue
             try:
                 self._parser.write(chunk)
+            except ApiError:
+                raise
             except Exception as ex:
                 raise ApiError(f"Malformed multipart body: {ex}") from None
         return self._events.popleft()
 
-    async def fields_until_file(self) -> tuple[dict[str, str], Optional[FilePart]]:
-        """Read plain fields until a file part starts (or the body ends)."""
-        fields: dict[str, str] = {}
+    async def next_part(self) -> Union[FormField, FilePart, None]:
+        """The next plain field, read whole, or the file part that starts (read
+        its bytes with file_data()); None at the end of the body. PayloadTooLarge
+        past MAX_FIELDS fields or MAX_FIELDS_BYTES."""
         while True:
             event = await self._next_event()
             if event is None:
-                return fields, None
+                return None
             kind, value = event
             if kind != "part":
                 continue
             name, filename, content_type = value
             if filename is not None:
-                return fields, FilePart(
-                    field_name=name,
-                    filename=filename.decode("utf-8", "replace"),
-                    content_type=content_type,
-                )
-            fields[name] = await self._read_field(name)
+                return FilePart(field_name=name, filename=filename.decode("utf-8", "replace"),
+                                content_type=content_type)
+            self._fields += 1
+            if self._fields > MAX_FIELDS:
+                raise PayloadTooLarge(f"The form has more than {MAX_FIELDS} fields")
+            return FormField(name, await self._read_field())
 
-    async def _read_field(self, name: str) -> str:
-        parts, size = [], 0
+    async def _read_field(self) -> str:
+        parts = []
         while True:
             event = await self._next_event()
             if event is None or event[0] == "end":
                 return b"".join(parts).decode("utf-8", "replace")
             if event[0] == "data":
-                size += len(event[1])
-                if size > MAX_FIELD_BYTES:
-                    raise PayloadTooLarge(
-                        f"Form field {name!r} is larger than {MAX_FIELD_BYTES} bytes"
-                    )
+                self._count_field_bytes(len(event[1]))
                 parts.append(event[1])
 
     async def file_data(self) -> AsyncIterator[bytes]:
@@ -158,6 +181,7 @@ class MultipartStream:
                 yield event[1]
 
     async def drain(self) -> None:
-        """Consume the rest of the body, ignoring it."""
+        """Consume the rest of the body, ignoring it (headers too: none is kept)."""
+        self._draining = True
         while await self._next_event() is not None:
             pass

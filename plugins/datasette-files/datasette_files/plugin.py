@@ -114,7 +114,7 @@ def startup(datasette):
         config = plugin_config(datasette)
         settings = Settings.from_config(config)
         sources = await load_sources(datasette, config)
-        registry = Registry(datasette.get_internal_database())
+        registry = Registry(datasette.get_internal_database(), settings.search_time_limit_ms)
         await registry.migrate()
         await registry.set_sources((s.slug, s.storage_type) for s in sources)
         # No request survives a restart: uploads cut off mid-body can be retried,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 from .base import DEFAULT_MAX_FILE_SIZE
 from .errors import ConfigError
@@ -36,6 +37,9 @@ class Settings:
     # A writable source with fewer free bytes than this is reported degraded
     # (in /-/health); 0 turns the check off.
     min_free_space: int = DEFAULT_MIN_FREE_SPACE
+    # One search query may run this long (None: Datasette's sql_time_limit_ms,
+    # which also caps it); a search that runs out answers 503.
+    search_time_limit_ms: Optional[int] = None
 
     @classmethod
     def from_config(cls, config: dict) -> "Settings":
@@ -54,6 +58,7 @@ class Settings:
                                          DEFAULT_HASH_RETRY_SECONDS),
             min_free_space=_positive(config, "min_free_space", int, DEFAULT_MIN_FREE_SPACE,
                                      zero_allowed=True),
+            search_time_limit_ms=_positive(config, "search_time_limit_ms", int, None),
         )
 
 

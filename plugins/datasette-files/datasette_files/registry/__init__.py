@@ -8,13 +8,14 @@ Every write goes through Datasette's write thread for that database.
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Optional
 
 from .files import LISTING_SORTS, AllowedSQL, FilesTable
 from .imports import ImportsTable
 from .rows import FileRow, ImportJob, StoredThumbnail, UploadRow
 from .schema import apply_migrations
-from .search import FileSearch, InvalidCursor, SearchPage
+from .search import SORTS as SEARCH_SORTS
+from .search import FileSearch, InvalidCursor, InvalidQuery, SearchPage, SearchTimedOut
 from .synced import AddedFile, KnownFile, SyncedFiles
 from .thumbnails import ThumbnailsTable
 from .uploads import UploadsTable
@@ -22,19 +23,20 @@ from .writes import BatchedWrites, FileToStore
 
 __all__ = [
     "AddedFile", "AllowedSQL", "FileRow", "FileToStore", "ImportJob", "InvalidCursor",
-    "KnownFile", "LISTING_SORTS", "Registry", "SearchPage", "StoredThumbnail", "UploadRow",
+    "InvalidQuery", "KnownFile", "LISTING_SORTS", "Registry", "SEARCH_SORTS", "SearchPage",
+    "SearchTimedOut", "StoredThumbnail", "UploadRow",
 ]
 
 
 class Registry:
     """The registry's tables, each with its queries."""
 
-    def __init__(self, db):
+    def __init__(self, db, search_time_limit_ms: Optional[int] = None):
         self.db = db
         # The writes on every upload's path, batched when requests come together.
         self.batched_writes = BatchedWrites(db)
         self.files = FilesTable(db, self.batched_writes)
-        self.search_index = FileSearch(db)
+        self.search_index = FileSearch(db, search_time_limit_ms)
         self.synced = SyncedFiles(db)
         self.uploads = UploadsTable(db, self.batched_writes)
         self.thumbnails = ThumbnailsTable(db)

@@ -5,22 +5,29 @@ from __future__ import annotations
 
 import functools
 import inspect
-import json
 import logging
-from typing import Awaitable, Callable, Optional
+import urllib.parse
+from typing import Awaitable, Callable, NoReturn, Optional
 
 from datasette import Response
 from datasette.utils import error_body
+from datasette.utils.asgi import Base400
 
 from ..base import StorageFull, StorageUnavailable, UnsafePath
 from ..errors import ApiError, Forbidden, MethodNotAllowed, NotFound, PayloadTooLarge
 from ..permissions import BROWSE, allowed_on_file, allowed_on_source, allowed_sources_sql
-from ..registry import FileRow, InvalidCursor
+from ..parsing import InvalidJSON, loads
+from ..registry import FileRow, InvalidCursor, InvalidQuery, SearchTimedOut
 from ..sources import Source, UnknownSource
 from ..state import PluginState, state
 
 log = logging.getLogger("datasette_files")
 MAX_JSON_BODY_BYTES = 256 * 1024
+# Our JSON bodies nest two levels ({"update": {...}}); the margin is generous.
+MAX_JSON_DEPTH = 32
+# The one form we parse (starting an import) has four short fields.
+MAX_FORM_BODY_BYTES = 64 * 1024
+MAX_FORM_FIELDS = 100
 
 
 def json_api(view: Callable[..., Awaitable[Response]]):
@@ -30,17 +37,24 @@ def json_api(view: Callable[..., Awaitable[Response]]):
     theirs; anything unexpected is logged and answered as a JSON 500 without
     internal details.
     """
+    return _answering_errors(view, json_error)
 
+
+def html_page(view: Callable[..., Awaitable[Response]]):
+    """Wrap a page so that the errors json_api answers as JSON (a malformed
+    parameter, a search that timed out) show as an error page with their
+    status; anything else is left to Datasette."""
+    return _answering_errors(view, page_error)
+
+
+def _answering_errors(view, answer: Callable[[object, Exception], Response]):
+    """``view``, with any exception it raises handed to ``answer``."""
     @functools.wraps(view)
     async def wrapper(datasette, request, **kwargs):
         try:
             return await view(datasette, request, **kwargs)
         except Exception as ex:
-            error = as_api_error(ex)
-            if error is None:
-                log.exception("datasette-files: unexpected error in %s", request.path)
-                error = ApiError("Internal error", status=500)
-            return error_response(error)
+            return answer(request, ex)
 
     # Datasette inspects a view's signature on every request; stated once here,
     # that costs a lookup instead of unwrapping and reading the function again.
@@ -48,10 +62,37 @@ def json_api(view: Callable[..., Awaitable[Response]]):
     return wrapper
 
 
+def json_error(request, ex: Exception) -> Response:
+    """The JSON answer for ``ex``, raised while answering ``request``."""
+    error = as_api_error(ex)
+    if error is None:
+        log.exception("datasette-files: unexpected error in %s", request.path)
+        error = ApiError("Internal error", status=500)
+    return error_response(error)
+
+
+class PageError(Base400):
+    """An ApiError on an HTML page: Datasette renders its error page with the status."""
+
+    def __init__(self, error: ApiError):
+        super().__init__(str(error))
+        self.status = error.status
+
+
+def page_error(request, ex: Exception) -> NoReturn:
+    """Raise ``ex`` as the error page Datasette shows for it (PageError)."""
+    error = as_api_error(ex)
+    if error is None:
+        raise ex
+    raise PageError(error) from None
+
+
 # The status a client gets for each kind of error the layers below raise.
 STATUS_OF = {
     UnknownSource: 404,
     InvalidCursor: 400,
+    InvalidQuery: 400,
+    SearchTimedOut: 503,
     # FileMissing, and what the specification's read_file raises.
     FileNotFoundError: 404,
     UnsafePath: 403,
@@ -98,32 +139,45 @@ def require_method(request, *methods: str) -> None:
 
 
 async def json_object_body(request) -> dict:
-    """The request body parsed as a JSON object, or a 400/413 API error."""
-    body = b""
-    async for chunk in _limited_body(request):
-        body += chunk
+    """The request body parsed as a JSON object, or a 400/413 API error: at
+    most MAX_JSON_BODY_BYTES, nested at most MAX_JSON_DEPTH deep."""
+    body = await _limited_body(request, MAX_JSON_BODY_BYTES, "JSON body")
     if not body.strip():
         return {}
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as ex:
+        data = loads(body, MAX_JSON_DEPTH)
+    except InvalidJSON as ex:
         raise ApiError(f"Request body is not valid JSON: {ex}")
     if not isinstance(data, dict):
         raise ApiError("Request body must be a JSON object")
     return data
 
 
-async def _limited_body(request):
-    size = 0
+async def form_body(request) -> dict[str, str]:
+    """A url-encoded form body (Datasette's post_vars() takes 2 MB and refuses
+    invalid UTF-8 with a 500): at most MAX_FORM_BODY_BYTES and MAX_FORM_FIELDS."""
+    body = await _limited_body(request, MAX_FORM_BODY_BYTES, "Form body")
+    try:
+        return dict(urllib.parse.parse_qsl(body.decode("utf-8"), keep_blank_values=True,
+                                           max_num_fields=MAX_FORM_FIELDS))
+    except UnicodeDecodeError:
+        raise ApiError("Form body is not UTF-8")
+    except ValueError:  # parse_qsl over max_num_fields
+        raise ApiError(f"Form body has more than {MAX_FORM_FIELDS} fields")
+
+
+async def _limited_body(request, limit: int, what: str) -> bytes:
+    """The whole request body; PayloadTooLarge as soon as it passes ``limit``."""
+    chunks, size = [], 0
     while True:
         message = await request.receive()
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_JSON_BODY_BYTES:
-            raise PayloadTooLarge(f"JSON body is larger than {MAX_JSON_BODY_BYTES} bytes")
-        yield chunk
+        if size > limit:
+            raise PayloadTooLarge(f"{what} is larger than {limit} bytes")
+        chunks.append(chunk)
         if not message.get("more_body"):
-            return
+            return b"".join(chunks)
 
 
 async def source_for(datasette, request, slug: str, action: str) -> tuple[PluginState, Source]:

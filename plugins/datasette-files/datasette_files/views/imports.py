@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 import re
 
-from datasette import Forbidden, NotFound, Response
-from datasette.utils.asgi import BadRequest
+from datasette import NotFound, Response
 from datasette.resources import DatabaseResource, TableResource
 from ulid import ULID
 
@@ -18,9 +16,9 @@ from ..errors import ApiError
 from ..registry import FileRow, ImportJob
 from ..sources import Source
 from ..state import state
-from .common import as_api_error, browsable_file, error_response, json_object_body, render
+from .common import (
+    browsable_file, form_body, json_error, json_object_body, page_error, render)
 
-log = logging.getLogger("datasette_files")
 SAMPLE_BYTES = 64 * 1024
 TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
@@ -84,17 +82,8 @@ async def start_import(datasette, request):
         "json" in request.headers.get("accept", "")
     try:
         job, file, source, db = await _validated_job(datasette, request, wants_json)
-    except Exception as ex:
-        error = as_api_error(ex)  # a storage's error too (reading the sample)
-        if wants_json:
-            if error is None:
-                log.exception("datasette-files: unexpected error in %s", request.path)
-                error = ApiError("Internal error", status=500)
-            return error_response(error)
-        if error is None:
-            raise
-        raise (Forbidden if error.status == 403 else NotFound if error.status == 404
-               else BadRequest)(error.messages[0])
+    except Exception as ex:  # a storage's error too (reading the sample)
+        return (json_error if wants_json else page_error)(request, ex)
     plugin = state(datasette)
     await plugin.registry.imports.create(job)
     plugin.jobs.start(run_import(plugin.registry.imports, source, file, job, db,
@@ -111,12 +100,9 @@ async def _validated_job(datasette, request, wants_json):
         file, source = await _csv_file(datasette, request)
     except NotFound as ex:
         raise ApiError(str(ex), status=404)
-    if wants_json:
-        data = await json_object_body(request)
-    else:
-        data = dict(await request.post_vars())
-    database = data.get("database")
-    table = (data.get("table_name") or "").strip()
+    data = await (json_object_body(request) if wants_json else form_body(request))
+    database = _text(data, "database")
+    table = _text(data, "table_name").strip()
     if database not in datasette.databases or database.startswith("_"):
         raise ApiError(f"'database' must name a database to import into, not {database!r}")
     db = datasette.databases[database]
@@ -135,17 +121,30 @@ async def _validated_job(datasette, request, wants_json):
     if await db.table_exists(table):
         raise ApiError(f"A table called {table!r} already exists in {database!r}: "
                        "choose another name", status=409)
-    delimiter = data.get("delimiter") or ","
+    delimiter = _text(data, "delimiter") or ","
     if delimiter not in (",", "\t", ";", "|"):
         raise ApiError("'delimiter' must be one of , ; | or a tab")
+    has_header = data.get("has_header", True)
+    if not isinstance(has_header, (bool, str)):
+        raise ApiError("'has_header' must be true or false")
     sample, encoding = decode_sample(await source.storage.read_bytes(file.path, SAMPLE_BYTES))
-    has_header = data.get("has_header", True) not in (False, "0", "false", "off", "")
+    has_header = has_header not in (False, "0", "false", "off", "")
     job = ImportJob(
         id=f"imp-{str(ULID()).lower()}", file_id=file.id,
         actor_id=str(actor["id"]) if actor and actor.get("id") is not None else None,
         database_name=database, table_name=table, delimiter=delimiter, has_header=has_header,
         encoding=encoding, status="queued", total_bytes=file.size, created_at=now_timestamp())
     return job, file, source, db
+
+
+def _text(data: dict, name: str) -> str:
+    """Field ``name`` of a JSON or form body as text ('' when absent or null)."""
+    value = data.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ApiError(f"'{name}' must be a string")
+    return value
 
 
 async def progress_page(datasette, request):

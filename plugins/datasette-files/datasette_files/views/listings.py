@@ -10,9 +10,11 @@ from datasette import Response
 from ..errors import ApiError
 from ..naming import FILE_ID_PATTERN
 from ..permissions import BROWSE, UPLOAD, allowed_on_source, allowed_sources_sql
+from ..registry import SEARCH_SORTS
 from ..state import state
 from .common import json_api, require_method
 from .file_json import file_json
+from .params import choice_param, number_param
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
@@ -27,10 +29,8 @@ async def search_view(datasette, request):
     source = request.args.get("source") or None
     if source is not None:
         plugin.sources.get(source)
-    sort = request.args.get("sort") or None
-    if sort not in (None, "relevance", "newest"):
-        raise ApiError("'sort' must be 'relevance' or 'newest'")
-    limit = page_size(request.args.get("limit") or request.args.get("_size"))
+    sort = choice_param(request.args, "sort", SEARCH_SORTS, None)
+    limit = page_size(request.args)
     page = await plugin.registry.search_index.search(
         await allowed_sources_sql(datasette, request.actor, BROWSE),
         query=request.args.get("q", ""),
@@ -63,12 +63,10 @@ async def search_view(datasette, request):
     )
 
 
-def page_size(value) -> int:
-    if value is None:
-        return DEFAULT_PAGE_SIZE
-    if not str(value).isdigit() or not 1 <= int(value) <= MAX_PAGE_SIZE:
-        raise ApiError(f"'limit' must be a whole number from 1 to {MAX_PAGE_SIZE}")
-    return int(value)
+def page_size(args) -> int:
+    """``limit`` (or Datasette's ``_size``): how many files a page has."""
+    name = "limit" if args.get("limit") else "_size"
+    return number_param(args, name, DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
 
 
 @json_api

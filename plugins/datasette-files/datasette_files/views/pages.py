@@ -16,8 +16,9 @@ from ..registry import LISTING_SORTS, FileRow, InvalidCursor
 from ..state import state
 from ..thumbnails.icons import kind_of
 from ..uploads import chunk_size_for
-from .common import browsable_file, render, render_html
+from .common import browsable_file, html_page, render, render_html
 from .file_json import file_json, versioned_thumbnail_url
+from .params import NUMERIC_SORTS, choice_param, number_param
 
 PAGE_SIZE = 50
 RECENT_FILES = 12
@@ -45,6 +46,7 @@ async def _browsable_sources(datasette, actor) -> list[dict]:
     return sources
 
 
+@html_page
 async def index_page(datasette, request):
     """The sources the actor may browse and the latest files in them; a 403
     (the same page, saying so) for one who may browse none of the configured
@@ -78,14 +80,14 @@ async def _source_or_error(datasette, request, action: str):
     return plugin, plugin.sources.get(slug)
 
 
+@html_page
 async def source_page(datasette, request):
     plugin, source = await _source_or_error(datasette, request, BROWSE)
-    sort = request.args.get("sort", "date")
-    if sort not in LISTING_SORTS:
-        sort = "date"
-    order = request.args.get("order") or ("desc" if sort in ("date", "size") else "asc")
+    sort = choice_param(request.args, "sort", list(LISTING_SORTS), "date")
+    order = choice_param(request.args, "order", ("asc", "desc"),
+                         "desc" if sort in NUMERIC_SORTS else "asc")
     descending = order == "desc"
-    page_number = _positive_int(request.args.get("page"), 1)
+    page_number = number_param(request.args, "page", 1)
     folder = (request.args.get("folder") or "").strip("/")
     files = plugin.registry.files
     total = await files.count_in_source(source.slug)
@@ -169,6 +171,7 @@ async def file_actions(datasette, actor, file: FileRow, source) -> list[dict]:
     return actions
 
 
+@html_page
 async def search_page(datasette, request):
     plugin = state(datasette)
     query = request.args.get("q", "")
@@ -206,7 +209,3 @@ def highlight(text: str, words: list[str]) -> Markup:
         re.IGNORECASE,
     )
     return Markup(pattern.sub(r"<mark>\1</mark>", escaped))
-
-
-def _positive_int(value, default: int) -> int:
-    return int(value) if value and value.isdigit() and int(value) > 0 else default

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import urllib.parse
 
 from datasette import Response
@@ -15,6 +13,7 @@ from ..sync import SyncInProgress, sync_source
 from .common import json_api, require_method, source_for
 from .file_json import file_json
 from .listings import page_size
+from .params import NUMERIC_SORTS, choice_param, decode_listing_cursor, encode_listing_cursor
 
 
 @json_api
@@ -64,21 +63,18 @@ async def listing_view(datasette, request):
     folder=, limit=, and next= (a cursor from the previous page)."""
     require_method(request, "GET", "HEAD")
     plugin, source = await source_for(datasette, request, request.url_vars["slug"], BROWSE)
-    sort = request.args.get("sort") or "date"
-    if sort not in LISTING_SORTS:
-        raise ApiError(f"'sort' must be one of {', '.join(LISTING_SORTS)}")
-    order = request.args.get("order") or ("desc" if sort in ("date", "size") else "asc")
-    if order not in ("asc", "desc"):
-        raise ApiError("'order' must be asc or desc")
-    limit = page_size(request.args.get("limit"))
-    after = _decode_cursor(request.args.get("next"))
+    sort = choice_param(request.args, "sort", list(LISTING_SORTS), "date")
+    order = choice_param(request.args, "order", ("asc", "desc"),
+                         "desc" if sort in NUMERIC_SORTS else "asc")
+    limit = page_size(request.args)
+    after = decode_listing_cursor(request.args.get("next"), sort in NUMERIC_SORTS)
     folder = request.args.get("folder") or None
     files = await plugin.registry.files.list_source(
         source.slug, sort, order == "desc", limit + 1, after=after, folder=folder)
     next_cursor = None
     if len(files) > limit:
         last = files[limit - 1]
-        next_cursor = _encode_cursor(_sort_value(last, sort), last.seq)
+        next_cursor = encode_listing_cursor(_sort_value(last, sort), last.seq)
     next_url = None
     if next_cursor:
         args = [(k, v) for k, v in urllib.parse.parse_qsl(request.query_string) if k != "next"]
@@ -99,19 +95,3 @@ async def listing_view(datasette, request):
 def _sort_value(file, sort: str):
     return {"date": file.seq, "name": file.filename, "size": file.size,
             "type": file.content_type}[sort]
-
-
-def _encode_cursor(value, seq: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps([value, seq]).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor):
-    if not cursor:
-        return None
-    try:
-        value, seq = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not isinstance(seq, int):
-            raise ValueError
-        return value, seq
-    except (ValueError, TypeError):
-        raise ApiError("Invalid cursor: use the 'next' value of a previous page")

@@ -8,7 +8,8 @@ from urllib.parse import unquote
 from datasette import Response
 
 from ..errors import ApiError
-from ..multipart import ClientDisconnected, MultipartStream, body_chunks
+from ..multipart import ClientDisconnected, FormField, MultipartStream, body_chunks
+from ..parsing import whole_number
 from ..permissions import UPLOAD
 from ..uploads import chunks, tokens
 from ..uploads.single_request import put_file
@@ -64,12 +65,7 @@ async def upload_view(datasette, request):
         content_type = request.headers.get("content-type", "")
         if content_type.lower().startswith("multipart/form-data"):
             form = MultipartStream(body, content_type)
-            fields, file_part = await form.fields_until_file()
-            token = fields.get("upload_token") or _token_outside_body(request)
-            if file_part is None:
-                raise ApiError("No file in the form: send the file in a 'file' field, "
-                               "after the upload_token field")
-            upload = await tokens.load(plugin.registry, source, request.actor, token)
+            upload = await _upload_of_form(plugin, source, request, form)
             upload = await tokens.receive(plugin.registry, plugin.uploads, source, upload,
                                           form.file_data())
             await form.drain()
@@ -91,14 +87,16 @@ async def put_view(datasette, request):
     require_method(request, "PUT")
     plugin, source = await source_for(datasette, request, request.url_vars["slug"], UPLOAD)
     length = request.headers.get("content-length")
-    if length is not None and not length.isdigit():
-        raise ApiError("Content-Length must be a whole number of bytes")
+    if length is not None:
+        length = whole_number(length)
+        if length is None:
+            raise ApiError("Content-Length must be a whole number of bytes")
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     try:
         file = await put_file(
             plugin.registry, source, request.actor, unquote(request.url_vars["filename"]),
             None if content_type in UNINFORMATIVE_TYPES else content_type,
-            int(length) if length is not None else None, body_chunks(request.receive))
+            length, body_chunks(request.receive))
     except ClientDisconnected:
         raise ApiError("The connection closed before the whole file arrived")
     plugin.thumbnails.enqueue(file)
@@ -115,6 +113,28 @@ async def complete_view(datasette, request):
     file = await tokens.complete(plugin.registry, source, upload, payload.get("sha256"))
     plugin.thumbnails.enqueue(file)
     return Response.json({"ok": True, "file": file_json(datasette, file)})
+
+
+async def _upload_of_form(plugin, source, request, form: MultipartStream):
+    """The upload a multipart form is for, once its file part starts. The token
+    (in a header, the query, or the form's upload_token field) is checked as
+    soon as it is known: before the form's first byte is read, or as soon as
+    its field ends, so a form with a bad token is refused before anything more
+    of it is read."""
+    token = _token_outside_body(request)
+    upload = await tokens.load(plugin.registry, source, request.actor, token) if token else None
+    part = await form.next_part()
+    while isinstance(part, FormField):
+        if part.name == "upload_token" and upload is None:
+            upload = await tokens.load(plugin.registry, source, request.actor, part.value)
+        part = await form.next_part()
+    if part is None:
+        raise ApiError("No file in the form: send the file in a 'file' field, "
+                       "after the upload_token field")
+    if upload is None:
+        raise ApiError("'upload_token' is required before the file: use the token "
+                       "returned by prepare")
+    return upload
 
 
 def _token_outside_body(request):

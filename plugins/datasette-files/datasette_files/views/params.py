@@ -1,0 +1,72 @@
+"""Query parameters and cursors, parsed one way by every view.
+
+A malformed value is a 400 naming the parameter and what it must be (an
+ApiError: JSON views answer it as JSON, pages as an error page).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Optional, Sequence
+
+from ..errors import ApiError
+from ..parsing import MAX_INTEGER, InvalidJSON, is_integer, loads, whole_number
+
+# Cursors this plugin hands out are a few dozen characters; a longer one is not ours.
+MAX_CURSOR_CHARS = 2048
+INVALID_CURSOR = "Invalid cursor: use the 'next' value of a previous page"
+# The listing sorts whose values (and so cursors) are whole numbers; these
+# list the largest first unless asked otherwise.
+NUMERIC_SORTS = ("date", "size")
+
+
+def number_param(args, name: str, default: int, minimum: int = 1,
+                 maximum: int = MAX_INTEGER) -> int:
+    """Query parameter ``name`` as a whole number; ``default`` when absent or empty."""
+    text = args.get(name)
+    if text is None or text == "":
+        return default
+    number = whole_number(text, minimum, maximum)
+    if number is None:
+        raise ApiError(f"'{name}' must be a whole number from {minimum} to {maximum}")
+    return number
+
+
+def choice_param(args, name: str, choices: Sequence[str], default: Optional[str]):
+    """Query parameter ``name``, one of ``choices``; ``default`` when absent or empty."""
+    value = args.get(name) or default
+    if value is not None and value not in choices:
+        raise ApiError(f"'{name}' must be one of {', '.join(choices)}")
+    return value
+
+
+def encode_listing_cursor(value, seq: int) -> str:
+    """The ``next`` cursor of a source listing: the last file's sort value and seq."""
+    return base64.urlsafe_b64encode(json.dumps([value, seq]).encode()).decode().rstrip("=")
+
+
+def decode_listing_cursor(cursor: Optional[str], value_is_number: bool) -> Optional[tuple]:
+    """``(value, seq)`` from a listing's ``next`` cursor; None when there is none.
+
+    The value is a whole number for the numeric sorts, text for the others,
+    or null (a file without a size or type); anything else is a 400.
+    """
+    if not cursor:
+        return None
+    if len(cursor) > MAX_CURSOR_CHARS:
+        raise ApiError(INVALID_CURSOR)
+    try:
+        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_",
+                               validate=True)
+        decoded = loads(raw, max_depth=1)
+    except ValueError:  # not base64 (binascii.Error), not JSON (InvalidJSON)
+        raise ApiError(INVALID_CURSOR) from None
+    if not isinstance(decoded, list) or len(decoded) != 2:
+        raise ApiError(INVALID_CURSOR)
+    value, seq = decoded
+    value_fits = value is None or (is_integer(value) if value_is_number
+                                   else isinstance(value, str))
+    if not value_fits or not is_integer(seq, minimum=0):
+        raise ApiError(INVALID_CURSOR)
+    return value, seq

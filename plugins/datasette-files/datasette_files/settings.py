@@ -10,6 +10,7 @@ from .errors import ConfigError
 DEFAULT_UPLOAD_CHUNK_SIZE = 16 * 1024 * 1024
 DEFAULT_UPLOAD_EXPIRY_SECONDS = 6 * 60 * 60
 DEFAULT_THUMBNAIL_TIMEOUT_SECONDS = 30.0
+DEFAULT_TEMP_SWEEP_INTERVAL_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class Settings:
     upload_expiry_seconds: int = DEFAULT_UPLOAD_EXPIRY_SECONDS
     # A thumbnail generator gets this long per file.
     thumbnail_timeout_seconds: float = DEFAULT_THUMBNAIL_TIMEOUT_SECONDS
+    # Expired uploads and temporary files nothing uses are removed this often.
+    temp_sweep_interval_seconds: float = DEFAULT_TEMP_SWEEP_INTERVAL_SECONDS
 
     @classmethod
     def from_config(cls, config: dict) -> "Settings":
@@ -40,6 +43,8 @@ class Settings:
                                             DEFAULT_UPLOAD_EXPIRY_SECONDS),
             thumbnail_timeout_seconds=_positive(config, "thumbnail_timeout_seconds", float,
                                                 DEFAULT_THUMBNAIL_TIMEOUT_SECONDS),
+            temp_sweep_interval_seconds=_positive(config, "temp_sweep_interval_seconds", float,
+                                                  DEFAULT_TEMP_SWEEP_INTERVAL_SECONDS),
         )
 
 

@@ -24,13 +24,21 @@ from .settings import Settings
 def cli():
     """A team file server on Datasette. Settings come from the environment:
     DATA_DIR, CONFIG_PATH, HOST, PORT, FORWARDED_ALLOW_IPS, SHUTDOWN_TIMEOUT,
-    SESSION_DAYS."""
+    SESSION_DAYS, REQUEST_BODY_TIMEOUT, REQUEST_HEADER_TIMEOUT, MAX_CONNECTIONS,
+    HTTP_PROTOCOL (see the README)."""
+
+
+def settings_from_environment() -> Settings:
+    try:
+        return Settings.from_environment()
+    except ValueError as ex:
+        raise click.ClickException(str(ex))
 
 
 @cli.command()
 def serve():
     """Run the server (HOST:PORT, default 127.0.0.1:8001)."""
-    settings = Settings.from_environment()
+    settings = settings_from_environment()
     try:
         run(settings)
     except ConfigProblem as ex:
@@ -40,7 +48,7 @@ def serve():
 @cli.command()
 def check():
     """Validate the configuration and the data directory; exit 1 on any problem."""
-    settings = Settings.from_environment()
+    settings = settings_from_environment()
     problems = []
     click.echo(f"config:   {settings.config_path}")
     click.echo(f"data dir: {settings.data_dir}")
@@ -106,7 +114,7 @@ def token(member_id, hours):
     It acts with the member's current roles, and is signed with this data
     directory's DATASETTE_SECRET; changing that secret revokes every token.
     """
-    settings = Settings.from_environment()
+    settings = settings_from_environment()
     keys, _ = DataDir(settings.data_dir).keys()
     secret = keys["DATASETTE_SECRET"]
     expires = hours * 3600 if hours else None
@@ -138,7 +146,7 @@ def signout(member_id):
               help="Remove registered files even if a root has become empty.")
 def sync(sources, confirm_removals):
     """Register the files already in the sources' folders (all sources by default)."""
-    settings = Settings.from_environment()
+    settings = settings_from_environment()
 
     async def run() -> int:
         datasette, _ = build_datasette(settings, quiet=True)
@@ -167,7 +175,7 @@ def sync(sources, confirm_removals):
 def backup(destination):
     """Write a consistent snapshot of the data directory to DESTINATION (a .tar
     file, or - for standard output) while the server runs."""
-    settings = Settings.from_environment()
+    settings = settings_from_environment()
     config = prepare_config(
         read_config_file(settings.config_path), DataDir(settings.data_dir), create_admin=False
     ).config
@@ -181,7 +189,7 @@ def backup(destination):
 @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def restore(source):
     """Restore a backup .tar into an empty DATA_DIR."""
-    settings = Settings.from_environment()
+    settings = settings_from_environment()
     try:
         click.echo(restore_backup(source, DataDir(settings.data_dir)), err=True)
     except RestoreRefused as ex:

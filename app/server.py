@@ -10,9 +10,12 @@ from pathlib import Path
 import uvicorn
 from datasette.app import Datasette
 from datasette.plugins import pm
+from uvicorn.config import HTTP_PROTOCOLS
+from uvicorn.importer import import_from_string
 
 from . import hooks
 from .config import prepare_config, read_config_file
+from .connections import ConnectionGuard
 from .datadir import DataDir
 from .login_state import attach_login_state
 from .middleware import (
@@ -22,6 +25,7 @@ from .middleware import (
     SecurityHeaders,
 )
 from .settings import Settings
+from .timeouts import BodyTimeout
 
 log = logging.getLogger("app")
 APP_PLUGIN_NAME = "datasette-files-server"
@@ -81,8 +85,16 @@ ACCESS_LOG = logging.getLogger("files_server.access")
 
 
 def asgi_app(datasette: Datasette, settings: Settings):
-    return AccessLog(SecurityHeaders(PasswordsAtLoginOnly(LoginThrottle(datasette.app()))),
+    app = PasswordsAtLoginOnly(LoginThrottle(datasette.app()))
+    return AccessLog(SecurityHeaders(BodyTimeout(app, settings.request_body_timeout)),
                      ACCESS_LOG)
+
+
+def http_protocol(settings: Settings) -> type:
+    """uvicorn's HTTP protocol class for ``settings.http_protocol``, with the
+    connection cap and the header deadline (see connections.py)."""
+    guard = ConnectionGuard(settings.max_connections, settings.request_header_timeout)
+    return guard.protocol(import_from_string(HTTP_PROTOCOLS[settings.http_protocol]))
 
 
 async def serve(settings: Settings) -> None:
@@ -103,6 +115,9 @@ async def serve(settings: Settings) -> None:
         proxy_headers=bool(settings.forwarded_allow_ips),
         forwarded_allow_ips=settings.forwarded_allow_ips or None,
         timeout_graceful_shutdown=settings.shutdown_timeout,
+        # The connection cap (MAX_CONNECTIONS) is the protocol's: uvicorn's
+        # limit_concurrency would count only connections whose headers are in.
+        http=http_protocol(settings),
         lifespan="on",
         log_level="info",
         # AccessLog writes the access log instead, after each response.

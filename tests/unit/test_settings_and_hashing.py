@@ -12,7 +12,8 @@ from datasette_files.settings import Settings
 
 @pytest.mark.parametrize("key,value", [
     ("upload_chunk_size", 0), ("upload_chunk_size", "lots"), ("upload_expiry_seconds", -5),
-    ("thumbnail_timeout_seconds", True), ("min_free_space", -1), ("min_free_space", "full")])
+    ("thumbnail_timeout_seconds", True), ("min_free_space", -1), ("min_free_space", "full"),
+    ("temp_sweep_interval_seconds", "often")])
 def test_a_setting_that_is_not_a_positive_number_stops_start_up_naming_it(key, value):
     with pytest.raises(ConfigError, match=key):
         Settings.from_config({key: value})

@@ -18,7 +18,16 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Callable, Optional, Protocol, Sequence, runtime_checkable
+from typing import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Optional,
+    Protocol,
+    Sequence,
+    runtime_checkable,
+)
 
 DEFAULT_MAX_FILE_SIZE = 100 * 1024 * 1024
 
@@ -298,3 +307,17 @@ class HealthChecks(Protocol):
     async def check_health(self, writable: bool) -> None:
         """Return if the storage can be read (and written, when ``writable``);
         raise ``StorageUnavailable`` saying why not."""
+
+
+@runtime_checkable
+class TemporaryFileSweeps(Protocol):
+    """Keeps temporary files (partial writes, resumable uploads' chunks) and can
+    remove those nothing uses any more: what a killed process or a cut-off
+    upload left behind."""
+
+    async def sweep_temporary_files(
+            self, live_upload_keys: Callable[[], Awaitable[Collection[str]]]) -> int:
+        """Remove every temporary file no write (of any process) is using, and
+        the chunks of every resumable upload whose key is not among
+        ``await live_upload_keys()``; asked after the files are found, so an
+        upload that starts meanwhile keeps its chunks. Returns how many went."""

@@ -23,7 +23,7 @@ from .clock import now_timestamp
 from .storage.filesystem import FilesystemStorage
 from .thumbnails.pillow import PillowThumbnailGenerator
 from .thumbnails.service import ThumbnailService
-from .uploads import tokens
+from .uploads.leftovers import LeftoverSweeper
 from .views import files, imports, instance_gate, listings, pages, uploads
 from .views import sources as sources_views
 from .views.cache_control import KeepCacheControl
@@ -133,7 +133,10 @@ def startup(datasette):
         datasette.add_background_task(plugin.hasher.run, name="datasette-files-hashing")
         if settings.sync_on_start:
             datasette.add_background_task(sync_all_sources, name="datasette-files-sync")
-        await tokens.expire(registry, sources, plugin.uploads)
+        # Its first sweep, at once, removes what a crash left.
+        sweeper = LeftoverSweeper(registry, sources, plugin.uploads,
+                                  settings.temp_sweep_interval_seconds)
+        datasette.add_background_task(sweeper.run, name="datasette-files-sweep")
 
     return start
 

@@ -15,6 +15,7 @@ DEFAULT_THUMBNAIL_TIMEOUT_SECONDS = 30.0
 DEFAULT_HASH_RETRY_SECONDS = 60.0
 # Room for one more file of the default largest size.
 DEFAULT_MIN_FREE_SPACE = DEFAULT_MAX_FILE_SIZE
+DEFAULT_TEMP_SWEEP_INTERVAL_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ class Settings:
     # One search query may run this long (None: Datasette's sql_time_limit_ms,
     # which also caps it); a search that runs out answers 503.
     search_time_limit_ms: Optional[int] = None
+    # Expired uploads and temporary files nothing uses are removed this often.
+    temp_sweep_interval_seconds: float = DEFAULT_TEMP_SWEEP_INTERVAL_SECONDS
 
     @classmethod
     def from_config(cls, config: dict) -> "Settings":
@@ -59,6 +62,8 @@ class Settings:
             min_free_space=_positive(config, "min_free_space", int, DEFAULT_MIN_FREE_SPACE,
                                      zero_allowed=True),
             search_time_limit_ms=_positive(config, "search_time_limit_ms", int, None),
+            temp_sweep_interval_seconds=_positive(config, "temp_sweep_interval_seconds", float,
+                                                  DEFAULT_TEMP_SWEEP_INTERVAL_SECONDS),
         )
 
 

@@ -73,6 +73,12 @@ class UploadsTable:
         await self.db.execute_write(
             "UPDATE datasette_files_uploads SET status = 'prepared' WHERE status = 'receiving'")
 
+    async def unfinished_file_ids(self) -> list[str]:
+        """The keys under which uploads not yet completed keep their chunks."""
+        rows = await self.db.execute(
+            "SELECT file_id FROM datasette_files_uploads WHERE status != 'completed'")
+        return [row[0] for row in rows]
+
     async def expired(self, now: str) -> list[UploadRow]:
         rows = await self.db.execute(
             "SELECT * FROM datasette_files_uploads WHERE expires_at <= ? LIMIT 1000", [now])

@@ -2,7 +2,8 @@
 
 Beyond the specification's methods it offers every optional capability in
 ``datasette_files.base``: ranged and opened reads, resumable and batched
-writes, folder walks, hashing in place, free space and health checks.
+writes, folder walks, hashing in place, free space and health checks, and
+sweeps of its temporary files.
 """
 
 from __future__ import annotations
@@ -12,10 +13,8 @@ import mimetypes
 import os
 import shutil
 import tempfile
-import time
-import uuid
 from pathlib import Path
-from typing import AsyncIterator, Callable, Optional, Sequence
+from typing import AsyncIterator, Awaitable, Callable, Collection, Optional, Sequence
 
 from ...base import (
     DEFAULT_MAX_FILE_SIZE,
@@ -26,16 +25,11 @@ from ...base import (
     StorageUnavailable,
 )
 from ...errors import ConfigError
-from . import reads, walk, writes
+from . import reads, temporary, walk, writes
 from .paths import TEMP_DIR_NAME, Root
-from .spool import SPOOL_SUFFIX, Spool
+from .spool import Spool
 
 __all__ = ["FilesystemStorage", "TEMP_DIR_NAME"]
-
-PART_SUFFIX = ".part"
-STALE_PART_SECONDS = 3600
-# A resumable upload's bytes wait this long for their next chunk (tokens expire sooner).
-STALE_SPOOL_SECONDS = 7 * 24 * 3600
 
 
 class FilesystemStorage(Storage):
@@ -86,7 +80,6 @@ class FilesystemStorage(Storage):
             self._check_writable()
         except OSError as ex:
             raise ConfigError(f"root {str(self.root)!r} is not writable: {ex.strerror}")
-        await asyncio.to_thread(self._remove_stale_temp_files)
 
     def resolve(self, path: str) -> Path:
         """The local path of storage path ``path``; ``UnsafePath`` if it would
@@ -120,7 +113,7 @@ class FilesystemStorage(Storage):
     async def receive_upload(self, path: str, stream: AsyncIterator[bytes],
                              content_type: str) -> FileMetadata:
         final = self.resolve(path)
-        size, content_hash = await writes.receive_stream(self._part_path(), final, stream)
+        size, content_hash = await writes.receive_stream(self._root.temp, final, stream)
         return FileMetadata(path=path, filename=final.name, content_type=content_type,
                             content_hash=content_hash, size=size)
 
@@ -146,15 +139,15 @@ class FilesystemStorage(Storage):
         return await reads.open_file(lambda: self.resolve(path))
 
     def write_files_blocking(self, files: Sequence[tuple[str, bytes]]) -> list[Optional[Exception]]:
-        placed: list[tuple[Path, Path, bytes]] = []
+        placed: list[tuple[Path, bytes]] = []
         outcomes: list[Optional[Exception]] = []
         for path, content in files:
             try:
-                placed.append((self._part_path(), self.resolve(path), content))
+                placed.append((self.resolve(path), content))
                 outcomes.append(None)
             except Exception as ex:
                 outcomes.append(ex)
-        written = iter(writes.write_files(placed))
+        written = iter(writes.write_files(self._root.temp, placed))
         return [outcome if outcome is not None else next(written) for outcome in outcomes]
 
     async def write_chunk(self, key: str, offset: int, stream: AsyncIterator[bytes],
@@ -185,6 +178,10 @@ class FilesystemStorage(Storage):
 
         return await asyncio.to_thread(hash_all)
 
+    async def sweep_temporary_files(
+            self, live_upload_keys: Callable[[], Awaitable[Collection[str]]]) -> int:
+        return await temporary.sweep(self._root.temp, live_upload_keys)
+
     async def free_space(self) -> int:
         # statvfs answers from memory: not worth a trip off the event loop.
         return shutil.disk_usage(self.root).free
@@ -201,9 +198,6 @@ class FilesystemStorage(Storage):
 
     # Internals -------------------------------------------------------------------
 
-    def _part_path(self) -> Path:
-        return self._root.temp / f"{uuid.uuid4().hex}{PART_SUFFIX}"
-
     def _check_listable(self) -> None:
         if not self.root.is_dir():
             raise FileNotFoundError(f"root {self.root} is missing")
@@ -213,18 +207,6 @@ class FilesystemStorage(Storage):
         # A real write: permission bits say nothing for root or a read-only mount.
         with tempfile.NamedTemporaryFile(dir=self._root.temp):
             pass
-
-    def _remove_stale_temp_files(self) -> None:
-        """Partial uploads left by a crash; recent ones may belong to a live upload."""
-        now = time.time()
-        for entry in os.scandir(self._root.temp):
-            try:
-                age = now - entry.stat().st_mtime
-                if (entry.name.endswith(PART_SUFFIX) and age > STALE_PART_SECONDS) or \
-                        (entry.name.endswith(SPOOL_SUFFIX) and age > STALE_SPOOL_SECONDS):
-                    os.unlink(entry.path)
-            except OSError:
-                pass
 
 
 def _parse_max_file_size(value) -> int:

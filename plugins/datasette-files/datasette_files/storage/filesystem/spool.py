@@ -12,9 +12,9 @@ from typing import AsyncIterator
 
 from ...base import UnsafePath
 from .reads import READ_CHUNK
+from .temporary import SPOOL_SUFFIX
 from .writes import move_into_place, pipe_to_file, raise_if_disk_full
 
-SPOOL_SUFFIX = ".chunks"
 _SPOOL_KEY = re.compile(r"[A-Za-z0-9_-]{1,100}")
 
 

@@ -5,14 +5,16 @@ file is on disk before anyone is told it is stored."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import errno
 import hashlib
 import os
 from pathlib import Path
-from typing import AsyncIterator, Optional, Sequence
+from typing import AsyncIterator, Iterator, Optional, Sequence
 
 from ...base import StorageFull
+from .temporary import create_part
 
 # Incoming chunks are gathered to this size before one write+hash runs off the loop.
 WRITE_BATCH = 4 * 1024 * 1024
@@ -48,8 +50,10 @@ def move_into_place(temp: Path, final: Path) -> None:
     fsync_directory(rename_into_place(temp, final))
 
 
-async def receive_stream(temp: Path, final: Path, stream: AsyncIterator[bytes]) -> tuple[int, str]:
-    """Store ``stream`` at ``final`` by way of ``temp``; (size, ``sha256:<hex>``).
+async def receive_stream(temp_dir: Path, final: Path,
+                         stream: AsyncIterator[bytes]) -> tuple[int, str]:
+    """Store ``stream`` at ``final`` by way of a partial write in ``temp_dir``;
+    (size, ``sha256:<hex>``).
 
     A small file arrives whole and is written, fsynced and moved in one trip off
     the event loop; a large one is written batch by batch while the next arrives.
@@ -58,45 +62,55 @@ async def receive_stream(temp: Path, final: Path, stream: AsyncIterator[bytes]) 
     try:
         head, rest = await _first_batch(stream)
         if rest is None:
-            size = await asyncio.to_thread(_write_whole, temp, final, head, sha256)
+            size = await asyncio.to_thread(_write_whole, temp_dir, final, head, sha256)
         else:
-            fp = await asyncio.to_thread(open, temp, "wb")
-            try:
+            part, fp = await asyncio.to_thread(create_part, temp_dir)
+            with _held(part, fp):
                 size = await pipe_to_file(fp, head, rest, sha256)
-            finally:
-                fp.close()
-            await asyncio.to_thread(move_into_place, temp, final)
+                await asyncio.to_thread(move_into_place, part, final)
     except BaseException as ex:
-        temp.unlink(missing_ok=True)
         raise_if_disk_full(ex, "to finish the upload")
         raise
     return size, "sha256:" + sha256.hexdigest()
 
 
-def write_files(files: Sequence[tuple[Path, Path, bytes]]) -> list[Optional[Exception]]:
-    """Store each ``(temp, final, content)``: written, fsynced, renamed; then each
-    directory that received a file is synced once. Blocking. One entry per
-    file: None when stored, else its error (a file that failed left nothing)."""
+def write_files(temp_dir: Path, files: Sequence[tuple[Path, bytes]]) -> list[Optional[Exception]]:
+    """Store each ``(final, content)``: written to a partial write in ``temp_dir``,
+    fsynced, renamed; then each directory that received a file is synced once.
+    Blocking. One entry per file: None when stored, else its error (a file that
+    failed left nothing)."""
     outcomes: list[Optional[Exception]] = []
     directories: dict[Path, list[int]] = {}
-    for index, (temp, final, content) in enumerate(files):
+    for index, (final, content) in enumerate(files):
         try:
-            with open(temp, "wb") as fp:
+            part, fp = create_part(temp_dir)
+            with _held(part, fp):
                 fp.write(content)
                 _fsync(fp)
-            directories.setdefault(rename_into_place(temp, final), []).append(index)
+                directories.setdefault(rename_into_place(part, final), []).append(index)
             outcomes.append(None)
         except Exception as ex:
-            temp.unlink(missing_ok=True)
             outcomes.append(_disk_full_as_storage_error(ex))
     for directory, indexes in directories.items():
         try:
             fsync_directory(directory)
         except OSError as ex:
             for index in indexes:
-                files[index][1].unlink(missing_ok=True)
+                files[index][0].unlink(missing_ok=True)
                 outcomes[index] = _disk_full_as_storage_error(ex)
     return outcomes
+
+
+@contextlib.contextmanager
+def _held(part: Path, fp) -> Iterator[None]:
+    """Keep partial write ``part`` open, so locked (a sweep leaves it), while the
+    block writes it and renames it into place; remove it if the block fails."""
+    with fp:
+        try:
+            yield
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
 
 
 def _disk_full_as_storage_error(ex: Exception) -> Exception:
@@ -159,11 +173,12 @@ async def pipe_to_file(fp, head: list[bytes], rest: Optional[AsyncIterator],
     return size
 
 
-def _write_whole(temp: Path, final: Path, chunks: list[bytes], sha256) -> int:
-    with open(temp, "wb") as fp:
+def _write_whole(temp_dir: Path, final: Path, chunks: list[bytes], sha256) -> int:
+    part, fp = create_part(temp_dir)
+    with _held(part, fp):
         _write_and_hash(fp, sha256, chunks)
         _fsync(fp)
-    move_into_place(temp, final)
+        move_into_place(part, final)
     return sum(map(len, chunks))
 
 

@@ -1,8 +1,9 @@
 """The built-in ``filesystem`` storage: files in a directory on local disk.
 
 Beyond the specification's methods it offers every optional capability in
-``datasette_files.base``: ranged reads, resumable and batched writes, folder
-walks, hashing in place, free space and health checks.
+``datasette_files.base``: ranged reads, resumable and batched writes, file
+records kept with the bytes, folder walks, hashing in place, free space and
+health checks.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ from typing import AsyncIterator, Callable, Optional, Sequence
 from ...base import (
     DEFAULT_MAX_FILE_SIZE,
     FileMetadata,
+    FileRecord,
     ScannedFolder,
     Storage,
     StorageCapabilities,
     StorageUnavailable,
 )
 from ...errors import ConfigError
-from . import reads, walk, writes
+from . import reads, records, walk, writes
 from .paths import TEMP_DIR_NAME, Root
 from .spool import SPOOL_SUFFIX, Spool
 
@@ -117,10 +119,11 @@ class FilesystemStorage(Storage):
         async for chunk in self.stream_range(path, 0, None):
             yield chunk
 
-    async def receive_upload(self, path: str, stream: AsyncIterator[bytes],
-                             content_type: str) -> FileMetadata:
+    async def receive_upload(self, path: str, stream: AsyncIterator[bytes], content_type: str,
+                             *, record: Optional[FileRecord] = None) -> FileMetadata:
         final = self.resolve(path)
-        size, content_hash = await writes.receive_stream(self._part_path(), final, stream)
+        size, content_hash = await writes.receive_stream(self._part_path(), final, stream,
+                                                         record)
         return FileMetadata(path=path, filename=final.name, content_type=content_type,
                             content_hash=content_hash, size=size)
 
@@ -142,12 +145,14 @@ class FilesystemStorage(Storage):
     def stream_range(self, path: str, start: int, end: Optional[int]) -> AsyncIterator[bytes]:
         return reads.stream_range(lambda: self.resolve(path), start, end)
 
-    def write_files_blocking(self, files: Sequence[tuple[str, bytes]]) -> list[Optional[Exception]]:
-        placed: list[tuple[Path, Path, bytes]] = []
+    def write_files_blocking(self, files: Sequence[tuple[str, bytes]], *,
+                             records: Optional[Sequence[Optional[FileRecord]]] = None
+                             ) -> list[Optional[Exception]]:
+        placed: list[tuple[Path, Path, bytes, Optional[FileRecord]]] = []
         outcomes: list[Optional[Exception]] = []
-        for path, content in files:
+        for (path, content), record in zip(files, records or [None] * len(files)):
             try:
-                placed.append((self._part_path(), self.resolve(path), content))
+                placed.append((self._part_path(), self.resolve(path), content, record))
                 outcomes.append(None)
             except Exception as ex:
                 outcomes.append(ex)
@@ -161,8 +166,9 @@ class FilesystemStorage(Storage):
     async def spooled_sha256(self, key: str, length: int):
         return await self._spool.sha256_of_head(key, length)
 
-    async def finish_chunks(self, key: str, path: str) -> None:
-        await self._spool.finish(key, self.resolve(path))
+    async def finish_chunks(self, key: str, path: str, *,
+                            record: Optional[FileRecord] = None) -> None:
+        await self._spool.finish(key, self.resolve(path), record)
 
     async def discard_chunks(self, key: str) -> None:
         await self._spool.discard(key)
@@ -181,6 +187,18 @@ class FilesystemStorage(Storage):
             return digests
 
         return await asyncio.to_thread(hash_all)
+
+    async def stored_records(self, paths: Sequence[str]) -> dict[str, Optional[FileRecord]]:
+        def read_all():
+            found = {}
+            for path in paths:
+                try:
+                    found[path] = records.read(self.resolve(path))
+                except ValueError:  # an unsafe path
+                    found[path] = None
+            return found
+
+        return await asyncio.to_thread(read_all)
 
     async def free_space(self) -> int:
         # statvfs answers from memory: not worth a trip off the event loop.

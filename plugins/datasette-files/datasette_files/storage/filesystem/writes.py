@@ -12,7 +12,8 @@ import os
 from pathlib import Path
 from typing import AsyncIterator, Optional, Sequence
 
-from ...base import StorageFull
+from ...base import FileRecord, StorageFull
+from . import records
 
 # Incoming chunks are gathered to this size before one write+hash runs off the loop.
 WRITE_BATCH = 4 * 1024 * 1024
@@ -48,8 +49,10 @@ def move_into_place(temp: Path, final: Path) -> None:
     fsync_directory(rename_into_place(temp, final))
 
 
-async def receive_stream(temp: Path, final: Path, stream: AsyncIterator[bytes]) -> tuple[int, str]:
-    """Store ``stream`` at ``final`` by way of ``temp``; (size, ``sha256:<hex>``).
+async def receive_stream(temp: Path, final: Path, stream: AsyncIterator[bytes],
+                         record: Optional[FileRecord] = None) -> tuple[int, str]:
+    """Store ``stream`` at ``final`` by way of ``temp``, with ``record`` kept in
+    it; (size, ``sha256:<hex>``).
 
     A small file arrives whole and is written, fsynced and moved in one trip off
     the event loop; a large one is written batch by batch while the next arrives.
@@ -58,10 +61,11 @@ async def receive_stream(temp: Path, final: Path, stream: AsyncIterator[bytes]) 
     try:
         head, rest = await _first_batch(stream)
         if rest is None:
-            size = await asyncio.to_thread(_write_whole, temp, final, head, sha256)
+            size = await asyncio.to_thread(_write_whole, temp, final, head, sha256, record)
         else:
             fp = await asyncio.to_thread(open, temp, "wb")
             try:
+                records.keep(fp.fileno(), record)
                 size = await pipe_to_file(fp, head, rest, sha256)
             finally:
                 fp.close()
@@ -73,16 +77,19 @@ async def receive_stream(temp: Path, final: Path, stream: AsyncIterator[bytes]) 
     return size, "sha256:" + sha256.hexdigest()
 
 
-def write_files(files: Sequence[tuple[Path, Path, bytes]]) -> list[Optional[Exception]]:
-    """Store each ``(temp, final, content)``: written, fsynced, renamed; then each
-    directory that received a file is synced once. Blocking. One entry per
-    file: None when stored, else its error (a file that failed left nothing)."""
+def write_files(files: Sequence[tuple[Path, Path, bytes, Optional[FileRecord]]]
+                ) -> list[Optional[Exception]]:
+    """Store each ``(temp, final, content, record)``: written with its record,
+    fsynced, renamed; then each directory that received a file is synced once.
+    Blocking. One entry per file: None when stored, else its error (a file that
+    failed left nothing)."""
     outcomes: list[Optional[Exception]] = []
     directories: dict[Path, list[int]] = {}
-    for index, (temp, final, content) in enumerate(files):
+    for index, (temp, final, content, record) in enumerate(files):
         try:
             with open(temp, "wb") as fp:
                 fp.write(content)
+                records.keep(fp.fileno(), record)
                 _fsync(fp)
             directories.setdefault(rename_into_place(temp, final), []).append(index)
             outcomes.append(None)
@@ -159,9 +166,11 @@ async def pipe_to_file(fp, head: list[bytes], rest: Optional[AsyncIterator],
     return size
 
 
-def _write_whole(temp: Path, final: Path, chunks: list[bytes], sha256) -> int:
+def _write_whole(temp: Path, final: Path, chunks: list[bytes], sha256,
+                 record: Optional[FileRecord]) -> int:
     with open(temp, "wb") as fp:
         _write_and_hash(fp, sha256, chunks)
+        records.keep(fp.fileno(), record)
         _fsync(fp)
     move_into_place(temp, final)
     return sum(map(len, chunks))

@@ -311,5 +311,6 @@ def _stored_file(source_slug: str, path: str, size: int, name: StorageName,
 def _describes(record: FileRecord, name: StorageName) -> bool:
     """Whether ``record`` is of the file stored under ``name``: a display name
     that would be stored under that very name."""
-    return display_filename(record.filename) == record.filename != "" and \
-        storage_path(name.file_id, record.filename) == f"{name.file_id}-{name.ascii_name}"
+    shown = display_filename(record.filename)
+    return bool(shown) and shown == record.filename and \
+        storage_path(name.file_id, shown) == f"{name.file_id}-{name.ascii_name}"

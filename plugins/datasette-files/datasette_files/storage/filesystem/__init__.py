@@ -16,7 +16,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import AsyncIterator, Callable, Optional, Sequence
+from typing import Any, AsyncIterator, Callable, Optional, Sequence
 
 from ...base import (
     DEFAULT_MAX_FILE_SIZE,
@@ -177,28 +177,10 @@ class FilesystemStorage(Storage):
         return walk.walk_folders(self._root, include_hidden)
 
     async def content_hashes(self, paths: Sequence[str]) -> dict[str, Optional[str]]:
-        def hash_all():
-            digests = {}
-            for path in paths:
-                try:
-                    digests[path] = reads.sha256_of(self.resolve(path))
-                except (OSError, ValueError):  # gone, unreadable, or unsafe
-                    digests[path] = None
-            return digests
-
-        return await asyncio.to_thread(hash_all)
+        return await self._read_each(paths, reads.sha256_of)
 
     async def stored_records(self, paths: Sequence[str]) -> dict[str, Optional[FileRecord]]:
-        def read_all():
-            found = {}
-            for path in paths:
-                try:
-                    found[path] = records.read(self.resolve(path))
-                except ValueError:  # an unsafe path
-                    found[path] = None
-            return found
-
-        return await asyncio.to_thread(read_all)
+        return await self._read_each(paths, records.read)
 
     async def free_space(self) -> int:
         # statvfs answers from memory: not worth a trip off the event loop.
@@ -215,6 +197,21 @@ class FilesystemStorage(Storage):
                 f"{ex.strerror or ex}") from ex
 
     # Internals -------------------------------------------------------------------
+
+    async def _read_each(self, paths: Sequence[str], read: Callable[[Path], Any]) -> dict:
+        """``path -> read(local path)``, in one trip off the event loop; None for a
+        path that is gone, unreadable or unsafe."""
+
+        def read_all():
+            found = {}
+            for path in paths:
+                try:
+                    found[path] = read(self.resolve(path))
+                except (OSError, ValueError):
+                    found[path] = None
+            return found
+
+        return await asyncio.to_thread(read_all)
 
     def _part_path(self) -> Path:
         return self._root.temp / f"{uuid.uuid4().hex}{PART_SUFFIX}"

@@ -1,24 +1,41 @@
 """Backup and restore of a data directory, while the server runs.
 
 A backup is a tar file laid out like the data directory. Databases are copied
-with SQLite's online backup API, so each copy is consistent; the registry is
-snapshotted first and files copied after, and any file deleted in between has
-its registry row dropped from the copy, so a restored registry never points at
-missing bytes.
+with SQLite's online backup API, so each copy is consistent. The archive's
+files agree with the registry's snapshot:
+
+- The snapshot comes first. A file is on disk before its row commits, so every
+  file the snapshot registers is there to be copied; one deleted meanwhile has
+  its row dropped from the copy, so a restored registry never points at
+  missing bytes. (Files first, the registry after, would register files that
+  arrived between the two without their bytes.)
+- A file datasette-files stored (its name holds its id) with no row in the
+  snapshot is left out when its id is younger than the snapshot: its upload
+  began after it. One with an older id is kept: an upload whose row committed
+  just after the snapshot, or a file whose row was lost before, which would
+  otherwise be in no backup at all. After a restore, sync registers it again
+  under its own id, with the display name and owner datasette-files keeps in
+  the file's extended attributes, which the archive carries.
+- Files that are not ours (a share's) are all copied, as sync treats them.
 """
 
 from __future__ import annotations
 
+import datetime
 import os
 import sqlite3
 import tarfile
 import tempfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Optional
+
+import datasette_files
 
 from .datadir import ADMIN_HASH_FILE, KEYS_FILE, DataDir
 
 TEMP_DIR_NAME = ".datasette-files-tmp"
+# Extended attributes in a pax header, as GNU tar and bsdtar write them.
+PAX_XATTR = "SCHILY.xattr."
 
 
 class RestoreRefused(Exception):
@@ -61,8 +78,10 @@ def write_backup(data_dir: DataDir, config: dict, out: BinaryIO) -> str:
     roots, notes = _filesystem_roots(config, data_dir)
     base = data_dir.root.resolve()
     with tempfile.TemporaryDirectory(dir=data_dir.internal) as temp, \
-            tarfile.open(fileobj=out, mode="w|") as tar:
+            tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
         temp = Path(temp)
+        # An id made from now on is an upload's that began after the snapshot.
+        began = datetime.datetime.now(datetime.timezone.utc)
         snapshots = {"internal/internal.db": data_dir.internal_db}
         snapshots.update({f"databases/{p.name}": p for p in data_dir.database_files()})
         copies = {}
@@ -70,23 +89,27 @@ def write_backup(data_dir: DataDir, config: dict, out: BinaryIO) -> str:
             if path.exists():
                 copies[name] = temp / name.replace("/", "__")
                 _snapshot(path, copies[name])
+        registry = copies.get("internal/internal.db")
+        registered = _registered_files(registry, roots) if registry else set()
 
-        added, total_bytes = set(), 0
+        added, left_out, total_bytes = set(), 0, 0
         for slug, root in roots.items():
             for dirpath, dirnames, filenames in os.walk(root):
                 dirnames[:] = [d for d in dirnames if d != TEMP_DIR_NAME]
                 for filename in filenames:
                     path = Path(dirpath) / filename
-                    try:
-                        tar.add(path, arcname=str(path.relative_to(base)))
-                    except FileNotFoundError:
-                        continue  # deleted while we walked
-                    added.add((slug, str(path.relative_to(root))))
-                    total_bytes += path.stat().st_size if path.exists() else 0
+                    relative = str(path.relative_to(root))
+                    if (slug, relative) not in registered and _stored_since(filename, began):
+                        left_out += 1
+                        continue
+                    size = _add_file(tar, path, str(path.relative_to(base)))
+                    if size is not None:  # else deleted while we walked
+                        added.add((slug, relative))
+                        total_bytes += size
 
-        dropped = 0
-        if "internal/internal.db" in copies:
-            dropped = _drop_rows_without_bytes(copies["internal/internal.db"], roots, added)
+        without_bytes = registered - added
+        if without_bytes:
+            _drop_rows(registry, without_bytes)
         for name, copy in copies.items():
             tar.add(copy, arcname=name)
         for extra in (KEYS_FILE, ADMIN_HASH_FILE):
@@ -94,29 +117,76 @@ def write_backup(data_dir: DataDir, config: dict, out: BinaryIO) -> str:
                 tar.add(data_dir.internal / extra, arcname=f"internal/{extra}")
     lines = [
         f"backup: {len(copies)} databases, {len(added)} files ({total_bytes / 1e6:.1f} MB); "
-        f"{dropped} registry rows dropped for files deleted during the backup",
+        f"{len(without_bytes)} registry rows dropped for files deleted during the backup; "
+        f"{left_out} files left out, uploaded after the registry snapshot",
         "the backup holds the keys in internal/keys.json: store it as securely as the data",
         *notes,
     ]
     return "\n".join(lines)
 
 
-def _drop_rows_without_bytes(registry: Path, roots: dict, added: set) -> int:
+def _stored_since(filename: str, began: datetime.datetime) -> bool:
+    """Whether ``filename`` is a file datasette-files stored whose id (made as
+    its upload began) is from ``began`` or later."""
+    made = datasette_files.storage_name_time(filename)
+    return made is not None and made >= began
+
+
+def _add_file(tar: tarfile.TarFile, path: Path, arcname: str) -> Optional[int]:
+    """Add ``path`` with its user extended attributes; its size, or None if it
+    is gone."""
+    try:
+        info = tar.gettarinfo(path, arcname)
+        info.pax_headers = _user_attributes(path)
+        if not info.isreg():
+            tar.addfile(info)
+            return 0
+        with open(path, "rb") as fp:
+            tar.addfile(info, fp)
+    except FileNotFoundError:
+        return None
+    return info.size
+
+
+def _user_attributes(path: Path) -> dict[str, str]:
+    """The file's ``user.`` extended attributes as pax headers, as GNU tar's
+    ``--xattrs`` writes them: datasette-files keeps a file's display name and
+    owner there, for sync to find should the registry lose the file."""
+    if not hasattr(os, "listxattr"):
+        return {}
+    try:
+        return {f"{PAX_XATTR}{name}": os.getxattr(path, name, follow_symlinks=False)
+                .decode("utf-8", "surrogateescape")
+                for name in os.listxattr(path, follow_symlinks=False)
+                if name.startswith("user.")}
+    except OSError:  # not supported here, or the file is gone: the bytes still count
+        return {}
+
+
+def _registered_files(registry: Path, roots: dict) -> set[tuple[str, str]]:
+    """(source, path) of the files the registry copy holds in ``roots``."""
     conn = sqlite3.connect(registry)
     try:
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if "datasette_files_files" not in tables:
-            return 0
-        missing = [
-            (slug, path)
-            for slug, path in conn.execute("SELECT source_slug, path FROM datasette_files_files")
-            if slug in roots and (slug, path) not in added
-        ]
+        if not _has_files_table(conn):
+            return set()
+        return {(slug, path) for slug, path in conn.execute(
+            "SELECT source_slug, path FROM datasette_files_files") if slug in roots}
+    finally:
+        conn.close()
+
+
+def _has_files_table(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                        "AND name = 'datasette_files_files'").fetchone() is not None
+
+
+def _drop_rows(registry: Path, files: set[tuple[str, str]]) -> None:
+    """Forget ``(source, path)`` files in the registry copy."""
+    conn = sqlite3.connect(registry)
+    try:
         with conn:
             conn.executemany(
-                "DELETE FROM datasette_files_files WHERE source_slug = ? AND path = ?", missing
-            )
-        return len(missing)
+                "DELETE FROM datasette_files_files WHERE source_slug = ? AND path = ?", files)
     finally:
         conn.close()
 
@@ -134,5 +204,21 @@ def restore_backup(backup: Path, data_dir: DataDir) -> str:
         # The "data" filter refuses absolute paths, '..', links out and devices.
         tar.extractall(root, filter="data")
         count = len(tar.getnames())
+        for member in tar.getmembers():
+            if member.isreg():
+                _restore_user_attributes(root / member.name, member.pax_headers)
     data_dir.internal.chmod(0o700)
     return f"restored {count} entries into {root}"
+
+
+def _restore_user_attributes(path: Path, pax_headers: dict) -> None:
+    """Put back the ``user.`` extended attributes the backup carried for ``path``
+    (tarfile extracts none); where the filesystem keeps none, sync falls back
+    to the names in storage."""
+    for key, value in pax_headers.items():
+        if key.startswith(PAX_XATTR + "user."):
+            try:
+                os.setxattr(path, key.removeprefix(PAX_XATTR),
+                            value.encode("utf-8", "surrogateescape"), follow_symlinks=False)
+            except (OSError, AttributeError):  # AttributeError: no xattrs on this system
+                return

@@ -9,7 +9,7 @@ import pytest
 
 from support import api
 from support.config import OPEN_PERMISSIONS
-from support.server import DatasetteServer, source_config
+from support.server import source_config
 
 ORIGINAL = bytes(range(256)) * 40  # 10,240 bytes
 

@@ -1,14 +1,18 @@
 """Sync of existing folders, read-only sources, and the source listing API."""
 
+import datetime
 import hashlib
 import os
 import shutil
+import sqlite3
 import time
+from pathlib import Path
 
 import pytest
+from ulid import ULID
 
 from support import api
-from support.config import ADMIN, ALICE
+from support.config import ADMIN, ALICE, BOB
 from support.server import source_config
 
 
@@ -282,3 +286,154 @@ def test_read_only_sources(tmp_path, make_server):
         page = admin.get("/-/files/source/share").text
         assert "data-upload" not in page
     assert (root / "projects/alpha/plan.txt").read_bytes() == b"alpha plan"
+
+
+# Files we stored ourselves, met by a sync that has no row for them -------------------
+
+
+def registry_snapshot(server, destination):
+    """A consistent copy of the server's registry, as a backup takes it."""
+    source = sqlite3.connect(server.internal_db)
+    copy = sqlite3.connect(destination)
+    source.backup(copy)
+    source.close()
+    copy.close()
+
+
+def put_back_registry(server, snapshot):
+    """The server's registry replaced by an older copy (the server is stopped)."""
+    for suffix in ("-wal", "-shm"):
+        Path(f"{server.internal_db}{suffix}").unlink(missing_ok=True)
+    shutil.copy(snapshot, server.internal_db)
+
+
+def forget_rows(server, *file_ids):
+    """Rows lost from the registry while the server is stopped, bytes left behind."""
+    db = sqlite3.connect(server.internal_db)
+    db.executemany("DELETE FROM datasette_files_files WHERE id = ?", [(i,) for i in file_ids])
+    db.commit()
+    db.close()
+
+
+def id_time(file_id):
+    moment = ULID.from_str(file_id.removeprefix("df-").upper()).datetime
+    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@pytest.fixture
+def share_with_table(tmp_path, make_server):
+    """An empty source, and a table whose ``attachment`` column holds file ids."""
+    root, data = tmp_path / "share", tmp_path / "data"
+    data.mkdir()
+    db = sqlite3.connect(data / "data.db")
+    db.execute("CREATE TABLE attachments (id INTEGER PRIMARY KEY, attachment TEXT)")
+    db.commit()
+    db.close()
+    settings = config(root)
+    settings["permissions"].update({"insert-row": True, "view-table": True})
+    settings["databases"] = {"data": {"tables": {"attachments": {
+        "column_types": {"attachment": "file"}}}}}
+    return root, make_server(settings, data_dir=data, extra_args=[str(data / "data.db")])
+
+
+def test_files_we_stored_come_back_as_themselves_when_the_registry_is_older(
+        share_with_table, tmp_path):
+    """Each way of storing a file (a small PUT, a streamed PUT, the three steps,
+    chunks) records the file beside its bytes; a registry restored from before
+    they were uploaded gets them back under their ids, names and owners."""
+    root, server = share_with_table
+    with server.client(ADMIN) as admin:
+        wait_for_sync(admin)
+    registry_snapshot(server, tmp_path / "older.db")
+    with server.client(ALICE) as alice:
+        small = alice.put("/-/files/upload/share/Café menu ü.pdf", content=b"%PDF menu")
+        streamed = alice.put("/-/files/upload/share/Überblick 2026.bin",
+                             content=os.urandom(300_000))
+        uploaded = [small.json()["file"], streamed.json()["file"]]
+        cell = alice.post("/data/attachments/-/insert",
+                          json={"row": {"attachment": uploaded[0]["id"]}})
+        assert cell.status_code == 201, cell.text
+    with server.client(BOB) as bob:
+        uploaded.append(api.upload(bob, "share", "Ñandú notes.md", b"# notes", "text/markdown"))
+        content = os.urandom(150_000)
+        token = api.prepare(bob, "share", "Große Tabelle.csv", len(content)).json()["upload_token"]
+        api.send_chunk(bob, "share", token, content[:100_000], 0, len(content))
+        api.send_chunk(bob, "share", token, content[100_000:], 100_000, len(content))
+        uploaded.append(api.complete(bob, "share", token).json()["file"])
+    server.stop()
+    put_back_registry(server, tmp_path / "older.db")
+    server.start()
+
+    with server.client(ADMIN) as admin:
+        assert wait_for_sync(admin)["sync"]["added"] == 4
+        for original in uploaded:
+            found = admin.get(f"/-/files/{original['id']}.json")
+            assert found.status_code == 200, (original["filename"], found.text)
+            file = found.json()["file"]
+            for key in ("filename", "uploaded_by", "content_type", "size", "content_hash"):
+                assert file[key] == original[key], (key, file)
+            # The id was made when the upload began: a moment before the row.
+            assert file["created_at"] == id_time(file["id"]) <= original["created_at"]
+        assert {f["id"] for f in by_path(admin).values()} == {f["id"] for f in uploaded}
+        # The table's cell points at a file again.
+        resolved = admin.get("/-/files/batch.json", params={"id": uploaded[0]["id"]}).json()
+        assert resolved["files"][uploaded[0]["id"]]["filename"] == "Café menu ü.pdf"
+        again = admin.post("/data/attachments/-/insert",
+                           json={"row": {"attachment": uploaded[0]["id"]}})
+        assert again.status_code == 201, again.text
+
+
+def test_a_file_with_no_record_or_a_taken_id(share_with_table):
+    """Without a record beside the bytes, the storage name still gives the id
+    and an ASCII name; a record that no longer matches the name (renamed on
+    disk) is not used; a copy of a registered file gets an id of its own."""
+    root, server = share_with_table
+    with server.client(ALICE) as alice:
+        wait_for_sync(alice)
+        stored = {}
+        for name in ("Ñandú.txt", "report.pdf", "Café menu ü.pdf"):
+            response = alice.put(f"/-/files/upload/share/{name}", content=name.encode())
+            assert response.status_code == 201, response.text
+            stored[name] = response.json()["file"]["id"]
+    server.stop()
+    unrecorded, = root.glob(f"{stored['Ñandú.txt']}-*")
+    for attribute in os.listxattr(unrecorded):
+        os.removexattr(unrecorded, attribute)
+    report, = root.glob(f"{stored['report.pdf']}-*")
+    report.rename(root / f"{stored['report.pdf']}-report-v2.pdf")
+    menu, = root.glob(f"{stored['Café menu ü.pdf']}-*")
+    (root / "copies").mkdir()
+    shutil.copy2(menu, root / "copies" / menu.name)  # with its record
+    forget_rows(server, stored["Ñandú.txt"], stored["report.pdf"])
+    server.start()
+
+    with server.client(ADMIN) as admin:
+        assert wait_for_sync(admin)["sync"]["added"] == 3
+        files = by_path(admin)
+        assert (files["Nandu.txt"]["id"], files["Nandu.txt"]["uploaded_by"]) == (
+            stored["Ñandú.txt"], None)
+        assert (files["report-v2.pdf"]["id"], files["report-v2.pdf"]["uploaded_by"]) == (
+            stored["report.pdf"], None)
+        assert files["Café menu ü.pdf"]["id"] == stored["Café menu ü.pdf"]
+        copy = files["copies/Café menu ü.pdf"]
+        assert copy["id"] != stored["Café menu ü.pdf"] and copy["uploaded_by"] == "alice"
+        assert len(files) == 4
+
+
+def test_two_copies_of_a_lost_file_share_nothing_but_their_bytes(share_with_table):
+    root, server = share_with_table
+    with server.client(ALICE) as alice:
+        wait_for_sync(alice)
+        file_id = alice.put("/-/files/upload/share/plan.txt", content=b"plan").json()["file"]["id"]
+    server.stop()
+    stored, = root.glob(f"{file_id}-*")
+    (root / "copies").mkdir()
+    shutil.copy2(stored, root / "copies" / stored.name)
+    forget_rows(server, file_id)
+    server.start()
+    with server.client(ADMIN) as admin:
+        assert wait_for_sync(admin)["sync"]["added"] == 2
+        files = by_path(admin)
+        assert set(files) == {"plan.txt", "copies/plan.txt"}
+        ids = [files["plan.txt"]["id"], files["copies/plan.txt"]["id"]]
+        assert file_id in ids and len(set(ids)) == 2

@@ -1,13 +1,16 @@
 """The filesystem storage's single choke point for paths, and its streaming."""
 
 import asyncio
+import hashlib
 import os
+from pathlib import Path
 
 import pytest
 
 from datasette_files.errors import ConfigError
-from datasette_files.base import FileMissing, StorageUnavailable, UnsafePath
+from datasette_files.base import FileMissing, FileRecord, StorageUnavailable, UnsafePath
 from datasette_files.storage.filesystem import FilesystemStorage
+from datasette_files.storage.filesystem import records
 from datasette_files.storage.filesystem.reads import READ_CHUNK
 
 
@@ -123,7 +126,8 @@ def test_it_declares_every_optional_capability(storage):
     from datasette_files import base
 
     for capability in (base.RangeReads, base.ResumableWrites, base.BatchWrites,
-                       base.FolderWalks, base.ContentHashes, base.FreeSpace, base.HealthChecks):
+                       base.FolderWalks, base.ContentHashes, base.FreeSpace, base.HealthChecks,
+                       base.FileRecords):
         assert isinstance(storage, capability), capability.__name__
 
 
@@ -181,3 +185,43 @@ def test_missing_files_are_storage_errors(storage):
 
     with pytest.raises(FileMissing):
         asyncio.run(first_chunk())
+
+
+def test_every_way_of_writing_keeps_the_record_with_the_bytes(storage):
+    """A small batch, a stream and chunks: each file's record is read back; a
+    file stored without one, or placed by hand, has none."""
+    menu = FileRecord("Café menu ü.pdf", "application/pdf", "alice")
+    notes = FileRecord("Ñandú notes.md", "text/markdown", None)
+    table = FileRecord("Große Tabelle.csv", None, "bob")
+
+    async def chunks(*parts):
+        for part in parts:
+            yield part
+
+    async def store_all():
+        assert storage.write_files_blocking(
+            [("menu.pdf", b"%PDF"), ("bare.txt", b"x")], records=[menu, None]) == [None, None]
+        await storage.receive_upload("notes.md", chunks(b"# n"), "text/markdown", record=notes)
+        await storage.write_chunk("key-1", 0, chunks(b"a,b\n"), hashlib.sha256())
+        await storage.finish_chunks("key-1", "table.csv", record=table)
+        (storage.root / "by-hand.txt").write_bytes(b"h")
+        return await storage.stored_records(
+            ["menu.pdf", "bare.txt", "notes.md", "table.csv", "by-hand.txt", "missing.txt",
+             "../outside"])
+
+    assert asyncio.run(store_all()) == {
+        "menu.pdf": menu, "bare.txt": None, "notes.md": notes, "table.csv": table,
+        "by-hand.txt": None, "missing.txt": None, "../outside": None}
+
+
+def test_a_record_that_cannot_be_kept_is_dropped_and_a_foreign_one_ignored(storage):
+    # Linux keeps user attributes on regular files and folders only: a device
+    # refuses them, as a filesystem without extended attributes does.
+    with open(os.devnull, "wb") as device:
+        records.keep(device.fileno(), FileRecord("x.txt"))
+    assert records.read(Path(os.devnull)) is None
+    for foreign in (b"not json", b"[1]", b'{"filename": 3}', b'{"uploaded_by": "a"}'):
+        path = storage.root / "foreign.txt"
+        path.write_bytes(b"f")
+        os.setxattr(path, records.ATTRIBUTE, foreign)
+        assert records.read(path) is None, foreign

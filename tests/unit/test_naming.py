@@ -1,3 +1,4 @@
+import datetime
 import re
 
 import pytest
@@ -9,6 +10,8 @@ from datasette_files.naming import (
     is_valid_content_type,
     new_file_id,
     new_upload_token,
+    parse_storage_name,
+    storage_name_time,
     storage_path,
 )
 
@@ -67,3 +70,23 @@ def test_content_type_for():
     assert content_type_for("a.png", None) == "image/png"
     assert content_type_for("a.png", "Text/CSV; charset=utf-8") == "text/csv"
     assert content_type_for("noext", None) == "application/octet-stream"
+
+
+@pytest.mark.parametrize("name", ["Café menu ü.pdf", "名前.txt", "x" * 300 + ".pdf", "....",
+                                  "df-01m8shm9wsf4hj4mhwb4hke15n-nested.txt"])
+def test_a_storage_name_gives_back_its_id_and_ascii_name(name):
+    file_id = new_file_id()
+    stored = storage_path(file_id, name)
+    assert parse_storage_name(stored) == (file_id, stored.removeprefix(file_id + "-"))
+    moment = storage_name_time(stored)
+    assert moment <= datetime.datetime.now(datetime.timezone.utc)
+
+
+@pytest.mark.parametrize("name", [
+    "report.pdf", "df-01m8shm9wsf4hj4mhwb4hke15n", "df-01m8shm9wsf4hj4mhwb4hke15n-",
+    "df-01M8SHM9WSF4HJ4MHWB4HKE15N-upper.txt",  # our ids are lowercase
+    "df-81m8shm9wsf4hj4mhwb4hke15n-overflow.txt",  # past the largest ULID
+    "df-01m8shm9wsf4hj4mhwb4hke15n-with space.txt",  # storage_path would not make it
+    "df-01m8shm9wsf4hj4mhwb4hke15-short.txt"])
+def test_other_names_are_not_ours(name):
+    assert parse_storage_name(name) is None and storage_name_time(name) is None

@@ -1,8 +1,9 @@
 """datasette-files: upload, serve, search and manage files in Datasette.
 
-The public Python API: ``get_file`` and ``File`` (the specification's), and
+The public Python API: ``get_file`` and ``File`` (the specification's),
 ``list_sources``, ``validate_sources``, ``sync_source`` and ``check_source`` for
-an application that runs sources. Storage backends and thumbnail generators
+an application that runs sources, and ``storage_name_time`` for one that backs
+up their files. Storage backends and thumbnail generators
 build on ``datasette_files.base``. Datasette finds the plugin's hook
 implementations here; they live in ``plugin.py``.
 """
@@ -28,6 +29,7 @@ from .api import (  # noqa: E402
     validate_sources,
 )
 from .errors import ConfigError  # noqa: E402
+from .naming import storage_name_time  # noqa: E402
 from .plugin import (  # noqa: E402,F401  (hook implementations Datasette finds here)
     asgi_wrapper,
     extra_css_urls,
@@ -56,5 +58,6 @@ if _name is not None:
 
 __all__ = [
     "ConfigError", "File", "SourceCheck", "SourceSummary", "SyncInProgress", "SyncStatus",
-    "check_source", "get_file", "list_sources", "sync_source", "validate_sources",
+    "check_source", "get_file", "list_sources", "storage_name_time", "sync_source",
+    "validate_sources",
 ]

@@ -273,6 +273,38 @@ class BatchWrites(Protocol):
         the storage's to report). A failed file leaves nothing behind."""
 
 
+@dataclass(frozen=True)
+class FileRecord:
+    """What the registry knows of a stored file that its bytes and storage name do
+    not tell: the name shown to people (the storage name holds only an ASCII
+    form of it), the content type declared at upload, and who uploaded it."""
+
+    filename: str
+    content_type: Optional[str] = None
+    uploaded_by: Optional[str] = None
+
+
+@runtime_checkable
+class FileRecords(Protocol):
+    """Keeps a ``FileRecord`` beside each file it stores, written in the same
+    step as the bytes, so a file whose registry row was lost (a restored
+    backup, a lost database) comes back through sync as itself: its id (from
+    the storage name), its display name and its owner.
+
+    ``receive_upload`` takes the record; so do ``finish_chunks`` (a ``record``)
+    and ``write_files_blocking`` (one per file, in ``records``) when the storage
+    has those capabilities too. A record that cannot be kept (a filesystem
+    without extended attributes, say) is dropped silently: the file is stored
+    all the same."""
+
+    async def receive_upload(self, path: str, stream: AsyncIterator[bytes], content_type: str,
+                             *, record: Optional[FileRecord] = None) -> FileMetadata:
+        """``Storage.receive_upload``, keeping ``record`` with the bytes."""
+
+    async def stored_records(self, paths: Sequence[str]) -> dict[str, Optional[FileRecord]]:
+        """``path -> FileRecord`` kept with the file, or None when there is none."""
+
+
 @runtime_checkable
 class FolderWalks(Protocol):
     """Lists the whole tree folder by folder, with sizes and modification times:

@@ -7,10 +7,12 @@ names a location in storage.
 
 from __future__ import annotations
 
+import datetime
 import mimetypes
 import re
 import secrets
 import unicodedata
+from typing import NamedTuple, Optional
 
 from ulid import ULID
 
@@ -60,6 +62,39 @@ def storage_path(file_id: str, filename: str) -> str:
     return f"{file_id}-{safe}"
 
 
+class StorageName(NamedTuple):
+    """A name ``storage_path`` made: the file's id and the ASCII form of its name."""
+
+    file_id: str
+    ascii_name: str
+
+    @property
+    def id_time(self) -> datetime.datetime:
+        """When the id was made (the upload began): its ULID's timestamp."""
+        return ULID.from_str(self.file_id.removeprefix("df-")).datetime
+
+
+def parse_storage_name(name: str) -> Optional[StorageName]:
+    """The id and ASCII name in ``name`` if ``storage_path`` could have made it
+    (a lowercase id whose ULID decodes, then a name it would not change);
+    None for any other name."""
+    match = _STORAGE_NAME.fullmatch(name)
+    if not match or storage_path(*match.groups()) != name:
+        return None
+    try:
+        ULID.from_str(match[1].removeprefix("df-"))
+    except ValueError:  # past the largest timestamp a ULID holds
+        return None
+    return StorageName(*match.groups())
+
+
+def storage_name_time(name: str) -> Optional[datetime.datetime]:
+    """When the file stored under ``name`` got its id (its upload began), from
+    the ULID in the name; None for a name ``storage_path`` did not make."""
+    parsed = parse_storage_name(name)
+    return parsed.id_time if parsed else None
+
+
 def is_valid_content_type(value: str) -> bool:
     return bool(_MIME_TYPE.match(value))
 
@@ -82,3 +117,5 @@ def is_hidden(name: str) -> bool:
 
 # A file id: "df-" and a ULID (Crockford's base 32, either case).
 FILE_ID_PATTERN = r"df-[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}"
+# A name storage_path made: a lowercase id (as new_file_id makes them), '-', a name.
+_STORAGE_NAME = re.compile(r"(df-[0-9a-hjkmnp-tv-z]{26})-(.+)")

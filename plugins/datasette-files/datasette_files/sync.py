@@ -1,6 +1,10 @@
 """Sync: register the files already in a source's storage, and keep up with it.
 
-New files get ids; files whose bytes vanished leave the registry; changed
+New files get ids, except files we stored ourselves (their storage name
+holds their id): a registry older than the storage (a restored backup, a lost
+database) gets them back under their own ids, with the display name, type and
+owner recorded beside the bytes where the storage keeps records. Files whose
+bytes vanished leave the registry; changed
 files (size or modification time) are re-hashed and lose their thumbnails; a
 file moved or renamed keeps its id when its size and hash match a vanished
 one. A root that is missing, unreadable or suddenly empty while files are
@@ -13,15 +17,30 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import mimetypes
 import time
 from dataclasses import asdict, dataclass, field
 from typing import AsyncIterator, Optional
 
-from .base import FolderWalks, HealthChecks, ScannedFolder, StorageUnavailable
-from .clock import now_timestamp
+from .base import (
+    FileRecord,
+    FileRecords,
+    FolderWalks,
+    HealthChecks,
+    ScannedFolder,
+    StorageUnavailable,
+)
+from .clock import format_timestamp, now_timestamp
 from .hashing import hash_stored_files
-from .naming import is_hidden, new_file_id
+from .naming import (
+    StorageName,
+    content_type_for,
+    display_filename,
+    is_hidden,
+    is_valid_content_type,
+    new_file_id,
+    parse_storage_name,
+    storage_path,
+)
 from .registry import FileRow, KnownFile, Registry
 from .sources import Source
 
@@ -117,6 +136,7 @@ async def _sync(registry: Registry, source: Source, status: SyncStatus, include_
     now = now_timestamp()
     async for folders in folder_batches(source, include_hidden):
         known = await synced.in_folders(source.slug, [f.path for f in folders if f.readable])
+        unregistered: list[tuple[str, int, Optional[int]]] = []
         for folder in folders:
             if not folder.readable:
                 unreadable.append(folder.path)  # contents unknown, not gone
@@ -129,7 +149,7 @@ async def _sync(registry: Registry, source: Source, status: SyncStatus, include_
             for name, (size, mtime) in folder.files.items():
                 row = known.pop(prefix + name, None)
                 if row is None:
-                    writes.added.append((_new_file(source.slug, prefix + name, size, now), mtime))
+                    unregistered.append((prefix + name, size, mtime))
                 elif row.size != size or (None not in (row.mtime_ns, mtime)
                                           and row.mtime_ns != mtime):
                     writes.changed.append((size, mtime, row.id))
@@ -137,6 +157,7 @@ async def _sync(registry: Registry, source: Source, status: SyncStatus, include_
                     # Uploaded files learn their modification time, so a later edit shows.
                     writes.stamped.append((mtime, row.id))
         gone.extend(known.values())
+        writes.added.extend(await _rows_for(source, unregistered, now))
         await writes.flush(when_full=True)
     await writes.flush()
 
@@ -244,10 +265,52 @@ async def _find_moves(registry: Registry, source: Source, first_new_seq: int,
     return moves
 
 
+async def _rows_for(source: Source, found: list[tuple[str, int, Optional[int]]],
+                   now: str) -> list[tuple[FileRow, Optional[int]]]:
+    """``(row, mtime_ns)`` for files found with no row: a file we stored keeps
+    the id in its storage name, and its record where the storage keeps one;
+    any other file is new."""
+    ours = {path: name for path, _, _ in found
+            if (name := parse_storage_name(path.rpartition("/")[2])) is not None}
+    records: dict[str, Optional[FileRecord]] = {}
+    if ours and isinstance(source.storage, FileRecords):
+        records = await source.storage.stored_records(list(ours))
+    return [(_stored_file(source.slug, path, size, ours[path], records.get(path))
+             if path in ours else _new_file(source.slug, path, size, now), mtime)
+            for path, size, mtime in found]
+
+
 def _new_file(source_slug: str, path: str, size: int, now: str) -> FileRow:
     folder, _, filename = path.rpartition("/")
     return FileRow(
         seq=None, id=new_file_id(), source_slug=source_slug, path=path, filename=filename,
-        folder=folder, content_type=mimetypes.guess_type(filename)[0] or "application/octet-stream",
-        content_hash=None, size=size, width=None, height=None, uploaded_by=None,
-        created_at=now, metadata={"synced": True})
+        folder=folder, content_type=content_type_for(filename, None), content_hash=None,
+        size=size, width=None, height=None, uploaded_by=None, created_at=now,
+        metadata={"synced": True})
+
+
+def _stored_file(source_slug: str, path: str, size: int, name: StorageName,
+                 record: Optional[FileRecord]) -> FileRow:
+    """The row of a file we stored, whose row was lost: its own id (the registry
+    gives it a new one should a row hold that id already: a copy), created when
+    the id was made."""
+    folder = path.rpartition("/")[0]
+    if record is not None and not _describes(record, name):
+        record = None  # renamed on disk since: the name there is the one to show
+    filename = record.filename if record else name.ascii_name
+    declared = record.content_type if record else None
+    return FileRow(
+        seq=None, id=name.file_id, source_slug=source_slug, path=path, filename=filename,
+        folder=folder, content_type=content_type_for(
+            filename, declared if declared and is_valid_content_type(declared) else None),
+        content_hash=None, size=size, width=None, height=None,
+        uploaded_by=record.uploaded_by if record else None,
+        created_at=format_timestamp(name.id_time))
+
+
+def _describes(record: FileRecord, name: StorageName) -> bool:
+    """Whether ``record`` is of the file stored under ``name``: a display name
+    that would be stored under that very name."""
+    shown = display_filename(record.filename)
+    return bool(shown) and shown == record.filename and \
+        storage_path(name.file_id, shown) == f"{name.file_id}-{name.ascii_name}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import NamedTuple, Optional
 
+from ..naming import new_file_id
 from .rows import FILE_COLUMNS, FileRow
 
 # SQLite's limit on host parameters is far above this; chunks keep statements small.
@@ -77,7 +78,9 @@ class SyncedFiles:
 
         A path already registered, or claimed by an upload that is not complete
         (its bytes belong to that upload), is left alone: checked inside the
-        write, so a concurrent upload never collides with a sync.
+        write, so a concurrent upload never collides with a sync. A file whose id
+        is taken (a file we stored, found with no row, that is a copy of one
+        registered, or two copies found at once) is registered under a new id.
         """
         if not files:
             return 0
@@ -88,8 +91,17 @@ class SyncedFiles:
             f"SELECT {', '.join(':' + c for c in columns)} WHERE NOT EXISTS ("
             "SELECT 1 FROM datasette_files_uploads WHERE source_slug = :source_slug "
             "AND path = :path AND status != 'completed')")
-        # rowcount counts the inserts, not the triggers' changes.
-        return await self.db.execute_write_fn(lambda conn: conn.executemany(insert, rows).rowcount)
+
+        def write(conn):
+            taken = _ids_in_use(conn, [row["id"] for row in rows])
+            for row in rows:
+                if row["id"] in taken:
+                    row["id"] = new_file_id()
+                taken.add(row["id"])
+            # rowcount counts the inserts, not the triggers' changes.
+            return conn.executemany(insert, rows).rowcount
+
+        return await self.db.execute_write_fn(write)
 
     async def update(self, changed: list[tuple], stamped: list[tuple]) -> None:
         """``changed``: (size, mtime_ns, id) of files whose bytes changed; they lose
@@ -162,3 +174,13 @@ class SyncedFiles:
         await self.db.execute_write_many(
             "UPDATE datasette_files_files SET hash_failures = hash_failures + 1, "
             "hash_retry_at = ? WHERE id = ? AND content_hash IS NULL", failures)
+
+
+def _ids_in_use(conn, ids: list[str]) -> set[str]:
+    taken = set()
+    for start in range(0, len(ids), IN_CHUNK):
+        chunk = ids[start:start + IN_CHUNK]
+        taken.update(row[0] for row in conn.execute(
+            "SELECT id FROM datasette_files_files "
+            f"WHERE id IN ({', '.join('?' * len(chunk))})", chunk))
+    return taken

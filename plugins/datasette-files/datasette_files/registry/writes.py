@@ -23,7 +23,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from ..base import BatchWrites
+from ..base import BatchWrites, FileRecord, FileRecords
 
 log = logging.getLogger("datasette_files")
 WriteFn = Callable[[sqlite3.Connection], Any]
@@ -39,6 +39,7 @@ class FileToStore:
     storage: BatchWrites
     path: str
     content: bytes
+    record: Optional[FileRecord] = None  # kept beside the bytes by storages that can
 
 
 @dataclass
@@ -150,8 +151,12 @@ def _write_batch(batch: list[_Write], conn: sqlite3.Connection) -> list[tuple[bo
     for indexes in by_storage.values():
         storage = batch[indexes[0]].file.storage
         try:
-            errors = storage.write_files_blocking(
-                [(batch[i].file.path, batch[i].file.content) for i in indexes])
+            files = [(batch[i].file.path, batch[i].file.content) for i in indexes]
+            if isinstance(storage, FileRecords):
+                errors = storage.write_files_blocking(
+                    files, records=[batch[i].file.record for i in indexes])
+            else:
+                errors = storage.write_files_blocking(files)
             if len(errors) != len(indexes):
                 raise ValueError(f"{type(storage).__name__}.write_files_blocking answered "
                                  f"{len(errors)} outcomes for {len(indexes)} files")

@@ -14,13 +14,14 @@ import re
 from dataclasses import replace
 from typing import AsyncIterator
 
-from ..base import ResumableWrites
+from ..base import FileRecords, ResumableWrites
 from ..errors import ApiError, Conflict, PayloadTooLarge
 from ..registry import Registry, UploadRow
 from ..settings import Settings
 from ..sources import Source
 from .checks import check_size_fits
 from .sessions import UploadSessions
+from .storing import upload_record
 
 MAX_CHUNK_BYTES = 64 * 1024 * 1024
 _CONTENT_RANGE = re.compile(r"bytes (\d{1,18})-(\d{1,18})/(\d{1,18})")
@@ -76,7 +77,7 @@ async def receive_chunk(registry: Registry, sessions: UploadSessions, source: So
                 raise ApiError(f"The chunk ended after {written} of its {length} bytes; send "
                                f"it again from byte {received}", received=received)
             if start + written == total:
-                await storage.finish_chunks(upload.file_id, upload.path)
+                await _finish(storage, upload)
         except BaseException:
             sessions.forget(token)
             raise
@@ -148,3 +149,11 @@ async def _running_sha256(registry: Registry, sessions: UploadSessions,
                            "the file again from byte 0", received=0)
         sha256 = hashlib.sha256()
     return sha256
+
+
+async def _finish(storage: ResumableWrites, upload: UploadRow) -> None:
+    """Move the complete upload into place, with its record where the storage keeps one."""
+    if isinstance(storage, FileRecords):
+        await storage.finish_chunks(upload.file_id, upload.path, record=upload_record(upload))
+    else:
+        await storage.finish_chunks(upload.file_id, upload.path)

@@ -11,7 +11,7 @@ import asyncio
 import hashlib
 from typing import AsyncIterator, Optional
 
-from ..base import BatchWrites
+from ..base import BatchWrites, FileRecord
 from ..naming import new_file_id, storage_path
 from ..registry import FileRow, FileToStore, Registry
 from ..sources import Source
@@ -32,19 +32,19 @@ async def put_file(registry: Registry, source: Source, actor, filename: str,
         source, {"filename": filename, "content_type": content_type, "size": declared})
     file_id = new_file_id()
     path = storage_path(file_id, shown_name)
+    record = FileRecord(shown_name, content_type, actor_id_of(actor))
     if declared is None or declared > SMALL_FILE_BYTES \
             or not isinstance(source.storage, BatchWrites):
-        return await _put_streamed(registry, source, actor, file_id, path, shown_name,
-                                   content_type, declared, stream)
+        return await _put_streamed(registry, source, file_id, path, record, declared, stream)
     data = await read_exactly(stream, declared)
     width, height = await image_size(data, content_type)
     # Hashed here: a small file hashes faster than a trip to a thread.
     content_hash = "sha256:" + hashlib.sha256(data).hexdigest()
     file = new_file_row(file_id, source, path, shown_name, content_type, content_hash,
-                        len(data), width, height, actor_id_of(actor))
+                        len(data), width, height, record.uploaded_by)
     try:
         return await registry.files.register(
-            file, storing=FileToStore(source.storage, path, data))
+            file, storing=FileToStore(source.storage, path, data, record))
     except asyncio.CancelledError:
         raise  # its batch may commit still: the file is left to it
     except BaseException:
@@ -52,17 +52,18 @@ async def put_file(registry: Registry, source: Source, actor, filename: str,
         raise
 
 
-async def _put_streamed(registry: Registry, source: Source, actor, file_id: str, path: str,
-                        shown_name: str, content_type: str, declared: Optional[int],
+async def _put_streamed(registry: Registry, source: Source, file_id: str, path: str,
+                        record: FileRecord, declared: Optional[int],
                         stream: AsyncIterator[bytes]) -> FileRow:
     registering = False
+    content_type = record.content_type
     try:
-        metadata = await store(source, path, content_type, declared, stream)
+        metadata = await store(source, path, content_type, declared, stream, record)
         width, height = await stored_image_size(source, path, content_type)
         registering = True
         return await registry.files.register(new_file_row(
-            file_id, source, path, shown_name, content_type, metadata.content_hash,
-            metadata.size, width, height, actor_id_of(actor)))
+            file_id, source, path, record.filename, content_type, metadata.content_hash,
+            metadata.size, width, height, record.uploaded_by))
     except BaseException as ex:
         # A registration cancelled while its batch commits may still land: the
         # file stays for it (unregistered, a sync finds it).

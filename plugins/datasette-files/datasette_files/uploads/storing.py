@@ -6,10 +6,10 @@ import asyncio
 import logging
 from typing import AsyncIterator, Optional
 
-from ..base import FileMetadata, ResumableWrites
+from ..base import FileMetadata, FileRecord, FileRecords, ResumableWrites
 from ..clock import now_timestamp
 from ..errors import ApiError, PayloadTooLarge
-from ..registry import FileRow
+from ..registry import FileRow, UploadRow
 from ..sources import Source
 from .checks import upload_limit
 
@@ -17,9 +17,10 @@ log = logging.getLogger("datasette_files")
 
 
 async def store(source: Source, path: str, content_type: str, declared: Optional[int],
-                stream: AsyncIterator[bytes]) -> FileMetadata:
+                stream: AsyncIterator[bytes], record: FileRecord) -> FileMetadata:
     """Stream bytes into storage at ``path``, enforcing the declared size and the
-    source's limit as they arrive; the storage's FileMetadata."""
+    source's limit as they arrive, with ``record`` kept beside them where the
+    storage can; the storage's FileMetadata."""
     limit, limit_reason = upload_limit(source, declared)
     received = 0
 
@@ -31,7 +32,11 @@ async def store(source: Source, path: str, content_type: str, declared: Optional
                 raise PayloadTooLarge(f"Upload exceeds {limit_reason}: {limit} bytes")
             yield chunk
 
-    metadata = await source.storage.receive_upload(path, limited(), content_type)
+    storage = source.storage
+    if isinstance(storage, FileRecords):
+        metadata = await storage.receive_upload(path, limited(), content_type, record=record)
+    else:
+        metadata = await storage.receive_upload(path, limited(), content_type)
     if declared is not None and received != declared:
         raise ApiError(f"Received {received} bytes but the upload declared {declared} bytes")
     metadata.size = received
@@ -68,6 +73,11 @@ def new_file_row(file_id: str, source: Source, path: str, filename: str, content
         seq=None, id=file_id, source_slug=source.slug, path=path, filename=filename,
         content_type=content_type, content_hash=content_hash, size=size, width=width,
         height=height, uploaded_by=uploaded_by, created_at=now_timestamp())
+
+
+def upload_record(upload: UploadRow) -> FileRecord:
+    """The record kept beside an upload's bytes."""
+    return FileRecord(upload.filename, upload.content_type, upload.actor_id)
 
 
 def actor_id_of(actor: Optional[dict]) -> Optional[str]:

@@ -24,7 +24,7 @@ from ..sources import Source, Sources
 from .checks import validate_upload
 from .image_size import stored_image_size
 from .sessions import UploadSessions
-from .storing import actor_id_of, discard_partial, new_file_row, store
+from .storing import actor_id_of, discard_partial, new_file_row, store, upload_record
 
 _SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 EXPIRY_INTERVAL_SECONDS = 60
@@ -78,7 +78,7 @@ async def receive(registry: Registry, sessions: UploadSessions, source: Source,
     with sessions.receiving(upload.token, "An upload for this token is already in progress"):
         try:
             metadata = await store(source, upload.path, upload.content_type,
-                                   upload.declared_size, stream)
+                                   upload.declared_size, stream, upload_record(upload))
         except BaseException:
             await discard_partial(source, upload.path, upload.file_id)
             raise

@@ -11,7 +11,7 @@ import json
 from typing import Optional, Sequence
 
 from ..errors import ApiError
-from ..parsing import MAX_INTEGER, InvalidJSON, is_integer, loads, whole_number
+from ..parsing import MAX_INTEGER, is_integer, loads, whole_number
 
 # Cursors this plugin hands out are a few dozen characters; a longer one is not ours.
 MAX_CURSOR_CHARS = 2048

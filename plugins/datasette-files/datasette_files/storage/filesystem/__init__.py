@@ -2,8 +2,8 @@
 
 Beyond the specification's methods it offers every optional capability in
 ``datasette_files.base``: ranged and opened reads, resumable and batched
-writes, folder walks, hashing in place, free space and health checks, and
-sweeps of its temporary files.
+writes, file records kept with the bytes, folder walks, hashing in place, free
+space and health checks, and sweeps of its temporary files.
 """
 
 from __future__ import annotations
@@ -14,18 +14,19 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import AsyncIterator, Awaitable, Callable, Collection, Optional, Sequence
+from typing import Any, AsyncIterator, Awaitable, Callable, Collection, Optional, Sequence
 
 from ...base import (
     DEFAULT_MAX_FILE_SIZE,
     FileMetadata,
+    FileRecord,
     ScannedFolder,
     Storage,
     StorageCapabilities,
     StorageUnavailable,
 )
 from ...errors import ConfigError
-from . import reads, temporary, walk, writes
+from . import reads, records, temporary, walk, writes
 from .paths import TEMP_DIR_NAME, Root
 from .spool import Spool
 
@@ -110,10 +111,11 @@ class FilesystemStorage(Storage):
         async for chunk in self.stream_range(path, 0, None):
             yield chunk
 
-    async def receive_upload(self, path: str, stream: AsyncIterator[bytes],
-                             content_type: str) -> FileMetadata:
+    async def receive_upload(self, path: str, stream: AsyncIterator[bytes], content_type: str,
+                             *, record: Optional[FileRecord] = None) -> FileMetadata:
         final = self.resolve(path)
-        size, content_hash = await writes.receive_stream(self._root.temp, final, stream)
+        size, content_hash = await writes.receive_stream(self._root.temp, final, stream,
+                                                         record)
         return FileMetadata(path=path, filename=final.name, content_type=content_type,
                             content_hash=content_hash, size=size)
 
@@ -138,12 +140,14 @@ class FilesystemStorage(Storage):
     async def open_file(self, path: str) -> reads.OpenFile:
         return await reads.open_file(lambda: self.resolve(path))
 
-    def write_files_blocking(self, files: Sequence[tuple[str, bytes]]) -> list[Optional[Exception]]:
-        placed: list[tuple[Path, bytes]] = []
+    def write_files_blocking(self, files: Sequence[tuple[str, bytes]], *,
+                             records: Optional[Sequence[Optional[FileRecord]]] = None
+                             ) -> list[Optional[Exception]]:
+        placed: list[tuple[Path, bytes, Optional[FileRecord]]] = []
         outcomes: list[Optional[Exception]] = []
-        for path, content in files:
+        for (path, content), record in zip(files, records or [None] * len(files)):
             try:
-                placed.append((self.resolve(path), content))
+                placed.append((self.resolve(path), content, record))
                 outcomes.append(None)
             except Exception as ex:
                 outcomes.append(ex)
@@ -157,8 +161,9 @@ class FilesystemStorage(Storage):
     async def spooled_sha256(self, key: str, length: int):
         return await self._spool.sha256_of_head(key, length)
 
-    async def finish_chunks(self, key: str, path: str) -> None:
-        await self._spool.finish(key, self.resolve(path))
+    async def finish_chunks(self, key: str, path: str, *,
+                            record: Optional[FileRecord] = None) -> None:
+        await self._spool.finish(key, self.resolve(path), record)
 
     async def discard_chunks(self, key: str) -> None:
         await self._spool.discard(key)
@@ -167,16 +172,10 @@ class FilesystemStorage(Storage):
         return walk.walk_folders(self._root, include_hidden)
 
     async def content_hashes(self, paths: Sequence[str]) -> dict[str, Optional[str]]:
-        def hash_all():
-            digests = {}
-            for path in paths:
-                try:
-                    digests[path] = reads.sha256_of(self.resolve(path))
-                except (OSError, ValueError):  # gone, unreadable, or unsafe
-                    digests[path] = None
-            return digests
+        return await self._read_each(paths, reads.sha256_of)
 
-        return await asyncio.to_thread(hash_all)
+    async def stored_records(self, paths: Sequence[str]) -> dict[str, Optional[FileRecord]]:
+        return await self._read_each(paths, records.read)
 
     async def sweep_temporary_files(
             self, live_upload_keys: Callable[[], Awaitable[Collection[str]]]) -> int:
@@ -197,6 +196,21 @@ class FilesystemStorage(Storage):
                 f"{ex.strerror or ex}") from ex
 
     # Internals -------------------------------------------------------------------
+
+    async def _read_each(self, paths: Sequence[str], read: Callable[[Path], Any]) -> dict:
+        """``path -> read(local path)``, in one trip off the event loop; None for a
+        path that is gone, unreadable or unsafe."""
+
+        def read_all():
+            found = {}
+            for path in paths:
+                try:
+                    found[path] = read(self.resolve(path))
+                except (OSError, ValueError):
+                    found[path] = None
+            return found
+
+        return await asyncio.to_thread(read_all)
 
     def _check_listable(self) -> None:
         if not self.root.is_dir():

@@ -8,9 +8,10 @@ import hashlib
 import os
 import re
 from pathlib import Path
-from typing import AsyncIterator
+from typing import AsyncIterator, Optional
 
-from ...base import UnsafePath
+from ...base import FileRecord, UnsafePath
+from . import records
 from .reads import READ_CHUNK
 from .temporary import SPOOL_SUFFIX
 from .writes import move_into_place, pipe_to_file, raise_if_disk_full
@@ -63,11 +64,24 @@ class Spool:
         except FileNotFoundError:
             return None
 
-    async def finish(self, key: str, final: Path) -> None:
-        await asyncio.to_thread(move_into_place, self.path(key), final)
+    async def finish(self, key: str, final: Path, record: Optional[FileRecord]) -> None:
+        """Move ``key``'s spool to ``final``, with ``record`` kept in it."""
+        await asyncio.to_thread(_finish, self.path(key), final, record)
 
     async def discard(self, key: str) -> None:
         await asyncio.to_thread(self.path(key).unlink, True)
+
+
+def _finish(spool: Path, final: Path, record: Optional[FileRecord]) -> None:
+    if record is not None:
+        # The chunks are durable already; this fsync makes the record so too.
+        fd = os.open(spool, os.O_RDONLY)
+        try:
+            records.keep(fd, record)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    move_into_place(spool, final)
 
 
 def _open_at(spool: Path, offset: int):

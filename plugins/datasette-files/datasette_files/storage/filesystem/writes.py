@@ -13,7 +13,8 @@ import os
 from pathlib import Path
 from typing import AsyncIterator, Iterator, Optional, Sequence
 
-from ...base import StorageFull
+from ...base import FileRecord, StorageFull
+from . import records
 from .temporary import create_part
 
 # Incoming chunks are gathered to this size before one write+hash runs off the loop.
@@ -50,10 +51,10 @@ def move_into_place(temp: Path, final: Path) -> None:
     fsync_directory(rename_into_place(temp, final))
 
 
-async def receive_stream(temp_dir: Path, final: Path,
-                         stream: AsyncIterator[bytes]) -> tuple[int, str]:
-    """Store ``stream`` at ``final`` by way of a partial write in ``temp_dir``;
-    (size, ``sha256:<hex>``).
+async def receive_stream(temp_dir: Path, final: Path, stream: AsyncIterator[bytes],
+                         record: Optional[FileRecord] = None) -> tuple[int, str]:
+    """Store ``stream`` at ``final`` by way of a partial write in ``temp_dir``,
+    with ``record`` kept in it; (size, ``sha256:<hex>``).
 
     A small file arrives whole and is written, fsynced and moved in one trip off
     the event loop; a large one is written batch by batch while the next arrives.
@@ -62,10 +63,11 @@ async def receive_stream(temp_dir: Path, final: Path,
     try:
         head, rest = await _first_batch(stream)
         if rest is None:
-            size = await asyncio.to_thread(_write_whole, temp_dir, final, head, sha256)
+            size = await asyncio.to_thread(_write_whole, temp_dir, final, head, sha256, record)
         else:
             part, fp = await asyncio.to_thread(create_part, temp_dir)
             with _held(part, fp):
+                records.keep(fp.fileno(), record)
                 size = await pipe_to_file(fp, head, rest, sha256)
                 await asyncio.to_thread(move_into_place, part, final)
     except BaseException as ex:
@@ -74,18 +76,21 @@ async def receive_stream(temp_dir: Path, final: Path,
     return size, "sha256:" + sha256.hexdigest()
 
 
-def write_files(temp_dir: Path, files: Sequence[tuple[Path, bytes]]) -> list[Optional[Exception]]:
-    """Store each ``(final, content)``: written to a partial write in ``temp_dir``,
+def write_files(temp_dir: Path, files: Sequence[tuple[Path, bytes, Optional[FileRecord]]]
+                ) -> list[Optional[Exception]]:
+    """Store each ``(final, content, record)``: written with its record to a
+    partial write in ``temp_dir``,
     fsynced, renamed; then each directory that received a file is synced once.
     Blocking. One entry per file: None when stored, else its error (a file that
     failed left nothing)."""
     outcomes: list[Optional[Exception]] = []
     directories: dict[Path, list[int]] = {}
-    for index, (final, content) in enumerate(files):
+    for index, (final, content, record) in enumerate(files):
         try:
             part, fp = create_part(temp_dir)
             with _held(part, fp):
                 fp.write(content)
+                records.keep(fp.fileno(), record)
                 _fsync(fp)
                 directories.setdefault(rename_into_place(part, final), []).append(index)
             outcomes.append(None)
@@ -173,10 +178,12 @@ async def pipe_to_file(fp, head: list[bytes], rest: Optional[AsyncIterator],
     return size
 
 
-def _write_whole(temp_dir: Path, final: Path, chunks: list[bytes], sha256) -> int:
+def _write_whole(temp_dir: Path, final: Path, chunks: list[bytes], sha256,
+                 record: Optional[FileRecord]) -> int:
     part, fp = create_part(temp_dir)
     with _held(part, fp):
         _write_and_hash(fp, sha256, chunks)
+        records.keep(fp.fileno(), record)
         _fsync(fp)
         move_into_place(part, final)
     return sum(map(len, chunks))

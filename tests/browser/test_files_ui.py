@@ -199,8 +199,11 @@ def test_delete_with_confirmation(page_factory):
 
 def test_files_menu_link_and_anonymous_view(page_factory):
     page = page_factory()
-    page.goto("/-/files")
-    assert "no file sources you may browse" in page.inner_text(".df-page")
+    response = page.goto("/-/files")
+    assert response.status == 403
+    assert "Log in to see your team's files" in page.inner_text(".df-page")
+    assert page.locator(".df-page a[href$='/-/login']").count() == 1
+    screenshot(page, "forbidden")
     log_in(page)
     page.goto("/")
     page.click("details.nav-menu summary")

@@ -13,6 +13,7 @@ import collections
 import functools
 import json
 import random
+import re
 import struct
 import time
 import zlib
@@ -22,8 +23,9 @@ from typing import Optional
 import httpx
 
 from hostile_server import KIB, MEMBER, MIB, PASSWORDS, Ctx, children, descendants, fd_count
-from hostile_wire import (TEAM, cookie_header, counts, error_message, mib, open_partial,
-                          prepare, read_answer, request_head, send, status_of, stream_body)
+from hostile_wire import (TEAM, cookie_header, counts, error_message, mib, note_unexpected,
+                          open_partial, prepare, read_answer, request_head, send, status_of,
+                          stream_body)
 
 # The attacker's own address (loopback has all of 127/8): the bystander's is 127.0.0.1.
 ATTACKER = "127.0.0.2"
@@ -102,16 +104,20 @@ async def image(ctx: Ctx) -> str:
     for label, p in phases.items():
         base, peak = p["base"], p["peak"]
         grew = (peak["server"] - base["server"]) if peak["server"] and base["server"] else None
+        dimensions = ", ".join(f"{w}x{h}" if w else "none" for w, h in p["dimensions"])
         parts.append(
             f"{label}: server {mib(base['server'])}→{mib(peak['server'])} MiB "
             f"(+{mib(grew)}), with workers peak {mib(peak['total'])} MiB; "
             f"PUT {counts(p['statuses'])} in {p['upload_seconds']:.1f} s, "
-            f"dimensions {', '.join(f'{w}x{h}' for w, h in p['dimensions']) or 'n/a'}; "
-            f"{p['thumbnails']}")
+            f"dimensions {dimensions or 'n/a'}; {p['thumbnails']}")
     return (f"11000x11000 RGBA PNG of {len(png) // KIB} KiB. " + ". ".join(parts))
 
 
 # Logins ----------------------------------------------------------------------
+
+# A wrong password (the form again), a login, and a refusal by the throttle.
+LOGIN_STATUSES = {"200", "302", "429"}
+
 
 def login_attempt(ctx: Ctx, client: httpx.AsyncClient, username: str, password: str):
     return send(ctx, client, "POST", "/-/login",
@@ -129,6 +135,7 @@ async def login_flood(ctx: Ctx, count: int, right_at: Optional[int] = None) -> s
             for n in range(count)))
         seconds = time.monotonic() - started
     statuses = [status_of(a) for a in answers]
+    note_unexpected(ctx, answers, LOGIN_STATUSES)
     ctx.figures.update(statuses=collections.Counter(statuses), seconds=seconds)
     outcome = (f"{count} concurrent POST /-/login from {ATTACKER} answered in {seconds:.1f} s: "
                f"{counts(statuses)} (429 = refused unchecked, 200 = checked and wrong)")
@@ -153,14 +160,16 @@ async def login_accounts(ctx: Ctx) -> str:
     from the member's usual address and from an address never seen."""
     addresses = [f"127.0.0.{10 + n}" for n in range(20)]
 
-    async def guesses(address: str) -> list[str]:
+    async def guesses(address: str) -> list:
         async with ctx.client(local_address=address, connections=1) as client:
-            return [status_of(await login_attempt(ctx, client, MEMBER, f"guess-{address}-{n}"))
+            return [await login_attempt(ctx, client, MEMBER, f"guess-{address}-{n}")
                     for n in range(10)]
 
     started = time.monotonic()
-    statuses = [s for each in await asyncio.gather(*map(guesses, addresses)) for s in each]
+    answers = [a for each in await asyncio.gather(*map(guesses, addresses)) for a in each]
     seconds = time.monotonic() - started
+    statuses = [status_of(a) for a in answers]
+    note_unexpected(ctx, answers, LOGIN_STATUSES)
     after = {}
     for label, address in (("her usual address", "127.0.0.1"), ("a new address", "127.0.0.99")):
         async with ctx.client(local_address=address) as client:
@@ -176,8 +185,9 @@ async def login_accounts(ctx: Ctx) -> str:
 # Request bodies --------------------------------------------------------------
 
 async def multipart_fields(ctx: Ctx, fields: int = 9000, size: int = 60 * KIB) -> str:
-    """9,000 form fields of 60 KiB on the upload step, no valid token; how much
-    the server reads (and holds) before it answers."""
+    """9,000 form fields of 60 KiB on the upload step, with no token at all (the
+    server reads fields looking for one) and then with an invalid one in the
+    header; how much the server reads before it answers, and holds meanwhile."""
     boundary = "hostile-fields-boundary"
     value = b"v" * size
 
@@ -197,22 +207,30 @@ async def multipart_fields(ctx: Ctx, fields: int = 9000, size: int = 60 * KIB) -
                 batch = []
         yield b"".join(batch) + closing
 
-    head = request_head("POST", f"{TEAM}/-/upload", {
-        "Cookie": cookie_header(ctx.member_cookies), "Content-Length": total,
-        "Content-Type": f"multipart/form-data; boundary={boundary}",
-        "X-Upload-Token": "tok_not_a_real_token"})
-    streamed = await stream_body(ctx.server.port, head, chunks())
-    answer = streamed.answer
-    ctx.statuses.append(answer.status if answer.status is not None else "no answer")
-    ctx.figures.update(status=answer.status, sent=streamed.sent, total=total,
-                       seconds=streamed.seconds)
-    try:
-        message = "; ".join(json.loads(answer.body).get("errors") or [])[:160]
-    except (ValueError, AttributeError, TypeError):
-        message = answer.body.decode("utf-8", "replace")[:160]
-    return (f"{fields:,} fields of {size // KIB} KiB ({total / MIB:.0f} MiB), no valid token: "
-            f"answered {answer.status or 'nothing'} after {streamed.sent / MIB:.0f} MiB sent, "
-            f"in {streamed.seconds:.1f} s: {message}")
+    outcomes = []
+    for label, token in (("no token", {}),
+                         ("an invalid X-Upload-Token", {"X-Upload-Token": "tok_invalid"})):
+        head = request_head("POST", f"{TEAM}/-/upload", {
+            "Cookie": cookie_header(ctx.member_cookies), "Content-Length": total,
+            "Content-Type": f"multipart/form-data; boundary={boundary}", **token})
+        base = ctx.sampler.before(time.monotonic())
+        started = time.monotonic()
+        streamed = await stream_body(ctx.server.port, head, chunks())
+        peak = ctx.sampler.window(started, time.monotonic())
+        answer = streamed.answer
+        ctx.statuses.append(answer.status if answer.status is not None else "no answer")
+        ctx.figures[label] = {"status": answer.status, "sent": streamed.sent,
+                              "seconds": streamed.seconds, "base": base, "peak": peak}
+        try:
+            message = "; ".join(json.loads(answer.body).get("errors") or [])[:100]
+        except (ValueError, AttributeError, TypeError):
+            message = answer.body.decode("utf-8", "replace")[:100]
+        outcomes.append(
+            f"{label}: {answer.status or 'no answer'} after {streamed.sent / MIB:.0f} MiB sent, "
+            f"in {streamed.seconds:.1f} s, server {mib(base['server'])}→{mib(peak['server'])} "
+            f"MiB ({message})")
+    return (f"{fields:,} fields of {size // KIB} KiB ({total / MIB:.0f} MiB): "
+            + "; ".join(outcomes))
 
 
 # Long searches ---------------------------------------------------------------
@@ -246,28 +264,36 @@ async def wait_for_registered(ctx: Ctx, client: httpx.AsyncClient, count: int,
     return registered
 
 
-async def long_searches(ctx: Ctx, concurrent: int = 6, words: int = 3000) -> str:
+async def long_searches(ctx: Ctx, concurrent: int = 6, words: int = 3000,
+                        capped: int = 32) -> str:
+    """``concurrent`` searches of ``words`` words at once, then as many of
+    ``capped`` words (within the issue's cap): short prefixes of the files' words,
+    so that every term matches many files."""
     async with ctx.client(cookies=ctx.member_cookies, timeout=180) as client:
         registered = await wait_for_registered(ctx, client, SEARCH_FILES)
         rng = random.Random(3000)
-        # Prefixes of the files' words: every term matches many files.
-        queries = [" ".join(rng.choice(VOCABULARY)[:rng.randint(1, 3)] for _ in range(words))
-                   for _ in range(concurrent)]
 
         async def search(q: str):
             started = time.monotonic()
             answer = await send(ctx, client, "GET", "/-/files/search.json", params={"q": q})
             return answer, time.monotonic() - started
 
-        results = await asyncio.gather(*map(search, queries))
-    statuses = [status_of(a) for a, _ in results]
-    slowest = max(seconds for _, seconds in results)
-    messages = {error_message(a) for a, _ in results
-                if not (isinstance(a, httpx.Response) and a.status_code == 200)}
-    ctx.figures.update(registered=registered, statuses=statuses, slowest=slowest)
-    return (f"{concurrent} concurrent search.json of {words:,} words over {registered:,} files: "
-            f"{counts(statuses)}, slowest {slowest:.1f} s"
-            + (f"; said: {' | '.join(sorted(messages))}" if messages else ""))
+        outcomes = []
+        for count in (words, capped):
+            queries = [" ".join(rng.choice(VOCABULARY)[:rng.randint(1, 3)]
+                                for _ in range(count)) for _ in range(concurrent)]
+            results = await asyncio.gather(*map(search, queries))
+            statuses = [status_of(a) for a, _ in results]
+            slowest = max(seconds for _, seconds in results)
+            # One of each message: they differ only in the numbers they name.
+            said = {re.sub(r"\d+", "N", error_message(a)): error_message(a)
+                    for a, _ in results
+                    if not (isinstance(a, httpx.Response) and a.status_code == 200)}
+            ctx.figures[f"{count} words"] = {"statuses": statuses, "slowest": slowest}
+            outcomes.append(f"{count:,} words: {counts(statuses)}, slowest {slowest:.1f} s"
+                            + (f" ({' | '.join(said.values())})" if said else ""))
+    return (f"{concurrent} concurrent search.json over {registered:,} files, of "
+            + "; of ".join(outcomes))
 
 
 # Slow clients ------------------------------------------------------------------
@@ -328,10 +354,10 @@ async def slow_clients(ctx: Ctx, headers: int = 2000, bodies: int = 50) -> str:
         writer.transport.abort()
     await asyncio.sleep(3)
     fds_after = fd_count(pid)
+    # Not counted as 5xx: a 503 to a connection beyond a cap is what the cap is for.
     for (kind, status), n in answers.items():
         ctx.details.append(f"{n} {kind} connections: the server "
                            + (f"answered {status}" if status else "closed them unanswered"))
-    ctx.statuses += [status for _, status in answers.elements() if status]
     peak = max((f for f in fds if f is not None), default=None)
     ctx.figures.update(fds_before=fds_before, fds_peak=peak, fds_end=fds_end,
                        fds_after=fds_after, closed=dict(closed), opened=dict(opened),

@@ -169,8 +169,8 @@ class Sampler(threading.Thread):
     def window(self, start: float = 0, end: float = float("inf")) -> dict:
         """Peaks (MiB) between two monotonic times: server, descendants, both together."""
         inside = [s for s in self.samples if start <= s[0] <= end and s[1]]
-        if not inside:
-            return {"server": None, "workers": None, "total": None}
+        if not inside:  # shorter than the sampling interval
+            return self.before(end)
         return {"server": max(s[1] for s in inside) / KIB,
                 "workers": max(s[2] for s in inside) / KIB,
                 "total": max(s[1] + s[2] for s in inside) / KIB}

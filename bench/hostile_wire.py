@@ -50,6 +50,13 @@ def error_message(response) -> str:
         return response.text[:120].replace("\n", " ")
 
 
+def note_unexpected(ctx: Ctx, answers: list, expected: set[str]) -> None:
+    """One detail line per other status (or error) and message, with its count."""
+    seen = collections.Counter((status_of(a), error_message(a)) for a in answers
+                               if status_of(a) not in expected)
+    ctx.details += [f"{status}×{n}: {message}" for (status, message), n in seen.items()]
+
+
 def mib(value: Optional[float]) -> str:
     return "n/a" if value is None else f"{value:.0f}"
 

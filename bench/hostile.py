@@ -31,9 +31,10 @@ Run main before and after the fixes side by side:
     .venv/bin/python bench/hostile.py --ref BEFORE_SHA
     .venv/bin/python bench/hostile.py --ref main
 
-About six minutes on 2 CPUs (7.5 when the machine is saturated: the login
-attacks are CPU-bound). Latencies on a shared machine are noisy: the CPU
-pressure during each attack is printed beside it.
+About 3.5 minutes on a quiet 2-CPU machine, 7.5 on a saturated one (the
+login attacks are CPU-bound; the slow clients hold for 70 s). Latencies on a
+shared machine are noisy, and so is whether 3,000-word searches run out of
+time: the CPU pressure during each attack is printed beside it.
 """
 
 from __future__ import annotations

@@ -52,7 +52,8 @@ async def login(request, datasette):
             matches = await state.passwords.verify(form.get("password") or "", password_hash)
         except LoginsBusy as busy:
             state.accounts.cancel(key, attempt)  # nothing was checked
-            return json_error(503, "The server is busy checking other logins: try again in a "
+            # 429, not 503: this client should wait and retry; the server is fine.
+            return json_error(429, "The server is busy checking other logins: try again in a "
                               "few seconds", retry_after=busy.retry_after)
         if password_hash and matches:
             state.accounts.cancel(key, attempt)

@@ -128,8 +128,8 @@ class LoginThrottle:
 
     A login attempt (a POST to /-/login) counts as a failure from the moment it
     starts, so guesses sent all at once are limited too; it is taken back when
-    it succeeds (a redirect) or when no password was checked (503, the password
-    checker is busy)."""
+    it succeeds (a redirect) or when no password was checked: the login answered
+    429 (the password checker is busy, or the account is refused) or 503."""
 
     def __init__(self, app, limit: int = 10, window: float = 600,
                  clock: Callable[[], float] = time.monotonic):
@@ -155,7 +155,7 @@ class LoginThrottle:
         try:
             await self.app(scope, receive, watch)
         finally:
-            if status.get("code") in (301, 302, 303, 503):
+            if status.get("code") in (301, 302, 303, 429, 503):
                 self.failures.cancel(client, attempt)
 
 

@@ -210,12 +210,16 @@ BAD_LISTING_CURSORS = ["!!!", "%%%", "\x00", "a", "²", "=" * 10] + [
         b'["a", true]', b'["a", null]', b'["a", -1]', b'[1, 99999999999999999999999]',
         b'[{"a": 1}, 1]', b"[[1], 1]", b'[1e999, 1]', b"[99999999999999999999999, 1]",
         b'{"value": 1, "seq": 1}', b"[" * 5000 + b"]" * 5000, b"[NaN, 1]",
+        b'["\\ud800", 1]', b'["a\\udfff", 1]',
     ]
 ]
 # A body that is not a JSON object, or not JSON at all.
 BAD_JSON_BODIES = [b"[]", b"[1, 2]", b'"text"', b"5", b"null", b"true", b"1e999", b"NaN",
                    b"9" * 5000, b"{", b"{]", b"\xff\xfe", b"\x00", b'{"a": 1}}',
-                   b"[" * 100_000, b'{"a":' * 50_000, b"[{" * 40_000]
+                   b"[" * 100_000, b'{"a":' * 50_000, b"[{" * 40_000,
+                   # A lone surrogate is valid JSON but no UTF-8 text.
+                   b'{"filename": "\\ud800", "upload_token": "\\ud800", "update": '
+                   b'{"search_text": "\\ud800"}, "table_name": "\\udc00"}']
 
 
 @dataclass
@@ -295,6 +299,11 @@ def _cases() -> list[Case]:
                        "bytes=1e9-", "bytes=٣-"]:
         add(Case("GET", "/-/files/{file}/download", headers={"Range": byte_range},
                  expect={200, 206, 416}))
+    # Multipart boundaries RFC 2046 does not allow (at most 70 characters).
+    for boundary in ["a" * 71, "a" * 2000, '""', "é"]:
+        add(Case("POST", "/-/files/upload/one/-/upload", body=b"--x--\r\n",
+                 headers={"X-Upload-Token": "{token}", "Content-Type":
+                          "multipart/form-data; boundary=" + boundary}))
     # JSON bodies: not an object; then fields of the wrong type, null, huge.
     json_posts = ["/-/files/upload/one/-/prepare", "/-/files/upload/one/-/complete",
                   "/-/files/{file}/-/update", "/-/files/{file}/-/delete",

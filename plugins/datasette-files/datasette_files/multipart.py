@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from dataclasses import dataclass
 from typing import AsyncIterator, Optional, Union
@@ -50,6 +51,10 @@ async def body_chunks(receive) -> AsyncIterator[bytes]:
             return
 
 
+# RFC 2046's bchars, at most 70 of them, not ending in a space.
+_BOUNDARY = re.compile(rb"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]")
+
+
 class MultipartStream:
     """Reads a multipart body incrementally: form fields one at a time up to the
     first file part, then that file's bytes as a stream, so a file of any size
@@ -60,6 +65,9 @@ class MultipartStream:
         boundary = options.get(b"boundary")
         if not boundary:
             raise ApiError("multipart/form-data request without a boundary")
+        if not _BOUNDARY.fullmatch(boundary):
+            raise ApiError("The multipart boundary must be 1 to 70 ASCII letters, digits "
+                           "or '()+_,-./:=? (RFC 2046)")
         self._chunks = chunks
         self._events: deque[tuple[str, object]] = deque()
         self._headers: dict[bytes, bytes] = {}

@@ -30,6 +30,9 @@ def is_integer(value, minimum: int = -MAX_INTEGER - 1, maximum: int = MAX_INTEGE
         minimum <= value <= maximum
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 class InvalidJSON(ValueError):
     """Text that is not JSON, is nested too deeply, or has a non-finite number."""
 
@@ -48,6 +51,9 @@ def loads(text, max_depth: int):
         raise InvalidJSON(str(ex)) from None
     if depth(data) > max_depth:
         raise InvalidJSON(f"nested deeper than {max_depth} levels")
+    # Only an escape makes a lone surrogate, which no UTF-8 text (or database) holds.
+    if ("\\u" in text if isinstance(text, str) else b"\\u" in text) and _has_surrogate(data):
+        raise InvalidJSON("a string holds a lone surrogate (\\ud800-\\udfff): not text")
     return data
 
 
@@ -62,6 +68,21 @@ def depth(data) -> int:
             deepest = max(deepest, level)
             pending.extend((child, level + 1) for child in children)
     return deepest
+
+
+def _has_surrogate(data) -> bool:
+    pending = [data]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                return True
+        elif isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return False
 
 
 def _refuse_constant(name: str):

@@ -109,6 +109,11 @@ def test_plugins_that_wrap_datasettes_writes_see_batched_writes(tmp_path):
             return await asyncio.gather(*[writes.run(insert(n)) for n in (1, 2, 3)])
 
         assert asyncio.run(run()) == [1, 2, 3]
+        # A batch's writes are answered as soon as it commits, while the write
+        # thread may still be running the wrappers' code after their yield.
+        deadline = time.monotonic() + 10
+        while not watcher.seen and time.monotonic() < deadline:
+            time.sleep(0.01)
     finally:
         pm.unregister(name="test-write-watcher")
     # One batch: one write of Datasette's, which the plugin saw.

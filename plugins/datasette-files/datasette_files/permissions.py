@@ -9,7 +9,8 @@ allowed unless a rule allows it.
 from __future__ import annotations
 
 import json
-from typing import Optional
+import time
+from typing import Callable, Optional
 
 from datasette.permissions import Action, PermissionSQL, Resource
 from datasette.utils import actor_matches_allow
@@ -23,6 +24,12 @@ DELETE = "files-delete"
 MANAGE = "files-manage-sources"
 # Datasette's: may the actor see this instance at all (the config's root ``allow``).
 VIEW_INSTANCE = "view-instance"
+# Granted to nobody: a check that allows it was skipped (Datasette skips them
+# for datasette.client(skip_permission_checks=True)), so its verdicts are not
+# the actor's own and must not be remembered.
+NEVER_GRANTED = "files-never-granted"
+# How long a view-instance verdict is kept for an actor.
+INSTANCE_VERDICT_SECONDS = 10.0
 ACTIONS = (BROWSE, UPLOAD, EDIT, DELETE, MANAGE)
 OWNER_SETTINGS = {EDIT: "owners_can_edit", DELETE: "owners_can_delete"}
 
@@ -57,6 +64,12 @@ class FileResource(Resource):
 
 def actions() -> list[Action]:
     return [
+        Action(
+            name=NEVER_GRANTED,
+            abbr=None,
+            description="Never granted to anyone: tells the plugin a real permission "
+                        "check from one Datasette skips",
+        ),
         Action(
             name=BROWSE,
             abbr="fb",
@@ -164,10 +177,39 @@ async def allowed_sources_sql(datasette, actor, action: str = BROWSE) -> Allowed
     return AllowedSQL(sql=resources.sql, params=dict(resources.params))
 
 
-async def may_view_instance(datasette, actor) -> bool:
-    """Whether ``actor`` may see the instance at all: no file is theirs to see
-    or change when it is closed to them, whatever the files-* grants say."""
-    return await datasette.allowed(action=VIEW_INSTANCE, actor=actor)
+class InstanceVerdicts:
+    """Whether an actor may see the instance at all (``view-instance``): no
+    file is theirs to see or change when it is closed to them, whatever the
+    files-* grants say.
+
+    Every request to the plugin asks, and a permission query costs about half a
+    millisecond of CPU, as much as serving a small download; so an actor's
+    verdict is kept INSTANCE_VERDICT_SECONDS. Roles and grants come from the
+    configuration, read at start-up, so a verdict changes only with the actor.
+    A verdict from a check Datasette skipped is used once, never kept.
+    """
+
+    def __init__(self, seconds: float = INSTANCE_VERDICT_SECONDS,
+                 clock: Callable[[], float] = time.monotonic, most: int = 10_000):
+        self.seconds = seconds
+        self.clock = clock
+        self.most = most
+        self._kept: dict[str, tuple[bool, float]] = {}
+
+    async def may_view(self, datasette, actor: Optional[dict]) -> bool:
+        key = json.dumps(actor, sort_keys=True, default=repr)
+        now = self.clock()
+        kept = self._kept.get(key)
+        if kept is not None and kept[1] > now:
+            return kept[0]
+        # One query answers both: the probe costs nothing extra.
+        verdicts = await datasette.allowed_many(
+            actions=[VIEW_INSTANCE, NEVER_GRANTED], actor=actor)
+        if not verdicts[NEVER_GRANTED]:
+            if len(self._kept) >= self.most:  # bounded under a spray of forged actors
+                self._kept.clear()
+            self._kept[key] = (verdicts[VIEW_INSTANCE], now + self.seconds)
+        return verdicts[VIEW_INSTANCE]
 
 
 async def allowed_on_source(datasette, actor, action: str, slug: str) -> bool:

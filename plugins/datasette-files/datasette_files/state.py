@@ -9,6 +9,7 @@ from typing import Coroutine
 
 from .csv_import.job import RUNNING_IMPORTS
 from .hashing import Hasher
+from .permissions import InstanceVerdicts
 from .registry import Registry
 from .settings import Settings
 from .sources import Sources
@@ -44,6 +45,7 @@ class PluginState:
     uploads: UploadSessions = field(default_factory=UploadSessions)
     syncs: SyncStatuses = field(default_factory=SyncStatuses)
     jobs: BackgroundJobs = field(default_factory=BackgroundJobs)
+    instance_verdicts: InstanceVerdicts = field(default_factory=InstanceVerdicts)
     # How many CSV imports may run at once; the others wait, queued.
     imports_running: asyncio.Semaphore = field(
         default_factory=lambda: asyncio.Semaphore(RUNNING_IMPORTS))

@@ -6,8 +6,8 @@ plugins register, and the files-* grants say nothing about it: without this,
 an instance whose configuration says ``allow: {roles: [member]}`` would serve
 its files to anyone the files-* grants allow. ``plugin.register_routes`` wraps
 every view in ``page`` or ``api``, before the view reads anything of the
-request. The check is one permission query; Datasette keeps its answer for
-the rest of the request, so the view's own checks do not repeat it.
+request. The verdict for an actor is kept a few seconds (see
+permissions.InstanceVerdicts): one permission query per actor, not per request.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Awaitable, Callable
 from datasette import Response
 
 from ..errors import Forbidden
-from ..permissions import may_view_instance
+from ..state import state
 from .common import error_response, render
 
 View = Callable[..., Awaitable[Response]]
@@ -51,7 +51,7 @@ def page(view: View) -> View:
 def _gated(view: View, refuse) -> View:
     @functools.wraps(view)
     async def gated(datasette, request, **kwargs):
-        if not await may_view_instance(datasette, request.actor):
+        if not await state(datasette).instance_verdicts.may_view(datasette, request.actor):
             return await refuse(datasette, request)
         return await view(datasette, request, **kwargs)
 

@@ -11,7 +11,7 @@ from datasette_files.errors import ConfigError
 from datasette_files.base import FileMissing, FileRecord, StorageUnavailable, UnsafePath
 from datasette_files.storage.filesystem import FilesystemStorage
 from datasette_files.storage.filesystem import records
-from datasette_files.storage.filesystem.reads import READ_CHUNK
+from datasette_files.storage.filesystem.reads import READ_CHUNK, SMALL_FILE_BYTES
 
 
 @pytest.fixture
@@ -92,6 +92,36 @@ def test_ranges_and_whole_files_read_exactly_and_close_the_file(storage, size):
             assert asyncio.run(read(start, end)) == expected, (start, end)
     asyncio.run(first_chunk_only())
     assert open_descriptors() == before
+
+
+@pytest.mark.parametrize("size", [0, 1, SMALL_FILE_BYTES, SMALL_FILE_BYTES + 1, READ_CHUNK + 7])
+def test_an_opened_file_serves_exactly_the_bytes_it_stated(storage, size):
+    content = os.urandom(size)
+    (storage.root / "f.bin").write_bytes(content)
+    ranges = [(0, None), (0, size - 1), (size // 2, None), (size // 3, size - 2), (size - 1, None)]
+
+    async def read(start, end):
+        opened = await storage.open_file("f.bin")
+        assert opened.size == size
+        # Replaced on disk (renamed over) after opening: the opened bytes are served.
+        (storage.root / "new.bin").write_bytes(b"changed")
+        os.replace(storage.root / "new.bin", storage.root / "f.bin")
+        try:
+            return b"".join([chunk async for chunk in opened.stream_range(start, end)])
+        finally:
+            (storage.root / "f.bin").write_bytes(content)
+            await opened.close()
+
+    async def opened_and_closed_unread():
+        await (await storage.open_file("f.bin")).close()
+
+    before = len(os.listdir("/proc/self/fd"))
+    for start, end in ranges:
+        if 0 <= start < max(size, 1) and (end is None or start <= end):
+            expected = content[start:None if end is None else end + 1]
+            assert asyncio.run(read(start, end)) == expected, (start, end)
+    asyncio.run(opened_and_closed_unread())
+    assert len(os.listdir("/proc/self/fd")) == before
 
 
 def test_a_failing_stream_leaves_nothing(storage):

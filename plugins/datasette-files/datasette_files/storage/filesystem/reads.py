@@ -11,6 +11,8 @@ from typing import AsyncIterator, BinaryIO, Callable, Optional
 from ...base import FileMissing
 
 READ_CHUNK = 1024 * 1024
+# An opened file this small is read whole at once (see OpenFile).
+SMALL_FILE_BYTES = 64 * 1024
 
 
 async def stream_range(resolve: Callable[[], Path], start: int,
@@ -29,18 +31,29 @@ async def stream_range(resolve: Callable[[], Path], start: int,
 class OpenFile:
     """A file held open, with its size and modification time from one fstat of
     the opened file: the bytes streamed are those the stat describes, even if
-    the path is replaced meanwhile."""
+    the path is replaced meanwhile. A small file is read whole and closed in the
+    same trip off the event loop, so serving it takes no other."""
 
     def __init__(self, fp) -> None:
+        self._content: Optional[bytes] = None
         try:
             stat = os.fstat(fp.fileno())
+            self.size, self.mtime_ns = stat.st_size, stat.st_mtime_ns
+            if stat.st_size <= SMALL_FILE_BYTES:
+                self._content = fp.read(SMALL_FILE_BYTES + 1)
+                # Changed between the stat and the read: what was read is served.
+                self.size = len(self._content)
         except BaseException:
             fp.close()
             raise
-        self.size, self.mtime_ns = stat.st_size, stat.st_mtime_ns
+        if self._content is not None:
+            fp.close()
+            fp = None
         self._fp = fp
 
     def stream_range(self, start: int, end: Optional[int]) -> AsyncIterator[bytes]:
+        if self._content is not None:
+            return _in_memory(self._content[start:None if end is None else end + 1])
         fp, self._fp = self._fp, None  # the stream owns (and closes) it now
         return _chunks(lambda: fp, start, end)
 
@@ -53,6 +66,11 @@ class OpenFile:
 async def open_file(resolve: Callable[[], Path]) -> OpenFile:
     """The file ``resolve()`` names, open: one trip off the event loop."""
     return await asyncio.to_thread(lambda: OpenFile(open_for_reading(resolve())))
+
+
+async def _in_memory(content: bytes) -> AsyncIterator[bytes]:
+    if content:
+        yield content
 
 
 async def _chunks(opener: Callable[[], BinaryIO], start: int,

@@ -473,3 +473,11 @@ def test_a_bad_token_is_refused_before_the_rest_of_the_form_is_read(open_server,
                  + b"x" * 1000)
     answer = _answer_before_the_body_ends(open_server.port, headers, first)
     assert answer.startswith(b"HTTP/1.1 404") and b"Unknown upload token" in answer, answer
+
+
+def test_a_number_without_an_upper_bound_is_explained_plainly(client):
+    response = client.get("/-/files/source/one", params={"page": "²"})
+    assert response.status_code == 400
+    assert "page&#39; must be a whole number, 1 or more" in response.text
+    response = client.get("/-/files/search.json", params={"limit": "0"})
+    api.assert_api_error(response, 400, "'limit' must be a whole number, from 1 to 500")

@@ -29,7 +29,8 @@ def number_param(args, name: str, default: int, minimum: int = 1,
         return default
     number = whole_number(text, minimum, maximum)
     if number is None:
-        raise ApiError(f"'{name}' must be a whole number from {minimum} to {maximum}")
+        allowed = f"{minimum} or more" if maximum == MAX_INTEGER else f"from {minimum} to {maximum}"
+        raise ApiError(f"'{name}' must be a whole number, {allowed}")
     return number
 
 

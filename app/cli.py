@@ -23,7 +23,7 @@ from .settings import Settings
 @click.group()
 def cli():
     """A team file server on Datasette. Settings come from the environment:
-    DATA_DIR, CONFIG_PATH, HOST, PORT, FORWARDED_ALLOW_IPS, SHUTDOWN_TIMEOUT,
+    DATA_DIR, CONFIG_PATH, HOST, PORT, FORWARDED_ALLOW_IPS, CLIENT_IP_HEADER, SHUTDOWN_TIMEOUT,
     SESSION_DAYS, REQUEST_BODY_TIMEOUT, REQUEST_HEADER_TIMEOUT, MAX_CONNECTIONS,
     HTTP_PROTOCOL (see the README)."""
 

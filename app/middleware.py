@@ -8,6 +8,7 @@ made up by anyone else changes nothing here.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import time
@@ -123,28 +124,41 @@ def _session_cookie(value: bytes, https: bool) -> bytes:
 
 
 class LoginThrottle:
-    """At most ``limit`` failed logins per client address per ``window`` seconds;
-    beyond that, 429 until the oldest failure ages out.
+    """Per client address: at most ``limit`` failed logins per ``window``
+    seconds, ``checks`` logins of any outcome per ``window``, and ``in_flight``
+    at a time; beyond any of them, 429.
 
     A login attempt (a POST to /-/login) counts as a failure from the moment it
     starts, so guesses sent all at once are limited too; it is taken back when
     it succeeds (a redirect) or when no password was checked: the login answered
-    429 (the password checker is busy, or the account is refused) or 503."""
+    429 (the password checker is busy, or the account is refused) or 503.
+    Successes count too, at the higher ``checks`` limit, and only ``in_flight``
+    may wait for the password checker at once: someone with a member's password
+    cannot fill the checker's queue and keep everyone else from logging in."""
 
-    def __init__(self, app, limit: int = 10, window: float = 600,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(self, app, limit: int = 10, window: float = 600, checks: int = 60,
+                 in_flight: int = 2, clock: Callable[[], float] = time.monotonic):
         self.app = app
         self.failures = RecentAttempts(limit, window, clock)
+        self.checks = RecentAttempts(checks, window, clock)
+        self.most_in_flight = in_flight
+        self.in_flight: dict[str, int] = {}
 
     async def __call__(self, scope, receive, send):
         if not (scope["type"] == "http" and scope["method"] == "POST"
                 and scope["path"] == LOGIN_PATH):
             return await self.app(scope, receive, send)
         client = client_address(scope)
-        retry_after = self.failures.refusal(client)
+        retry_after = self.failures.refusal(client) or self.checks.refusal(client)
         if retry_after is not None:
             return await _too_many(send, retry_after)
+        if self.in_flight.get(client, 0) >= self.most_in_flight:
+            return await _json_error(
+                send, 429, "Another login from your address is still being checked: try "
+                "again in a moment", [(b"retry-after", b"1")])
         attempt = self.failures.begin(client)
+        check = self.checks.begin(client)
+        self.in_flight[client] = self.in_flight.get(client, 0) + 1
         status = {}
 
         async def watch(message):
@@ -155,14 +169,57 @@ class LoginThrottle:
         try:
             await self.app(scope, receive, watch)
         finally:
+            left = self.in_flight.pop(client) - 1
+            if left:
+                self.in_flight[client] = left
             if status.get("code") in (301, 302, 303, 429, 503):
                 self.failures.cancel(client, attempt)
+            if status.get("code") in (429, 503):
+                self.checks.cancel(client, check)
 
 
 def client_address(scope) -> str:
-    """The client's address as uvicorn gives it: from X-Forwarded-For only when
-    the request comes from the trusted proxy."""
-    return (scope.get("client") or ("unknown", 0))[0]
+    """The client's address as uvicorn gives it (from X-Forwarded-For only when
+    the request comes from the trusted proxy; see ClientAddressHeader), as a
+    key for limits: an IPv6 address stands for its /64 network, which one
+    machine commonly has whole."""
+    host = (scope.get("client") or ("unknown", 0))[0]
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if address.version == 6:
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return host
+
+
+class ClientAddressHeader:
+    """The client's address from a header that the proxy in front sets itself,
+    whatever the client sent: ``Fly-Client-IP`` on Fly.io (CLIENT_IP_HEADER).
+
+    Behind Fly's proxy, FORWARDED_ALLOW_IPS='*' is what makes uvicorn believe
+    X-Forwarded-Proto (https), but uvicorn then takes the client's address from
+    the left of X-Forwarded-For, which the client writes: every guess could
+    claim a new address. A header value that is not an IP address is ignored."""
+
+    def __init__(self, app, header: str):
+        self.app = app
+        self.header = header.lower().encode("latin-1")
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            for name, value in scope["headers"]:
+                if name == self.header:
+                    try:
+                        host = str(ipaddress.ip_address(value.decode("latin-1").strip()))
+                    except ValueError:
+                        break
+                    port = (scope.get("client") or (None, 0))[1]
+                    scope = {**scope, "client": (host, port)}
+                    break
+        return await self.app(scope, receive, send)
 
 
 class PasswordsAtLoginOnly:

@@ -20,6 +20,7 @@ from .datadir import DataDir
 from .login_state import attach_login_state
 from .middleware import (
     AccessLog,
+    ClientAddressHeader,
     LoginThrottle,
     PasswordsAtLoginOnly,
     SecurityHeaders,
@@ -86,8 +87,11 @@ ACCESS_LOG = logging.getLogger("files_server.access")
 
 def asgi_app(datasette: Datasette, settings: Settings):
     app = PasswordsAtLoginOnly(LoginThrottle(datasette.app()))
-    return AccessLog(SecurityHeaders(BodyTimeout(app, settings.request_body_timeout)),
-                     ACCESS_LOG)
+    app = AccessLog(SecurityHeaders(BodyTimeout(app, settings.request_body_timeout)),
+                    ACCESS_LOG)
+    if settings.client_ip_header:
+        app = ClientAddressHeader(app, settings.client_ip_header)
+    return app
 
 
 def http_protocol(settings: Settings) -> type:

@@ -38,6 +38,9 @@ class Settings:
     # Addresses whose X-Forwarded-For / X-Forwarded-Proto headers are believed:
     # only the reverse proxy in front of us ("" when there is none: nobody's).
     forwarded_allow_ips: str
+    # A header the proxy in front sets to the client's address, whatever the
+    # client sent (Fly-Client-IP on Fly.io); empty: the address is uvicorn's.
+    client_ip_header: str
     # Seconds that in-flight requests get to finish after SIGTERM.
     shutdown_timeout: int
     # How long a login lasts.
@@ -61,6 +64,7 @@ class Settings:
             host=env.get("HOST") or "127.0.0.1",
             port=int(env.get("PORT") or 8001),
             forwarded_allow_ips=env.get("FORWARDED_ALLOW_IPS") or "",
+            client_ip_header=env.get("CLIENT_IP_HEADER") or "",
             shutdown_timeout=int(env.get("SHUTDOWN_TIMEOUT") or 25),
             session_seconds=int(float(env.get("SESSION_DAYS") or 14) * 86400),
             request_body_timeout=_positive(env, "REQUEST_BODY_TIMEOUT", float, 60),

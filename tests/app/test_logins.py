@@ -300,11 +300,9 @@ def test_an_account_is_locked_after_20_failures_except_where_it_logged_in_before
     assert login("bob", "bob-pass", home["X-Forwarded-For"]).status_code == 302
 
     def lock(username, addresses):
-        # 20 guesses from two addresses, 10 at once from each (its limit).
+        # 20 guesses from two addresses, 10 from each (its limit), one at a time.
         for address in addresses:
-            forms = [{"username": username, "password": f"guess-{i}"} for i in range(10)]
-            statuses = [r.status_code for r in asyncio.run(_post_logins(server.url, forms,
-                                                                         [address] * 10))]
+            statuses = [login(username, f"guess-{i}", address).status_code for i in range(10)]
             assert statuses == [200] * 10
 
     lock("bob", ["203.0.113.1", "203.0.113.2"])
@@ -379,3 +377,81 @@ def test_passwords_are_checked_at_the_login_form_only(make_app, team_env):
     # The login form and tokens are unaffected.
     with server.login("bob", "bob-pass") as bob:
         assert bob.get("/-/actor.json").json()["actor"]["id"] == "bob"
+
+
+def _login_loops(url, form, headers, seconds, loops=20):
+    """``loops`` clients logging in with ``form`` as fast as they can for
+    ``seconds``; every status they got."""
+    async def loop(client, deadline):
+        statuses = []
+        while time.monotonic() < deadline:
+            statuses.append((await client.post("/-/login", data=form, headers=headers)).status_code)
+        return statuses
+
+    async def run():
+        deadline = time.monotonic() + seconds
+        async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+            results = await asyncio.gather(*(loop(client, deadline) for _ in range(loops)))
+        return [status for statuses in results for status in statuses]
+
+    return asyncio.run(run())
+
+
+def test_right_passwords_from_a_few_addresses_cannot_keep_others_from_logging_in(
+        make_app, team_env):
+    """A member's own password, sent in a loop by 20 clients from each of two
+    addresses, must not fill the password checker's queue (16 places): checks
+    per address are limited in flight (2) and in number (60 per 10 minutes),
+    successes included. Before, each address had 10 checks in flight."""
+    server = make_app(env={**team_env, "FORWARDED_ALLOW_IPS": "127.0.0.1"})
+    bob = {"username": "bob", "password": "bob-pass"}
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        floods = [pool.submit(_login_loops, server.url, bob, {"X-Forwarded-For": address}, 6)
+                  for address in ("203.0.113.50", "203.0.113.51")]
+        time.sleep(1)
+        others = []
+        for i in range(5):
+            others.append(httpx.post(server.url + "/-/login",
+                                     data={"username": "carol", "password": "carol-pass"},
+                                     headers={"X-Forwarded-For": f"198.51.100.{i}"}).status_code)
+            time.sleep(0.5)
+        statuses = [status for flood in floods for status in flood.result()]
+    assert others == [302] * 5, others
+    assert set(statuses) <= {302, 429}, set(statuses)
+
+
+def test_on_fly_the_address_is_the_one_flys_proxy_saw(make_app, team_env):
+    """Behind Fly's proxy (FORWARDED_ALLOW_IPS='*'), X-Forwarded-For begins with
+    whatever the client wrote; the address comes from CLIENT_IP_HEADER
+    (Fly-Client-IP, which Fly's proxy sets itself) instead."""
+    server = make_app(env={**team_env, "FORWARDED_ALLOW_IPS": "*",
+                           "CLIENT_IP_HEADER": "Fly-Client-IP"})
+
+    def guess(i, address):
+        return httpx.post(server.url + "/-/login",
+                          data={"username": "nobody", "password": f"wrong-{i}"},
+                          headers={"X-Forwarded-For": f"10.9.{i}.1, {address}",
+                                   "Fly-Client-IP": address}).status_code
+
+    statuses = [guess(i, "203.0.113.7") for i in range(12)]
+    assert statuses == [200] * 10 + [429, 429], statuses
+    assert guess(99, "203.0.113.8") == 200  # another client is not held back
+
+
+@pytest.mark.parametrize("host,key", [
+    ("203.0.113.7", "203.0.113.7"),
+    ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+    ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),
+    ("::ffff:203.0.113.7", "203.0.113.7"),
+    ("not-an-address", "not-an-address"),
+])
+def test_an_ipv6_client_is_limited_by_its_64_network(host, key):
+    from app.middleware import client_address
+    assert client_address({"client": (host, 1234)}) == key
+
+
+def test_the_fly_deployment_takes_the_address_from_flys_own_header():
+    import tomllib
+    from support.server import REPO_ROOT
+    env = tomllib.loads((REPO_ROOT / "fly.toml").read_text())["env"]
+    assert env["CLIENT_IP_HEADER"] == "Fly-Client-IP"

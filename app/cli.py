@@ -126,8 +126,8 @@ def token(member_id, hours):
 def signout(member_id):
     """End every login of MEMBER_ID, on this server and any device.
 
-    Works while the server runs: it notices within a few seconds. API tokens
-    are not logins: they last until they expire (or DATASETTE_SECRET changes).
+    Works while the server runs: it notices within a few seconds. The API
+    tokens MEMBER_ID made until now are refused too.
     """
     settings = Settings.from_environment()
     data_dir = DataDir(settings.data_dir)

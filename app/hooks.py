@@ -6,7 +6,9 @@ import asyncio
 
 import datasette_files
 from datasette import Response, hookimpl
-from datasette.default_permissions.tokens import actor_from_signed_api_token
+# As a module: a hook implementation imported by name would be registered as ours.
+from datasette.default_permissions import tokens as datasette_tokens
+from datasette.tokens import SignedTokenHandler
 
 from .account import sign_member_out, sign_out_everywhere
 from .config import AUTH_PLUGIN
@@ -31,8 +33,16 @@ async def actor_from_request(datasette, request):
     id, and a cookie keeps whatever roles its login had. Someone no longer on
     the team keeps their id but has no roles, and so no access.
     """
-    actor = await actor_from_signed_api_token(datasette, request) or await login_state(
-        datasette).sessions.actor(request.cookies.get(SESSION_COOKIE))
+    sessions = login_state(datasette).sessions
+    actor = await datasette_tokens.actor_from_signed_api_token(datasette, request)
+    if actor and actor.get("id") is not None:
+        # A token made before its member signed out everywhere (or got a new
+        # password) no longer holds.
+        created = sessions.token_created(request.headers.get("authorization"))
+        if created is not None and not await sessions.token_allowed(str(actor["id"]), created):
+            return None
+    else:
+        actor = await sessions.actor(request.cookies.get(SESSION_COOKIE))
     if not actor or actor.get("id") is None:
         return None
     # Straight from the config, not plugin_config(): that resolves $env secrets
@@ -41,6 +51,13 @@ async def actor_from_request(datasette, request):
     team = (plugins.get(AUTH_PLUGIN) or {}).get("actors") or {}
     member = team.get(str(actor["id"])) or {}
     return {**actor, "roles": list(member.get("roles") or [])}
+
+
+@hookimpl
+def register_token_handler(datasette):
+    # Datasette's signed tokens (dstok_), as the module serve() unregisters
+    # registered them; actor_from_request above is the one that accepts them.
+    return SignedTokenHandler()
 
 
 @hookimpl(tryfirst=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -36,6 +37,14 @@ CREATE TABLE IF NOT EXISTS sessions (
 );
 CREATE INDEX IF NOT EXISTS sessions_by_member ON sessions (member, created);
 CREATE INDEX IF NOT EXISTS sessions_by_expiry ON sessions (expires);
+CREATE TABLE IF NOT EXISTS members (
+    member TEXT PRIMARY KEY,
+    -- The fingerprint of the member's password hash when the server last started.
+    password TEXT NOT NULL DEFAULT '',
+    -- API tokens the member made at or before this time (unix seconds) are
+    -- refused: set by signing out everywhere and by a new password.
+    tokens_before INTEGER NOT NULL DEFAULT 0
+);
 CREATE TABLE IF NOT EXISTS login_addresses (
     member TEXT NOT NULL,
     address TEXT NOT NULL,
@@ -93,10 +102,37 @@ class LoginsDb:
             return self.conn.execute("DELETE FROM sessions WHERE id_hash = ?",
                                      (_id_hash(session_id),)).rowcount
 
-    def end_member_sessions(self, member: str) -> int:
+    def end_member_sessions(self, member: str, now: Optional[int] = None) -> int:
+        """End every login of ``member``, and the API tokens made until ``now``."""
         with self.conn:
+            self._refuse_tokens(member, int(time.time()) if now is None else now)
             return self.conn.execute("DELETE FROM sessions WHERE member = ?",
                                      (member,)).rowcount
+
+    def tokens_before(self, member: str) -> int:
+        """API tokens ``member`` made at or before this time are refused."""
+        row = self.conn.execute("SELECT tokens_before FROM members WHERE member = ?",
+                                (member,)).fetchone()
+        return row[0] if row else 0
+
+    def note_passwords(self, fingerprints: dict[str, str], now: int) -> None:
+        """Record each member's password fingerprint; a member whose password
+        changed since the last start loses the API tokens made before."""
+        with self.conn:
+            for member, fingerprint in fingerprints.items():
+                row = self.conn.execute("SELECT password FROM members WHERE member = ?",
+                                        (member,)).fetchone()
+                if row and row[0] and row[0] != fingerprint:
+                    self._refuse_tokens(member, now)
+                self.conn.execute(
+                    "INSERT INTO members (member, password) VALUES (?, ?) ON CONFLICT (member) "
+                    "DO UPDATE SET password = excluded.password", (member, fingerprint))
+
+    def _refuse_tokens(self, member: str, now: int) -> None:
+        self.conn.execute(
+            "INSERT INTO members (member, tokens_before) VALUES (?, ?) ON CONFLICT (member) "
+            "DO UPDATE SET tokens_before = max(tokens_before, excluded.tokens_before)",
+            (member, now))
 
     def remember_address(self, member: str, address: str, now: int) -> None:
         with self.conn:

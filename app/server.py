@@ -31,6 +31,7 @@ from .timeouts import BodyTimeout
 log = logging.getLogger("app")
 APP_PLUGIN_NAME = "datasette-files-server"
 DATASETTE_COOKIE_ACTOR = "datasette.actor_auth_cookie"
+DATASETTE_TOKEN_ACTOR = "datasette.default_permissions.tokens"
 # The account page (logout.html, with "sign out everywhere").
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -70,6 +71,11 @@ def build_datasette(settings: Settings, quiet: bool = False) -> tuple[Datasette,
     # Datasette's own would decode it a second time on every request.
     if pm.get_plugin(DATASETTE_COOKIE_ACTOR) is not None:
         pm.unregister(name=DATASETTE_COOKIE_ACTOR)
+    # Likewise API tokens: ours refuses a token its member signed out of, and
+    # Datasette's own would then let it in (the first actor found wins); the
+    # token handler it also registered comes from hooks.register_token_handler.
+    if pm.get_plugin(DATASETTE_TOKEN_ACTOR) is not None:
+        pm.unregister(name=DATASETTE_TOKEN_ACTOR)
     datasette = Datasette(
         [str(path) for path in data_dir.database_files()],
         config=prepared.config,

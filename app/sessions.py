@@ -6,7 +6,9 @@ A session is live while its row exists, has not expired, and was made with the
 member's current password hash. Logging out deletes the row, so a copy of the
 cookie stops working with it; so do signing out everywhere, an admin's
 sign-out and `files-server signout`. Cookies of the previous version (no
-session id) are refused.
+session id) are refused. Ending all of a member's logins (or a new password)
+also refuses the Datasette API tokens (``dstok_``) they made before: a copied
+cookie could have minted one.
 
 Every request checks its session, cheaply: rows read are kept in memory; this
 server's own changes update them at once, and a change made by another process
@@ -59,6 +61,8 @@ class Sessions:
         self._changes = 0
         self._data_version: Optional[int] = None
         self._next_check = 0.0
+        # member -> API tokens made at or before this time are refused.
+        self._tokens_before: dict[str, int] = {}
         # The signature check is the costly part: once per distinct cookie.
         self._unsigned = functools.lru_cache(maxsize=1024)(self._unsign)
 
@@ -105,12 +109,31 @@ class Sessions:
 
     async def end_member(self, member: str) -> int:
         """End every login of ``member``; returns how many ended."""
-        ended = await self._run(lambda db: db.end_member_sessions(member))
+        now = int(time.time())
+        ended = await self._run(lambda db: db.end_member_sessions(member, now))
         self._changes += 1
+        self._tokens_before[member] = now
         for session_id, row in self._rows.items():
             if row is not None and row.member == member:
                 self._rows[session_id] = None
         return ended
+
+    async def token_allowed(self, member: str, created: int) -> bool:
+        """Whether an API token ``member`` made at ``created`` (unix seconds)
+        still holds: not if they signed out everywhere, were signed out, or got
+        a new password since."""
+        await self._notice_other_writers()
+        if member in self._tokens_before:
+            return created > self._tokens_before[member]
+        changes = self._changes
+        before = await self._run(lambda db: db.tokens_before(member))
+        # A sign-out made here meanwhile is in the cache; keep the later time.
+        before = max(before, self._tokens_before.get(member, 0))
+        if changes == self._changes:
+            if len(self._tokens_before) >= MAX_CACHED:
+                self._tokens_before.clear()
+            self._tokens_before[member] = before
+        return created > before
 
     async def logged_in_from(self, member: str, address: str) -> bool:
         return await self._run(lambda db: db.logged_in_from(member, address, int(time.time())))
@@ -136,6 +159,7 @@ class Sessions:
             self._data_version = version
             self._changes += 1
             self._rows.clear()
+            self._tokens_before.clear()
 
     async def _run(self, work: Callable[[LoginsDb], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._thread, self._call, work)
@@ -143,7 +167,20 @@ class Sessions:
     def _call(self, work: Callable[[LoginsDb], T]) -> T:
         if self._db is None:
             self._db = LoginsDb(self.path)
+            self._db.note_passwords(self._fingerprints, int(time.time()))
         return work(self._db)
+
+    def token_created(self, authorization: Optional[str]) -> Optional[int]:
+        """When the Datasette API token (``Bearer dstok_...``) of a request that
+        Datasette has verified was made (unix seconds); None for other tokens."""
+        prefix = "Bearer dstok_"
+        if not authorization or not authorization.startswith(prefix):
+            return None
+        try:
+            created = self.datasette.unsign(authorization[len(prefix):], "token").get("t")
+        except (BadSignature, AttributeError):
+            return None
+        return created if isinstance(created, int) else None
 
     def _unsign(self, cookie: str) -> Optional[dict]:
         try:

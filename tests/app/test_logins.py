@@ -455,3 +455,55 @@ def test_the_fly_deployment_takes_the_address_from_flys_own_header():
     from support.server import REPO_ROOT
     env = tomllib.loads((REPO_ROOT / "fly.toml").read_text())["env"]
     assert env["CLIENT_IP_HEADER"] == "Fly-Client-IP"
+
+
+def _make_token(member):
+    page = member.get("/-/create-token")
+    assert page.status_code == 200
+    created = member.post("/-/create-token", data={"expire_type": ""})
+    return re.search(r"(dstok_[A-Za-z0-9._-]+)", created.text).group(1)
+
+
+def _token_actor(server, token):
+    with httpx.Client(base_url=server.url,
+                      headers={"Authorization": f"Bearer {token}"}) as scripted:
+        return scripted.get("/-/actor.json").json()["actor"]
+
+
+def test_signing_out_everywhere_also_ends_the_api_tokens_made_before(make_app, team_env):
+    """A copied cookie could mint an API token with no expiry; signing out
+    everywhere, an admin's sign-out, `files-server signout` and a new password
+    must end those tokens too, not only the logins."""
+    server = make_app(env=team_env)
+    with server.login("bob", "bob-pass") as bob:
+        token = _make_token(bob)
+        assert _token_actor(server, token)["id"] == "bob"
+        assert bob.post("/-/sign-out-everywhere",
+                        headers={"Accept": "application/json"}).status_code == 200
+    assert _token_actor(server, token) is None
+    time.sleep(1.1)  # a token made in the second of a sign-out is refused too
+    with server.login("bob", "bob-pass") as bob:
+        fresh = _make_token(bob)
+    assert _token_actor(server, fresh)["id"] == "bob"
+    # The command line, while the server runs: noticed within a few seconds.
+    subprocess.run([sys.executable, "-m", "app", "signout", "bob"], cwd=str(REPO_ROOT),
+                   env={**os.environ, "DATA_DIR": str(server.data_dir)},
+                   capture_output=True, text=True, check=True)
+    deadline = time.monotonic() + 10
+    while _token_actor(server, fresh) is not None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _token_actor(server, fresh) is None
+
+
+def test_a_new_password_ends_the_api_tokens_made_with_the_old_one(make_app, team_env):
+    server = make_app(env=team_env)
+    with server.login("carol", "carol-pass") as carol:
+        token = _make_token(carol)
+    assert _token_actor(server, token)["id"] == "carol"
+    server.env = {**team_env, **member_env("carol", "carols-new-pass")}
+    server.restart()
+    assert _token_actor(server, token) is None
+    # Made with the new password (tokens count whole seconds), a token works.
+    time.sleep(1.1)
+    with server.login("carol", "carols-new-pass") as carol:
+        assert _token_actor(server, _make_token(carol))["id"] == "carol"

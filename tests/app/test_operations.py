@@ -205,8 +205,11 @@ def test_a_backup_taken_while_uploads_run(make_app, tmp_path):
     password = server.generated_admin_password()
     uploaded, stop = {}, threading.Event()
 
+    # Logged in one after another: one address may have only 2 logins checked at once.
+    admins = [server.login("admin", password) for _ in range(4)]
+
     def upload_until_stopped(client_number):
-        with server.login("admin", password) as admin:
+        with admins[client_number] as admin:
             n = 0
             while not stop.is_set():
                 size = 300_000 if n % 3 == 0 else 2_000  # streamed, else stored in the batch

@@ -153,7 +153,7 @@ class LoginThrottle:
         if retry_after is not None:
             return await _too_many(send, retry_after)
         if self.in_flight.get(client, 0) >= self.most_in_flight:
-            return await _json_error(
+            return await send_json_error(
                 send, 429, "Another login from your address is still being checked: try "
                 "again in a moment", [(b"retry-after", b"1")])
         attempt = self.failures.begin(client)
@@ -240,28 +240,31 @@ class PasswordsAtLoginOnly:
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http":
             if scope["path"] == PASSWORD_TOOL_PATH:
-                return await _json_error(
+                return await send_json_error(
                     send, 404, "Not available here: `files-server member NAME` makes a "
                     "member's password hash")
             for name, value in scope["headers"]:
                 if name == b"authorization" and value[:6].lower() == b"basic ":
-                    return await _json_error(
+                    return await send_json_error(
                         send, 401, "HTTP Basic authentication is not accepted: log in at "
                         "/-/login, or send an API token as 'Authorization: Bearer ...'")
         return await self.app(scope, receive, send)
 
 
 async def _too_many(send, retry_after: int) -> None:
-    await _json_error(send, 429,
+    await send_json_error(send, 429,
                       f"Too many failed logins from your address: try again in {retry_after}s",
                       [(b"retry-after", str(retry_after).encode())])
 
 
-async def _json_error(send, status: int, message: str, headers=()) -> None:
+async def send_json_error(send, status: int, message: str, headers=()) -> None:
+    """Answer ``{"ok": false, "errors": [message]}`` with ``status``, from ASGI
+    middleware (the views answer with Datasette's Response)."""
     body = json.dumps({"ok": False, "errors": [message], "status": status}).encode()
     await send({
         "type": "http.response.start",
         "status": status,
-        "headers": [(b"content-type", b"application/json; charset=utf-8"), *headers],
+        "headers": [(b"content-type", b"application/json; charset=utf-8"),
+                    (b"content-length", str(len(body)).encode()), *headers],
     })
     await send({"type": "http.response.body", "body": body})

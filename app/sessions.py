@@ -63,8 +63,9 @@ class Sessions:
         self._next_check = 0.0
         # member -> API tokens made at or before this time are refused.
         self._tokens_before: dict[str, int] = {}
-        # The signature check is the costly part: once per distinct cookie.
+        # The signature check is the costly part: once per distinct cookie or token.
         self._unsigned = functools.lru_cache(maxsize=1024)(self._unsign)
+        self.token_created = functools.lru_cache(maxsize=1024)(self._token_created)
 
     async def start(self, member: str, address: str) -> tuple[str, int]:
         """A new login for ``member`` from ``address``: the cookie value to set
@@ -170,7 +171,7 @@ class Sessions:
             self._db.note_passwords(self._fingerprints, int(time.time()))
         return work(self._db)
 
-    def token_created(self, authorization: Optional[str]) -> Optional[int]:
+    def _token_created(self, authorization: Optional[str]) -> Optional[int]:
         """When the Datasette API token (``Bearer dstok_...``) of a request that
         Datasette has verified was made (unix seconds); None for other tokens."""
         prefix = "Bearer dstok_"

@@ -16,7 +16,8 @@ the body is complete, waits (for a disconnect) are not timed.
 from __future__ import annotations
 
 import asyncio
-import json
+
+from .middleware import send_json_error
 
 
 
@@ -63,11 +64,7 @@ class BodyTimeout:
             await self._send_timeout(send)
 
     async def _send_timeout(self, send) -> None:
-        body = json.dumps({"ok": False, "errors": [
-            f"The request body sent nothing for {self.seconds:g} seconds: the request was "
-            "cut off (an upload so cut off is discarded; send it again)"]}).encode()
-        await send({"type": "http.response.start", "status": 408, "headers": [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": body})
+        await send_json_error(
+            send, 408, f"The request body sent nothing for {self.seconds:g} seconds: the "
+            "request was cut off (an upload so cut off is discarded; send it again)",
+            [(b"connection", b"close")])

@@ -101,6 +101,14 @@ class DataDir:
             self._write_private(self.internal / KEYS_FILE, json.dumps(stored, indent=2))
         return keys, from_file
 
+    def signing_secret(self, environ=None) -> Optional[str]:
+        """The secret the server signs with (the environment's, else the one
+        kept in internal/keys.json); None when there is none: never makes one."""
+        env = os.environ if environ is None else environ
+        if env.get("DATASETTE_SECRET"):
+            return env["DATASETTE_SECRET"]
+        return (self._read_json(self.internal / KEYS_FILE) or {}).get("DATASETTE_SECRET")
+
     def generated_admin_hash(self) -> Optional[str]:
         path = self.internal / ADMIN_HASH_FILE
         return path.read_text().strip() if path.exists() else None

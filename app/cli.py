@@ -15,7 +15,7 @@ from datasette_auth_passwords.utils import hash_password
 from .backup import RestoreRefused, restore_backup, write_backup
 from .config import (
     AUTH_PLUGIN, GENERATED_ADMIN, MEMBER_ID, ConfigProblem, hash_env_name, prepare_config, read_config_file)
-from .datadir import DataDir
+from .datadir import DataDir, DataDirProblem
 from .logins_db import LoginsDb
 from .server import build_datasette, run
 from .settings import Settings
@@ -42,7 +42,7 @@ def serve():
     settings = settings_from_environment()
     try:
         run(settings)
-    except ConfigProblem as ex:
+    except (ConfigProblem, DataDirProblem) as ex:
         raise click.ClickException(str(ex))
 
 
@@ -60,6 +60,8 @@ def check():
     data_dir = DataDir(settings.data_dir)
     try:
         data_dir.ensure()
+    except DataDirProblem as ex:
+        problems.append(str(ex))
     except OSError as ex:
         problems.append(f"data directory {settings.data_dir}: {ex.strerror}")
     else:

@@ -101,7 +101,8 @@ async def _validated_job(datasette, request, wants_json):
     except NotFound as ex:
         raise ApiError(str(ex), status=404)
     data = await (json_object_body(request) if wants_json else form_body(request))
-    database = _text(data, "database")
+    # database_name: the published datasette-files' form field, which clients send.
+    database = _text(data, "database") or _text(data, "database_name")
     table = _text(data, "table_name").strip()
     if database not in datasette.databases or database.startswith("_"):
         raise ApiError(f"'database' must name a database to import into, not {database!r}")
@@ -181,4 +182,15 @@ def _status(datasette, job: ImportJob) -> dict:
         "error": job.error,
         "table_url": datasette.urls.table(job.database_name, job.table_name)
         if job.status == "done" else None,
+        # The same facts under the published datasette-files' names, which its
+        # clients read (its ids are numbers; ours are not guessable).
+        "id": job.id,
+        "file_id": job.file_id,
+        "import_type": "csv",
+        "database_name": job.database_name,
+        "table_name": job.table_name,
+        "row_count": job.rows_imported,
+        "total_size": total,
+        "started_at": job.created_at,
+        "finished_at": job.finished_at,
     }

@@ -24,7 +24,8 @@ class Call:
     """``name`` is the stable part of every difference key this call produces
     (``family.case``). ``body`` is how answers are compared: "json", "html" and
     "media" (a thumbnail: status and type only), or "bytes" (a download: its
-    bytes and Content-Disposition too)."""
+    bytes and Content-Disposition too). ``values``: JSON paths (/a/b) whose
+    values, not only types, must be the same (words a client branches on)."""
 
     name: str
     actor: Optional[str]
@@ -36,6 +37,7 @@ class Call:
     files: Optional[dict] = None
     headers: dict = field(default_factory=dict)
     body: str = "json"
+    values: tuple[str, ...] = ()
     save: dict[str, Callable[[httpx.Response], str]] = field(default_factory=dict)
 
     def request(self, client: httpx.Client, symbols: "Symbols") -> httpx.Response:

@@ -4,7 +4,8 @@ A difference has a stable key, ``<call> <aspect> [<where>]``, which is what
 COMPATIBILITY.md lists: aspects are ``status``, ``content-type``, ``location``,
 ``missing`` (a key the reference has and ours lacks), ``type`` (a value's JSON
 type, null counting as a type), ``length`` (of a list), ``body`` (download
-bytes), ``content-disposition``, and ``error-shape`` (ours' JSON error is not
+bytes), ``content-disposition``, ``value`` (of a path the call names in ``values``),
+and ``error-shape`` (ours' JSON error is not
 ``{"ok": false, "errors": [...]}``). ``extra`` (a key only ours has) is
 reported, never failed. JSON paths are written /a/b, with # for any list item.
 """
@@ -75,8 +76,25 @@ def compare(call: Call, reference: Answer, ours: Answer) -> list[Difference]:
     if call.body == "bytes" and reference.status == 200:
         return found + _compare_bytes(call, reference, ours)
     if reference.media_type == "application/json":
-        return found + compare_json(call, reference.json(), ours.json())
+        return found + compare_json(call, reference.json(), ours.json()) + _compare_values(
+            call, reference.json(), ours.json())
     return found
+
+
+def _compare_values(call: Call, reference: Any, ours: Any) -> list[Difference]:
+    found = []
+    for path in call.values:
+        ref_value, our_value = _at(reference, path), _at(ours, path)
+        if ref_value != our_value:
+            found.append(_diff(call, "value", json.dumps(ref_value), json.dumps(our_value),
+                               path))
+    return found
+
+
+def _at(value: Any, path: str) -> Any:
+    for key in path.strip("/").split("/"):
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
 
 
 def _own_error_shape(call: Call, ours: Answer) -> list[Difference]:

@@ -242,7 +242,8 @@ def import_progress() -> list[Call]:
     """After both imports finished (the runner waits for them)."""
     progress = "/-/files/import/{csv}/{imp}"
     return [
-        Call("import-progress.json", "admin", "GET", progress + ".json"),
+        Call("import-progress.json", "admin", "GET", progress + ".json",
+             values=("/status", "/row_count")),
         Call("import-progress.page", "admin", "GET", progress, body="html"),
         Call("import-progress.member-private", "member", "GET", progress + ".json"),
         Call("import-progress.unknown", "admin", "GET",

@@ -3,6 +3,7 @@ judge against COMPATIBILITY.md, and render the table of differences."""
 
 from __future__ import annotations
 
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -115,6 +116,12 @@ def render(report: Report) -> str:
           "found |" for e in verdict.stale),
     ]
     if verdict.informational:
+        # Per endpoint family: the same extra keys come back for every actor.
+        extras: dict[str, set[str]] = {}
+        for d in verdict.informational:
+            call, _, path = d.key.split(" ", 2)
+            extras.setdefault(call.split(".")[0], set()).add(re.sub(r"<[^>]+>", "<id>", path))
         lines += ["", "Keys only ours has (reported, not failed):", "",
-                  *sorted(f"- `{d.key}`" for d in verdict.informational)]
+                  *(f"- {family}: {', '.join(sorted(paths))}"
+                    for family, paths in sorted(extras.items()))]
     return "\n".join(lines)

@@ -9,8 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from . import scenario
 from .calls import UNKNOWN_ID, Call, Symbols
 from .diff import Answer, Difference, compare

@@ -93,3 +93,18 @@ def test_fly_toml_agrees_with_the_image_and_runs_with_its_env(image, run_contain
     assert "Secure" in response.headers["set-cookie"]
     assert response.headers["strict-transport-security"].startswith("max-age=")
     assert "203.0.113.7" in server.wait_for_log("203.0.113.7")
+
+
+def test_a_host_folder_the_server_cannot_write_gets_one_clear_line(image, tmp_path):
+    # A folder made by root on the host, bind-mounted at /data: the server (uid
+    # 10001) cannot write it, and says how to fix that instead of a traceback.
+    host = tmp_path / "data"
+    host.mkdir()
+    host.chmod(0o755)
+    run = subprocess.run(["docker", "run", "--rm", "-v", f"{host}:/data", image],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode != 0
+    output = run.stdout + run.stderr
+    assert "Traceback" not in output, output
+    assert "chown -R 10001:10001" in output and "named volume" in output, output
+    assert len(output.strip().splitlines()) == 1, output

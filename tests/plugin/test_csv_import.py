@@ -72,10 +72,17 @@ def test_import_with_types_nulls_quotes_and_a_link(server):
                b'alpha,1,0.5,"multi\nline"\n'
                b'beta,,2,"quoted, comma"\n'
                b"gamma,3,1e3,\n")
-    job = run(server, upload_csv(server, "types.csv", content), "types")
+    file = upload_csv(server, "types.csv", content)
+    job = run(server, file, "types")
     assert job["status"] == "done", job
     assert job["rows_imported"] == 3 and job["percent"] == 100.0
     assert job["table_url"] == "/data/types"
+    # The published datasette-files' names for the same facts, which its clients read.
+    assert job["id"] == job["import_id"] and job["file_id"] == file["id"]
+    assert (job["import_type"], job["database_name"], job["table_name"]) == (
+        "csv", "data", "types")
+    assert (job["row_count"], job["total_size"]) == (3, len(content))
+    assert job["started_at"] <= job["finished_at"]
     assert query(server, "SELECT name, type FROM pragma_table_info('types')") == [
         ("name", "TEXT"), ("count", "INTEGER"), ("ratio", "REAL"), ("note", "TEXT")]
     assert query(server, "SELECT * FROM types") == [

@@ -183,4 +183,15 @@ def _status(datasette, job: ImportJob) -> dict:
         "error": job.error,
         "table_url": datasette.urls.table(job.database_name, job.table_name)
         if job.status == "done" else None,
+        # The same facts under the published datasette-files' names, which its
+        # clients read (its ids are numbers; ours are not guessable).
+        "id": job.id,
+        "file_id": job.file_id,
+        "import_type": "csv",
+        "database_name": job.database_name,
+        "table_name": job.table_name,
+        "row_count": job.rows_imported,
+        "total_size": total,
+        "started_at": job.created_at,
+        "finished_at": job.finished_at,
     }

@@ -29,6 +29,19 @@ def test_docker_run_gives_a_login_protected_file_server(run_container):
         assert [f["id"] for f in found] == [file["id"]]
     assert server.exec("id -u") != "0"
     assert server.exec("id -un") == "files"
+    # Nothing installs at run time: the venv has no pip or setuptools.
+    assert server.exec("ls /opt/venv/bin").split().count("pip") == 0
+    assert "No module named" in server.exec("/opt/venv/bin/python -c 'import setuptools'")
+    # Docker's own health status turns healthy soon after start (short interval).
+    seconds = server.seconds_until_docker_says_healthy()
+    print(f"docker reported healthy {seconds:.1f} s after start")
+
+
+def test_the_build_leaves_no_wheelhouse_behind(image):
+    # A later plain `docker build` must never pick up wheels made for this host.
+    assert not (REPO_ROOT / "wheelhouse").exists()
+    dockerfile = (REPO_ROOT / "Dockerfile").read_text()
+    assert 'if [ -n "$WHEELHOUSE" ]' in dockerfile
 
 
 def test_restart_on_the_same_volume_keeps_files_search_logins_and_secrets(run_container):

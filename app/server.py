@@ -20,11 +20,11 @@ from .datadir import DataDir
 from .login_state import attach_login_state
 from .middleware import (
     AccessLog,
-    ClientAddressHeader,
     LoginThrottle,
     PasswordsAtLoginOnly,
     SecurityHeaders,
 )
+from .proxies import behind_proxies
 from .settings import Settings
 from .timeouts import BodyTimeout
 
@@ -95,9 +95,7 @@ def asgi_app(datasette: Datasette, settings: Settings):
     app = PasswordsAtLoginOnly(LoginThrottle(datasette.app()))
     app = AccessLog(SecurityHeaders(BodyTimeout(app, settings.request_body_timeout)),
                     ACCESS_LOG)
-    if settings.client_ip_header:
-        app = ClientAddressHeader(app, settings.client_ip_header)
-    return app
+    return behind_proxies(app, settings.forwarded_allow_ips, settings.client_ip_header)
 
 
 def http_protocol(settings: Settings) -> type:
@@ -120,10 +118,9 @@ async def serve(settings: Settings) -> None:
         asgi_app(datasette, settings),
         host=settings.host,
         port=settings.port,
-        # Forwarded headers are believed only from the configured proxy; with
-        # none configured, from nobody.
-        proxy_headers=bool(settings.forwarded_allow_ips),
-        forwarded_allow_ips=settings.forwarded_allow_ips or None,
+        # Forwarded headers are believed only from the configured proxy (see
+        # app/proxies.py, which applies uvicorn's own middleware itself).
+        proxy_headers=False,
         timeout_graceful_shutdown=settings.shutdown_timeout,
         # The connection cap (MAX_CONNECTIONS) is the protocol's: uvicorn's
         # limit_concurrency would count only connections whose headers are in.

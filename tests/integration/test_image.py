@@ -95,13 +95,15 @@ def test_fly_toml_agrees_with_the_image_and_runs_with_its_env(image, run_contain
     assert fly["http_service"]["force_https"] is True
     assert int(fly["env"]["SHUTDOWN_TIMEOUT"]) < int(fly["kill_timeout"].rstrip("s"))
 
-    # Exactly the env fly.toml sets, behind a proxy that speaks https.
+    # Exactly the env fly.toml sets, behind a proxy that speaks https (here the
+    # Docker bridge's gateway, 172.17.0.1, is in Fly's proxy range 172.16.0.0/12).
     server = run_container(env=fly["env"])
     password = server.admin_password()
     response = httpx.post(server.url + "/-/login",
                           data={"username": "admin", "password": password},
                           headers={"X-Forwarded-Proto": "https",
-                                   "X-Forwarded-For": "203.0.113.7"})
+                                   "X-Forwarded-For": "10.9.9.9, 172.17.0.1",
+                                   "Fly-Client-IP": "203.0.113.7"})
     assert response.status_code == 302
     assert "Secure" in response.headers["set-cookie"]
     assert response.headers["strict-transport-security"].startswith("max-age=")

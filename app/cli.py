@@ -16,6 +16,7 @@ from .backup import RestoreRefused, restore_backup, write_backup
 from .config import (
     AUTH_PLUGIN, GENERATED_ADMIN, MEMBER_ID, ConfigProblem, hash_env_name, prepare_config, read_config_file)
 from .datadir import DataDir, DataDirProblem
+from .fly_deploy import deploy
 from .logins_db import LoginsDb
 from .server import build_datasette, run
 from .settings import Settings
@@ -27,6 +28,9 @@ def cli():
     DATA_DIR, CONFIG_PATH, HOST, PORT, FORWARDED_ALLOW_IPS, CLIENT_IP_HEADER, SHUTDOWN_TIMEOUT,
     SESSION_DAYS, REQUEST_BODY_TIMEOUT, REQUEST_HEADER_TIMEOUT, MAX_CONNECTIONS,
     HTTP_PROTOCOL (see the README)."""
+
+
+cli.add_command(deploy)
 
 
 def settings_from_environment() -> Settings:

@@ -12,7 +12,7 @@ import datasette_files
 from datasette.app import Datasette
 from datasette_auth_passwords.utils import hash_password
 
-from .backup import RestoreRefused, restore_backup, write_backup
+from .backup import RestoreRefused, restore_backup, stage_restore, write_backup
 from .config import (
     AUTH_PLUGIN, GENERATED_ADMIN, MEMBER_ID, ConfigProblem, hash_env_name, prepare_config, read_config_file)
 from .datadir import DataDir, DataDirProblem
@@ -222,11 +222,16 @@ def backup(destination):
 
 @cli.command()
 @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def restore(source):
-    """Restore a backup .tar into an empty DATA_DIR."""
+@click.option("--next-start", is_flag=True,
+              help="DATA_DIR is a running server's: unpack the backup beside it, for the "
+                   "server's next start to swap in (the data replaced is kept aside).")
+def restore(source, next_start):
+    """Restore a backup .tar into an empty DATA_DIR (or, with --next-start, at
+    the server's next start)."""
     settings = settings_from_environment()
+    restore_into = stage_restore if next_start else restore_backup
     try:
-        click.echo(restore_backup(source, DataDir(settings.data_dir)), err=True)
+        click.echo(restore_into(source, DataDir(settings.data_dir)), err=True)
     except RestoreRefused as ex:
         raise click.ClickException(str(ex))
 

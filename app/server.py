@@ -14,6 +14,7 @@ from uvicorn.config import HTTP_PROTOCOLS
 from uvicorn.importer import import_from_string
 
 from . import hooks
+from .backup import swap_in_staged_restore
 from .config import prepare_config, read_config_file
 from .connections import ConnectionGuard
 from .datadir import DataDir
@@ -111,6 +112,10 @@ async def serve(settings: Settings) -> None:
     from datasette.cli import check_databases
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
+    # Here and not in build_datasette: a command run beside the server must not swap.
+    swapped = swap_in_staged_restore(DataDir(settings.data_dir))
+    if swapped:
+        log.info(swapped)
     datasette, _ = build_datasette(settings)
     await check_databases(datasette)
     await datasette.invoke_startup()

@@ -27,7 +27,7 @@ import shutil
 import sqlite3
 import tarfile
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Optional
 
 import datasette_files
@@ -206,8 +206,7 @@ def restore_backup(backup: Path, data_dir: DataDir) -> str:
     owner = (root if root.exists() else root.parent).stat()
     root.mkdir(parents=True, exist_ok=True)
     with tarfile.open(backup) as tar:
-        # The "data" filter refuses absolute paths, '..', links out and devices.
-        tar.extractall(root, filter="data")
+        _extract_data(tar, root)
         count = len(tar.getnames())
         for member in tar.getmembers():
             if member.isreg():
@@ -218,6 +217,24 @@ def restore_backup(backup: Path, data_dir: DataDir) -> str:
         # which does not run as root, must own what it will write to.
         _chown_tree(root, owner.st_uid, owner.st_gid)
     return f"restored {count} entries into {root}"
+
+
+def _extract_data(tar: tarfile.TarFile, root: Path) -> None:
+    """Unpack files and folders only, inside ``root``: tarfile's "data" filter
+    where this Python has it (3.11.4+, 3.10.12+; the image's Debian 3.11.2 does
+    not), else the same rules for what a backup holds, checked here."""
+    if hasattr(tarfile, "data_filter"):
+        # Refuses absolute paths, '..', links out and devices.
+        tar.extractall(root, filter="data")
+        return
+    members = tar.getmembers()
+    for member in members:
+        parts = PurePosixPath(member.name).parts
+        if member.name.startswith("/") or ".." in parts or not (member.isreg() or member.isdir()):
+            raise RestoreRefused(f"{member.name!r} in the backup is not a file or folder "
+                                 "inside it: not restored")
+        member.mode &= 0o755  # as the data filter: no set-id or world-writable bits
+    tar.extractall(root, members=members)
 
 
 def _chown_tree(root: Path, uid: int, gid: int) -> None:

@@ -123,3 +123,36 @@ def test_a_host_folder_the_server_cannot_write_gets_one_clear_line(image, tmp_pa
     assert "Traceback" not in output, output
     assert "chown -R 10001:10001" in output and "named volume" in output, output
     assert len(output.strip().splitlines()) == 1, output
+
+
+def test_a_backup_restores_into_a_new_docker_volume_as_the_readme_says(image, run_container,
+                                                                      tmp_path):
+    # The image's Python may predate tarfile's extraction filters (3.11.2 here).
+    first = run_container()
+    password = first.admin_password()
+    with first.login("admin", password) as admin:
+        file = api.upload(admin, "team", "restored-crane.bin", CONTENT)
+    first.exec("files-server backup /tmp/backup.tar")
+    backup = tmp_path / "backup"
+    backup.mkdir()
+    backup.chmod(0o755)
+    copied = subprocess.run(
+        ["docker", "cp", f"{first.container.get_wrapped_container().id}:/tmp/backup.tar",
+         str(backup / "backup.tar")], capture_output=True, text=True)
+    assert copied.returncode == 0, copied.stderr
+    (backup / "backup.tar").chmod(0o644)
+    first.stop()
+    restored_volume = f"files-test-restored-{os.getpid()}"
+    try:
+        restore = subprocess.run(
+            ["docker", "run", "--rm", "-v", f"{restored_volume}:/data",
+             "-v", f"{backup}:/backup:ro", image, "files-server", "restore", "/backup/backup.tar"],
+            capture_output=True, text=True, timeout=120)
+        assert restore.returncode == 0, restore.stdout + restore.stderr
+        assert "Traceback" not in restore.stdout + restore.stderr
+        second = run_container(on_volume=restored_volume)
+        with second.login("admin", password) as admin:
+            assert admin.get(file["download_url"]).content == CONTENT
+        second.stop()
+    finally:
+        subprocess.run(["docker", "volume", "rm", "-f", restored_volume], capture_output=True)

@@ -22,7 +22,6 @@ import re
 import sqlite3
 import subprocess
 import sys
-import venv
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -33,11 +32,12 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(REPO / "tests"))
 
+from support import venvs  # noqa: E402
 from support.server import ServerProcess, actor_cookie  # noqa: E402
 
 OURS_REPO = Path(os.environ.get("BENCH_OURS_REPO") or REPO).resolve()
 OURS_PYTHON = os.environ.get("BENCH_OURS_PYTHON") or sys.executable
-PEERS_DIR = BENCH / ".peers"
+PEERS_DIR = venvs.VENVS_DIR
 UPSTREAM_REQUIREMENTS = ["datasette==1.0a41", "datasette-files==0.1a3"]
 COPYPARTY_REQUIREMENTS = ["copyparty==1.20.26"]
 CHUNK = 1024 * 1024
@@ -59,16 +59,7 @@ def accepted(response: httpx.Response, *statuses: int) -> httpx.Response:
 
 def ensure_venv(name: str, requirements: list[str]) -> Path:
     """A virtualenv under bench/.peers with exactly these requirements; reused."""
-    home = PEERS_DIR / name
-    stamp = home / "requirements.txt"
-    if not stamp.exists() or stamp.read_text() != "\n".join(requirements):
-        venv.create(home, with_pip=True, clear=True)
-        print(f"installing {' '.join(requirements)} in {home}", flush=True)
-        subprocess.run([str(home / "bin" / "pip"), "install", "--quiet",
-                        "--disable-pip-version-check", *requirements], check=True,
-                       stderr=subprocess.DEVNULL)
-        stamp.write_text("\n".join(requirements))
-    return home / "bin"
+    return venvs.ensure_venv(PEERS_DIR / name, requirements)
 
 
 def read_chunks(path: Path) -> Iterator[bytes]:

@@ -32,13 +32,11 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from support import venvs  # noqa: E402
 from support.server import ServerProcess, actor_cookie  # noqa: E402
+from support.venvs import PEERS_DIR, UPSTREAM_REQUIREMENTS, ensure_venv  # noqa: E402,F401
 
 OURS_REPO = Path(os.environ.get("BENCH_OURS_REPO") or REPO).resolve()
 OURS_PYTHON = os.environ.get("BENCH_OURS_PYTHON") or sys.executable
-PEERS_DIR = venvs.VENVS_DIR
-UPSTREAM_REQUIREMENTS = ["datasette==1.0a41", "datasette-files==0.1a3"]
 COPYPARTY_REQUIREMENTS = ["copyparty==1.20.26"]
 CHUNK = 1024 * 1024
 
@@ -55,11 +53,6 @@ def accepted(response: httpx.Response, *statuses: int) -> httpx.Response:
         message = re.search(r"border: 3px solid red;\">([^<]*)<", text)  # Datasette's HTML error
         raise Refused(f"{response.status_code}: {message.group(1) if message else text[:200]}")
     raise AssertionError(f"{response.status_code}: {response.text[:500]}")
-
-
-def ensure_venv(name: str, requirements: list[str]) -> Path:
-    """A virtualenv under bench/.peers with exactly these requirements; reused."""
-    return venvs.ensure_venv(PEERS_DIR / name, requirements)
 
 
 def read_chunks(path: Path) -> Iterator[bytes]:

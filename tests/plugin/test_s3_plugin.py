@@ -31,7 +31,7 @@ from support.config import ALICE, BOB
 from support.s3 import CREDENTIALS, MotoServer
 from support.server import DatasetteServer, assert_no_server_errors
 from support.slow import wait_until
-from support.venvs import (OUR_PLUGIN, VENVS_DIR, ensure_venv, our_plugin_inputs, required,
+from support.venvs import (OUR_PLUGIN, ensure_venv, our_plugin_inputs, required,
                            unpacked_sdist, with_our_plugin)
 
 S3_PLUGIN = "datasette-files-s3==0.1a2"
@@ -47,7 +47,7 @@ REQUIREMENTS = [
     "pytest-asyncio==1.5.0",
     "aiomoto[s3]==0.5.8",
 ]
-HOME = VENVS_DIR / "datasette-files-s3"
+VENV = "datasette-files-s3"
 BUCKET = "team-media"
 PREFIX = "uploads/"
 ACTIONS = ("files-browse", "files-upload", "files-edit", "files-delete",
@@ -56,7 +56,7 @@ ACTIONS = ("files-browse", "files-upload", "files-edit", "files-delete",
 
 @pytest.fixture(scope="module")
 def venv_bin():
-    return required(lambda: ensure_venv(HOME, with_our_plugin(REQUIREMENTS),
+    return required(lambda: ensure_venv(VENV, with_our_plugin(REQUIREMENTS),
                                         our_plugin_inputs()))
 
 
@@ -241,7 +241,7 @@ def test_its_own_test_suite_passes(venv_bin):
     """The plugin's published tests (its sdist's), run in-process against ours with
     its own in-process S3 mock: among them its end-to-end upload, which checks the
     201 from complete and reads the file JSON unwrapped."""
-    project = required(lambda: unpacked_sdist(HOME, S3_PLUGIN, venv_bin / "pip"))
+    project = required(lambda: unpacked_sdist(VENV, S3_PLUGIN))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "AWS_"))}
     result = subprocess.run(
         [str(venv_bin / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],

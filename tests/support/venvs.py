@@ -1,7 +1,8 @@
-"""Virtualenvs for software run beside ours (published plugins, benchmark peers),
-installed from the package index once and reused while what they install is the
-same: the key is the interpreter's version, the requirements and the contents of
-``inputs`` (say, the pyproject.toml of a checkout installed editable)."""
+"""Scratch virtualenvs for software that is not ours (the published datasette-files
+and datasette-files-s3, copyparty...), installed from the package index once and
+reused while what they install is the same: the key is the interpreter's version,
+the requirements (pip arguments) and the contents of ``inputs`` (say, the
+pyproject.toml of a checkout installed editable)."""
 
 from __future__ import annotations
 
@@ -18,14 +19,15 @@ from typing import Callable, Sequence, TypeVar
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
-# Ignored by git, beside the benchmark peers' virtualenvs.
-VENVS_DIR = REPO_ROOT / "bench" / ".peers"
+# Under bench/ (gitignored), shared by the benchmarks and the tests.
+PEERS_DIR = REPO_ROOT / "bench" / ".peers"
+UPSTREAM_REQUIREMENTS = ["datasette==1.0a41", "datasette-files==0.1a3"]
 OUR_PLUGIN = REPO_ROOT / "plugins" / "datasette-files"
 T = TypeVar("T")
 
 
 class VenvUnavailable(Exception):
-    """A virtualenv could not be installed (no package index, a failed install)."""
+    """What a virtualenv needs could not be installed (no package index, a failed install)."""
 
 
 def venv_key(requirements: Sequence[str], inputs: Sequence[Path] = ()) -> str:
@@ -37,9 +39,10 @@ def venv_key(requirements: Sequence[str], inputs: Sequence[Path] = ()) -> str:
     return digest.hexdigest()
 
 
-def ensure_venv(home: Path, requirements: Sequence[str], inputs: Sequence[Path] = ()) -> Path:
-    """The bin directory of a virtualenv at ``home`` with these requirements
-    (pip arguments), installed unless it already has them."""
+def ensure_venv(name: str, requirements: Sequence[str], inputs: Sequence[Path] = ()) -> Path:
+    """The bin directory of a virtualenv under bench/.peers with these
+    requirements; created and installed only when its key changed."""
+    home = PEERS_DIR / name
     stamp = home / ".installed-key"
     key = venv_key(requirements, inputs)
     if stamp.exists() and stamp.read_text() == key:
@@ -68,17 +71,18 @@ def our_plugin_inputs() -> list[Path]:
     return [OUR_PLUGIN / "pyproject.toml"]
 
 
-def unpacked_sdist(home: Path, requirement: str, pip: Path) -> Path:
-    """The source distribution of ``requirement`` (pinned: it is kept while
-    ``home`` is), downloaded with ``pip`` and unpacked under ``home``; its top
-    directory."""
+def unpacked_sdist(name: str, requirement: str) -> Path:
+    """The source distribution of ``requirement`` (pinned: it is kept as long as
+    virtualenv ``name`` is), downloaded with that virtualenv's pip and unpacked
+    in it; its top directory."""
+    home = PEERS_DIR / name
     target = home / "sdist"
     if not target.exists():
         download = home / "sdist-download"
         shutil.rmtree(download, ignore_errors=True)
         result = subprocess.run(
-            [str(pip), "download", "--quiet", "--disable-pip-version-check", "--no-deps",
-             "--no-binary", ":all:", "-d", str(download), requirement],
+            [str(home / "bin" / "pip"), "download", "--quiet", "--disable-pip-version-check",
+             "--no-deps", "--no-binary", ":all:", "-d", str(download), requirement],
             capture_output=True, text=True)
         if result.returncode != 0:
             raise VenvUnavailable(f"pip download {requirement} failed:\n{result.stderr[-3000:]}")

@@ -50,9 +50,10 @@ class ClientAddressHeader:
 
     uvicorn would take the address from the left of X-Forwarded-For, which the
     client writes: every guess at a password could claim a new address. So when
-    the header is believed, X-Forwarded-For is dropped before uvicorn's proxy
-    middleware (inside this one) reads the scheme from X-Forwarded-Proto. A
-    value that is not an IP address is ignored."""
+    the header is believed, it replaces X-Forwarded-For, and uvicorn's proxy
+    middleware (inside this one, still seeing the proxy as the peer) takes the
+    client's address from there and the scheme from X-Forwarded-Proto. A value
+    that is not an IP address is ignored."""
 
     def __init__(self, app, header: str, trusted: TrustedProxies):
         self.app = app
@@ -70,7 +71,7 @@ class ClientAddressHeader:
         value = next((v for n, v in scope["headers"] if n == self.header), None)
         if value is None:
             return scope
-        peer, port = scope.get("client") or ("", 0)
+        peer = (scope.get("client") or ("", 0))[0]
         if peer not in self.trusted:
             self._warn_once(peer)
             return scope
@@ -79,7 +80,7 @@ class ClientAddressHeader:
         except ValueError:
             return scope
         headers = [(n, v) for n, v in scope["headers"] if n != b"x-forwarded-for"]
-        return {**scope, "client": (host, port), "headers": headers}
+        return {**scope, "headers": [*headers, (b"x-forwarded-for", host.encode())]}
 
     def _warn_once(self, peer: str) -> None:
         if peer in self.warned or len(self.warned) >= _WARNED_LIMIT:

@@ -529,3 +529,16 @@ def test_a_new_password_ends_the_api_tokens_made_with_the_old_one(make_app, team
     time.sleep(1.1)
     with server.login("carol", "carols-new-pass") as carol:
         assert _token_actor(server, _make_token(carol))["id"] == "carol"
+
+
+def test_behind_the_trusted_proxy_https_and_the_vouched_address_both_hold(make_app, team_env):
+    # The proxy's X-Forwarded-Proto is believed alongside its Fly-Client-IP.
+    server = make_app(env={**team_env, "FORWARDED_ALLOW_IPS": "127.0.0.1",
+                           "CLIENT_IP_HEADER": "Fly-Client-IP"})
+    response = httpx.post(server.url + "/-/login",
+                          data={"username": "bob", "password": "bob-pass"},
+                          headers={"X-Forwarded-Proto": "https", "Fly-Client-IP": "203.0.113.9",
+                                   "X-Forwarded-For": "10.1.1.1, 127.0.0.1"})
+    assert response.status_code == 302
+    assert "Secure" in response.headers["set-cookie"]
+    assert "203.0.113.9" in server.log()

@@ -142,7 +142,7 @@ def main() -> None:
             sent = client.post("/-/files/upload/archive/-/upload", content=chunks(),
                                headers={"X-Upload-Token": token})
             assert sent.status_code == 200, sent.text
-            assert api.complete(client, "archive", token).status_code == 200
+            assert api.complete(client, "archive", token).status_code == 201
             seconds = time.perf_counter() - started
             for reader in readers:
                 reader.join()

@@ -59,7 +59,7 @@ def upload(client: httpx.Client, path: Path, size: int, multipart: bool) -> dict
                            headers={"X-Upload-Token": token, "Content-Length": str(size)})
     assert sent.status_code == 200, sent.text
     done = api.complete(client, "bench", token)
-    assert done.status_code == 200, done.text
+    assert done.status_code == 201, done.text
     return done.json()["file"]
 
 

@@ -267,7 +267,7 @@ def test_sigterm_abandons_an_upload_cleanly(make_app):
     with server.login("admin", password) as admin:
         assert admin.get("/-/files/search.json").json()["total"] == 0
         assert api.send_raw(admin, "team", token, b"c" * 100_000).status_code == 200
-        assert api.complete(admin, "team", token).status_code == 200
+        assert api.complete(admin, "team", token).status_code == 201
 
 
 def test_check_reports_problems(tmp_path):

@@ -99,7 +99,7 @@ def test_unknown_file_is_404_json(client, method, suffix, file_id):
 def test_update_rejects(client, a_file, body, fragment):
     response = client.post(f"/-/files/{a_file['id']}/-/update", json=body)
     api.assert_api_error(response, 400, fragment)
-    assert client.get(f"/-/files/{a_file['id']}.json").json()["file"]["search_text"] == ""
+    assert client.get(f"/-/files/{a_file['id']}.json").json()["search_text"] == ""
 
 
 @pytest.mark.parametrize(

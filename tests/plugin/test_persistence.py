@@ -32,7 +32,7 @@ def test_files_search_and_tokens_survive_a_restart(make_server, tmp_path):
         assert [f["id"] for f in client.get("/-/files/search.json?q=egret").json()["files"]] == [
             file["id"]]
         assert api.send_raw(client, "keep", pending, b"later").status_code == 200
-        assert api.complete(client, "keep", pending).status_code == 200
+        assert api.complete(client, "keep", pending).status_code == 201
         assert api.complete(client, "keep", half).json()["file"]["size"] == 4
         assert client.get("/-/files/search.json").json()["total"] == 3
 

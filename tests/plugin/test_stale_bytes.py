@@ -39,7 +39,7 @@ def rewrite(path, content, mtime_step=5):
 def file_json(client, file_id):
     response = client.get(f"/-/files/{file_id}.json")
     assert response.status_code == 200, response.text
-    return response.json()["file"]
+    return response.json()
 
 
 def wait_for_hash(client, file_id):

@@ -83,7 +83,7 @@ def test_a_listing_storage_is_synced_through_list_files(server):
         assert (minutes["filename"], minutes["folder"]) == ("2026-11.txt", "minutes")
         assert client.get(minutes["download_url"]).content == b"Met; agreed."
         digest = hashlib.sha256(b"Met; agreed.").hexdigest()
-        file = client.get(f"/-/files/{minutes['id']}.json").json()["file"]
+        file = client.get(f"/-/files/{minutes['id']}.json").json()
         assert file["content_hash"] == f"sha256:{digest}"
 
 

@@ -44,7 +44,10 @@ def test_three_steps_register_the_file(open_server):
         assert prepared["upload_fields"] == {"upload_token": prepared["upload_token"]}
         token = prepared["upload_token"]
         assert api.send_multipart(client, "one", token, b"12345").json()["size"] == 5
-        file = api.complete(client, "one", token).json()["file"]
+        completed = api.complete(client, "one", token)
+        # 201 Created, as the published datasette-files answers: clients check for it.
+        assert completed.status_code == 201
+        file = completed.json()["file"]
     assert file["id"].startswith("df-") and len(file["id"]) == 29
     assert file["filename"] == "photo.jpg"
     assert file["content_type"] == "image/jpeg"
@@ -67,7 +70,7 @@ def test_raw_body_with_token_in_header_or_query(open_server):
         token = api.prepare(client, "one", "q.bin", 3).json()["upload_token"]
         sent = client.post(f"/-/files/upload/one/-/upload?upload_token={token}", content=b"abc")
         assert sent.status_code == 200
-        assert api.complete(client, "one", token).status_code == 200
+        assert api.complete(client, "one", token).status_code == 201
 
 
 def test_uploader_is_recorded(open_server):
@@ -97,7 +100,7 @@ def test_more_bytes_than_declared_is_413_and_leaves_nothing(open_server):
         api.assert_api_error(response, 413, "declared in prepare", "10 bytes")
         # The token is still good for a correct retry.
         assert api.send_multipart(client, "one", token, b"y" * 10).status_code == 200
-        assert api.complete(client, "one", token).status_code == 200
+        assert api.complete(client, "one", token).status_code == 201
     assert len(stored_files(root)) == len(before) + 1
     assert temp_files(root) == []
 
@@ -133,7 +136,7 @@ def test_token_is_spent_by_complete(open_server):
     with open_server.client() as client:
         token = api.prepare(client, "one", "once.txt", 4).json()["upload_token"]
         api.send_multipart(client, "one", token, b"once")
-        assert api.complete(client, "one", token).status_code == 200
+        assert api.complete(client, "one", token).status_code == 201
         api.assert_api_error(api.complete(client, "one", token), 409, "already been used")
         api.assert_api_error(api.send_raw(client, "one", token, b"once"), 409, "already been used")
 
@@ -154,7 +157,7 @@ def test_token_works_only_for_its_actor(open_server):
         api.assert_api_error(api.send_raw(anonymous, "one", token, b"a"), 403, "different user")
         assert api.send_raw(alice, "one", token, b"a").status_code == 200
         api.assert_api_error(api.complete(bob, "one", token), 403, "different user")
-        assert api.complete(alice, "one", token).status_code == 200
+        assert api.complete(alice, "one", token).status_code == 201
 
 
 def test_unknown_token(open_server):
@@ -196,7 +199,7 @@ def test_a_dropped_connection_registers_nothing_and_the_token_can_retry(open_ser
     with open_server.client() as client:
         api.assert_api_error(api.complete(client, "one", token), 400, "No file has been uploaded")
         assert api.send_raw(client, "one", token, b"h" * 1_000_000).status_code == 200
-        assert api.complete(client, "one", token).status_code == 200
+        assert api.complete(client, "one", token).status_code == 201
 
 
 @pytest.mark.parametrize(

@@ -71,7 +71,7 @@ def upload(client: httpx.Client, source: str, filename: str, content: bytes,
     sent = sender(client, source, token, content)
     assert sent.status_code == 200, sent.text
     completed = complete(client, source, token)
-    assert completed.status_code == 200, completed.text
+    assert completed.status_code == 201, completed.text
     return completed.json()["file"]
 
 

@@ -28,7 +28,7 @@ IMMUTABLE = "private, max-age=31536000, immutable"
 async def file_json_view(datasette, request):
     require_method(request, "GET", "HEAD")
     file, _ = await file_for(datasette, request, request.url_vars["file_id"])
-    return Response.json({"ok": True, "file": file_json(datasette, file)})
+    return Response.json(file_json(datasette, file))
 
 
 @json_api

@@ -112,7 +112,7 @@ async def complete_view(datasette, request):
                                payload.get("upload_token"))
     file = await tokens.complete(plugin.registry, source, upload, payload.get("sha256"))
     plugin.thumbnails.enqueue(file)
-    return Response.json({"ok": True, "file": file_json(datasette, file)})
+    return Response.json({"ok": True, "file": file_json(datasette, file)}, status=201)
 
 
 async def _upload_of_form(plugin, source, request, form: MultipartStream):

@@ -341,7 +341,7 @@ async def stale_bytes(ctx: Ctx) -> str:
             on_disk = path.read_bytes()
             after = await download(ctx, client, file["id"])
             described = await send(ctx, client, "GET", f"/-/files/{file['id']}.json")
-            api_size = described.json().get("file", {}).get("size") \
+            api_size = described.json().get("size") \
                 if isinstance(described, httpx.Response) and described.status_code == 200 else "n/a"
             verdict = ("the bytes on disk" if after["bytes"] == on_disk
                        else "a prefix of them" if on_disk.startswith(after["bytes"])

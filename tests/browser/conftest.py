@@ -55,9 +55,9 @@ def page_factory(browser, app_server):
     """New pages at a given width, each in its own context (own cookies)."""
     contexts = []
 
-    def make(width: int = 1280):
+    def make(width: int = 1280, javascript: bool = True):
         context = browser.new_context(viewport={"width": width, "height": 900},
-                                      base_url=app_server.url)
+                                      base_url=app_server.url, java_script_enabled=javascript)
         contexts.append(context)
         return context.new_page()
 

@@ -261,3 +261,21 @@ def test_import_a_csv_as_a_table(page_factory, app_server):
     page.click("[data-table-link]")
     page.wait_for_url("**/data/team_roster")
     assert "Grace" in page.inner_text("table.rows-and-columns")
+
+
+def test_import_a_csv_without_javascript(page_factory, app_server):
+    # The form posts as a plain form; the progress page refreshes itself until done.
+    from support import api
+
+    with app_server.login("admin", app_server.generated_admin_password()) as admin:
+        file = api.upload(admin, "team", "No script.csv", b"name\nAda\nGrace\n", "text/csv")
+    page = page_factory(javascript=False)
+    log_in(page, "admin", app_server.generated_admin_password())
+    page.goto(f"/-/files/import/{file['id']}")
+    page.click(".df-import-form button[type=submit]")
+    page.wait_for_url(f"**/-/files/import/{file['id']}/imp-*")
+    page.wait_for_selector("[data-done]:not([hidden])", timeout=30_000)
+    assert page.inner_text("[data-field=status]") == "done"
+    page.click("[data-table-link]")
+    page.wait_for_url("**/data/no_script")
+    assert "Grace" in page.inner_text("table.rows-and-columns")

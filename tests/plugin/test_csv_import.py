@@ -194,6 +194,55 @@ def test_refusals(server):
                                  404, "No such import")
 
 
+@pytest.mark.parametrize("body", [
+    {"data": {"database": "data", "table_name": "form_json"}},
+    # The published datasette-files names the database field database_name.
+    {"data": {"database_name": "data", "table_name": "form_json"}},
+    {"files": {"database": (None, "data"), "table_name": (None, "form_json")}},
+], ids=["urlencoded", "database_name", "multipart"])
+def test_a_form_asking_for_json_gets_json(server, body):
+    # The body's format follows Content-Type, the answer's follows Accept.
+    file = upload_csv(server, "negotiate.csv", b"a\n1\n")
+    table = f"t_{file['id'][-8:]}"
+    fields = {key: (value if key != "table_name" else
+                    (None, table) if isinstance(value, tuple) else table)
+              for key, value in next(iter(body.values())).items()}
+    with server.client(ALICE) as alice:
+        started = alice.post(f"/-/files/import/{file['id']}", **{next(iter(body)): fields},
+                             headers={"Accept": "application/json"})
+        assert started.status_code == 202, started.text
+        assert started.json()["json_url"].endswith(".json")
+        assert started.json()["table"] == table
+
+
+def test_a_form_from_a_browser_goes_to_the_progress_page(server):
+    file = upload_csv(server, "browser-form.csv", b"a\n1\n")
+    with server.client(ALICE) as alice:
+        started = alice.post(f"/-/files/import/{file['id']}",
+                             data={"database": "data", "table_name": "browser_form"},
+                             headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+        assert started.status_code == 302
+        assert started.headers["location"].startswith(f"/-/files/import/{file['id']}/imp-")
+        refused = alice.post(f"/-/files/import/{file['id']}",
+                             data={"database": "data", "table_name": "no such name!"},
+                             headers={"Accept": "text/html"})
+        assert refused.status_code == 400
+        assert refused.headers["content-type"].startswith("text/html")
+
+
+def test_json_sent_without_an_accept_header_gets_json(server):
+    file = upload_csv(server, "script.csv", b"a\n1\n")
+    with server.client(ALICE) as alice:
+        started = alice.post(f"/-/files/import/{file['id']}",
+                             content=b'{"database": "data", "table_name": "script_json"}',
+                             headers={"Content-Type": "application/json", "Accept": "*/*"})
+        assert started.status_code == 202, started.text
+        other = alice.post(f"/-/files/import/{file['id']}", content=b"<xml/>",
+                           headers={"Content-Type": "application/xml",
+                                    "Accept": "application/json"})
+    api.assert_api_error(other, 415, "application/json")
+
+
 def test_a_job_cut_off_by_a_restart_shows_as_interrupted_and_leaves_no_tables(server):
     file = upload_csv(server, "cut.csv", b"a\n1\n")
     server.stop()

@@ -39,6 +39,17 @@ def test_finds_by_filename_prefix_content_type_and_search_text(client):
     assert ids(search(client, q="okapi")) == []
 
 
+def test_an_exact_file_id_finds_that_file(client):
+    # As in the published datasette-files: a df- id pasted from a table cell finds its file.
+    file = api.upload(client, "one", "numbat.txt", b"n")
+    api.upload(client, "one", "numbat-2.txt", b"n")
+    assert ids(search(client, q=file["id"])) == [file["id"]]
+    assert ids(search(client, q=f"  {file['id'].upper()} ")) == [file["id"]]
+    assert search(client, q=file["id"])["total"] == 1
+    assert ids(search(client, q=file["id"], source="two")) == []
+    assert ids(search(client, q=file["id"][:-1] + "0")) == []
+
+
 def test_source_filter(client):
     one = api.upload(client, "one", "walrus.txt", b"1")
     two = api.upload(client, "two", "walrus.txt", b"2")

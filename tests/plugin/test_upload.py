@@ -97,7 +97,7 @@ def test_more_bytes_than_declared_is_413_and_leaves_nothing(open_server):
     with open_server.client() as client:
         token = api.prepare(client, "one", "liar.bin", 10).json()["upload_token"]
         response = api.send_multipart(client, "one", token, b"y" * 11)
-        api.assert_api_error(response, 413, "declared in prepare", "10 bytes")
+        api.assert_api_error(response, 413, "declared in prepare", "10 bytes", "leave out")
         # The token is still good for a correct retry.
         assert api.send_multipart(client, "one", token, b"y" * 10).status_code == 200
         assert api.complete(client, "one", token).status_code == 201
@@ -111,7 +111,7 @@ def test_fewer_bytes_than_declared_is_400(open_server):
     with open_server.client() as client:
         token = api.prepare(client, "one", "short.bin", 10).json()["upload_token"]
         response = api.send_raw(client, "one", token, b"z" * 4)
-        api.assert_api_error(response, 400, "Received 4 bytes", "declared 10")
+        api.assert_api_error(response, 400, "Received 4 bytes", "declared 10", "leave out")
     assert stored_files(root) == before
 
 

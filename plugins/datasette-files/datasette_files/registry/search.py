@@ -9,6 +9,7 @@ from typing import Any, Optional
 
 from datasette.database import QueryInterrupted
 
+from ..naming import FILE_ID_PATTERN
 from ..parsing import whole_number
 from .files import AllowedSQL, in_folder_params, in_folder_sql
 from .rows import FileRow, file_columns
@@ -24,6 +25,8 @@ SORTS = ("relevance", "newest")
 # work of a query grows with its words, so a query has at most this many.
 MAX_QUERY_WORDS = 32
 MAX_QUERY_CHARS = 512
+# A query that is exactly a file id finds that file (ids are stored lowercase).
+_FILE_ID_QUERY = re.compile(f"^{FILE_ID_PATTERN}$", re.IGNORECASE)
 # Control characters end a string in SQLite's C API (NUL) or are never indexed.
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -95,7 +98,11 @@ class FileSearch:
         params: dict[str, Any] = dict(allowed.params)
         # With a query the full-text index drives: it yields matches in rowid
         # (= seq) order, so newest-first pages and capped counts stop early.
-        if fts_query:
+        if _FILE_ID_QUERY.match(query.strip()):
+            fts_query = ""
+            tables, where, order_key = "datasette_files_files f", ["f.id = :df_id"], "f.seq"
+            params["df_id"] = query.strip().lower()
+        elif fts_query:
             tables = ("datasette_files_fts JOIN datasette_files_files f "
                       "ON f.seq = datasette_files_fts.rowid")
             where = ["datasette_files_fts MATCH :df_query"]

@@ -16,12 +16,19 @@ from .checks import upload_limit
 log = logging.getLogger("datasette_files")
 
 
+SIZE_HINT = (" The size declared in prepare must be the file's exact size: "
+             "leave out 'size' when it is not known.")
+
+
 async def store(source: Source, path: str, content_type: str, declared: Optional[int],
                 stream: AsyncIterator[bytes], record: FileRecord) -> FileMetadata:
     """Stream bytes into storage at ``path``, enforcing the declared size and the
     source's limit as they arrive, with ``record`` kept beside them where the
     storage can; the storage's FileMetadata."""
     limit, limit_reason = upload_limit(source, declared)
+    too_large = f"Upload exceeds {limit_reason}: {limit} bytes."
+    if declared is not None and limit == declared:
+        too_large += SIZE_HINT
     received = 0
 
     async def limited() -> AsyncIterator[bytes]:
@@ -29,7 +36,7 @@ async def store(source: Source, path: str, content_type: str, declared: Optional
         async for chunk in stream:
             received += len(chunk)
             if received > limit:
-                raise PayloadTooLarge(f"Upload exceeds {limit_reason}: {limit} bytes")
+                raise PayloadTooLarge(too_large)
             yield chunk
 
     storage = source.storage
@@ -38,9 +45,16 @@ async def store(source: Source, path: str, content_type: str, declared: Optional
     else:
         metadata = await storage.receive_upload(path, limited(), content_type)
     if declared is not None and received != declared:
-        raise ApiError(f"Received {received} bytes but the upload declared {declared} bytes")
+        raise size_mismatch(received, declared)
     metadata.size = received
     return metadata
+
+
+def size_mismatch(received: int, declared: int) -> ApiError:
+    # Deliberately strict (COMPATIBILITY.md): a body shorter than declared is
+    # usually a truncated file, one longer would pass prepare's checks unseen.
+    return ApiError(f"Received {received} bytes but the upload declared {declared} bytes."
+                    + SIZE_HINT)
 
 
 async def read_exactly(stream: AsyncIterator[bytes], declared: int) -> bytes:
@@ -48,7 +62,7 @@ async def read_exactly(stream: AsyncIterator[bytes], declared: int) -> bytes:
     delivers no more than Content-Length)."""
     data = b"".join([chunk async for chunk in stream])
     if len(data) != declared:
-        raise ApiError(f"Received {len(data)} bytes but the upload declared {declared} bytes")
+        raise size_mismatch(len(data), declared)
     return data
 
 

@@ -16,8 +16,8 @@ from ..errors import ApiError, MethodNotAllowed, NotFound
 from ..registry import FileRow, ImportJob
 from ..sources import Source
 from ..state import state
-from .common import (
-    browsable_file, form_body, json_error, json_object_body, page_error, render, require_method)
+from .common import browsable_file, json_error, page_error, render, require_method
+from .negotiation import answers_json, fields_of_body
 
 SAMPLE_BYTES = 64 * 1024
 TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -84,11 +84,12 @@ async def preview_page(datasette, request):
 
 
 async def start_import(datasette, request):
-    """Validate, then start the job; answers with its URLs (JSON) or goes there (form)."""
-    wants_json = "json" in request.headers.get("content-type", "") or \
-        "json" in request.headers.get("accept", "")
+    """Validate, then start the job. The fields may come as JSON or a form (by
+    Content-Type); a client that wants JSON (by Accept) gets 202 with the job's
+    URLs, a browser goes to the progress page."""
+    wants_json = answers_json(request)
     try:
-        job, file, source, db = await _validated_job(datasette, request, wants_json)
+        job, file, source, db = await _validated_job(datasette, request)
     except Exception as ex:  # a storage's error too (reading the sample)
         return (json_error if wants_json else page_error)(request, ex)
     plugin = state(datasette)
@@ -97,15 +98,16 @@ async def start_import(datasette, request):
                                  plugin.imports_running))
     url = datasette.urls.path(f"/-/files/import/{file.id}/{job.id}")
     if wants_json:
-        return Response.json({"ok": True, "import_id": job.id, "url": url,
+        return Response.json({"ok": True, **_status(datasette, job), "url": url,
                               "json_url": url + ".json"}, status=202)
     return Response.redirect(url)
 
 
-async def _validated_job(datasette, request, wants_json):
+async def _validated_job(datasette, request):
     file, source = await _csv_file(datasette, request)
-    data = await (json_object_body(request) if wants_json else form_body(request))
-    database = _text(data, "database")
+    data = await fields_of_body(request)
+    # database_name is the published datasette-files' name for the field.
+    database = _text(data, "database") or _text(data, "database_name")
     table = _text(data, "table_name").strip()
     if database not in datasette.databases or database.startswith("_"):
         raise ApiError(f"'database' must name a database to import into, not {database!r}")

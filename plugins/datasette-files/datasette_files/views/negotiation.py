@@ -1,0 +1,53 @@
+"""What format a request's body is in (its Content-Type) and what format its
+answer should be in (its Accept), for endpoints that serve forms and scripts."""
+
+from __future__ import annotations
+
+from ..errors import ApiError
+from ..multipart import FormField, MultipartStream, body_chunks
+from .common import form_body, json_object_body
+
+FORM = "application/x-www-form-urlencoded"
+MULTIPART = "multipart/form-data"
+
+
+def media_type(request) -> str:
+    """The body's media type, lowercased, without parameters ('' when absent)."""
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def is_json_type(media: str) -> bool:
+    return media == "application/json" or media.endswith("+json")
+
+
+def answers_json(request) -> bool:
+    """Whether the client wants JSON back: it asks for JSON and not HTML, or it
+    sent JSON and takes anything (a script's ``Accept: */*``, or none)."""
+    accept = request.headers.get("accept", "").lower()
+    if "text/html" in accept:
+        return False
+    return "json" in accept or is_json_type(media_type(request))
+
+
+async def fields_of_body(request) -> dict:
+    """The body's fields, parsed as its Content-Type says: a JSON object, a
+    url-encoded form, or a multipart form without files. 415 for other types."""
+    media = media_type(request)
+    if is_json_type(media):
+        return await json_object_body(request)
+    if media in ("", FORM):
+        return await form_body(request)
+    if media == MULTIPART:
+        return await _multipart_fields(request)
+    raise ApiError(f"Send the fields as application/json, {FORM} or {MULTIPART}, "
+                   f"not {media}", status=415)
+
+
+async def _multipart_fields(request) -> dict[str, str]:
+    form = MultipartStream(body_chunks(request.receive), request.headers["content-type"])
+    fields = {}
+    while (part := await form.next_part()) is not None:
+        if not isinstance(part, FormField):
+            raise ApiError("This form takes fields only, not files")
+        fields[part.name] = part.value
+    return fields

@@ -13,8 +13,9 @@ from datasette.app import Datasette
 from datasette_auth_passwords.utils import hash_password
 
 from .backup import RestoreRefused, restore_backup, write_backup
-from .config import MEMBER_ID, ConfigProblem, hash_env_name, prepare_config, read_config_file
-from .datadir import DataDir
+from .config import (
+    AUTH_PLUGIN, GENERATED_ADMIN, MEMBER_ID, ConfigProblem, hash_env_name, prepare_config, read_config_file)
+from .datadir import DataDir, DataDirProblem
 from .logins_db import LoginsDb
 from .server import build_datasette, run
 from .settings import Settings
@@ -41,7 +42,7 @@ def serve():
     settings = settings_from_environment()
     try:
         run(settings)
-    except ConfigProblem as ex:
+    except (ConfigProblem, DataDirProblem) as ex:
         raise click.ClickException(str(ex))
 
 
@@ -59,18 +60,29 @@ def check():
     data_dir = DataDir(settings.data_dir)
     try:
         data_dir.ensure()
+    except DataDirProblem as ex:
+        problems.append(str(ex))
     except OSError as ex:
         problems.append(f"data directory {settings.data_dir}: {ex.strerror}")
     else:
         prepared = prepare_config(raw, data_dir, create_admin=False)
         problems.extend(asyncio.run(_check_sources(prepared.config)))
-        if prepared.new_admin_password is None and not prepared.has_admin:
-            click.echo("logins:   no admin can log in yet; the first start will create one")
+        click.echo(f"logins:   {_describe_logins(prepared)}")
     for problem in problems:
         click.echo(f"problem:  {problem}", err=True)
     if problems:
         sys.exit(1)
     click.echo("ok")
+
+
+def _describe_logins(prepared) -> str:
+    who = ", ".join(f"{member_id} ({', '.join(roles) or 'no roles'})"
+                    for member_id, roles in sorted(prepared.logins.items()))
+    if prepared.has_admin:
+        return f"{who} can log in"
+    first_start = (f"no admin can log in yet; the first start will create "
+                   f"'{GENERATED_ADMIN}' and print its password")
+    return f"{who} can log in; {first_start}" if who else first_start
 
 
 async def _check_sources(config: dict) -> list[str]:
@@ -115,8 +127,27 @@ def token(member_id, hours):
     directory's DATASETTE_SECRET; changing that secret revokes every token.
     """
     settings = settings_from_environment()
-    keys, _ = DataDir(settings.data_dir).keys()
-    secret = keys["DATASETTE_SECRET"]
+    data_dir = DataDir(settings.data_dir)
+    secret = data_dir.signing_secret()
+    if secret is None:
+        raise click.ClickException(
+            f"no signing key in {settings.data_dir}: point DATA_DIR at the server's data "
+            "directory (the one its first start made), or set DATASETTE_SECRET as the server has it")
+    member_id = member_id.lower()
+    try:
+        prepared = prepare_config(read_config_file(settings.config_path), data_dir,
+                                  create_admin=False)
+    except ConfigProblem as ex:
+        raise click.ClickException(str(ex))
+    actors = prepared.config["plugins"][AUTH_PLUGIN]["actors"]
+    if member_id not in actors:
+        raise click.ClickException(
+            f"'{member_id}' is not a team member: add them under `actors` in "
+            f"{settings.config_path}, or give them a login with `files-server member {member_id}`")
+    if not actors[member_id].get("roles"):
+        raise click.ClickException(
+            f"'{member_id}' has no roles, so a token could do nothing: give them roles under "
+            f"`actors` in {settings.config_path}")
     expires = hours * 3600 if hours else None
     click.echo(asyncio.run(Datasette(secret=secret).create_token(member_id, expires_after=expires)))
 

@@ -69,10 +69,15 @@ def read_config_file(path: Path) -> dict:
 @dataclass
 class PreparedConfig:
     config: dict
-    # Whether some member with the admin role can log in.
-    has_admin: bool
+    # The members who can log in (they have a password), and their roles.
+    logins: dict[str, list[str]]
     # Set only on the start that created the first admin login: print it once.
     new_admin_password: Optional[str] = None
+
+    @property
+    def has_admin(self) -> bool:
+        """Whether some member with the admin role can log in."""
+        return any(ADMIN_ROLE in roles for roles in self.logins.values())
 
 
 def prepare_config(
@@ -80,8 +85,9 @@ def prepare_config(
 ) -> PreparedConfig:
     """The configuration Datasette runs with, derived from the user's file.
 
-    With ``create_admin``, a data directory where no admin can log in gets an
-    admin login (its hash kept in the data directory)."""
+    A data directory where no admin can log in gets an admin login (its hash
+    kept in the data directory): made now with ``create_admin``, else only
+    the one an earlier start made."""
     env = os.environ if environ is None else environ
     config = copy.deepcopy(raw)
     plugins = config.setdefault("plugins", {})
@@ -89,12 +95,12 @@ def prepare_config(
     plugins.setdefault("datasette-secrets", {})["encryption-key"] = {
         "$env": "DATASETTE_SECRETS_ENCRYPTION_KEY"
     }
-    has_admin = _wire_logins(plugins, env)
-    password = None
-    if not has_admin and create_admin:
-        password = _add_generated_admin(plugins[AUTH_PLUGIN], data_dir)
-        has_admin = True
-    return PreparedConfig(config=config, has_admin=has_admin, new_admin_password=password)
+    prepared = PreparedConfig(config=config, logins=_wire_logins(plugins, env))
+    if not prepared.has_admin and (create_admin or data_dir.generated_admin_hash()):
+        auth = plugins[AUTH_PLUGIN]
+        prepared.new_admin_password = _add_generated_admin(auth, data_dir)
+        prepared.logins[GENERATED_ADMIN] = auth["actors"][GENERATED_ADMIN]["roles"]
+    return prepared
 
 
 def _place_relative_roots(files_config: dict, data_dir: DataDir) -> None:
@@ -125,9 +131,9 @@ def hash_env_name(member_id: str) -> str:
     return HASH_ENV_PREFIX + member_id.upper()
 
 
-def _wire_logins(plugins: dict, env) -> bool:
-    """Point each member's login at its hash variable; return whether some
-    admin can log in."""
+def _wire_logins(plugins: dict, env) -> dict[str, list[str]]:
+    """Point each member's login at its hash variable; return the members who
+    can log in, with their roles."""
     team = members({"plugins": plugins}, env)
     auth = plugins.setdefault(AUTH_PLUGIN, {})
     for member_id in team:
@@ -142,7 +148,7 @@ def _wire_logins(plugins: dict, env) -> bool:
         key = auth[member_id + PASSWORD_HASH_SUFFIX]
         return bool(env.get(key["$env"])) if isinstance(key, dict) else bool(key)
 
-    return any(ADMIN_ROLE in (m.get("roles") or []) and can_log_in(i) for i, m in team.items())
+    return {i: list(m.get("roles") or []) for i, m in team.items() if can_log_in(i)}
 
 
 def _add_generated_admin(auth: dict, data_dir: DataDir) -> Optional[str]:

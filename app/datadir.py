@@ -25,6 +25,10 @@ KEYS_FILE = "keys.json"
 ADMIN_HASH_FILE = "admin-password-hash"
 
 
+class DataDirProblem(Exception):
+    """The data directory cannot be used (most often: not writable by us)."""
+
+
 @dataclass(frozen=True)
 class DataDir:
     root: Path
@@ -60,14 +64,23 @@ class DataDir:
         return self.databases / "data.db"
 
     def ensure(self) -> None:
-        """Create the layout on first start; existing content is never touched."""
-        for path in (self.files, self.databases, self.internal, self.tmp):
-            path.mkdir(parents=True, exist_ok=True)
-        self.internal.chmod(0o700)
-        if not self.data_db.exists():
-            import sqlite3
+        """Create the layout on first start; existing content is never touched.
+        DataDirProblem, saying how to fix it, when it is not ours to write."""
+        try:
+            for path in (self.files, self.databases, self.internal, self.tmp):
+                path.mkdir(parents=True, exist_ok=True)
+            self.internal.chmod(0o700)
+            if not self.data_db.exists():
+                import sqlite3
 
-            sqlite3.connect(self.data_db).close()
+                sqlite3.connect(self.data_db).close()
+        except PermissionError as ex:
+            uid, gid = os.getuid(), os.getgid()
+            raise DataDirProblem(
+                f"{ex.filename or self.root} is not writable by this server, which runs as "
+                f"uid {uid} (gid {gid}): `chown -R {uid}:{gid}` the folder mounted at "
+                f"{self.root}, or use a named volume (docker run -v files-data:{self.root} ...)"
+            ) from None
 
     def database_files(self) -> list[Path]:
         return sorted(self.databases.glob("*.db"))
@@ -100,6 +113,14 @@ class DataDir:
             self.internal.mkdir(parents=True, exist_ok=True)
             self._write_private(self.internal / KEYS_FILE, json.dumps(stored, indent=2))
         return keys, from_file
+
+    def signing_secret(self, environ=None) -> Optional[str]:
+        """The secret the server signs with (the environment's, else the one
+        kept in internal/keys.json); None when there is none: never makes one."""
+        env = os.environ if environ is None else environ
+        if env.get("DATASETTE_SECRET"):
+            return env["DATASETTE_SECRET"]
+        return (self._read_json(self.internal / KEYS_FILE) or {}).get("DATASETTE_SECRET")
 
     def generated_admin_hash(self) -> Optional[str]:
         path = self.internal / ADMIN_HASH_FILE

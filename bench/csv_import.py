@@ -79,11 +79,11 @@ def main() -> None:
                                   json={"database": "data", "table_name": "big"}).json()
                 while True:
                     status = client.get(job["json_url"]).json()
-                    if status["status"] in ("done", "failed", "interrupted"):
+                    if status["state"] in ("done", "failed", "interrupted"):
                         break
                     time.sleep(0.5)
                 seconds = time.perf_counter() - started
-                assert status["status"] == "done", status
+                assert status["state"] == "done", status
                 assert status["rows_imported"] == rows
             peak = server.peak_rss_kib()
         finally:

@@ -22,7 +22,6 @@ import re
 import sqlite3
 import subprocess
 import sys
-import venv
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -34,11 +33,10 @@ REPO = BENCH.parent
 sys.path.insert(0, str(REPO / "tests"))
 
 from support.server import ServerProcess, actor_cookie  # noqa: E402
+from support.venvs import PEERS_DIR, UPSTREAM_REQUIREMENTS, ensure_venv  # noqa: E402,F401
 
 OURS_REPO = Path(os.environ.get("BENCH_OURS_REPO") or REPO).resolve()
 OURS_PYTHON = os.environ.get("BENCH_OURS_PYTHON") or sys.executable
-PEERS_DIR = BENCH / ".peers"
-UPSTREAM_REQUIREMENTS = ["datasette==1.0a41", "datasette-files==0.1a3"]
 COPYPARTY_REQUIREMENTS = ["copyparty==1.20.26"]
 CHUNK = 1024 * 1024
 
@@ -55,20 +53,6 @@ def accepted(response: httpx.Response, *statuses: int) -> httpx.Response:
         message = re.search(r"border: 3px solid red;\">([^<]*)<", text)  # Datasette's HTML error
         raise Refused(f"{response.status_code}: {message.group(1) if message else text[:200]}")
     raise AssertionError(f"{response.status_code}: {response.text[:500]}")
-
-
-def ensure_venv(name: str, requirements: list[str]) -> Path:
-    """A virtualenv under bench/.peers with exactly these requirements; reused."""
-    home = PEERS_DIR / name
-    stamp = home / "requirements.txt"
-    if not stamp.exists() or stamp.read_text() != "\n".join(requirements):
-        venv.create(home, with_pip=True, clear=True)
-        print(f"installing {' '.join(requirements)} in {home}", flush=True)
-        subprocess.run([str(home / "bin" / "pip"), "install", "--quiet",
-                        "--disable-pip-version-check", *requirements], check=True,
-                       stderr=subprocess.DEVNULL)
-        stamp.write_text("\n".join(requirements))
-    return home / "bin"
 
 
 def read_chunks(path: Path) -> Iterator[bytes]:

@@ -56,6 +56,19 @@ class RunningContainer:
             time.sleep(0.2)
         raise RuntimeError(f"container not healthy in {timeout}s:\n{self.logs()}")
 
+    def seconds_until_docker_says_healthy(self, timeout: float = 90) -> float:
+        """Seconds from start until Docker's HEALTHCHECK reports "healthy"."""
+        container_id = self.container.get_wrapped_container().id
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = subprocess.run(
+                ["docker", "inspect", "--format", "{{.State.Health.Status}}", container_id],
+                capture_output=True, text=True).stdout.strip()
+            if status == "healthy":
+                return time.monotonic() - self.started_at
+            time.sleep(0.2)
+        raise AssertionError(f"Docker never said healthy (last: {status})")
+
     def stop(self) -> None:
         self.container.stop()
 

@@ -29,6 +29,19 @@ def test_docker_run_gives_a_login_protected_file_server(run_container):
         assert [f["id"] for f in found] == [file["id"]]
     assert server.exec("id -u") != "0"
     assert server.exec("id -un") == "files"
+    # Nothing installs at run time: the venv has no pip or setuptools.
+    assert server.exec("ls /opt/venv/bin").split().count("pip") == 0
+    assert "No module named" in server.exec("/opt/venv/bin/python -c 'import setuptools'")
+    # Docker's own health status turns healthy soon after start (short interval).
+    seconds = server.seconds_until_docker_says_healthy()
+    print(f"docker reported healthy {seconds:.1f} s after start")
+
+
+def test_the_build_leaves_no_wheelhouse_behind(image):
+    # A later plain `docker build` must never pick up wheels made for this host.
+    assert not (REPO_ROOT / "wheelhouse").exists()
+    dockerfile = (REPO_ROOT / "Dockerfile").read_text()
+    assert 'if [ -n "$WHEELHOUSE" ]' in dockerfile
 
 
 def test_restart_on_the_same_volume_keeps_files_search_logins_and_secrets(run_container):
@@ -93,3 +106,18 @@ def test_fly_toml_agrees_with_the_image_and_runs_with_its_env(image, run_contain
     assert "Secure" in response.headers["set-cookie"]
     assert response.headers["strict-transport-security"].startswith("max-age=")
     assert "203.0.113.7" in server.wait_for_log("203.0.113.7")
+
+
+def test_a_host_folder_the_server_cannot_write_gets_one_clear_line(image, tmp_path):
+    # A folder made by root on the host, bind-mounted at /data: the server (uid
+    # 10001) cannot write it, and says how to fix that instead of a traceback.
+    host = tmp_path / "data"
+    host.mkdir()
+    host.chmod(0o755)
+    run = subprocess.run(["docker", "run", "--rm", "-v", f"{host}:/data", image],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode != 0
+    output = run.stdout + run.stderr
+    assert "Traceback" not in output, output
+    assert "chown -R 10001:10001" in output and "named volume" in output, output
+    assert len(output.strip().splitlines()) == 1, output

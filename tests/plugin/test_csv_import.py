@@ -39,7 +39,7 @@ def run(server, file, table, actor=ALICE, **extra):
             return started
         for _ in range(600):
             job = client.get(started.json()["json_url"]).json()
-            if job["status"] in ("done", "failed", "interrupted"):
+            if job["state"] in ("done", "failed", "interrupted"):
                 return job
             time.sleep(0.1)
     raise AssertionError("the import did not finish")
@@ -72,10 +72,17 @@ def test_import_with_types_nulls_quotes_and_a_link(server):
                b'alpha,1,0.5,"multi\nline"\n'
                b'beta,,2,"quoted, comma"\n'
                b"gamma,3,1e3,\n")
-    job = run(server, upload_csv(server, "types.csv", content), "types")
-    assert job["status"] == "done", job
+    file = upload_csv(server, "types.csv", content)
+    job = run(server, file, "types")
+    assert job["state"] == "done", job
     assert job["rows_imported"] == 3 and job["percent"] == 100.0
     assert job["table_url"] == "/data/types"
+    # The published datasette-files' names for the same facts, which its clients read.
+    assert job["id"] == job["import_id"] and job["file_id"] == file["id"]
+    assert (job["import_type"], job["database_name"], job["table_name"]) == (
+        "csv", "data", "types")
+    assert (job["row_count"], job["total_size"]) == (3, len(content))
+    assert job["started_at"] <= job["finished_at"]
     assert query(server, "SELECT name, type FROM pragma_table_info('types')") == [
         ("name", "TEXT"), ("count", "INTEGER"), ("ratio", "REAL"), ("note", "TEXT")]
     assert query(server, "SELECT * FROM types") == [
@@ -86,9 +93,17 @@ def test_import_with_types_nulls_quotes_and_a_link(server):
 def test_types_hold_for_the_whole_file(server):
     lines = [b"id,code"] + [f"{n},{n * 7}".encode() for n in range(100_001)] + [b"100001,N/A"]
     job = run(server, upload_csv(server, "late.csv", b"\n".join(lines) + b"\n"), "late")
-    assert job["status"] == "done" and job["rows_imported"] == 100_002
+    assert job["state"] == "done" and job["rows_imported"] == 100_002
     assert query(server, "SELECT type FROM pragma_table_info('late')") == [("INTEGER",), ("TEXT",)]
     assert query(server, "SELECT code FROM late WHERE id = 100001") == [("N/A",)]
+
+
+def test_status_in_the_published_plugins_words_and_state_in_ours(server):
+    # Clients of the published datasette-files poll status until "finished" or "error".
+    good = run(server, upload_csv(server, "status-words.csv", b"a\n1\n"), "status_words")
+    assert (good["status"], good["state"]) == ("finished", "done")
+    bad = run(server, upload_csv(server, "empty-words.csv", b""), "empty_words")
+    assert (bad["status"], bad["state"]) == ("error", "failed")
 
 
 def test_tsv_and_latin1_fallback_late_in_the_file(server):
@@ -96,14 +111,14 @@ def test_tsv_and_latin1_fallback_late_in_the_file(server):
     content = b"key\tword\n" + body + b"late\tna\xefve\n"  # Latin-1 byte near the end
     job = run(server, upload_csv(server, "words.tsv", content,
                                  "text/tab-separated-values"), "words", delimiter="\t")
-    assert job["status"] == "done", job
+    assert job["state"] == "done", job
     assert job["encoding"] == "latin-1"
     assert query(server, "SELECT word FROM words WHERE key = 'late'") == [("na\xefve",)]
 
 
 def test_ragged_rows_are_reported(server):
     job = run(server, upload_csv(server, "ragged.csv", b"a,b\n1,2\n3\n4,5,6\n"), "ragged")
-    assert job["status"] == "done" and job["ragged_rows"] == 2
+    assert job["state"] == "done" and job["ragged_rows"] == 2
     assert "lines 3, 4" in job["message"]
     assert query(server, "SELECT * FROM ragged") == [(1, 2), (3, None), (4, 5)]
 
@@ -111,13 +126,13 @@ def test_ragged_rows_are_reported(server):
 def test_a_huge_single_field(server):
     job = run(server, upload_csv(server, "big-field.csv",
                                  b"id,blob\n1," + b"x" * 10_000_000 + b"\n"), "big_field")
-    assert job["status"] == "done"
+    assert job["state"] == "done"
     assert query(server, "SELECT length(blob) FROM big_field") == [(10_000_000,)]
 
 
 def test_header_only_makes_an_empty_table(server):
     job = run(server, upload_csv(server, "header.csv", b"a,b,c\n"), "header_only")
-    assert job["status"] == "done" and job["rows_imported"] == 0
+    assert job["state"] == "done" and job["rows_imported"] == 0
     assert query(server, "SELECT count(*) FROM header_only") == [(0,)]
 
 
@@ -128,7 +143,7 @@ def test_header_only_makes_an_empty_table(server):
 def test_failures_leave_no_table(server, name, content, error):
     table = name.split(".")[0] + "_t"
     job = run(server, upload_csv(server, name, content), table)
-    assert job["status"] == "failed" and error in job["error"], job
+    assert job["state"] == "failed" and error in job["error"], job
     assert "Nothing was imported" in job["error"]
     assert query(server, f"SELECT count(*) FROM sqlite_master WHERE name = '{table}'") == [(0,)]
     assert hidden_tables(server) == []
@@ -152,20 +167,20 @@ def test_an_import_lets_other_writers_in_between_its_batches(server):
         assert started.status_code == 202, started.text
         for _ in range(600):
             job = alice.get(started.json()["json_url"]).json()
-            if job["rows_imported"] > 0 or job["status"] not in ("queued", "running"):
+            if job["rows_imported"] > 0 or job["state"] not in ("queued", "running"):
                 break
             time.sleep(0.05)
-        assert job["status"] == "running", job
+        assert job["state"] == "running", job
         inserted = alice.post("/data/marks/-/insert", json={"row": {"note": "meanwhile"}})
         assert inserted.status_code == 201, inserted.text
         during = alice.get(started.json()["json_url"]).json()
-        assert during["status"] == "running", during
+        assert during["state"] == "running", during
         for _ in range(1200):
             job = alice.get(started.json()["json_url"]).json()
-            if job["status"] != "running":
+            if job["state"] != "running":
                 break
             time.sleep(0.1)
-    assert job["status"] == "done" and job["rows_imported"] == 400_000, job
+    assert job["state"] == "done" and job["rows_imported"] == 400_000, job
     assert query(server, "SELECT count(*), sum(score) FROM long") == [
         (400_000, sum(n % 97 for n in range(400_000)))]
     assert query(server, "SELECT note FROM marks") == [("meanwhile",)]
@@ -261,5 +276,5 @@ def test_a_job_cut_off_by_a_restart_shows_as_interrupted_and_leaves_no_tables(se
     server.start()
     with server.client(ALICE) as alice:
         job = alice.get(f"/-/files/import/{file['id']}/imp-cut.json").json()
-    assert job["status"] == "interrupted" and "Start it again" in job["error"]
+    assert job["state"] == "interrupted" and "Start it again" in job["error"]
     assert hidden_tables(server) == []

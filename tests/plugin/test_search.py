@@ -57,6 +57,15 @@ def test_source_filter(client):
     assert ids(search(client, q="walrus", source="two")) == [two["id"]]
 
 
+def test_the_answer_names_the_filter_and_the_sources_one_may_browse(client):
+    # As the published datasette-files answers: the filter as text ("" for none)
+    # and the slugs of the sources the search covered.
+    unfiltered = search(client, q="walrus")
+    assert (unfiltered["source"], unfiltered["sources"]) == ("", ["one", "two"])
+    filtered = search(client, q="walrus", source="two")
+    assert (filtered["source"], filtered["sources"]) == ("two", ["one", "two"])
+
+
 @pytest.mark.parametrize("sort", ["newest", "relevance"])
 def test_pages_follow_the_next_cursor(client, sort):
     uploaded = [api.upload(client, "one", f"pangolin-{sort}-{n}.txt", b"p")["id"]
@@ -107,6 +116,8 @@ def test_batch(client):
         ("id", "junk"), ("id", a["id"])])
     files = response.json()["files"]
     assert files == {a["id"]: a, b["id"]: b}
+    # The published datasette-files' batch entries link the file's page as info_url.
+    assert files[a["id"]]["info_url"] == f"/-/files/{a['id']}"
     assert client.get("/-/files/batch.json").json() == {"ok": True, "files": {}}
 
 

@@ -1,6 +1,9 @@
 """Thumbnails: Pillow's, a plugin's, icons, the cache, and hostile input."""
 
 import io
+import os
+import signal
+import subprocess
 import sqlite3
 import time
 
@@ -137,3 +140,37 @@ def test_hostile_input_cannot_hang_or_sink_the_server(server, name, content, con
     with server.client() as client:
         thumbnail(client, file)
     assert time.perf_counter() - started < 1.0
+
+
+def thumbnail_workers(server) -> list[int]:
+    """The worker processes: children of the server's fork server."""
+    def children(pid):
+        found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+        return [int(child) for child in found.stdout.split()]
+
+    def cmdline(pid):
+        with open(f"/proc/{pid}/cmdline", "rb") as fp:
+            return fp.read()
+
+    forkservers = [pid for pid in children(server.process.pid) if b"forkserver" in cmdline(pid)]
+    return [worker for pid in forkservers for worker in children(pid)]
+
+
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+def test_a_worker_stopped_by_a_signal_is_not_a_failure_of_the_file(server, signal_name):
+    # Ctrl-C reaches the whole process group, and a shutdown stops the workers:
+    # neither says anything about the file, so nothing is recorded against it.
+    with server.client() as client:
+        file = api.upload(client, "pics", f"stopped-{signal_name}.bin", b"x",
+                          "application/x-spin")
+        deadline = time.monotonic() + 10
+        while not (workers := thumbnail_workers(server)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert workers
+        time.sleep(1)  # past the worker's start-up, into the generator
+        for worker in workers:
+            os.kill(worker, getattr(signal, signal_name))
+        time.sleep(0.5)
+        assert not any("died" in (error or "") or "Interrupt" in (error or "")
+                       for _, _, _, error in cached(server, file["id"])), cached(server, file["id"])
+    assert "Traceback" not in server.log()[-5000:]

@@ -3,7 +3,8 @@
 This machine reaches package indexes but no image registry, and its TLS is
 intercepted, so: the base image is made with debootstrap when python:3.12-slim
 cannot be had, and the wheels are built on the host into ./wheelhouse, which
-the Dockerfile uses when present. A normal machine builds with a plain
+the Dockerfile uses when `--build-arg WHEELHOUSE=wheelhouse` asks it to; the
+folder is removed after the build. A normal machine builds with a plain
 `docker build .` and needs none of this.
 
     python tests/support/image.py     # build (or reuse) the base and the image
@@ -90,12 +91,16 @@ def build_wheelhouse() -> Path:
 
 def build_image(tag: str = IMAGE_TAG) -> str:
     base = ensure_base_image()
-    build_wheelhouse()
-    subprocess.run(
-        ["docker", "build", "--quiet", "--build-arg", f"BASE_IMAGE={base}",
-         "--tag", tag, str(REPO_ROOT)],
-        check=True, stdout=subprocess.DEVNULL,
-    )
+    wheelhouse = build_wheelhouse()
+    try:
+        subprocess.run(
+            ["docker", "build", "--quiet", "--build-arg", f"BASE_IMAGE={base}",
+             "--build-arg", f"WHEELHOUSE={wheelhouse.name}", "--tag", tag, str(REPO_ROOT)],
+            check=True, stdout=subprocess.DEVNULL,
+        )
+    finally:
+        # Left behind, it would only be noise: builds use it only when asked.
+        shutil.rmtree(wheelhouse, ignore_errors=True)
     # The build stage is left dangling; remove it so repeated builds do not pile up.
     subprocess.run(["docker", "image", "prune", "--force", "--filter", "dangling=true"],
                    capture_output=True)

@@ -11,7 +11,7 @@
   }
   function show(job) {
     page.querySelector("[data-percent]").value = job.percent;
-    page.querySelector("[data-field=status]").textContent = job.status;
+    page.querySelector("[data-field=status]").textContent = job.state;
     page.querySelector("[data-field=rows_imported]").textContent = job.rows_imported.toLocaleString();
     page.querySelector("[data-field=bytes_read]").textContent = size(job.bytes_read);
     page.querySelector("[data-field=elapsed_seconds]").textContent = job.elapsed_seconds;
@@ -27,7 +27,7 @@
       .then(function (response) { return response.json(); })
       .then(function (job) {
         show(job);
-        if (FINISHED.indexOf(job.status) === -1) { setTimeout(poll, 1000); }
+        if (FINISHED.indexOf(job.state) === -1) { setTimeout(poll, 1000); }
       })
       .catch(function () { setTimeout(poll, 3000); });
   }

@@ -17,7 +17,7 @@ from ..base import ThumbnailGenerator
 from ..clock import now_timestamp
 from ..registry import FileRow, Registry, StoredThumbnail
 from ..sources import Sources
-from .worker import ThumbnailFailed, generate_isolated
+from .worker import ThumbnailFailed, WorkerStopped, generate_isolated
 
 log = logging.getLogger("datasette_files")
 
@@ -123,6 +123,9 @@ class ThumbnailService:
             except ThumbnailFailed as ex:
                 await self._record(file, size, generator, error=str(ex))
                 continue
+            except WorkerStopped as ex:  # nothing to record: tried again next time
+                log.warning("datasette-files: thumbnail for %s not made: %s", file.id, ex)
+                return None
             if result is None:
                 await self._record(file, size, generator, error="no thumbnail")
                 continue

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import resource
+import signal
 from typing import Optional
 
 from ..base import ThumbnailGenerator, ThumbnailResult
@@ -28,7 +29,19 @@ class ThumbnailFailed(Exception):
     """The generator raised, ran out of memory or time, or died."""
 
 
+class WorkerStopped(Exception):
+    """The worker could not start, or was stopped from outside (a shutdown, a
+    Ctrl-C): says nothing about the file, so it is tried again later."""
+
+
+# Signals that stop a worker from outside; any other death is the file's doing.
+_STOPPED_BY = {signal.SIGTERM, signal.SIGHUP}
+
+
 def _child(conn, generator, file_bytes, content_type, filename, width, height):
+    # The server decides when a worker stops: Ctrl-C reaches the whole process
+    # group, and would otherwise end a job with a KeyboardInterrupt.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
     resource.setrlimit(resource.RLIMIT_CPU, (CPU_SECONDS, CPU_SECONDS))
     try:
@@ -58,8 +71,13 @@ async def generate_isolated(
         args=(sender, generator, file_bytes, content_type, filename, width, height),
         daemon=True,
     )
-    await asyncio.to_thread(process.start)
-    sender.close()
+    try:
+        await asyncio.to_thread(process.start)
+    except (OSError, EOFError) as ex:  # the fork server is gone: shutting down
+        receiver.close()
+        raise WorkerStopped(f"the worker could not start: {ex!r}") from None
+    finally:
+        sender.close()
     try:
         ready = await asyncio.to_thread(receiver.poll, timeout)
         if not ready:
@@ -67,6 +85,9 @@ async def generate_isolated(
         try:
             status, value = await asyncio.to_thread(receiver.recv)
         except EOFError:
+            await asyncio.to_thread(process.join, 5)
+            if process.exitcode is not None and -process.exitcode in _STOPPED_BY:
+                raise WorkerStopped(f"the worker was stopped (exit code {process.exitcode})")
             raise ThumbnailFailed(f"the worker died (exit code {process.exitcode})")
         if status == "error":
             raise ThumbnailFailed(value)

@@ -26,6 +26,8 @@ def file_json(datasette, file: FileRow) -> dict:
         "folder": file.folder,
         "metadata": file.metadata,
         "url": base,
+        # The published datasette-files' name for url in batch.json; clients read it.
+        "info_url": base,
         "download_url": f"{base}/download",
         "thumbnail_url": f"{base}/thumbnail",
         # With ?v= this version, the thumbnail's URL may be cached for good: it

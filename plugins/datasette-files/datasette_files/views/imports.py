@@ -171,6 +171,12 @@ async def progress_page(datasette, request):
                         {"file": file, "job": status})
 
 
+# The published datasette-files' status words, which its clients poll for;
+# ``state`` keeps ours (an interrupted job is an "error" to those clients).
+PUBLISHED_STATUS = {"queued": "pending", "running": "running", "done": "finished",
+                    "failed": "error", "interrupted": "error"}
+
+
 def _status(datasette, job: ImportJob) -> dict:
     end = parse_timestamp(job.finished_at) if job.finished_at else utc_now()
     elapsed = (end - parse_timestamp(job.created_at)).total_seconds()
@@ -179,7 +185,8 @@ def _status(datasette, job: ImportJob) -> dict:
         round(min(job.bytes_read / total * 100, 99.9), 1) if total else 0.0)
     return {
         "import_id": job.id,
-        "status": job.status,
+        "status": PUBLISHED_STATUS.get(job.status, job.status),
+        "state": job.status,
         "database": job.database_name,
         "table": job.table_name,
         "rows_imported": job.rows_imported,
@@ -193,4 +200,15 @@ def _status(datasette, job: ImportJob) -> dict:
         "error": job.error,
         "table_url": datasette.urls.table(job.database_name, job.table_name)
         if job.status == "done" else None,
+        # The same facts under the published datasette-files' names, which its
+        # clients read (its ids are numbers; ours are not guessable).
+        "id": job.id,
+        "file_id": job.file_id,
+        "import_type": "csv",
+        "database_name": job.database_name,
+        "table_name": job.table_name,
+        "row_count": job.rows_imported,
+        "total_size": total,
+        "started_at": job.created_at,
+        "finished_at": job.finished_at,
     }

@@ -50,7 +50,11 @@ async def search_view(datasette, request):
         {
             "ok": True,
             "q": request.args.get("q", ""),
-            "source": source,
+            # As the published datasette-files answers: the filter as given ("" for
+            # none) and the slugs of the sources searched.
+            "source": source or "",
+            "sources": [s.slug for s in plugin.sources
+                        if await allowed_on_source(datasette, request.actor, BROWSE, s.slug)],
             "folder": request.args.get("folder") or None,
             "sort": page.sort,
             "files": [file_json(datasette, file) for file in page.files],

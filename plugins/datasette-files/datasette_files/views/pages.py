@@ -50,7 +50,7 @@ async def _browsable_sources(datasette, actor) -> list[dict]:
 async def index_page(datasette, request):
     """The sources the actor may browse and the latest files in them; a 403
     (the same page, saying so) for one who may browse none of the configured
-    sources, as the published datasette-files answers."""
+    sources (the published datasette-files answers 200: COMPATIBILITY.md)."""
     sources = await _browsable_sources(datasette, request.actor)
     if not sources:
         status = 403 if len(state(datasette).sources) else 200

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import datetime
 import os
+import shutil
 import sqlite3
 import tarfile
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Optional
 
 import datasette_files
@@ -36,6 +37,9 @@ from .datadir import ADMIN_HASH_FILE, KEYS_FILE, DataDir
 TEMP_DIR_NAME = ".datasette-files-tmp"
 # Extended attributes in a pax header, as GNU tar and bsdtar write them.
 PAX_XATTR = "SCHILY.xattr."
+# Inside the data directory, for a restore swapped in at the server's next start.
+STAGED_RESTORE = ".restore-next"
+BEFORE_RESTORE = ".before-restore-"
 
 
 class RestoreRefused(Exception):
@@ -199,16 +203,85 @@ def restore_backup(backup: Path, data_dir: DataDir) -> str:
             f"{root} is not empty: restore only into an empty data directory "
             "(move the current one aside first)"
         )
+    owner = (root if root.exists() else root.parent).stat()
     root.mkdir(parents=True, exist_ok=True)
     with tarfile.open(backup) as tar:
-        # The "data" filter refuses absolute paths, '..', links out and devices.
-        tar.extractall(root, filter="data")
+        _extract_data(tar, root)
         count = len(tar.getnames())
         for member in tar.getmembers():
             if member.isreg():
                 _restore_user_attributes(root / member.name, member.pax_headers)
     data_dir.internal.chmod(0o700)
+    if os.geteuid() == 0:
+        # Run as root (`fly ssh console`, `docker exec -u root`): the server,
+        # which does not run as root, must own what it will write to.
+        _chown_tree(root, owner.st_uid, owner.st_gid)
     return f"restored {count} entries into {root}"
+
+
+def _extract_data(tar: tarfile.TarFile, root: Path) -> None:
+    """Unpack files and folders only, inside ``root``: tarfile's "data" filter
+    where this Python has it (3.11.4+, 3.10.12+; the image's Debian 3.11.2 does
+    not), else the same rules for what a backup holds, checked here."""
+    if hasattr(tarfile, "data_filter"):
+        # Refuses absolute paths, '..', links out and devices.
+        tar.extractall(root, filter="data")
+        return
+    members = tar.getmembers()
+    for member in members:
+        parts = PurePosixPath(member.name).parts
+        if member.name.startswith("/") or ".." in parts or not (member.isreg() or member.isdir()):
+            raise RestoreRefused(f"{member.name!r} in the backup is not a file or folder "
+                                 "inside it: not restored")
+        member.mode &= 0o755  # as the data filter: no set-id or world-writable bits
+    tar.extractall(root, members=members)
+
+
+def _chown_tree(root: Path, uid: int, gid: int) -> None:
+    os.lchown(root, uid, gid)
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            os.lchown(os.path.join(dirpath, name), uid, gid)
+
+
+def stage_restore(backup: Path, data_dir: DataDir) -> str:
+    """Unpack ``backup`` beside the data of a running server (whose data
+    directory is never empty), for its next start to swap in."""
+    staged = data_dir.root / STAGED_RESTORE
+    if staged.exists():
+        raise RestoreRefused(f"a restore is already staged in {staged}: restart the server to "
+                             "swap it in, or delete it")
+    partial = data_dir.root / (STAGED_RESTORE + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)  # a staging cut short before
+    report = restore_backup(backup, DataDir(partial))
+    # Complete, so the next start may swap it in; it never sees a partial one.
+    partial.rename(staged)
+    return (f"{report}; the next start of the server swaps it in, moving the data there now "
+            f"to {data_dir.root / BEFORE_RESTORE}<time>")
+
+
+def swap_in_staged_restore(data_dir: DataDir) -> Optional[str]:
+    """At the server's start, before anything is opened: replace the data with
+    a staged restore; a line saying so, or None when none is staged.
+
+    Renames only, within one filesystem; a start cut short resumes the swap."""
+    root = data_dir.root
+    staged, swapping = root / STAGED_RESTORE, root / (STAGED_RESTORE + ".swapping")
+    if staged.exists():
+        aside = root / (BEFORE_RESTORE + datetime.datetime.now().strftime("%Y%m%d-%H%M%S"))
+        aside.mkdir()
+        for entry in root.iterdir():
+            if entry.name != "lost+found" and not entry.name.startswith(
+                    (STAGED_RESTORE, BEFORE_RESTORE)):
+                entry.rename(aside / entry.name)
+        staged.rename(swapping)
+    if not swapping.exists():
+        return None
+    for entry in swapping.iterdir():
+        entry.rename(root / entry.name)
+    swapping.rmdir()
+    return (f"swapped in the restore staged by `files-server restore --next-start`; the data "
+            f"it replaced is in {root / BEFORE_RESTORE}<time>: delete it once you have checked")
 
 
 def _restore_user_attributes(path: Path, pax_headers: dict) -> None:

@@ -12,10 +12,11 @@ import datasette_files
 from datasette.app import Datasette
 from datasette_auth_passwords.utils import hash_password
 
-from .backup import RestoreRefused, restore_backup, write_backup
+from .backup import RestoreRefused, restore_backup, stage_restore, write_backup
 from .config import (
     AUTH_PLUGIN, GENERATED_ADMIN, MEMBER_ID, ConfigProblem, hash_env_name, prepare_config, read_config_file)
 from .datadir import DataDir, DataDirProblem
+from .fly_deploy import deploy
 from .logins_db import LoginsDb
 from .server import build_datasette, run
 from .settings import Settings
@@ -27,6 +28,9 @@ def cli():
     DATA_DIR, CONFIG_PATH, HOST, PORT, FORWARDED_ALLOW_IPS, CLIENT_IP_HEADER, SHUTDOWN_TIMEOUT,
     SESSION_DAYS, REQUEST_BODY_TIMEOUT, REQUEST_HEADER_TIMEOUT, MAX_CONNECTIONS,
     HTTP_PROTOCOL (see the README)."""
+
+
+cli.add_command(deploy)
 
 
 def settings_from_environment() -> Settings:
@@ -218,11 +222,16 @@ def backup(destination):
 
 @cli.command()
 @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def restore(source):
-    """Restore a backup .tar into an empty DATA_DIR."""
+@click.option("--next-start", is_flag=True,
+              help="DATA_DIR is a running server's: unpack the backup beside it, for the "
+                   "server's next start to swap in (the data replaced is kept aside).")
+def restore(source, next_start):
+    """Restore a backup .tar into an empty DATA_DIR (or, with --next-start, at
+    the server's next start)."""
     settings = settings_from_environment()
+    restore_into = stage_restore if next_start else restore_backup
     try:
-        click.echo(restore_backup(source, DataDir(settings.data_dir)), err=True)
+        click.echo(restore_into(source, DataDir(settings.data_dir)), err=True)
     except RestoreRefused as ex:
         raise click.ClickException(str(ex))
 

@@ -23,6 +23,12 @@ from cryptography.fernet import Fernet
 
 KEYS_FILE = "keys.json"
 ADMIN_HASH_FILE = "admin-password-hash"
+# The server's two keys, and how each is made when it is first needed: here
+# for a data directory, and by `files-server deploy fly` for a Fly secret.
+KEY_MAKERS = {
+    "DATASETTE_SECRET": lambda: secrets.token_hex(32),
+    "DATASETTE_SECRETS_ENCRYPTION_KEY": lambda: Fernet.generate_key().decode(),
+}
 
 
 class DataDirProblem(Exception):
@@ -95,12 +101,8 @@ class DataDir:
         """
         env = os.environ if environ is None else environ
         stored = self._read_json(self.internal / KEYS_FILE) or {}
-        wanted = {
-            "DATASETTE_SECRET": lambda: secrets.token_hex(32),
-            "DATASETTE_SECRETS_ENCRYPTION_KEY": lambda: Fernet.generate_key().decode(),
-        }
         keys, from_file, generated = {}, [], False
-        for name, make in wanted.items():
+        for name, make in KEY_MAKERS.items():
             if env.get(name):
                 keys[name] = env[name]
                 continue

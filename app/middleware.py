@@ -1,9 +1,9 @@
 """ASGI middleware around Datasette: the access log, security headers, session
 cookie flags, login throttling, and passwords checked at the login form only.
 
-The client address and scheme they see are uvicorn's, which honours
-X-Forwarded-For / X-Forwarded-Proto only from FORWARDED_ALLOW_IPS: a header
-made up by anyone else changes nothing here.
+The client address and scheme they see are those app/proxies.py believed:
+forwarding headers count only from FORWARDED_ALLOW_IPS, so a header made up
+by anyone else changes nothing here.
 """
 
 from __future__ import annotations
@@ -180,7 +180,7 @@ class LoginThrottle:
 
 def client_address(scope) -> str:
     """The client's address as uvicorn gives it (from X-Forwarded-For only when
-    the request comes from the trusted proxy; see ClientAddressHeader), as a
+    the request comes from the trusted proxy; see app/proxies.py), as a
     key for limits: an IPv6 address stands for its /64 network, which one
     machine commonly has whole."""
     host = (scope.get("client") or ("unknown", 0))[0]
@@ -193,33 +193,6 @@ def client_address(scope) -> str:
             return str(address.ipv4_mapped)
         return str(ipaddress.ip_network(f"{address}/64", strict=False))
     return host
-
-
-class ClientAddressHeader:
-    """The client's address from a header that the proxy in front sets itself,
-    whatever the client sent: ``Fly-Client-IP`` on Fly.io (CLIENT_IP_HEADER).
-
-    Behind Fly's proxy, FORWARDED_ALLOW_IPS='*' is what makes uvicorn believe
-    X-Forwarded-Proto (https), but uvicorn then takes the client's address from
-    the left of X-Forwarded-For, which the client writes: every guess could
-    claim a new address. A header value that is not an IP address is ignored."""
-
-    def __init__(self, app, header: str):
-        self.app = app
-        self.header = header.lower().encode("latin-1")
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] == "http":
-            for name, value in scope["headers"]:
-                if name == self.header:
-                    try:
-                        host = str(ipaddress.ip_address(value.decode("latin-1").strip()))
-                    except ValueError:
-                        break
-                    port = (scope.get("client") or (None, 0))[1]
-                    scope = {**scope, "client": (host, port)}
-                    break
-        return await self.app(scope, receive, send)
 
 
 class PasswordsAtLoginOnly:

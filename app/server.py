@@ -14,17 +14,18 @@ from uvicorn.config import HTTP_PROTOCOLS
 from uvicorn.importer import import_from_string
 
 from . import hooks
+from .backup import swap_in_staged_restore
 from .config import prepare_config, read_config_file
 from .connections import ConnectionGuard
 from .datadir import DataDir
 from .login_state import attach_login_state
 from .middleware import (
     AccessLog,
-    ClientAddressHeader,
     LoginThrottle,
     PasswordsAtLoginOnly,
     SecurityHeaders,
 )
+from .proxies import behind_proxies
 from .settings import Settings
 from .timeouts import BodyTimeout
 
@@ -95,9 +96,7 @@ def asgi_app(datasette: Datasette, settings: Settings):
     app = PasswordsAtLoginOnly(LoginThrottle(datasette.app()))
     app = AccessLog(SecurityHeaders(BodyTimeout(app, settings.request_body_timeout)),
                     ACCESS_LOG)
-    if settings.client_ip_header:
-        app = ClientAddressHeader(app, settings.client_ip_header)
-    return app
+    return behind_proxies(app, settings.forwarded_allow_ips, settings.client_ip_header)
 
 
 def http_protocol(settings: Settings) -> type:
@@ -113,6 +112,10 @@ async def serve(settings: Settings) -> None:
     from datasette.cli import check_databases
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
+    # Here and not in build_datasette: a command run beside the server must not swap.
+    swapped = swap_in_staged_restore(DataDir(settings.data_dir))
+    if swapped:
+        log.info(swapped)
     datasette, _ = build_datasette(settings)
     await check_databases(datasette)
     await datasette.invoke_startup()
@@ -120,10 +123,9 @@ async def serve(settings: Settings) -> None:
         asgi_app(datasette, settings),
         host=settings.host,
         port=settings.port,
-        # Forwarded headers are believed only from the configured proxy; with
-        # none configured, from nobody.
-        proxy_headers=bool(settings.forwarded_allow_ips),
-        forwarded_allow_ips=settings.forwarded_allow_ips or None,
+        # Forwarded headers are believed only from the configured proxy (see
+        # app/proxies.py, which applies uvicorn's own middleware itself).
+        proxy_headers=False,
         timeout_graceful_shutdown=settings.shutdown_timeout,
         # The connection cap (MAX_CONNECTIONS) is the protocol's: uvicorn's
         # limit_concurrency would count only connections whose headers are in.

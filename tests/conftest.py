@@ -7,15 +7,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from support.server import DatasetteServer, source_config  # noqa: E402
+from support.server import (  # noqa: E402
+    DatasetteServer, assert_no_server_errors, source_config)
 
 from support.config import MEMSTORE, OPEN_PERMISSIONS  # noqa: E402
-
-
-def assert_no_server_errors(server: DatasetteServer) -> None:
-    """Whatever a test sent, the server never answered 500 or logged a traceback."""
-    log = server.log()
-    assert " 500 Internal Server Error" not in log and "Traceback" not in log, log[-5000:]
 
 
 @pytest.fixture

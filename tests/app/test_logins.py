@@ -421,10 +421,10 @@ def test_right_passwords_from_a_few_addresses_cannot_keep_others_from_logging_in
 
 
 def test_on_fly_the_address_is_the_one_flys_proxy_saw(make_app, team_env):
-    """Behind Fly's proxy (FORWARDED_ALLOW_IPS='*'), X-Forwarded-For begins with
-    whatever the client wrote; the address comes from CLIENT_IP_HEADER
-    (Fly-Client-IP, which Fly's proxy sets itself) instead."""
-    server = make_app(env={**team_env, "FORWARDED_ALLOW_IPS": "*",
+    """Behind Fly's proxy, X-Forwarded-For begins with whatever the client
+    wrote; the address comes from CLIENT_IP_HEADER (Fly-Client-IP, which Fly's
+    proxy sets itself) instead. Here the proxy is 127.0.0.1."""
+    server = make_app(env={**team_env, "FORWARDED_ALLOW_IPS": "127.0.0.1",
                            "CLIENT_IP_HEADER": "Fly-Client-IP"})
 
     def guess(i, address):
@@ -436,6 +436,24 @@ def test_on_fly_the_address_is_the_one_flys_proxy_saw(make_app, team_env):
     statuses = [guess(i, "203.0.113.7") for i in range(12)]
     assert statuses == [200] * 10 + [429, 429], statuses
     assert guess(99, "203.0.113.8") == 200  # another client is not held back
+
+
+def test_a_peer_that_is_not_the_proxy_cannot_forge_its_address(make_app, team_env):
+    """Another machine of the organisation reaching the port directly (here
+    127.0.0.1, while the proxy is elsewhere) is known by its own address,
+    whatever Fly-Client-IP and X-Forwarded-For it writes."""
+    server = make_app(env={**team_env, "FORWARDED_ALLOW_IPS": "172.16.0.0/12",
+                           "CLIENT_IP_HEADER": "Fly-Client-IP"})
+
+    def forged_guess(i):
+        return httpx.post(server.url + "/-/login",
+                          data={"username": "nobody", "password": f"wrong-{i}"},
+                          headers={"X-Forwarded-For": f"198.51.100.{i}",
+                                   "Fly-Client-IP": f"203.0.113.{i}"}).status_code
+
+    statuses = [forged_guess(i) for i in range(12)]
+    assert statuses == [200] * 10 + [429, 429], statuses
+    assert "header from 127.0.0.1, which is not in FORWARDED_ALLOW_IPS" in server.log()
 
 
 @pytest.mark.parametrize("host,key", [
@@ -455,6 +473,10 @@ def test_the_fly_deployment_takes_the_address_from_flys_own_header():
     from support.server import REPO_ROOT
     env = tomllib.loads((REPO_ROOT / "fly.toml").read_text())["env"]
     assert env["CLIENT_IP_HEADER"] == "Fly-Client-IP"
+    # Only Fly's proxy (IPv4, from Fly's private 172.16.0.0/12) is believed; never
+    # every peer, and never the organisation's private IPv6 network (fdaa::/16).
+    assert env["FORWARDED_ALLOW_IPS"] == "172.16.0.0/12"
+    assert env["HOST"] == "0.0.0.0"
 
 
 def _make_token(member):

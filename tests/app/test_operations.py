@@ -11,6 +11,7 @@ import threading
 import time
 
 import httpx
+import pytest
 import yaml
 from ulid import ULID
 
@@ -126,6 +127,58 @@ def test_backup_while_running_and_restore(make_app, tmp_path):
             assert admin.get("/-/files/search.json").json()["total"] == 2
     finally:
         restored.stop()
+
+
+def test_a_restore_staged_for_the_next_start_replaces_a_running_servers_data(
+        make_app, tmp_path):
+    """On a Fly volume the server's data dir is never empty (the running server
+    made it): the backup is staged beside it and swapped in at the next start."""
+    original = make_app("original")
+    password = original.generated_admin_password()
+    with original.login("admin", password) as admin:
+        kept = api.upload(admin, "team", "kept-otter.txt", b"kept")
+    archive = tmp_path / "backup.tar"
+    assert run_cli("backup", str(archive), env={"DATA_DIR": str(original.data_dir)}) \
+        .returncode == 0
+    original.stop()
+
+    running = make_app("running")
+    with running.login("admin", running.generated_admin_password()) as admin:
+        replaced = api.upload(admin, "team", "replaced.txt", b"replaced")
+        env = {"DATA_DIR": str(running.data_dir)}
+        staged = run_cli("restore", "--next-start", str(archive), env=env)
+        assert staged.returncode == 0, staged.stderr
+        assert b"the next start of the server swaps it in" in staged.stderr
+        again = run_cli("restore", "--next-start", str(archive), env=env)
+        assert again.returncode == 1 and b"already staged" in again.stderr
+        # Untouched while it runs.
+        assert admin.get(replaced["download_url"]).content == b"replaced"
+
+    running.restart()
+    assert "swapped in the restore staged" in running.log()
+    with running.login("admin", password) as admin:
+        assert admin.get(kept["download_url"]).content == b"kept"
+        assert admin.get(replaced["download_url"]).status_code == 404
+    before = [p for p in running.data_dir.iterdir() if p.name.startswith(".before-restore-")]
+    assert len(before) == 1
+    assert (before[0] / "files" / "team").is_dir()
+    assert not (running.data_dir / ".restore-next").exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root restores files it must hand over")
+def test_a_restore_run_as_root_belongs_to_the_servers_user(make_app, tmp_path):
+    """`fly ssh console` runs commands as root; the server runs as uid 10001."""
+    server = make_app("original")
+    archive = tmp_path / "backup.tar"
+    assert run_cli("backup", str(archive), env={"DATA_DIR": str(server.data_dir)}) \
+        .returncode == 0
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    os.chown(volume, 10001, 10001)
+    restored = volume / "data"
+    assert run_cli("restore", str(archive), env={"DATA_DIR": str(restored)}).returncode == 0
+    owners = {(p.lstat().st_uid, p.lstat().st_gid) for p in [restored, *restored.rglob("*")]}
+    assert owners == {(10001, 10001)}
 
 
 def files_of(client):

@@ -113,8 +113,8 @@ def run_container(image, volume):
     """Start containers on the test's volume; all are stopped and removed afterwards."""
     started = []
 
-    def run(env=None, mounts=None) -> RunningContainer:
-        container = RunningContainer(image, volume, env=env, mounts=mounts).start()
+    def run(env=None, mounts=None, on_volume=None) -> RunningContainer:
+        container = RunningContainer(image, on_volume or volume, env=env, mounts=mounts).start()
         started.append(container)
         return container
 

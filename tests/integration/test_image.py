@@ -95,13 +95,15 @@ def test_fly_toml_agrees_with_the_image_and_runs_with_its_env(image, run_contain
     assert fly["http_service"]["force_https"] is True
     assert int(fly["env"]["SHUTDOWN_TIMEOUT"]) < int(fly["kill_timeout"].rstrip("s"))
 
-    # Exactly the env fly.toml sets, behind a proxy that speaks https.
+    # Exactly the env fly.toml sets, behind a proxy that speaks https (here the
+    # Docker bridge's gateway, 172.17.0.1, is in Fly's proxy range 172.16.0.0/12).
     server = run_container(env=fly["env"])
     password = server.admin_password()
     response = httpx.post(server.url + "/-/login",
                           data={"username": "admin", "password": password},
                           headers={"X-Forwarded-Proto": "https",
-                                   "X-Forwarded-For": "203.0.113.7"})
+                                   "X-Forwarded-For": "10.9.9.9, 172.17.0.1",
+                                   "Fly-Client-IP": "203.0.113.7"})
     assert response.status_code == 302
     assert "Secure" in response.headers["set-cookie"]
     assert response.headers["strict-transport-security"].startswith("max-age=")
@@ -121,3 +123,36 @@ def test_a_host_folder_the_server_cannot_write_gets_one_clear_line(image, tmp_pa
     assert "Traceback" not in output, output
     assert "chown -R 10001:10001" in output and "named volume" in output, output
     assert len(output.strip().splitlines()) == 1, output
+
+
+def test_a_backup_restores_into_a_new_docker_volume_as_the_readme_says(image, run_container,
+                                                                      tmp_path):
+    # The image's Python may predate tarfile's extraction filters (3.11.2 here).
+    first = run_container()
+    password = first.admin_password()
+    with first.login("admin", password) as admin:
+        file = api.upload(admin, "team", "restored-crane.bin", CONTENT)
+    first.exec("files-server backup /tmp/backup.tar")
+    backup = tmp_path / "backup"
+    backup.mkdir()
+    backup.chmod(0o755)
+    copied = subprocess.run(
+        ["docker", "cp", f"{first.container.get_wrapped_container().id}:/tmp/backup.tar",
+         str(backup / "backup.tar")], capture_output=True, text=True)
+    assert copied.returncode == 0, copied.stderr
+    (backup / "backup.tar").chmod(0o644)
+    first.stop()
+    restored_volume = f"files-test-restored-{os.getpid()}"
+    try:
+        restore = subprocess.run(
+            ["docker", "run", "--rm", "-v", f"{restored_volume}:/data",
+             "-v", f"{backup}:/backup:ro", image, "files-server", "restore", "/backup/backup.tar"],
+            capture_output=True, text=True, timeout=120)
+        assert restore.returncode == 0, restore.stdout + restore.stderr
+        assert "Traceback" not in restore.stdout + restore.stderr
+        second = run_container(on_volume=restored_volume)
+        with second.login("admin", password) as admin:
+            assert admin.get(file["download_url"]).content == CONTENT
+        second.stop()
+    finally:
+        subprocess.run(["docker", "volume", "rm", "-f", restored_volume], capture_output=True)

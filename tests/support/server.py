@@ -111,11 +111,15 @@ class DatasetteServer(ServerProcess):
         config: dict,
         extra_args: Optional[list[str]] = None,
         env: Optional[dict] = None,
+        datasette: str = DATASETTE,
     ):
+        """``datasette`` is the executable: another virtualenv's serves what is
+        installed there."""
         self.data_dir = Path(data_dir)
         super().__init__(self.data_dir / "server.log", env)
         self.config = config
         self.extra_args = extra_args or []
+        self.datasette = datasette
 
     @property
     def internal_db(self) -> Path:
@@ -128,7 +132,7 @@ class DatasetteServer(ServerProcess):
 
     def command(self) -> list[str]:
         return [
-            DATASETTE, "serve",
+            self.datasette, "serve",
             "--config", str(self.write_config()),
             "--internal", str(self.internal_db),
             "--port", str(self.port),
@@ -148,6 +152,12 @@ class DatasetteServer(ServerProcess):
         """An HTTP client acting as ``actor`` (anonymous when None)."""
         cookies = {"ds_actor": actor_cookie(actor)} if actor else {}
         return httpx.Client(base_url=self.url, cookies=cookies, timeout=60, **kwargs)
+
+
+def assert_no_server_errors(server: ServerProcess) -> None:
+    """Whatever a test sent, the server never answered 500 or logged a traceback."""
+    log = server.log()
+    assert " 500 Internal Server Error" not in log and "Traceback" not in log, log[-5000:]
 
 
 def source_config(root: Path, **config) -> dict:

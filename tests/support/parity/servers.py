@@ -51,12 +51,9 @@ class ParityServer(DatasetteServer):
         data_dir.mkdir(parents=True, exist_ok=True)
         database = data_dir / "data.db"
         sqlite3.connect(database).close()
-        super().__init__(data_dir, configuration(data_dir), extra_args=[str(database)])
+        super().__init__(data_dir, configuration(data_dir), extra_args=[str(database)],
+                         datasette=str(bin_dir / "datasette"))
         self.name = name
-        self.bin_dir = bin_dir
-
-    def command(self) -> list[str]:
-        return [str(self.bin_dir / "datasette"), *super().command()[1:]]
 
     def client(self, actor: Optional[dict] = None, **kwargs) -> httpx.Client:
         cookies = {"ds_actor": actor_cookie(actor, SECRET)} if actor else {}

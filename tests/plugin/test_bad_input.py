@@ -110,6 +110,8 @@ def test_update_rejects(client, a_file, body, fragment):
         ({"limit": "100000"}, "'limit' must be"),
         ({"next": "garbage"}, "Invalid cursor"),
         ({"sort": "sideways"}, "'sort' must be"),
+        # Both names of the page size are read, whichever is used.
+        ({"limit": "10", "_size": "0"}, "'_size' must be"),
     ],
 )
 def test_search_rejects(client, params, fragment):
@@ -119,6 +121,9 @@ def test_search_rejects(client, params, fragment):
 def test_batch_limits_ids(client):
     params = [("id", f"df-{i:026d}") for i in range(1001)]
     api.assert_api_error(client.get("/-/files/batch.json", params=params), 400, "At most 1000")
+    # The limit is on what is sent: the same id 1001 times is as much to read.
+    repeated = [("id", "df-00000000000000000000000000")] * 1001
+    api.assert_api_error(client.get("/-/files/batch.json", params=repeated), 400, "At most 1000")
 
 
 def test_multipart_without_a_file_or_with_the_token_after_it(client):

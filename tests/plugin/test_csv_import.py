@@ -204,6 +204,9 @@ def test_refusals(server):
     not_csv = upload_csv(server, "photo.png", b"png", "image/png")
     with server.client(ALICE) as alice:
         assert alice.get(f"/-/files/import/{not_csv['id']}").status_code == 404
+        for import_id in ("imp-nosuch", "not-an-import", "%C2%84"):
+            api.assert_api_error(alice.get(f"/-/files/import/{file['id']}/{import_id}.json"),
+                                 404, "No such import")
 
 
 @pytest.mark.parametrize("body", [

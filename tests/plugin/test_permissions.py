@@ -207,6 +207,7 @@ EVERY_ROUTE = [
     ("GET", "/-/files/import/{id}/imp-0abc", PAGE),
     ("GET", "/-/files/import/{id}/imp-0abc.json", JSON),
     ("GET", "/-/files/icon.svg?type=text/plain", JSON),
+    ("GET", "/-/files/openapi.json", JSON),
     ("GET", "/-/files/search.json?q=x", JSON),
     ("GET", "/-/files/batch.json?id={id}", JSON),
     ("GET", "/-/files/sources.json", JSON),

@@ -210,6 +210,9 @@ def test_a_missing_or_empty_root_removes_nothing(share):
         status = resync(admin)["sync"]
         assert status["state"] == "unhealthy" and "is it unmounted" in status["error"]
         assert len(by_path(admin)) == 5
+        # A flag it cannot read confirms nothing, and says so.
+        api.assert_api_error(admin.post("/-/files/sync/share", params={"confirm_removals": "yes"}),
+                             400, "'confirm_removals' must be one of 1, true, 0, false")
         status = resync(admin, confirm_removals="1")["sync"]
         assert status["state"] == "done" and status["removed"] == 5
         assert by_path(admin) == {}

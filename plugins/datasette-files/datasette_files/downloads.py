@@ -14,6 +14,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 from typing import AsyncIterator, Callable, Optional
 
 from datasette import Response
+from datasette.utils import error_body
 
 from .base import FileMissing, OpenedReads, OpenFile, RangeReads
 from .clock import parse_timestamp
@@ -92,7 +93,7 @@ async def download_response(request, file: FileRow, source: Source, registry: Re
         status, headers, byte_range = _answer(request, file)
         if byte_range is None:
             await _check_present(source, file)
-            return StreamingResponse(status, headers, None)
+            return _without_bytes(request, status, headers)
         return StreamingResponse(status, headers, await _opened(_stream(source, file.path,
                                                                         *byte_range)))
     opened = await source.storage.open_file(file.path)
@@ -101,7 +102,7 @@ async def download_response(request, file: FileRow, source: Source, registry: Re
         status, headers, byte_range = _answer(request, file)
         if byte_range is None:
             await opened.close()
-            return StreamingResponse(status, headers, None)
+            return _without_bytes(request, status, headers)
         body = await _opened(opened.stream_range(*byte_range))
     except BaseException:
         await opened.close()
@@ -160,6 +161,17 @@ def _answer(request, file: FileRow) -> tuple[int, dict, Optional[tuple[int, int]
     if request.method == "HEAD" or size == 0:
         return status, headers, None
     return status, headers, (start, end)
+
+
+def _without_bytes(request, status: int, headers: dict):
+    """An answer with none of the file's bytes: 304, HEAD, an empty file, or
+    416 with the JSON error every other refusal has (and the size in
+    Content-Range)."""
+    if status != 416:
+        return StreamingResponse(status, headers, None)
+    size = headers["content-range"].rpartition("/")[2]
+    message = f"Range {request.headers.get('range')!r} is outside the file's {size} bytes"
+    return Response.json(error_body([message], 416), status=416, headers=headers)
 
 
 def _last_modified(file: FileRow) -> datetime:

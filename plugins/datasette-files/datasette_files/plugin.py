@@ -24,7 +24,7 @@ from .storage.filesystem import FilesystemStorage
 from .thumbnails.pillow import PillowThumbnailGenerator
 from .thumbnails.service import ThumbnailService
 from .uploads.leftovers import LeftoverSweeper
-from .views import files, imports, instance_gate, listings, pages, uploads
+from .views import files, imports, instance_gate, listings, openapi, pages, uploads
 from .views import sources as sources_views
 from .views.cache_control import KeepCacheControl
 
@@ -208,11 +208,13 @@ def register_routes(datasette):
         (r"^/-/files$", page(pages.index_page)),
         (r"^/-/files/search$", page(pages.search_page)),
         (r"^/-/files/icon\.svg$", api(files.icon_view)),
+        (r"^/-/files/openapi\.json$", api(openapi.openapi_view)),
         (r"^/-/files/source/(?P<slug>[^/]+)$", page(pages.source_page)),
         (r"^/-/files/upload/(?P<slug>[^/]+)$", page(pages.upload_page)),
         (rf"^/-/files/(?P<file_id>{FILE_ID_PATTERN})$", page(pages.file_page)),
         (r"^/-/files/import/(?P<file_id>[^/]+)$", page(imports.preview_page)),
-        (r"^/-/files/import/(?P<file_id>[^/]+)/(?P<import_id>imp-[0-9a-z]+)"
+        # Any import id reaches the view, which answers an unknown one with a 404 of its own.
+        (r"^/-/files/import/(?P<file_id>[^/]+)/(?P<import_id>[^/]+?)"
          r"(\.(?P<format>json))?$", page(imports.progress_page)),
         (r"^/-/files/search\.json$", api(listings.search_view)),
         (r"^/-/files/batch\.json$", api(listings.batch_view)),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Coroutine
+from typing import Coroutine, Optional
 
 from .csv_import.job import RUNNING_IMPORTS
 from .hashing import Hasher
@@ -49,6 +49,8 @@ class PluginState:
     # How many CSV imports may run at once; the others wait, queued.
     imports_running: asyncio.Semaphore = field(
         default_factory=lambda: asyncio.Semaphore(RUNNING_IMPORTS))
+    # The OpenAPI description as served, made on its first request.
+    openapi_json: Optional[str] = None
 
 
 def state(datasette) -> PluginState:

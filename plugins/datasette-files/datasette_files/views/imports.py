@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from datasette import NotFound, Response
+from datasette import Response
 from datasette.resources import DatabaseResource, TableResource
 from ulid import ULID
 
@@ -12,11 +12,11 @@ from ..csv_import.detect import (
     ColumnTypes, column_names, decode_sample, is_csv, preview_rows, sniff, table_name_for)
 from ..clock import now_timestamp, parse_timestamp, utc_now
 from ..csv_import.job import run_import
-from ..errors import ApiError
+from ..errors import ApiError, MethodNotAllowed, NotFound
 from ..registry import FileRow, ImportJob
 from ..sources import Source
 from ..state import state
-from .common import browsable_file, json_error, page_error, render
+from .common import browsable_file, json_error, page_error, render, require_method
 from .negotiation import answers_json, fields_of_body
 
 SAMPLE_BYTES = 64 * 1024
@@ -51,7 +51,14 @@ async def target_databases(datasette, actor, table: str) -> list[str]:
 async def preview_page(datasette, request):
     if request.method == "POST":
         return await start_import(datasette, request)
-    file, source = await _csv_file(datasette, request)
+    if request.method not in ("GET", "HEAD"):
+        # Only a script sends another method: the API's 405, in JSON.
+        return json_error(request, MethodNotAllowed(
+            f"Method {request.method} not allowed here; use GET or POST"))
+    try:
+        file, source = await _csv_file(datasette, request)
+    except ApiError as ex:
+        page_error(request, ex)
     sample, encoding = decode_sample(await source.storage.read_bytes(file.path, SAMPLE_BYTES))
     delimiter, has_header = sniff(sample, file.filename)
     rows = preview_rows(sample, delimiter)
@@ -97,10 +104,7 @@ async def start_import(datasette, request):
 
 
 async def _validated_job(datasette, request):
-    try:
-        file, source = await _csv_file(datasette, request)
-    except NotFound as ex:
-        raise ApiError(str(ex), status=404)
+    file, source = await _csv_file(datasette, request)
     data = await fields_of_body(request)
     # database_name is the published datasette-files' name for the field.
     database = _text(data, "database") or _text(data, "database_name")
@@ -150,12 +154,18 @@ def _text(data: dict, name: str) -> str:
 
 
 async def progress_page(datasette, request):
-    file, _ = await _csv_file(datasette, request)
-    job = await state(datasette).registry.imports.get(request.url_vars["import_id"])
-    if job is None or job.file_id != file.id:
-        raise NotFound("No such import")
+    """The progress page, or its JSON (``.json``), whose errors are JSON too."""
+    as_json = request.url_vars.get("format") == "json"
+    try:
+        require_method(request, "GET", "HEAD")
+        file, _ = await _csv_file(datasette, request)
+        job = await state(datasette).registry.imports.get(request.url_vars["import_id"])
+        if job is None or job.file_id != file.id:
+            raise NotFound("No such import")
+    except Exception as ex:
+        return (json_error if as_json else page_error)(request, ex)
     status = _status(datasette, job)
-    if request.url_vars.get("format") == "json":
+    if as_json:
         return Response.json({"ok": True, **status})
     return await render(datasette, request, "files_import_progress.html",
                         {"file": file, "job": status})

@@ -68,19 +68,20 @@ async def search_view(datasette, request):
 
 
 def page_size(args) -> int:
-    """``limit`` (or Datasette's ``_size``): how many files a page has."""
-    name = "limit" if args.get("limit") else "_size"
-    return number_param(args, name, DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
+    """``limit`` (or Datasette's ``_size``): how many files a page has. Both
+    are read, so a malformed one is refused even when the other is used."""
+    size = number_param(args, "_size", DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
+    return number_param(args, "limit", size, maximum=MAX_PAGE_SIZE)
 
 
 @json_api
 async def batch_view(datasette, request):
     """Files by id, keyed by id; ids that are unknown or not browsable are absent."""
     require_method(request, "GET", "HEAD")
-    ids = list(dict.fromkeys(request.args.getlist("id")))
+    ids = request.args.getlist("id")
     if len(ids) > MAX_BATCH_IDS:
         raise ApiError(f"At most {MAX_BATCH_IDS} ids per request")
-    ids = [file_id for file_id in ids if _FILE_ID.match(file_id)]
+    ids = [file_id for file_id in dict.fromkeys(ids) if _FILE_ID.match(file_id)]
     rows = []
     if ids:
         rows = await state(datasette).registry.files.batch(

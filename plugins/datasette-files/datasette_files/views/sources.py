@@ -26,7 +26,8 @@ async def sync_view(datasette, request):
     status = plugin.syncs.of(source.slug)
     if status.running:
         raise Conflict(f"A sync of {source.slug!r} is already running")
-    confirm = request.args.get("confirm_removals") in ("1", "true")
+    confirm = choice_param(request.args, "confirm_removals", ("1", "true", "0", "false"),
+                           None) in ("1", "true")
 
     async def run():
         try:

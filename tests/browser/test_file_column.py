@@ -84,14 +84,16 @@ def test_a_hundred_file_cells_make_one_batch_request(browser, table_server, widt
     context.close()
 
 
-def test_the_picker_fills_a_file_column_in_the_insert_dialog(browser, table_server):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+@pytest.mark.parametrize("width", [1280, 375])
+def test_the_picker_fills_a_file_column_in_the_insert_dialog(browser, table_server, width):
+    context = browser.new_context(viewport={"width": width, "height": 900})
     page = context.new_page()
     log_in(page, table_server)
     page.goto(table_server.url + "/data/attachments")
     page.click("button.table-insert-row")
     page.wait_for_selector(".dff-choose")
-    page.fill(".row-edit-field input[name=title]", "Picked in the dialog")
+    title = f"Picked in the dialog at {width} px"
+    page.fill(".row-edit-field input[name=title]", title)
     page.click(".dff-choose")
     page.wait_for_selector("dialog.dff-picker .dff-choice")
     page.fill("dialog.dff-picker .dff-search", "team-2")
@@ -105,7 +107,7 @@ def test_the_picker_fills_a_file_column_in_the_insert_dialog(browser, table_serv
     page.wait_for_timeout(1000)
     conn = sqlite3.connect(table_server.data_dir / "databases" / "data.db")
     rows = conn.execute("SELECT attachment FROM attachments WHERE title = ?",
-                        ["Picked in the dialog"]).fetchall()
+                        [title]).fetchall()
     conn.close()
     assert rows == [(chosen,)]
     context.close()

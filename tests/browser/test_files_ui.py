@@ -85,6 +85,19 @@ def test_upload_by_drag_and_drop_with_progress(page_factory, app_server):
     page.wait_for_selector("h1.df-filename")
 
 
+def test_uploading_on_a_phone(page_factory):
+    # Phones choose files (the drop zone's input); the queue fits the screen.
+    page = page_factory(375)
+    log_in(page)
+    page.goto("/-/files/upload/team")
+    page.set_input_files("[data-drop-zone] input[type=file]", files=[
+        {"name": "phone-photo.txt", "mimeType": "text/plain", "buffer": b"from a phone"}])
+    page.wait_for_selector(".df-item.df-done")
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, overflow
+    screenshot(page, "upload-done")
+
+
 def test_small_files_go_in_one_request_each(page_factory):
     from urllib.parse import urlparse
 
@@ -255,27 +268,28 @@ def test_the_servers_error_is_shown_for_a_file_it_refuses(page_factory):
     assert "accepts at most 104857600 bytes" in message
 
 
-def test_import_a_csv_as_a_table(page_factory, app_server):
+@pytest.mark.parametrize("width", [1280, 375])
+def test_import_a_csv_as_a_table(page_factory, app_server, width):
     from support import api
 
     with app_server.login("admin", app_server.generated_admin_password()) as admin:
-        file = api.upload(admin, "team", "Team roster.csv",
+        file = api.upload(admin, "team", f"Team roster {width}.csv",
                           b"name,age\nAda,36\nGrace,45\nLinus,\n", "text/csv")
-    page = page_factory()
+    page = page_factory(width)
     log_in(page, "admin", app_server.generated_admin_password())
     page.goto(file["url"])
     page.click("details.df-actions summary")
     page.click("text=Import as table")
     page.wait_for_selector("table.df-preview-table")
     screenshot(page, "import-preview")
-    assert page.input_value("#df-table-name") == "team_roster"
+    assert page.input_value("#df-table-name") == f"team_roster_{width}"
     page.click(".df-import-form button[type=submit]")
     page.wait_for_selector("[data-done]:not([hidden])", timeout=30_000)
     assert page.inner_text("[data-field=status]") == "done"
     assert page.inner_text("[data-field=rows_imported]") == "3"
     screenshot(page, "import-progress")
     page.click("[data-table-link]")
-    page.wait_for_url("**/data/team_roster")
+    page.wait_for_url(f"**/data/team_roster_{width}")
     assert "Grace" in page.inner_text("table.rows-and-columns")
 
 

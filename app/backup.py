@@ -32,7 +32,7 @@ from typing import BinaryIO, Optional
 
 import datasette_files
 
-from .datadir import ADMIN_HASH_FILE, KEYS_FILE, DataDir
+from .datadir import ADMIN_HASH_FILE, KEYS_FILE, DataDir, DataDirProblem
 
 TEMP_DIR_NAME = ".datasette-files-tmp"
 # Extended attributes in a pax header, as GNU tar and bsdtar write them.
@@ -40,6 +40,12 @@ PAX_XATTR = "SCHILY.xattr."
 # Inside the data directory, for a restore swapped in at the server's next start.
 STAGED_RESTORE = ".restore-next"
 BEFORE_RESTORE = ".before-restore-"
+# Beside the staged restore: the name of the folder its swap moves the data
+# aside to, chosen once, so a swap cut short and resumed uses the same one.
+ASIDE_NAME_FILE = STAGED_RESTORE + ".aside"
+# Where the README puts an uploaded backup on a server's volume: names under
+# ".restore" are never moved aside by the swap.
+KEPT_BY_SWAP = (".restore", BEFORE_RESTORE, "lost+found")
 
 
 class RestoreRefused(Exception):
@@ -196,45 +202,67 @@ def _drop_rows(registry: Path, files: set[tuple[str, str]]) -> None:
 
 
 def restore_backup(backup: Path, data_dir: DataDir) -> str:
-    """Unpack ``backup`` into an empty (or missing) data directory."""
+    """Unpack ``backup`` into an empty (or missing) data directory. All or
+    nothing: a backup that cannot be restored leaves the directory empty."""
     root = data_dir.root
     if root.exists() and any(p.name != "lost+found" for p in root.iterdir()):
         raise RestoreRefused(
             f"{root} is not empty: restore only into an empty data directory "
             "(move the current one aside first)"
         )
-    owner = (root if root.exists() else root.parent).stat()
+    existing = root if root.exists() else root.parent
+    if not existing.is_dir():
+        raise RestoreRefused(f"{existing} does not exist: make it first")
+    owner = existing.stat()
     root.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(backup) as tar:
-        _extract_data(tar, root)
-        count = len(tar.getnames())
-        for member in tar.getmembers():
-            if member.isreg():
-                _restore_user_attributes(root / member.name, member.pax_headers)
+    try:
+        with tarfile.open(backup) as tar:
+            members = _checked_members(tar)
+            _extract(tar, root, members)
+            for member in members:
+                if member.isreg():
+                    _restore_user_attributes(root / member.name, member.pax_headers)
+    except (tarfile.TarError, RestoreRefused) as ex:
+        _empty(root)
+        raise RestoreRefused(f"{backup} cannot be restored: {ex}") from None
     data_dir.internal.chmod(0o700)
     if os.geteuid() == 0:
         # Run as root (`fly ssh console`, `docker exec -u root`): the server,
         # which does not run as root, must own what it will write to.
         _chown_tree(root, owner.st_uid, owner.st_gid)
-    return f"restored {count} entries into {root}"
+    return f"restored {len(members)} entries into {root}"
 
 
-def _extract_data(tar: tarfile.TarFile, root: Path) -> None:
-    """Unpack files and folders only, inside ``root``: tarfile's "data" filter
-    where this Python has it (3.11.4+, 3.10.12+; the image's Debian 3.11.2 does
-    not), else the same rules for what a backup holds, checked here."""
-    if hasattr(tarfile, "data_filter"):
-        # Refuses absolute paths, '..', links out and devices.
-        tar.extractall(root, filter="data")
-        return
+def _checked_members(tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
+    """Every member, once each is known to be a file or folder inside the
+    backup (what a backup holds), before anything is written."""
     members = tar.getmembers()
     for member in members:
         parts = PurePosixPath(member.name).parts
         if member.name.startswith("/") or ".." in parts or not (member.isreg() or member.isdir()):
-            raise RestoreRefused(f"{member.name!r} in the backup is not a file or folder "
-                                 "inside it: not restored")
-        member.mode &= 0o755  # as the data filter: no set-id or world-writable bits
-    tar.extractall(root, members=members)
+            raise RestoreRefused(f"{member.name!r} is not a file or folder inside the backup")
+        member.mode &= 0o755  # as tarfile's data filter: no set-id or world-writable bits
+    return members
+
+
+def _extract(tar: tarfile.TarFile, root: Path, members: list[tarfile.TarInfo]) -> None:
+    # tarfile's "data" filter where this Python has it (3.11.4+, 3.10.12+; the
+    # image's Debian 3.11.2 does not): the members are checked either way.
+    if hasattr(tarfile, "data_filter"):
+        tar.extractall(root, members=members, filter="data")
+    else:
+        tar.extractall(root, members=members)
+
+
+def _empty(root: Path) -> None:
+    """Remove what a failed restore wrote (the directory was empty before)."""
+    for entry in root.iterdir():
+        if entry.name == "lost+found":
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
 
 
 def _chown_tree(root: Path, uid: int, gid: int) -> None:
@@ -247,41 +275,60 @@ def _chown_tree(root: Path, uid: int, gid: int) -> None:
 def stage_restore(backup: Path, data_dir: DataDir) -> str:
     """Unpack ``backup`` beside the data of a running server (whose data
     directory is never empty), for its next start to swap in."""
-    staged = data_dir.root / STAGED_RESTORE
+    root = data_dir.root
+    if not root.is_dir():
+        raise RestoreRefused(f"{root} is not a server's data directory: nothing to restore "
+                             "beside (for an empty one, leave out --next-start)")
+    staged = root / STAGED_RESTORE
     if staged.exists():
         raise RestoreRefused(f"a restore is already staged in {staged}: restart the server to "
                              "swap it in, or delete it")
-    partial = data_dir.root / (STAGED_RESTORE + ".partial")
+    partial = root / (STAGED_RESTORE + ".partial")
     shutil.rmtree(partial, ignore_errors=True)  # a staging cut short before
     report = restore_backup(backup, DataDir(partial))
+    aside = BEFORE_RESTORE + datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    (root / ASIDE_NAME_FILE).write_text(aside)
     # Complete, so the next start may swap it in; it never sees a partial one.
     partial.rename(staged)
     return (f"{report}; the next start of the server swaps it in, moving the data there now "
-            f"to {data_dir.root / BEFORE_RESTORE}<time>")
+            f"to {root / aside}")
 
 
 def swap_in_staged_restore(data_dir: DataDir) -> Optional[str]:
     """At the server's start, before anything is opened: replace the data with
     a staged restore; a line saying so, or None when none is staged.
 
-    Renames only, within one filesystem; a start cut short resumes the swap."""
+    Renames only, within one filesystem. A start cut short at any point
+    resumes the swap, into the same aside folder; DataDirProblem when it
+    cannot go on (something took the place of what it moves in)."""
     root = data_dir.root
     staged, swapping = root / STAGED_RESTORE, root / (STAGED_RESTORE + ".swapping")
-    if staged.exists():
-        aside = root / (BEFORE_RESTORE + datetime.datetime.now().strftime("%Y%m%d-%H%M%S"))
-        aside.mkdir()
-        for entry in root.iterdir():
-            if entry.name != "lost+found" and not entry.name.startswith(
-                    (STAGED_RESTORE, BEFORE_RESTORE)):
-                entry.rename(aside / entry.name)
-        staged.rename(swapping)
-    if not swapping.exists():
+    name_file = root / ASIDE_NAME_FILE
+    if not staged.exists() and not swapping.exists():
         return None
-    for entry in swapping.iterdir():
-        entry.rename(root / entry.name)
-    swapping.rmdir()
+    if not name_file.exists():  # staged by a version that did not name it
+        name_file.write_text(BEFORE_RESTORE + datetime.datetime.now().strftime("%Y%m%d-%H%M%S"))
+    aside = root / name_file.read_text().strip()
+    try:
+        if staged.exists():
+            aside.mkdir(exist_ok=True)
+            for entry in root.iterdir():
+                if not entry.name.startswith(KEPT_BY_SWAP):
+                    entry.rename(aside / entry.name)
+            staged.rename(swapping)
+        for entry in swapping.iterdir():
+            target = root / entry.name
+            if target.exists():
+                raise DataDirProblem(
+                    f"{target} appeared while a restore was being swapped in: move it away "
+                    f"and start again (the data the restore replaced is in {aside})")
+            entry.rename(target)
+        swapping.rmdir()
+    except OSError as ex:
+        raise DataDirProblem(f"swapping in the staged restore failed: {ex}") from None
+    name_file.unlink()
     return (f"swapped in the restore staged by `files-server restore --next-start`; the data "
-            f"it replaced is in {root / BEFORE_RESTORE}<time>: delete it once you have checked")
+            f"it replaced is in {aside}: delete it once you have checked")
 
 
 def _restore_user_attributes(path: Path, pax_headers: dict) -> None:

@@ -16,7 +16,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 log = logging.getLogger("files_server")
 
-# Peers whose ignored header was already logged (bounded: one line per peer).
+# At most this many peers get their ignored header logged (one line each).
 _WARNED_LIMIT = 64
 
 
@@ -26,12 +26,8 @@ class TrustedProxies:
     def __init__(self, spec: str):
         items = [item.strip() for item in spec.split(",") if item.strip()]
         self.everyone = "*" in items
-        self.networks = []
-        for item in items:
-            try:
-                self.networks.append(ipaddress.ip_network(item, strict=False))
-            except ValueError:
-                pass  # '*', or a socket path: uvicorn's own matter
+        # Strict, as uvicorn reads them (Settings refuses anything else).
+        self.networks = [ipaddress.ip_network(item) for item in items if item != "*"]
 
     def __contains__(self, host: str) -> bool:
         if self.everyone:
@@ -68,7 +64,8 @@ class ClientAddressHeader:
         return await self.app(scope, receive, send)
 
     def _with_client(self, scope) -> dict:
-        value = next((v for n, v in scope["headers"] if n == self.header), None)
+        # The last one: a proxy that appended its own would come after the client's.
+        value = next((v for n, v in reversed(scope["headers"]) if n == self.header), None)
         if value is None:
             return scope
         peer = (scope.get("client") or ("", 0))[0]

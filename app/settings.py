@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import resource
 from dataclasses import dataclass
@@ -63,7 +64,7 @@ class Settings:
             config_path=Path(env.get("CONFIG_PATH") or DEFAULT_CONFIG).absolute(),
             host=env.get("HOST") or "127.0.0.1",
             port=int(env.get("PORT") or 8001),
-            forwarded_allow_ips=env.get("FORWARDED_ALLOW_IPS") or "",
+            forwarded_allow_ips=_proxy_addresses(env, "FORWARDED_ALLOW_IPS"),
             client_ip_header=env.get("CLIENT_IP_HEADER") or "",
             shutdown_timeout=int(env.get("SHUTDOWN_TIMEOUT") or 25),
             session_seconds=int(float(env.get("SESSION_DAYS") or 14) * 86400),
@@ -72,6 +73,22 @@ class Settings:
             max_connections=_positive(env, "MAX_CONNECTIONS", int, default_max_connections()),
             http_protocol=_one_of(env, "HTTP_PROTOCOL", HTTP_PROTOCOLS),
         )
+
+
+def _proxy_addresses(env, name: str) -> str:
+    """Comma-separated '*', addresses or networks (strict, as uvicorn reads them:
+    a typo would otherwise trust nobody, and put every client behind the proxy
+    under the proxy's one address for the login limits)."""
+    value = (env.get(name) or "").strip()
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        if item == "*":
+            continue
+        try:
+            ipaddress.ip_network(item)
+        except ValueError:
+            raise ValueError(f"{name}: {item!r} is not an IP address or network "
+                             "(such as 172.16.0.0/12), nor '*'") from None
+    return value
 
 
 def _one_of(env, name: str, choices: tuple[str, ...]) -> str:

@@ -55,3 +55,15 @@ def test_a_token_refuses_a_data_directory_the_server_never_used(tmp_path):
     assert made.returncode == 1
     assert f"no signing key in {elsewhere}" in made.stderr
     assert not elsewhere.exists()
+
+
+def test_a_mistyped_proxy_address_stops_the_server_naming_it(tmp_path):
+    # Read leniently, "172.16.0.1/12" or "/33" would trust nobody and put every
+    # client behind the proxy under one address for the login limits.
+    for value in ("172.16.0.1/12", "10.0.0.0/33", "fly-proxy"):
+        started = run_cli("serve", env={"DATA_DIR": str(tmp_path / "d"),
+                                        "FORWARDED_ALLOW_IPS": f"127.0.0.1, {value}"})
+        assert started.returncode != 0
+        assert f"FORWARDED_ALLOW_IPS: {value!r} is not an IP address or network" \
+            in started.stderr, started.stderr
+        assert "Traceback" not in started.stderr

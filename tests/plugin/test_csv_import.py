@@ -245,6 +245,23 @@ def test_a_form_from_a_browser_goes_to_the_progress_page(server):
         assert refused.headers["content-type"].startswith("text/html")
 
 
+@pytest.mark.parametrize("accept,wants_json", [
+    ("application/json, text/html;q=0.1", True),
+    ("text/html, application/json;q=0.5", False),
+    ("text/html;q=0.5, application/json;q=0.5", True),
+    ("application/json;q=0", False),
+])
+def test_accept_is_weighed_by_its_q_values(server, accept, wants_json):
+    file = upload_csv(server, "weighed.csv", b"a\n1\n")
+    with server.client(ALICE) as alice:
+        refused = alice.post(f"/-/files/import/{file['id']}",
+                             data={"database": "data", "table_name": "no such name!"},
+                             headers={"Accept": accept})
+    assert refused.status_code == 400
+    assert refused.headers["content-type"].startswith(
+        "application/json" if wants_json else "text/html"), accept
+
+
 def test_json_sent_without_an_accept_header_gets_json(server):
     file = upload_csv(server, "script.csv", b"a\n1\n")
     with server.client(ALICE) as alice:

@@ -21,6 +21,7 @@ from datasette import Response
 from ..errors import Forbidden
 from ..state import state
 from .common import error_response, render
+from .negotiation import answers_json
 
 View = Callable[..., Awaitable[Response]]
 MESSAGE = "You do not have permission to view this instance"
@@ -40,7 +41,8 @@ def page(view: View) -> View:
     instance is closed to (JSON when the request asks for JSON)."""
 
     async def refuse(datasette, request):
-        if _wants_json(request):
+        # The answer's format follows the path, then Accept, then the body's type.
+        if request.path.endswith(".json") or answers_json(request):
             return _refuse_json()
         return await render(datasette, request, "files_forbidden.html",
                             {"message": MESSAGE}, status=403)
@@ -62,10 +64,3 @@ def _gated(view: View, refuse) -> View:
 
 def _refuse_json() -> Response:
     return error_response(Forbidden(MESSAGE))
-
-
-def _wants_json(request) -> bool:
-    # The answer's format follows the path, then Accept, then the body's type.
-    return request.path.endswith(".json") or any(
-        "application/json" in request.headers.get(name, "")
-        for name in ("accept", "content-type"))

@@ -21,12 +21,31 @@ def is_json_type(media: str) -> bool:
 
 
 def answers_json(request) -> bool:
-    """Whether the client wants JSON back: it asks for JSON and not HTML, or it
-    sent JSON and takes anything (a script's ``Accept: */*``, or none)."""
-    accept = request.headers.get("accept", "").lower()
-    if "text/html" in accept:
-        return False
-    return "json" in accept or is_json_type(media_type(request))
+    """Whether the client wants JSON back: Accept rates JSON at least as high
+    as HTML (q-values count), or, when it names neither (a script's
+    ``Accept: */*``, or none), the client sent JSON."""
+    json_q = html_q = 0.0
+    for item in request.headers.get("accept", "").lower().split(","):
+        media, _, params = item.strip().partition(";")
+        quality = _quality(params)
+        if is_json_type(media.strip()):
+            json_q = max(json_q, quality)
+        elif media.strip() in ("text/html", "application/xhtml+xml"):
+            html_q = max(html_q, quality)
+    if json_q or html_q:
+        return json_q >= html_q and json_q > 0
+    return is_json_type(media_type(request))
+
+
+def _quality(params: str) -> float:
+    for param in params.split(";"):
+        name, _, value = param.strip().partition("=")
+        if name == "q":
+            try:
+                return min(max(float(value), 0.0), 1.0)
+            except ValueError:
+                return 0.0
+    return 1.0
 
 
 async def fields_of_body(request) -> dict:

@@ -268,7 +268,8 @@ def deploy():
 @deploy.command("fly")
 @click.argument("app", required=False)
 @click.option("--org", help="Fly organization of a new app (flyctl's default if not given).")
-@click.option("--region", help="Region of a new volume  [default: fly.toml's primary_region]")
+@click.option("--region", help="Region of the app's volume and machine, when fly.toml has no "
+              "primary_region  [default: fly.toml's primary_region]")
 @click.option("--size", type=click.IntRange(min=1), default=10, show_default=True,
               help="Size of a new volume, in GB.")
 @click.option("--config", "config_path", type=click.Path(path_type=Path),
@@ -289,6 +290,11 @@ def fly_command(app, org, region, size, config_path, url, health_timeout, dry_ru
     try:
         toml = FlyToml.read(config_path)
         app = app or toml.app
+        if region and toml.region and region != toml.region:
+            # fly deploy puts the machine in primary_region; its volume must be there.
+            raise DeployProblem(
+                f"--region {region!r} differs from primary_region {toml.region!r} in "
+                f"{toml.path}, where fly deploy puts the machine: change primary_region there")
         region = region or toml.region
         if not app:
             raise DeployProblem(f"no app name: give one, or set `app` in {toml.path}")

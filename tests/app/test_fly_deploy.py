@@ -147,6 +147,15 @@ def test_the_app_name_defaults_to_fly_toml(fly, health):
     assert fly.mutations()[0] == ["apps", "create", "datasette-team-files"]
 
 
+def test_a_region_other_than_fly_tomls_is_refused_before_anything_is_made(fly, health):
+    # fly deploy places the machine in primary_region: a volume elsewhere would
+    # be out of its reach, and the first deploy would fail.
+    done = fly.run("team-files", "--region", "syd", "--url", health.url)
+    assert done.returncode == 1
+    assert "primary_region" in done.stderr and "'ams'" in done.stderr, done.stderr
+    assert fly.mutations() == []
+
+
 def test_a_dry_run_changes_nothing_and_shows_no_secret(tmp_path, health):
     flyctl = Fly(tmp_path / "flyctl", name="flyctl")
     dry = flyctl.run("team-files", "--dry-run", "--size", "3", "--url", health.url)

@@ -18,6 +18,7 @@ minute; CI sets REQUIRE_PYPI=1 so that a failed install fails these tests.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import io
 import os
 import subprocess
@@ -35,6 +36,8 @@ from support.venvs import (OUR_PLUGIN, ensure_venv, our_plugin_inputs, required,
                            unpacked_sdist, with_our_plugin)
 
 S3_PLUGIN = "datasette-files-s3==0.1a2"
+# This checkout's version, installed editable in the test's venv too.
+OUR_VERSION = importlib.metadata.version("datasette-files")
 REQUIREMENTS = [
     "datasette==1.0a41",
     S3_PLUGIN,
@@ -100,12 +103,12 @@ def test_it_installs_beside_our_distribution_not_the_upstream(venv_bin, server):
     where, version = subprocess.run([str(venv_bin / "python"), "-c", probe], check=True,
                                     capture_output=True, text=True).stdout.split()
     assert where == str(OUR_PLUGIN / "datasette_files" / "__init__.py")
-    assert version == "0.2.0"
+    assert version == OUR_VERSION
     with server.client(ALICE) as client:
         plugins = {p["name"]: p["version"] for p in client.get("/-/plugins.json").json()}
         [source] = client.get("/-/files/sources.json").json()["sources"]
     assert plugins["datasette-files-s3"] == S3_PLUGIN.split("==")[1]
-    assert plugins["datasette-files"] == "0.2.0"
+    assert plugins["datasette-files"] == OUR_VERSION
     assert source["storage_type"] == "s3" and source["healthy"] is True
     assert source["capabilities"]["can_generate_signed_urls"] is True
     assert source["capabilities"]["requires_proxy_download"] is False

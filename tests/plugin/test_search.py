@@ -60,7 +60,7 @@ def test_source_filter(client):
 
 def test_the_answer_names_the_filter_and_the_sources_one_may_browse(client):
     # As the published datasette-files answers: the filter as text ("" for none)
-    # and the slugs of the sources the search covered.
+    # and the slugs of the sources the actor may browse.
     unfiltered = search(client, q="walrus")
     assert (unfiltered["source"], unfiltered["sources"]) == ("", ["one", "two"])
     filtered = search(client, q="walrus", source="two")

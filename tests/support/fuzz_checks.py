@@ -24,7 +24,9 @@ def errors_are_json_4xx(ctx, response, case):
         raise AssertionError(f"{response.status_code} answered {content_type or 'no type'}, "
                              "not JSON")
     body = response.json()
-    errors = body.get("errors") if isinstance(body, dict) else None
+    if not isinstance(body, dict):
+        raise AssertionError(f'not {{"ok": false, "errors": [...]}}: {body!r}')
+    errors = body.get("errors")
     if body.get("ok") is not False or not errors or not all(
             isinstance(message, str) and message for message in errors):
         raise AssertionError(f'not {{"ok": false, "errors": [...]}}: {body!r}')

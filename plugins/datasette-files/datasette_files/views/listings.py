@@ -51,7 +51,7 @@ async def search_view(datasette, request):
             "ok": True,
             "q": request.args.get("q", ""),
             # As the published datasette-files answers: the filter as given ("" for
-            # none) and the slugs of the sources searched.
+            # none) and the slugs of the sources the actor may browse.
             "source": source or "",
             "sources": [s.slug for s in plugin.sources
                         if await allowed_on_source(datasette, request.actor, BROWSE, s.slug)],

@@ -153,6 +153,13 @@ class FileSearch:
                           total_is_capped=total > COUNT_CAP, next_cursor=next_cursor,
                           sort=sort)
 
+    async def allowed_slugs(self, allowed: AllowedSQL) -> set[str]:
+        """The slugs ``allowed`` names: one query, where asking Datasette about
+        each source would be one per source."""
+        rows = await self._execute(f"{allowed.as_cte()} SELECT parent FROM allowed_sources",
+                                   dict(allowed.params))
+        return {row[0] for row in rows}
+
     async def _execute(self, sql: str, params: dict):
         return await self.db.execute(sql, params, custom_time_limit=self.time_limit_ms)
 

@@ -31,8 +31,9 @@ async def search_view(datasette, request):
         plugin.sources.get(source)
     sort = choice_param(request.args, "sort", SEARCH_SORTS, None)
     limit = page_size(request.args)
+    allowed = await allowed_sources_sql(datasette, request.actor, BROWSE)
     page = await plugin.registry.search_index.search(
-        await allowed_sources_sql(datasette, request.actor, BROWSE),
+        allowed,
         query=request.args.get("q", ""),
         source=source,
         cursor=request.args.get("next") or None,
@@ -40,6 +41,7 @@ async def search_view(datasette, request):
         sort=sort,
         folder=request.args.get("folder") or None,
     )
+    browsable = await plugin.registry.search_index.allowed_slugs(allowed)
     next_url = None
     if page.next_cursor:
         args = [(k, v) for k, v in urllib.parse.parse_qsl(request.query_string) if k != "next"]
@@ -53,8 +55,7 @@ async def search_view(datasette, request):
             # As the published datasette-files answers: the filter as given ("" for
             # none) and the slugs of the sources the actor may browse.
             "source": source or "",
-            "sources": [s.slug for s in plugin.sources
-                        if await allowed_on_source(datasette, request.actor, BROWSE, s.slug)],
+            "sources": [s.slug for s in plugin.sources if s.slug in browsable],
             "folder": request.args.get("folder") or None,
             "sort": page.sort,
             "files": [file_json(datasette, file) for file in page.files],

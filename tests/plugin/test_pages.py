@@ -32,6 +32,7 @@ def test_pages_for_a_member(server, pdf):
         index = alice.get("/-/files")
         assert index.status_code == 200
         assert "/-/files/source/docs" in index.text and "1 file" in index.text
+        assert 'href="/-/files/upload/docs"' in index.text
         source = alice.get("/-/files/source/docs?sort=name&order=asc")
         assert source.status_code == 200 and "data-upload" in source.text
         assert alice.get("/-/files/upload/docs").status_code == 200
@@ -56,6 +57,9 @@ def test_file_actions_from_a_plugin(server, pdf):
 
 def test_upload_ui_only_for_those_who_may_upload(server, pdf):
     with server.client(BOB) as bob:
+        index = bob.get("/-/files")
+        assert "/-/files/source/docs" in index.text
+        assert 'href="/-/files/upload/docs"' not in index.text
         assert "data-upload" not in bob.get("/-/files/source/docs").text
         assert bob.get("/-/files/upload/docs").status_code == 403
         assert bob.get(pdf["url"]).status_code == 200

@@ -59,25 +59,27 @@ def test_cut_short_while_moving_the_data_aside(staged):
     assert_swapped(staged)
 
 
-def test_cut_short_while_moving_the_restore_in(staged):
+def moved_aside(staged):
+    """What a kill -9 leaves once the data is aside and the restore renamed
+    for moving in: (the aside folder, the restore's folder)."""
     aside = staged / ".before-restore-20261202-010000"
     aside.mkdir()
     for name in ("files", "databases", "internal"):
         (staged / name).rename(aside / name)
     swapping = staged / (STAGED_RESTORE + ".swapping")
     (staged / STAGED_RESTORE).rename(swapping)
+    return aside, swapping
+
+
+def test_cut_short_while_moving_the_restore_in(staged):
+    _, swapping = moved_aside(staged)
     (swapping / "files").rename(staged / "files")
     swap_in_staged_restore(DataDir(staged))
     assert_swapped(staged)
 
 
 def test_something_in_the_way_stops_the_swap_and_loses_nothing(staged):
-    aside = staged / ".before-restore-20261202-010000"
-    aside.mkdir()
-    for name in ("files", "databases", "internal"):
-        (staged / name).rename(aside / name)
-    swapping = staged / (STAGED_RESTORE + ".swapping")
-    (staged / STAGED_RESTORE).rename(swapping)
+    aside, swapping = moved_aside(staged)
     write_tree(staged, {"databases/data.db": "made by a command run meanwhile"})
     with pytest.raises(DataDirProblem, match="appeared while a restore was being swapped in"):
         swap_in_staged_restore(DataDir(staged))

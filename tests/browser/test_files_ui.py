@@ -4,18 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from support.browser import screenshot
+from support.browser import log_in, screenshot
 
 FILES = [("first-pelican.bin", 400_000), ("second-pelican.bin", 300_000),
          ("third-pelican.png", 0)]
-
-
-def log_in(page, username="alice", password="alice-password"):
-    page.goto("/-/login")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("input[type=submit]")
-    page.wait_for_url("**/")
 
 
 def drop_files(page, selector, files):

@@ -13,3 +13,12 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}-{page.viewport_size['width']}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def log_in(page, username="alice", password="alice-password"):
+    """Through the real login form."""
+    page.goto("/-/login")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("input[type=submit]")
+    page.wait_for_url("**/")

@@ -4,7 +4,10 @@
 export async function readJSON(response) {
   const body = await response.json().catch(() => ({}));
   if (!response.ok || body.ok === false) {
-    throw new Error((body.errors || ["Request failed (" + response.status + ")"]).join("; "));
+    const error = new Error((body.errors || ["Request failed (" + response.status + ")"]).join("; "));
+    error.status = response.status;  // with the body: a 409 names what is in the way
+    error.body = body;
+    throw error;
   }
   return body;
 }

@@ -151,8 +151,10 @@ import { postJSON, readJSON } from "./api.js";
   };
 
   function putWhole(section, item, file) {
+    var folder = section.dataset.folder;
     var put = { upload_method: "PUT",
-                upload_url: section.dataset.putUrl + encodeURIComponent(file.name) };
+                upload_url: section.dataset.putUrl + encodeURIComponent(file.name) +
+                  (folder ? "?folder=" + encodeURIComponent(folder) : "") };
     return sendWhole(item, put, file, file.type ? { "Content-Type": file.type } : {});
   }
 
@@ -176,7 +178,8 @@ import { postJSON, readJSON } from "./api.js";
 
   function prepareSendComplete(section, item, file, chunkSize) {
     return postJSON(section.dataset.prepareUrl, {
-      filename: file.name, content_type: file.type || null, size: file.size
+      filename: file.name, content_type: file.type || null, size: file.size,
+      folder: section.dataset.folder || ""
     }).then(function (prepared) {
       if (item.cancelled) { throw new Error("Cancelled"); }
       item.progress(0);

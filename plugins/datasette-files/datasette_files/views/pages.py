@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import urllib.parse
 
 from datasette import Forbidden, NotFound
 from datasette.plugins import pm
@@ -12,7 +13,7 @@ from markupsafe import Markup
 
 from ..permissions import (
     BROWSE, DELETE, EDIT, MANAGE, UPLOAD, FileResource, allowed_on_source, allowed_sources_sql)
-from ..registry import LISTING_SORTS, FileRow, InvalidCursor
+from ..registry import LISTING_SORTS, FileRow, FolderRow, InvalidCursor
 from ..state import state
 from ..thumbnails.icons import kind_of
 from ..uploads import chunk_size_for
@@ -89,20 +90,30 @@ async def source_page(datasette, request):
     descending = order == "desc"
     page_number = number_param(request.args, "page", 1)
     folder = (request.args.get("folder") or "").strip("/")
+    here = await plugin.registry.folders.get(source.slug, folder) if folder else None
+    if folder and here is None:
+        raise NotFound(f"Folder not found: {folder!r} in source {source.slug!r}")
     files = plugin.registry.files
-    total = await files.count_in_source(source.slug)
     in_folder = await files.count_in_folder(source.slug, folder)
     pages = max(1, -(-in_folder // PAGE_SIZE))
     page_number = min(page_number, pages)
     rows = await files.list_source(
         source.slug, sort, descending, PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE,
         only_folder=folder)
+    # Folders come before the files, on the first page only.
+    children = await plugin.registry.folders.children(source.slug, folder) \
+        if page_number == 1 else []
     can_upload = source.capabilities.can_upload and await allowed_on_source(
         datasette, request.actor, UPLOAD, source.slug)
     return await render(datasette, request, "files_source.html", {
         "source": source,
         "files": [card(datasette, file) for file in rows],
-        "total": total,
+        "folders": [folder_card(datasette, row) for row in _sorted_folders(
+            children, sort, descending)],
+        "heading": here.name if here else source.slug,
+        # A folder's own counts; at the root, the whole source's files.
+        "file_count": here.file_count if here else await files.count_in_source(source.slug),
+        "folder_count": here.folder_count if here else len(children),
         "sort": sort,
         "order": "desc" if descending else "asc",
         "sorts": list(LISTING_SORTS),
@@ -114,18 +125,39 @@ async def source_page(datasette, request):
         "can_sync": source.capabilities.can_list and await allowed_on_source(
             datasette, request.actor, MANAGE, source.slug),
         "folder": folder,
-        "folder_parts": _folder_parts(folder),
-        "subfolders": await files.subfolders(source.slug, folder),
+        "trail": folder_crumbs(datasette, source.slug, folder),
     })
 
 
-def _folder_parts(folder: str) -> list[tuple[str, str]]:
-    """(name, path) for each level of a folder path, for its breadcrumb."""
-    parts, path = [], ""
+def folder_url(datasette, slug: str, path: str) -> str:
+    """A folder's page ('' is the source's root)."""
+    url = datasette.urls.path(f"/-/files/source/{slug}")
+    return f"{url}?{urllib.parse.urlencode({'folder': path})}" if path else url
+
+
+def folder_card(datasette, folder: FolderRow) -> dict:
+    """What a listing shows of a folder."""
+    return {"name": folder.name, "path": folder.path, "created_at": folder.created_at,
+            "file_count": folder.file_count, "folder_count": folder.folder_count,
+            "url": folder_url(datasette, folder.source_slug, folder.path)}
+
+
+def _sorted_folders(folders: list[FolderRow], sort: str, descending: bool) -> list[FolderRow]:
+    # Folders have no size or type: those sorts list them by name.
+    if sort == "date":
+        return sorted(folders, key=lambda f: f.created_at or "", reverse=descending)
+    return sorted(folders, key=lambda f: f.name.casefold(),
+                  reverse=descending and sort == "name")
+
+
+def folder_crumbs(datasette, slug: str, folder: str) -> list[tuple[str, str]]:
+    """(label, url) from the source down to ``folder``, for a breadcrumb trail."""
+    crumbs = [(slug, folder_url(datasette, slug, ""))]
+    path = ""
     for name in folder.split("/") if folder else []:
         path = f"{path}/{name}" if path else name
-        parts.append((name, path))
-    return parts
+        crumbs.append((name, folder_url(datasette, slug, path)))
+    return crumbs
 
 
 async def upload_page(datasette, request):
@@ -145,10 +177,18 @@ async def file_page(datasette, request):
     allowed = await datasette.allowed_many(
         actions=[EDIT, DELETE], resource=FileResource(file.source_slug, file.id),
         actor=request.actor)
+    can_edit = not source.read_only and allowed[EDIT]
+    # Where it may go: sources the actor may browse (the picker lists their
+    # folders) and upload to.
+    targets = [s["slug"] for s in await _browsable_sources(datasette, request.actor)
+               if s["can_upload"]] if can_edit else []
     return await render(datasette, request, "files_file.html", {
         "file": card(datasette, file),
+        "trail": folder_crumbs(datasette, file.source_slug, file.folder),
         "is_image": file.content_type.startswith("image/") and file.width is not None,
-        "can_edit": not source.read_only and allowed[EDIT],
+        "can_edit": can_edit,
+        "can_rename": file.source_slug in targets,
+        "move_targets": targets,
         "can_delete": source.capabilities.can_delete and allowed[DELETE],
         "actions": await file_actions(datasette, request.actor, file, source),
     })

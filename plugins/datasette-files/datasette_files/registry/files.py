@@ -138,20 +138,6 @@ class FilesTable:
             params)
         return [FileRow.from_sql(row) for row in rows]
 
-    async def subfolders(self, source: str, folder: str) -> list[str]:
-        """The names of the folders directly inside ``folder`` ('' is the root)."""
-        prefix = f"{folder}/" if folder else ""
-        rows = await self.db.execute(
-            """SELECT DISTINCT CASE WHEN instr(rest, '/') > 0
-                   THEN substr(rest, 1, instr(rest, '/') - 1) ELSE rest END
-               FROM (SELECT substr(folder, :start) AS rest FROM datasette_files_files
-                     WHERE source_slug = :source AND folder != ''
-                       AND (:prefix = '' OR substr(folder, 1, :length) = :prefix))
-               WHERE rest != '' ORDER BY 1 COLLATE NOCASE LIMIT 500""",
-            {"source": source, "prefix": prefix, "length": len(prefix),
-             "start": len(prefix) + 1})
-        return [row[0] for row in rows]
-
     async def named(self, source: str, folder: str, filename: str,
                     other_than: Optional[str] = None) -> Optional[FileRow]:
         """The file called ``filename`` (ASCII letters in any case) in ``folder``."""

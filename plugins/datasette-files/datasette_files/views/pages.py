@@ -11,6 +11,7 @@ from datasette.plugins import pm
 from datasette.utils import await_me_maybe
 from markupsafe import Markup
 
+from ..organise import names
 from ..permissions import (
     BROWSE, DELETE, EDIT, MANAGE, UPLOAD, FileResource, allowed_on_source, allowed_sources_sql)
 from ..registry import LISTING_SORTS, FileRow, FolderRow, InvalidCursor
@@ -89,7 +90,7 @@ async def source_page(datasette, request):
                          "desc" if sort in NUMERIC_SORTS else "asc")
     descending = order == "desc"
     page_number = number_param(request.args, "page", 1)
-    folder = (request.args.get("folder") or "").strip("/")
+    folder = names.folder_path(request.args.get("folder"))
     here = await plugin.registry.folders.get(source.slug, folder) if folder else None
     if folder and here is None:
         raise NotFound(f"Folder not found: {folder!r} in source {source.slug!r}")
@@ -179,9 +180,10 @@ async def file_page(datasette, request):
         actor=request.actor)
     can_edit = not source.read_only and allowed[EDIT]
     # Where it may go: sources the actor may browse (the picker lists their
-    # folders) and upload to.
+    # folders) and upload to; another source only if this one can delete it.
     targets = [s["slug"] for s in await _browsable_sources(datasette, request.actor)
-               if s["can_upload"]] if can_edit else []
+               if s["can_upload"] and (s["slug"] == source.slug
+                                       or source.capabilities.can_delete)] if can_edit else []
     return await render(datasette, request, "files_file.html", {
         "file": card(datasette, file),
         "trail": folder_crumbs(datasette, file.source_slug, file.folder),

@@ -114,12 +114,14 @@ def place_new_file(conn, file: FileRow, placement: Placement,
 def move_file_row(conn, file_id: str, expected: tuple[str, str], source: str, path: str,
                   folder: str, filename: str) -> FileRow:
     """Point file ``file_id``, still at ``expected`` (source, path), at its new
-    place; Conflict if it changed meanwhile."""
+    place; Conflict if it changed meanwhile. A copy in another source has a
+    modification time of its own, learnt when it is next read."""
     ensure_folders(conn, source, [folder])
     row = conn.execute(
-        f"UPDATE datasette_files_files SET source_slug = ?, path = ?, folder = ?, filename = ? "
+        "UPDATE datasette_files_files SET source_slug = ?, path = ?, folder = ?, filename = ?, "
+        "mtime_ns = CASE WHEN source_slug = ? THEN mtime_ns END "
         f"WHERE id = ? AND source_slug = ? AND path = ? RETURNING {FILE_COLUMNS}",
-        [source, path, folder, filename, file_id, *expected]).fetchone()
+        [source, path, folder, filename, source, file_id, *expected]).fetchone()
     if row is None:
         raise Conflict("The file was moved, renamed or deleted meanwhile: try again")
     return FileRow.from_sql(row)

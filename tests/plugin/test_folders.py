@@ -177,6 +177,9 @@ def test_a_folder_renamed_and_moved_takes_its_files(server, tmp_path):
         assert now["folder"] == "Old/Projects/Beta"
         assert client.get(now["download_url"]).content == b"# spec"
         assert (tmp_path / "team" / "Old" / "Projects" / "Beta").is_dir()
+        counts = {f["path"]: f["file_count"] for f in client.get(
+            "/-/files/source/team.json", params={"folder": "Old/Projects"}).json()["folders"]}
+        assert counts == {"Old/Projects/Beta": 1}
         hits = client.get("/-/files/search.json", params={"q": "spec", "folder": "Old"}).json()
         assert [h["id"] for h in hits["files"]] == [file["id"]]
         api.assert_api_error(client.post("/-/files/folders/team/-/move",

@@ -173,6 +173,13 @@ def move_folder_rows(conn, source: str, old: str, new: str, paths_follow: bool,
         "UPDATE datasette_files_trash_items SET folder = :new || substr(folder, :cut) "
         "WHERE source_slug = :source AND (folder = :old OR folder LIKE :like ESCAPE '\\')",
         params)
+    # The files' trigger counted them into folder rows that had moved with their
+    # counts already: count the moved folders afresh.
+    conn.execute(
+        "UPDATE datasette_files_folders AS f SET file_count = (SELECT count(*) "
+        "FROM datasette_files_files WHERE source_slug = f.source_slug AND folder = f.path) "
+        "WHERE source_slug = :source AND (path = :new OR path LIKE :new_like ESCAPE '\\')",
+        {"source": source, "new": new, "new_like": _escaped_prefix(new)})
 
 
 def folder_file_ids(conn, source: str, folder: str) -> list[str]:

@@ -130,6 +130,20 @@ def test_a_move_to_another_source_copies_then_removes(server, tmp_path):
         assert os.listdir(tmp_path / "archive") != []
 
 
+def test_a_file_moved_across_sources_is_not_taken_for_a_changed_one(server):
+    """The copy is new bytes on disk: the registry must not compare them with the
+    original's modification time (a download would take the file for changed,
+    drop its hash and thumbnails, and hash it again)."""
+    with server.client() as client:
+        file = api.upload(client, "team", "same.txt", b"same bytes")
+        assert client.get(file["download_url"]).status_code == 200  # learns its mtime
+        client.post(f"/-/files/{file['id']}/-/move", json={"source": "archive"})
+        assert client.get(file["download_url"]).content == b"same bytes"
+        now = client.get(f"/-/files/{file['id']}.json").json()
+        assert now["content_hash_state"] == "hashed", now
+        assert now["content_hash"] == file["content_hash"]
+
+
 def test_moving_onto_a_taken_name(server):
     with server.client() as client:
         a = api.upload(client, "team", "a.txt", b"a")
@@ -163,6 +177,9 @@ def test_a_folder_renamed_and_moved_takes_its_files(server, tmp_path):
         assert now["folder"] == "Old/Projects/Beta"
         assert client.get(now["download_url"]).content == b"# spec"
         assert (tmp_path / "team" / "Old" / "Projects" / "Beta").is_dir()
+        counts = {f["path"]: f["file_count"] for f in client.get(
+            "/-/files/source/team.json", params={"folder": "Old/Projects"}).json()["folders"]}
+        assert counts == {"Old/Projects/Beta": 1}
         hits = client.get("/-/files/search.json", params={"q": "spec", "folder": "Old"}).json()
         assert [h["id"] for h in hits["files"]] == [file["id"]]
         api.assert_api_error(client.post("/-/files/folders/team/-/move",

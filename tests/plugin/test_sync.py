@@ -270,9 +270,13 @@ def test_read_only_sources(tmp_path, make_server):
         caps = admin.get("/-/files/sources.json").json()["sources"][0]["capabilities"]
         assert caps["read_only"] is True and caps["can_upload"] is False
         assert caps["can_delete"] is False
-        api.assert_api_error(api.prepare(admin, "share", "x.txt", 1), 400, "does not accept")
+        # Every change is refused as one: 403, the source is read-only.
+        api.assert_api_error(api.prepare(admin, "share", "x.txt", 1), 403, "read-only")
+        api.assert_api_error(admin.put("/-/files/upload/share/x.txt", content=b"x"), 403,
+                             "read-only")
         plan = by_path(admin)["projects/alpha/plan.txt"]
-        api.assert_api_error(admin.post(f"/-/files/{plan['id']}/-/delete", json={}), 400)
+        api.assert_api_error(admin.post(f"/-/files/{plan['id']}/-/delete", json={}), 403,
+                             "read-only")
         api.assert_api_error(admin.post(f"/-/files/{plan['id']}/-/update",
                                         json={"update": {"search_text": "x"}}), 403, "read-only")
         assert admin.get(plan["download_url"]).content == b"alpha plan"

@@ -11,7 +11,7 @@ from typing import Iterator, Optional
 from datasette.plugins import pm
 
 from .base import DEFAULT_MAX_FILE_SIZE, FreeSpace, Storage, StorageCapabilities
-from .errors import ConfigError
+from .errors import ConfigError, Forbidden
 
 SLUG_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
@@ -32,6 +32,12 @@ class Source:
         if self.read_only:
             caps = dataclasses.replace(caps, can_upload=False, can_delete=False)
         return caps
+
+    def require_writable(self) -> None:
+        """Refuse (403) any change to a read-only source."""
+        if self.read_only:
+            raise Forbidden(f"Source {self.slug!r} is read-only: its files and folders "
+                            "cannot be changed")
 
     @property
     def max_file_size(self) -> int:

@@ -114,12 +114,14 @@ def place_new_file(conn, file: FileRow, placement: Placement,
 def move_file_row(conn, file_id: str, expected: tuple[str, str], source: str, path: str,
                   folder: str, filename: str) -> FileRow:
     """Point file ``file_id``, still at ``expected`` (source, path), at its new
-    place; Conflict if it changed meanwhile."""
+    place; Conflict if it changed meanwhile. A copy in another source has a
+    modification time of its own, learnt when it is next read."""
     ensure_folders(conn, source, [folder])
     row = conn.execute(
-        f"UPDATE datasette_files_files SET source_slug = ?, path = ?, folder = ?, filename = ? "
+        "UPDATE datasette_files_files SET source_slug = ?, path = ?, folder = ?, filename = ?, "
+        "mtime_ns = CASE WHEN source_slug = ? THEN mtime_ns END "
         f"WHERE id = ? AND source_slug = ? AND path = ? RETURNING {FILE_COLUMNS}",
-        [source, path, folder, filename, file_id, *expected]).fetchone()
+        [source, path, folder, filename, source, file_id, *expected]).fetchone()
     if row is None:
         raise Conflict("The file was moved, renamed or deleted meanwhile: try again")
     return FileRow.from_sql(row)
@@ -171,6 +173,13 @@ def move_folder_rows(conn, source: str, old: str, new: str, paths_follow: bool,
         "UPDATE datasette_files_trash_items SET folder = :new || substr(folder, :cut) "
         "WHERE source_slug = :source AND (folder = :old OR folder LIKE :like ESCAPE '\\')",
         params)
+    # The files' trigger counted them into folder rows that had moved with their
+    # counts already: count the moved folders afresh.
+    conn.execute(
+        "UPDATE datasette_files_folders AS f SET file_count = (SELECT count(*) "
+        "FROM datasette_files_files WHERE source_slug = f.source_slug AND folder = f.path) "
+        "WHERE source_slug = :source AND (path = :new OR path LIKE :new_like ESCAPE '\\')",
+        {"source": source, "new": new, "new_like": _escaped_prefix(new)})
 
 
 def folder_file_ids(conn, source: str, folder: str) -> list[str]:

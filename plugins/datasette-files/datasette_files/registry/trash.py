@@ -140,8 +140,8 @@ def trash_files_in(conn, item: TrashItem, file_ids: list[str],
     rows leave the files table). ``new_ids`` gives a file in the trash an id
     of its own (the old bytes of a replaced file: the id stays with the file)."""
     totals = conn.execute(
-        f"SELECT count(*), coalesce(sum(size), 0) FROM datasette_files_files "
-        f"WHERE id IN (SELECT value FROM json_each(?))", [json.dumps(file_ids)]).fetchone()
+        "SELECT count(*), coalesce(sum(size), 0) FROM datasette_files_files "
+        "WHERE id IN (SELECT value FROM json_each(?))", [json.dumps(file_ids)]).fetchone()
     conn.execute(
         f"INSERT INTO datasette_files_trash_items ({_ITEM_COLUMNS}) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -11,6 +11,7 @@ from ..sources import Source
 
 async def validate_upload(source: Source, payload: dict) -> tuple[str, str, Optional[int]]:
     """(name as shown, content type, declared size) of an intended upload, or ApiError."""
+    source.require_writable()
     if not source.capabilities.can_upload:
         raise ApiError(f"Source {source.slug!r} does not accept uploads")
     filename = payload.get("filename")

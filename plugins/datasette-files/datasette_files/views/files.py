@@ -111,6 +111,7 @@ async def delete_view(datasette, request):
     require_method(request, "POST")
     file, source = await file_for(datasette, request, request.url_vars["file_id"], DELETE)
     body = await json_object_body(request)
+    source.require_writable()
     if not source.capabilities.can_delete:
         raise ApiError(f"Source {source.slug!r} does not support deleting files")
     permanent = body.get("permanent", False)
@@ -134,8 +135,7 @@ async def update_view(datasette, request):
     require_method(request, "POST")
     file, source = await file_for(datasette, request, request.url_vars["file_id"], EDIT)
     payload = await json_object_body(request)
-    if source.read_only:
-        raise Forbidden(f"Source {source.slug!r} is read-only")
+    source.require_writable()
     update = payload.get("update")
     if not isinstance(update, dict) or not update:
         raise ApiError('Expected {"update": {"search_text": "..."}}')

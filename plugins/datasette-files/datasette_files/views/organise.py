@@ -20,12 +20,6 @@ from .organise_json import folder_json, trash_item_json
 FOLDER_CONFLICTS = ("rename", "error")
 
 
-def writable(source) -> None:
-    if source.read_only:
-        raise Forbidden(f"Source {source.slug!r} is read-only: its files and folders "
-                        "cannot be changed")
-
-
 @json_api
 async def folders_view(datasette, request):
     """Every folder of a source, by path (a move dialog's choices)."""
@@ -39,7 +33,7 @@ async def folders_view(datasette, request):
 async def create_folder_view(datasette, request):
     require_method(request, "POST")
     plugin, source = await source_for(datasette, request, request.url_vars["slug"], UPLOAD)
-    writable(source)
+    source.require_writable()
     body = await json_object_body(request)
     parent = names.folder_path(body.get("folder"))
     name = names.folder_name(body.get("name"))
@@ -53,7 +47,7 @@ async def create_folder_view(datasette, request):
 async def move_folder_view(datasette, request):
     require_method(request, "POST")
     plugin, source = await source_for(datasette, request, request.url_vars["slug"], UPLOAD)
-    writable(source)
+    source.require_writable()
     body = await json_object_body(request)
     if body.get("source") not in (None, source.slug):
         raise ApiError("A folder moves within its source: move its files to another source")
@@ -75,7 +69,7 @@ async def move_folder_view(datasette, request):
 async def delete_folder_view(datasette, request):
     require_method(request, "POST")
     plugin, source = await source_for(datasette, request, request.url_vars["slug"], UPLOAD)
-    writable(source)
+    source.require_writable()
     path = _folder_of(await json_object_body(request))
     if await plugin.registry.folders.get(source.slug, path) is None or not path:
         raise NotFound(f"No folder {path!r} in source {source.slug!r}")
@@ -105,12 +99,12 @@ async def rename_file_view(datasette, request):
 async def _move_file(datasette, request, body: dict):
     plugin = state(datasette)
     file, origin = await file_for(datasette, request, request.url_vars["file_id"], EDIT)
-    writable(origin)
+    origin.require_writable()
     slug = body.get("source") or origin.slug
     if not isinstance(slug, str):
         raise ApiError("'source' must be a source's slug")
     _, to = await source_for(datasette, request, slug, UPLOAD)
-    writable(to)
+    to.require_writable()
     if to.slug != origin.slug and not (to.capabilities.can_upload
                                        and origin.capabilities.can_delete):
         raise ApiError(f"Files cannot be moved from {origin.slug!r} to {to.slug!r}: "

@@ -9,9 +9,8 @@ from typing import Optional
 
 from datasette import Response
 
-from ..errors import ApiError, Forbidden, NotFound
+from ..errors import Forbidden, NotFound
 from ..permissions import BROWSE, DELETE, allowed_on_every_file
-from ..state import state
 from ..uploads.storing import actor_id_of
 from .common import json_api, json_object_body, require_method, source_for
 from .file_json import file_json
@@ -76,8 +75,7 @@ async def _owned(plugin, item, owner: Optional[str]) -> bool:
 async def restore_view(datasette, request):
     require_method(request, "POST")
     plugin, source, item = await _item(datasette, request)
-    if source.read_only:
-        raise Forbidden(f"Source {source.slug!r} is read-only")
+    source.require_writable()
     restored = await plugin.organiser.restore(item, actor_id_of(request.actor))
     if item.kind == "file":
         return Response.json({"ok": True, "file": file_json(datasette, restored)})
@@ -88,8 +86,7 @@ async def restore_view(datasette, request):
 async def purge_view(datasette, request):
     require_method(request, "POST")
     plugin, source, item = await _item(datasette, request)
-    if source.read_only:
-        raise Forbidden(f"Source {source.slug!r} is read-only")
+    source.require_writable()
     return Response.json({"ok": True, "purged": await plugin.organiser.purge(item)})
 
 
@@ -98,7 +95,6 @@ async def empty_view(datasette, request):
     require_method(request, "POST")
     plugin, source, owner = await trash_viewer(datasette, request, request.url_vars["slug"])
     await json_object_body(request)
-    if source.read_only:
-        raise Forbidden(f"Source {source.slug!r} is read-only")
+    source.require_writable()
     return Response.json({"ok": True, "purged": await plugin.organiser.empty(source, owner)})
 

@@ -123,8 +123,6 @@ def test_a_file_page_shows_its_folder(server, plans):
     assert "data-rename-file" in page and 'data-move-targets="docs"' in page
 
 
-@pytest.mark.xfail(strict=True, reason="backend: move_folder_rows moves the folder row with "
-                   "its file_count, then the files' folder UPDATE trigger adds them again")
 def test_a_renamed_folder_keeps_its_count(server):
     with server.client(ALICE) as alice:
         assert alice.post("/-/files/folders/docs/-/create",

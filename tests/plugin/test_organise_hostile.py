@@ -1,0 +1,55 @@
+"""Folders, moves and the trash against hostile or unlucky timing and disks:
+names at the limits, something else where a folder goes, a sync walking while
+folders move, an upload whose folder moves between prepare and complete."""
+
+from pathlib import Path
+
+import pytest
+
+from support import api
+from support.config import OPEN_PERMISSIONS
+from support.server import source_config
+
+
+@pytest.fixture
+def server(make_server, tmp_path):
+    return make_server({
+        "permissions": {**OPEN_PERMISSIONS, "files-manage-sources": True},
+        "plugins": {"datasette-files": {"sync_on_start": False, "sources": {
+            "team": source_config(tmp_path / "team")}}},
+    })
+
+
+def make_folder(client, name, parent="", **extra):
+    return client.post("/-/files/folders/team/-/create",
+                       json={"folder": parent, "name": name, **extra})
+
+
+def move_folder(client, path, **body):
+    return client.post("/-/files/folders/team/-/move", json={"path": path, **body})
+
+
+def stored_files(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*")
+                  if p.is_file() and ".datasette-files-tmp" not in p.parts)
+
+
+def all_files(client) -> dict:
+    files, url = {}, "/-/files/source/team.json?_size=500"
+    while url:
+        page = client.get(url).json()
+        files.update((file["id"], file) for file in page["files"])
+        url = page.get("next_url")
+    return files
+
+
+def test_a_file_or_link_where_a_folder_goes_is_a_conflict(server, tmp_path):
+    (tmp_path / "team" / "plain").write_text("a file, made by hand")
+    with server.client() as client:
+        api.assert_api_error(make_folder(client, "plain"), 409, "plain")
+        assert make_folder(client, "Docs").status_code == 201
+        api.assert_api_error(move_folder(client, "Docs", name="plain"), 409, "plain")
+        assert client.get("/-/files/folders/team.json").json()["folders"] == ["Docs"]
+    assert (tmp_path / "team" / "Docs").is_dir()
+
+

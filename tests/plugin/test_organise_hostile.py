@@ -53,3 +53,19 @@ def test_a_file_or_link_where_a_folder_goes_is_a_conflict(server, tmp_path):
     assert (tmp_path / "team" / "Docs").is_dir()
 
 
+def test_a_numbered_folder_name_stays_within_255_bytes(server, tmp_path):
+    name = "é" * 127  # 254 bytes
+    with server.client() as client:
+        assert make_folder(client, name).status_code == 201
+        second = make_folder(client, name, on_conflict="rename")
+        assert second.status_code == 201, second.text
+        numbered = second.json()["folder"]["name"]
+        assert numbered.endswith(" (1)") and len(numbered.encode()) <= 255
+        assert (tmp_path / "team" / numbered).is_dir()
+        item = client.post("/-/files/folders/team/-/delete", json={"path": name}).json()["trash"]
+        assert make_folder(client, name).status_code == 201
+        restored = client.post(item["restore_url"], json={})
+        assert restored.status_code == 200, restored.text
+        assert len(restored.json()["folder"]["name"].encode()) <= 255
+
+

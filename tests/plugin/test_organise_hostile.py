@@ -69,3 +69,12 @@ def test_a_numbered_folder_name_stays_within_255_bytes(server, tmp_path):
         assert len(restored.json()["folder"]["name"].encode()) <= 255
 
 
+def test_purging_an_empty_folder_leaves_nothing_in_the_storage_trash(server, tmp_path):
+    with server.client() as client:
+        make_folder(client, "Empty")
+        item = client.post("/-/files/folders/team/-/delete", json={"path": "Empty"}).json()
+        assert client.post(item["trash"]["purge_url"], json={}).status_code == 200
+    trash = tmp_path / "team" / ".datasette-files-trash"
+    assert list(trash.iterdir()) == []
+
+

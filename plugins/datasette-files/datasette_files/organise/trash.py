@@ -138,14 +138,15 @@ def _emptied_trash_folders(item: TrashItem, files: list[FileRow]) -> list[list]:
     """The folders under the storage's trash folder that purging leaves empty,
     deepest first (one still holding another item's bytes stays)."""
     folders = set()
-    for file in files:
-        parent = file.path.rpartition("/")[0]
+    # The folder of each file, and (an empty one too) the item's own: with those above them.
+    starts = [file.path.rpartition("/")[0] for file in files]
+    if item.kind == "folder":
+        folders.update(f"{item.stored_at}/{sub}" for sub in item.subfolders)
+        starts.append(item.stored_at)
+    for parent in starts:
         while parent.startswith(TRASH_FOLDER + "/"):
             folders.add(parent)
             parent = parent.rpartition("/")[0]
-    if item.kind == "folder":
-        folders.update(f"{item.stored_at}/{sub}" for sub in item.subfolders)
-        folders.add(item.stored_at)
     folders = {f for f in folders if f.startswith(TRASH_FOLDER + "/")}
     return [["remove_folder", item.source_slug, folder]
             for folder in sorted(folders, key=lambda f: -f.count("/"))]

@@ -78,3 +78,29 @@ def test_purging_an_empty_folder_leaves_nothing_in_the_storage_trash(server, tmp
     assert list(trash.iterdir()) == []
 
 
+@pytest.mark.parametrize("change", ["rename", "delete"])
+def test_an_upload_whose_folder_changes_before_complete_keeps_its_bytes(server, tmp_path,
+                                                                         change):
+    with server.client() as client:
+        make_folder(client, "Inbox")
+        token = api.prepare(client, "team", "scan.pdf", 6, folder="Inbox").json()["upload_token"]
+        assert api.send_raw(client, "team", token, b"%PDF-1").status_code == 200
+        if change == "rename":
+            assert move_folder(client, "Inbox", name="Scans").status_code == 200
+            completed = api.complete(client, "team", token)
+            assert completed.status_code == 201, completed.text
+            file = completed.json()["file"]
+            assert file["folder"] == "Scans"
+            assert client.get(file["download_url"]).content == b"%PDF-1"
+            assert stored_files(tmp_path / "team") == [f"Scans/{file['id']}-scan.pdf"]
+            assert client.get("/-/files/folders/team.json").json()["folders"] == ["Scans"]
+        else:
+            item = client.post("/-/files/folders/team/-/delete", json={"path": "Inbox"})
+            # Its folder is in the trash: it is not registered anywhere...
+            api.assert_api_error(api.complete(client, "team", token), 404, "folder", "deleted")
+            assert client.get("/-/files/folders/team.json").json()["folders"] == []
+            assert all_files(client) == {}
+            # ...and purging the folder leaves nothing behind.
+            purged = client.post(item.json()["trash"]["purge_url"], json={})
+            assert purged.status_code == 200
+            assert stored_files(tmp_path / "team") == []

@@ -16,7 +16,7 @@ from ..naming import TRASH_FOLDER
 from ..registry import FileRow, Registry
 from ..registry.folders import FolderRow, ensure_folders
 from ..registry.placing import (
-    delete_folder_rows, folder_file_ids, free_file_name, subfolders_below)
+    delete_folder_rows, folder_file_ids, free_file_name, move_uploads_in, subfolders_below)
 from ..registry.trash import (
     TrashItem, forget_item_in, new_trash_id, restore_in, trash_files_in)
 from ..sources import Source, Sources
@@ -58,6 +58,9 @@ async def trash_folder(registry: Registry, sources: Sources, source: Source, pat
         item.subfolders = subfolders_below(conn, source.slug, path)
         trash_files_in(conn, item, folder_file_ids(conn, source.slug, path))
         delete_folder_rows(conn, source.slug, path)
+        # Uploads into it follow their bytes, to a folder no upload can complete into.
+        move_uploads_in(conn, source.slug, path, item.stored_at if steps else
+                        f"{TRASH_FOLDER}/{item.id}/{folder.name}", bool(steps))
         if steps:  # the bytes of files trashed before from inside it moved with it
             conn.execute(
                 "UPDATE datasette_files_trash SET path = ? || substr(path, ?) "

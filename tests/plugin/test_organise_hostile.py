@@ -104,3 +104,32 @@ def test_an_upload_whose_folder_changes_before_complete_keeps_its_bytes(server, 
             purged = client.post(item.json()["trash"]["purge_url"], json={})
             assert purged.status_code == 200
             assert stored_files(tmp_path / "team") == []
+
+
+def test_folders_moved_while_a_sync_walks_lose_no_file(server, tmp_path):
+    root = tmp_path / "team"
+    for folder in ("a", "b", "c"):
+        (root / folder).mkdir(parents=True)
+        for n in range(1500):
+            (root / folder / f"{folder}{n:05d}.txt").write_text(str(n))
+    with server.client() as client:
+        client.post("/-/files/sync/team", json={})
+        api.wait_for_sync(client, "team", hashed=False)
+        before = all_files(client)
+        assert len(before) == 4500
+        answers, renamed_while_syncing = set(), 0
+        for _ in range(3):
+            assert client.post("/-/files/sync/team", json={}).status_code == 202
+            while client.get("/-/files/sync/team.json").json()["running"]:
+                for folder in ("a", "b", "c"):
+                    for old, new in ((folder, folder + "x"), (folder + "x", folder)):
+                        answers.add(move_folder(client, old, name=new).status_code)
+                renamed_while_syncing += 1
+        assert renamed_while_syncing, "every sync ended before a rename was sent"
+        # Refused (409: try again) while the sync walks, or made: never lost.
+        assert answers <= {200, 404, 409}, answers
+        after = all_files(client)
+        assert set(after) == set(before)
+        assert len(stored_files(root)) == 4500
+        for file in list(after.values())[::300]:
+            assert client.get(file["download_url"]).status_code == 200

@@ -3,6 +3,7 @@ names at the limits, something else where a folder goes, a sync walking while
 folders move, an upload whose folder moves between prepare and complete, and
 a kill -9 inside a folder's restore or a move that replaces a file."""
 
+import concurrent.futures
 from pathlib import Path
 
 import httpx
@@ -53,6 +54,23 @@ def test_a_file_or_link_where_a_folder_goes_is_a_conflict(server, tmp_path):
         api.assert_api_error(move_folder(client, "Docs", name="plain"), 409, "plain")
         assert client.get("/-/files/folders/team.json").json()["folders"] == ["Docs"]
     assert (tmp_path / "team" / "Docs").is_dir()
+
+
+def test_two_renames_of_one_file_at_once_both_land(server):
+    """The second waits for the first (one change per source at a time), then
+    renames the file from where the first left it: no 404 for a stale path."""
+    with server.client() as client:
+        file = api.upload(client, "team", "race.txt", b"r")
+    url = f"{server.url}/-/files/{file['id']}/-/rename"
+    names = [f"name-{n}.txt" for n in range(8)]
+    with concurrent.futures.ThreadPoolExecutor(len(names)) as pool:
+        answers = list(pool.map(lambda name: httpx.post(url, json={"filename": name},
+                                                        timeout=60), names))
+    assert [a.status_code for a in answers] == [200] * len(names), [a.text for a in answers]
+    with server.client() as client:
+        now = client.get(f"/-/files/{file['id']}.json").json()
+        assert now["filename"] in names
+        assert client.get(now["download_url"]).content == b"r"
 
 
 def test_a_numbered_folder_name_stays_within_255_bytes(server, tmp_path):

@@ -19,6 +19,7 @@ from ..uploads import chunk_size_for
 from .common import browsable_file, html_page, render, render_html
 from .file_json import file_json, versioned_thumbnail_url
 from .params import NUMERIC_SORTS, choice_param, number_param
+from .trash_pages import may_see_trash
 
 PAGE_SIZE = 50
 RECENT_FILES = 12
@@ -116,6 +117,7 @@ async def source_page(datasette, request):
         "folder": folder,
         "folder_parts": _folder_parts(folder),
         "subfolders": await files.subfolders(source.slug, folder),
+        "can_see_trash": await may_see_trash(datasette, request.actor, source),
     })
 
 

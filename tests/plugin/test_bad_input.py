@@ -283,7 +283,10 @@ def _cases() -> list[Case]:
             add(Case("GET", path, {"q": q}, expect=200, html=html))
     for folder in ["\x00", "../../..", "/" * 600, "%", "a" * 5000]:
         add(Case("GET", "/-/files/search.json", {"folder": folder}, expect=200))
-        add(Case("GET", "/-/files/source/one.json", {"folder": folder}, expect=200))
+        # A listing names one folder: a name no folder can have is a 400, one that
+        # is not there a 404.
+        add(Case("GET", "/-/files/source/one.json", {"folder": folder},
+                 expect={200, 400, 404}))
         add(Case("GET", "/-/files/source/one", {"folder": folder}, expect=200, html=True))
     add(Case("GET", "/-/files/source/one", {"page": "99999"}, expect=200, html=True))
     add(Case("GET", "/-/files/search.json", {"source": "\x00"}, expect=404))

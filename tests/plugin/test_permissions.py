@@ -227,6 +227,16 @@ EVERY_ROUTE = [
     ("HEAD", "/-/files/{id}/thumbnail", JSON),
     ("POST", "/-/files/{id}/-/delete", JSON),
     ("POST", "/-/files/{id}/-/update", JSON),
+    ("POST", "/-/files/{id}/-/move", JSON),
+    ("POST", "/-/files/{id}/-/rename", JSON),
+    ("GET", "/-/files/folders/pub.json", JSON),
+    ("POST", "/-/files/folders/pub/-/create", JSON),
+    ("POST", "/-/files/folders/pub/-/move", JSON),
+    ("POST", "/-/files/folders/pub/-/delete", JSON),
+    ("GET", "/-/files/trash/pub.json", JSON),
+    ("POST", "/-/files/trash/pub/-/empty", JSON),
+    ("POST", "/-/files/trash/pub/tr-0abc/-/restore", JSON),
+    ("POST", "/-/files/trash/pub/tr-0abc/-/purge", JSON),
 ]
 
 

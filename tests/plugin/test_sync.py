@@ -43,16 +43,6 @@ def config(root, **source_settings):
     }
 
 
-def wait_for_sync(client, slug="share", hashed=True):
-    for _ in range(300):
-        status = client.get(f"/-/files/sync/{slug}.json").json()
-        if status["sync"]["state"] in ("done", "unhealthy", "failed") and not status["running"] \
-                and (not hashed or not status["hashing_pending"]):
-            return status
-        time.sleep(0.1)
-    raise AssertionError(status)
-
-
 def by_path(client):
     result = client.get("/-/files/search.json", params={"limit": 500}).json()
     return {(f["folder"] + "/" if f["folder"] else "") + f["filename"]: f for f in result["files"]}
@@ -61,7 +51,7 @@ def by_path(client):
 def resync(client, **params):
     response = client.post("/-/files/sync/share", params=params)
     assert response.status_code == 202, response.text
-    return wait_for_sync(client)
+    return api.wait_for_sync(client)
 
 
 @pytest.fixture
@@ -76,7 +66,7 @@ def share(tmp_path, make_server):
 def test_existing_files_are_registered_at_start(share):
     root, server = share
     with server.client(ALICE) as client:
-        status = wait_for_sync(client)
+        status = api.wait_for_sync(client)
         assert status["sync"]["state"] == "done"
         assert status["sync"]["added"] == 5 and status["sync"]["skipped"] >= 4
         files = by_path(client)
@@ -96,11 +86,11 @@ def test_existing_files_are_registered_at_start(share):
 def test_ids_survive_resync_and_restart_and_moves_keep_theirs(share):
     root, server = share
     with server.client(ADMIN) as admin:
-        wait_for_sync(admin)
+        api.wait_for_sync(admin)
         before = {path: f["id"] for path, f in by_path(admin).items()}
         assert resync(admin)["sync"]["added"] == 0
         server.restart()
-        wait_for_sync(admin)
+        api.wait_for_sync(admin)
         assert {p: f["id"] for p, f in by_path(admin).items()} == before
         # Move one file, delete one, change one, add one.
         (root / "archive").mkdir()
@@ -122,7 +112,7 @@ def test_ids_survive_resync_and_restart_and_moves_keep_theirs(share):
 def test_a_renamed_folder_keeps_its_files_ids(share):
     root, server = share
     with server.client(ADMIN) as admin:
-        wait_for_sync(admin)
+        api.wait_for_sync(admin)
         before = by_path(admin)
         (root / "projects/alpha").rename(root / "projects/gamma")
         status = resync(admin)["sync"]
@@ -138,7 +128,7 @@ def test_an_uploaded_file_edited_on_disk_is_seen_as_changed(share):
     same-size edit in the folder is noticed and re-hashed."""
     root, server = share
     with server.client(ADMIN) as admin:
-        wait_for_sync(admin)
+        api.wait_for_sync(admin)
         uploaded = api.upload(admin, "share", "memo.txt", b"version 1")
         assert resync(admin)["sync"]["changed"] == 0
         [stored] = root.glob(f"{uploaded['id']}-*")
@@ -159,7 +149,7 @@ def test_files_changing_during_a_sync(share):
         for n in range(150):
             (root / f"bulk/f{folder}/{n}.txt").write_bytes(b"%d-%d" % (folder, n))
     with server.client(ADMIN) as admin:
-        wait_for_sync(admin)
+        api.wait_for_sync(admin)
         resync(admin)
         before = {path: f["id"] for path, f in by_path_all(admin).items()}
         assert len(before) == 3005
@@ -174,7 +164,7 @@ def test_files_changing_during_a_sync(share):
             touched.update(f"bulk/f{n % 20}/{name}" for name in (f"{n}.txt", f"{n + 1}.txt",
                                                                  f"{n + 2}.txt"))
             time.sleep(0.002)
-        assert wait_for_sync(admin)["sync"]["state"] == "done"
+        assert api.wait_for_sync(admin)["sync"]["state"] == "done"
         resync(admin)
         registered = by_path_all(admin)
         on_disk = {str(p.relative_to(root)) for p in (root / "bulk").rglob("*") if p.is_file()}
@@ -198,7 +188,7 @@ def by_path_all(client):
 def test_a_missing_or_empty_root_removes_nothing(share):
     root, server = share
     with server.client(ADMIN) as admin:
-        wait_for_sync(admin)
+        api.wait_for_sync(admin)
         moved_away = root.parent / "unmounted"
         root.rename(moved_away)
         status = resync(admin)["sync"]
@@ -225,19 +215,19 @@ def test_only_source_managers_sync_and_one_sync_at_a_time(share):
     with server.client(ALICE) as alice:
         api.assert_api_error(alice.post("/-/files/sync/share"), 403, "files-manage-sources")
     with server.client(ADMIN) as admin:
-        wait_for_sync(admin, hashed=False)
+        api.wait_for_sync(admin, hashed=False)
         first = admin.post("/-/files/sync/share")
         second = admin.post("/-/files/sync/share")
         assert first.status_code == 202
         api.assert_api_error(second, 409, "already running")
-        wait_for_sync(admin)
+        api.wait_for_sync(admin)
 
 
 def test_a_file_swapped_for_a_symlink_out_of_the_root_is_refused(share, tmp_path):
     root, server = share
     (tmp_path / "outside.txt").write_bytes(b"secret outside")
     with server.client(ALICE) as client:
-        wait_for_sync(client)
+        api.wait_for_sync(client)
         plan = by_path(client)["projects/alpha/plan.txt"]
         (root / "projects/alpha/plan.txt").unlink()
         os.symlink(tmp_path / "outside.txt", root / "projects/alpha/plan.txt")
@@ -249,7 +239,7 @@ def test_a_file_swapped_for_a_symlink_out_of_the_root_is_refused(share, tmp_path
 def test_listing_api_pages_sorts_and_filters(share):
     root, server = share
     with server.client(ALICE) as client:
-        wait_for_sync(client)
+        api.wait_for_sync(client)
         names, params = [], {"sort": "name", "limit": 2}
         while True:
             page = client.get("/-/files/source/share.json", params=params).json()
@@ -276,7 +266,7 @@ def test_read_only_sources(tmp_path, make_server):
     make_tree(root)
     server = make_server(config(root, read_only=True), data_dir=tmp_path / "data")
     with server.client(ADMIN) as admin:
-        wait_for_sync(admin)
+        api.wait_for_sync(admin)
         caps = admin.get("/-/files/sources.json").json()["sources"][0]["capabilities"]
         assert caps["read_only"] is True and caps["can_upload"] is False
         assert caps["can_delete"] is False
@@ -346,7 +336,7 @@ def test_files_we_stored_come_back_as_themselves_when_the_registry_is_older(
     they were uploaded gets them back under their ids, names and owners."""
     root, server = share_with_table
     with server.client(ADMIN) as admin:
-        wait_for_sync(admin)
+        api.wait_for_sync(admin)
     registry_snapshot(server, tmp_path / "older.db")
     with server.client(ALICE) as alice:
         small = alice.put("/-/files/upload/share/Café menu ü.pdf", content=b"%PDF menu")
@@ -368,7 +358,7 @@ def test_files_we_stored_come_back_as_themselves_when_the_registry_is_older(
     server.start()
 
     with server.client(ADMIN) as admin:
-        assert wait_for_sync(admin)["sync"]["added"] == 4
+        assert api.wait_for_sync(admin)["sync"]["added"] == 4
         for original in uploaded:
             found = admin.get(f"/-/files/{original['id']}.json")
             assert found.status_code == 200, (original["filename"], found.text)
@@ -392,7 +382,7 @@ def test_a_file_with_no_record_or_a_taken_id(share_with_table):
     disk) is not used; a copy of a registered file gets an id of its own."""
     root, server = share_with_table
     with server.client(ALICE) as alice:
-        wait_for_sync(alice)
+        api.wait_for_sync(alice)
         stored = {}
         for name in ("Ñandú.txt", "report.pdf", "Café menu ü.pdf"):
             response = alice.put(f"/-/files/upload/share/{name}", content=name.encode())
@@ -411,7 +401,7 @@ def test_a_file_with_no_record_or_a_taken_id(share_with_table):
     server.start()
 
     with server.client(ADMIN) as admin:
-        assert wait_for_sync(admin)["sync"]["added"] == 3
+        assert api.wait_for_sync(admin)["sync"]["added"] == 3
         files = by_path(admin)
         assert (files["Nandu.txt"]["id"], files["Nandu.txt"]["uploaded_by"]) == (
             stored["Ñandú.txt"], None)
@@ -426,7 +416,7 @@ def test_a_file_with_no_record_or_a_taken_id(share_with_table):
 def test_two_copies_of_a_lost_file_share_nothing_but_their_bytes(share_with_table):
     root, server = share_with_table
     with server.client(ALICE) as alice:
-        wait_for_sync(alice)
+        api.wait_for_sync(alice)
         file_id = alice.put("/-/files/upload/share/plan.txt", content=b"plan").json()["file"]["id"]
     server.stop()
     stored, = root.glob(f"{file_id}-*")
@@ -435,7 +425,7 @@ def test_two_copies_of_a_lost_file_share_nothing_but_their_bytes(share_with_tabl
     forget_rows(server, file_id)
     server.start()
     with server.client(ADMIN) as admin:
-        assert wait_for_sync(admin)["sync"]["added"] == 2
+        assert api.wait_for_sync(admin)["sync"]["added"] == 2
         files = by_path(admin)
         assert set(files) == {"plan.txt", "copies/plan.txt"}
         ids = [files["plan.txt"]["id"], files["copies/plan.txt"]["id"]]

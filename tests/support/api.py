@@ -11,8 +11,9 @@ import httpx
 
 
 def prepare(client: httpx.Client, source: str, filename: str, size: Optional[int],
-            content_type: Optional[str] = None) -> httpx.Response:
-    body = {"filename": filename}
+            content_type: Optional[str] = None, **extra) -> httpx.Response:
+    """Prepare an upload; ``extra`` goes in the body (folder, on_conflict, ...)."""
+    body = {"filename": filename, **extra}
     if size is not None:
         body["size"] = size
     if content_type is not None:
@@ -62,9 +63,10 @@ def complete(client: httpx.Client, source: str, token: str, **extra) -> httpx.Re
 
 
 def upload(client: httpx.Client, source: str, filename: str, content: bytes,
-           content_type: Optional[str] = None, raw: bool = False) -> dict:
-    """All three steps; returns the registered file object."""
-    prepared = prepare(client, source, filename, len(content), content_type)
+           content_type: Optional[str] = None, raw: bool = False, **extra) -> dict:
+    """All three steps; returns the registered file object. ``extra`` goes in
+    prepare's body (folder, on_conflict, ...)."""
+    prepared = prepare(client, source, filename, len(content), content_type, **extra)
     assert prepared.status_code == 200, prepared.text
     token = prepared.json()["upload_token"]
     sender = send_raw if raw else send_multipart
@@ -101,3 +103,14 @@ def partial_upload(port: int, source: str, token: str, declared: int, sent: int,
         )
         time.sleep(0.5)
         yield
+
+
+def wait_for_sync(client, slug="share", hashed=True):
+    """The status of source ``slug``'s sync once it (and, with ``hashed``, hashing) ended."""
+    for _ in range(300):
+        status = client.get(f"/-/files/sync/{slug}.json").json()
+        if status["sync"]["state"] in ("done", "unhealthy", "failed") and not status["running"] \
+                and (not hashed or not status["hashing_pending"]):
+            return status
+        time.sleep(0.1)
+    raise AssertionError(status)

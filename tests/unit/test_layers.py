@@ -21,6 +21,7 @@ LAYERS = [
     ("api", "views", "column_type"),
     ("state",),
     ("uploads", "downloads", "sync", "csv_import", "multipart"),
+    ("organise",),
     ("hashing", "thumbnails"),
     ("permissions",),
     ("registry",),

@@ -61,7 +61,7 @@ def test_the_placeholder_hash_of_older_builds_becomes_a_failure_to_retry(tmp_pat
                          "content_hash, created_at) VALUES (?, 's', ?, 'f', ?, '2026-01-01')",
                          [file_id, file_id, content_hash])
     monkeypatch.undo()
-    assert transaction(conn, schema.apply_migrations) == ["008_hash_retries"]
+    assert transaction(conn, schema.apply_migrations)[0] == "008_hash_retries"
     assert conn.execute("SELECT id, content_hash, hash_failures, hash_retry_at "
                         "FROM datasette_files_files ORDER BY id").fetchall() == [
         ("df-1", None, 1, None), ("df-2", "sha256:ab", 0, None), ("df-3", None, 0, None)]

@@ -8,6 +8,7 @@ from datasette.app import Datasette
 
 from datasette_files.clock import format_timestamp, now_timestamp, utc_now
 from datasette_files.registry import FileRow, Registry, UploadRow
+from datasette_files.registry.placing import Placement
 from datasette_files.sources import Source, Sources
 from datasette_files.storage.filesystem import FilesystemStorage
 from datasette_files.uploads import UploadSessions
@@ -43,7 +44,8 @@ def test_complete_refuses_a_token_that_expired_after_it_was_checked(tmp_path):
         registry, _, _ = await setup(tmp_path)
         late = upload_row("late", "uploaded", minutes=-1)
         await registry.uploads.create(late)
-        return await registry.uploads.complete(late.token, file_row(late), now_timestamp()), \
+        return await registry.uploads.complete(late.token, file_row(late), now_timestamp(),
+                                               Placement()), \
             await registry.files.get(late.file_id)
 
     assert asyncio.run(run()) == (None, None)

@@ -183,6 +183,10 @@ class StorageUnavailable(StorageError):
     """The storage cannot be reached or read right now (say, an unmounted disk)."""
 
 
+class PathTaken(StorageError, FileExistsError):
+    """Something is already stored where a move or a new folder would go."""
+
+
 # Optional capabilities -----------------------------------------------------------
 
 
@@ -353,3 +357,34 @@ class TemporaryFileSweeps(Protocol):
         the chunks of every resumable upload whose key is not among
         ``await live_upload_keys()``; asked after the files are found, so an
         upload that starts meanwhile keeps its chunks. Returns how many went."""
+
+
+@runtime_checkable
+class Moves(Protocol):
+    """Renames and moves files and folders inside the storage without copying
+    their bytes, each in one atomic step. A storage with this capability keeps
+    folders as the paths say: a file in folder ``a/b`` is stored under ``a/b/``,
+    so renaming or moving a folder moves everything in it. Without it, folders
+    are the registry's alone, and a file keeps the path it was stored under."""
+
+    async def move_file(self, path: str, new_path: str, *,
+                        record: Optional[FileRecord] = None) -> None:
+        """Move the file at ``path`` to ``new_path`` (its folders are made as needed),
+        keeping ``record`` with it if the storage keeps records. ``FileMissing`` if
+        there is no file at ``path``; ``PathTaken`` if ``new_path`` exists."""
+
+    async def move_folder(self, path: str, new_path: str) -> None:
+        """Move the folder at ``path``, with everything in it, to ``new_path``.
+        ``FileMissing`` if it is not there; ``PathTaken`` if ``new_path`` exists."""
+
+
+@runtime_checkable
+class FolderMaking(Protocol):
+    """Makes and removes real folders, so an empty folder exists in storage too
+    (and sync finds folders made outside the server)."""
+
+    async def make_folder(self, path: str) -> None:
+        """Make the folder at ``path`` and any above it (nothing if it exists)."""
+
+    async def remove_empty_folder(self, path: str) -> bool:
+        """Remove the folder at ``path`` if it holds nothing; whether it went."""

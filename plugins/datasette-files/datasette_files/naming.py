@@ -106,6 +106,10 @@ def content_type_for(filename: str, declared: str | None) -> str:
     return mimetypes.guess_type(filename)[0] or DEFAULT_CONTENT_TYPE
 
 
+# Where a storage that moves files keeps what is in the trash: a hidden folder at
+# its root, never walked by sync nor shown.
+TRASH_FOLDER = ".datasette-files-trash"
+
 HIDDEN_NAMES = {"thumbs.db", "desktop.ini", "$recycle.bin", "system volume information",
                 "lost+found", "icon\r"}
 

@@ -139,11 +139,15 @@ def rules_sql(
         )
     owner_setting = OWNER_SETTINGS.get(action)
     if owner_setting and plugin_config.get(owner_setting) and actor and actor.get("id"):
+        # Files in the trash too: their owner may restore or purge them.
         rules.append(
             PermissionSQL(
                 sql="""SELECT source_slug AS parent, id AS child, 1 AS allow,
                     'datasette-files: owner of the file' AS reason
-                    FROM datasette_files_files WHERE uploaded_by = :datasette_files_owner_id""",
+                    FROM datasette_files_files WHERE uploaded_by = :datasette_files_owner_id
+                    UNION ALL
+                    SELECT source_slug, id, 1, 'datasette-files: owner of the file'
+                    FROM datasette_files_trash WHERE uploaded_by = :datasette_files_owner_id""",
                 params={"datasette_files_owner_id": str(actor["id"])},
             )
         )
@@ -221,3 +225,16 @@ async def allowed_on_source(datasette, actor, action: str, slug: str) -> bool:
 async def allowed_on_file(datasette, actor, action: str, file: FileRow) -> bool:
     return await datasette.allowed(
         action=action, resource=FileResource(file.source_slug, file.id), actor=actor)
+
+
+async def allowed_on_every_file(datasette, actor, action: str, slug: str) -> bool:
+    """Whether a grant on the whole source gives ``action`` (a file action) on
+    every file in it, present and future."""
+    return await datasette.allowed(action=action, resource=FileResource(slug, None),
+                                   actor=actor)
+
+
+async def allowed_files_sql(datasette, actor, action: str) -> AllowedSQL:
+    """SQL for the (parent, child) of every file ``actor`` may act on."""
+    resources = await datasette.allowed_resources_sql(action=action, actor=actor)
+    return AllowedSQL(sql=resources.sql, params=dict(resources.params))

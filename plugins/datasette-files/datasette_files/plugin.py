@@ -15,6 +15,7 @@ from .csv_import.detect import is_csv
 from .csv_import.job import drop_leftovers
 from .hashing import Hasher
 from .naming import FILE_ID_PATTERN
+from .organise.service import Organiser
 from .registry import Registry
 from .settings import Settings
 from .sources import load_sources, requested_secret_names
@@ -24,7 +25,9 @@ from .storage.filesystem import FilesystemStorage
 from .thumbnails.pillow import PillowThumbnailGenerator
 from .thumbnails.service import ThumbnailService
 from .uploads.leftovers import LeftoverSweeper
-from .views import files, imports, instance_gate, listings, openapi, pages, trash_pages, uploads
+from .views import (
+    files, imports, instance_gate, listings, openapi, organise, pages, trash, trash_pages,
+    uploads)
 from .views import sources as sources_views
 from .views.cache_control import KeepCacheControl
 
@@ -122,12 +125,16 @@ def startup(datasette):
         await registry.uploads.reset_interrupted()
         for job in await registry.imports.interrupt_unfinished(now_timestamp()):
             await _drop_leftovers(datasette, job)
+        # A change a crash cut short is undone (or finished) before anything else runs.
+        organiser = Organiser(registry, sources)
+        await organiser.recover()
         thumbnails = ThumbnailService(registry, sources, await _thumbnail_generators(datasette),
                                       timeout=settings.thumbnail_timeout_seconds)
         plugin = PluginState(config=config, settings=settings, sources=sources,
                              registry=registry, thumbnails=thumbnails,
                              hasher=Hasher(registry, sources, thumbnails.enqueue_image,
-                                           settings.hash_retry_seconds))
+                                           settings.hash_retry_seconds),
+                             organiser=organiser)
         set_state(datasette, plugin)
         datasette.add_background_task(thumbnails.run_queue, name="datasette-files-thumbnails")
         datasette.add_background_task(plugin.hasher.run, name="datasette-files-hashing")
@@ -137,6 +144,9 @@ def startup(datasette):
         sweeper = LeftoverSweeper(registry, sources, plugin.uploads,
                                   settings.temp_sweep_interval_seconds)
         datasette.add_background_task(sweeper.run, name="datasette-files-sweep")
+        datasette.add_background_task(
+            lambda _datasette: organiser.purge_expired_forever(settings.trash_retention_days),
+            name="datasette-files-trash")
 
     return start
 
@@ -230,4 +240,15 @@ def register_routes(datasette):
         (rf"^/-/files/{file_id}/thumbnail$", api(files.thumbnail_view)),
         (rf"^/-/files/{file_id}/-/delete$", api(files.delete_view)),
         (rf"^/-/files/{file_id}/-/update$", api(files.update_view)),
+        (rf"^/-/files/{file_id}/-/move$", api(organise.move_file_view)),
+        (rf"^/-/files/{file_id}/-/rename$", api(organise.rename_file_view)),
+        (r"^/-/files/folders/(?P<slug>[^/]+)\.json$", api(organise.folders_view)),
+        (r"^/-/files/folders/(?P<slug>[^/]+)/-/create$", api(organise.create_folder_view)),
+        (r"^/-/files/folders/(?P<slug>[^/]+)/-/move$", api(organise.move_folder_view)),
+        (r"^/-/files/folders/(?P<slug>[^/]+)/-/delete$", api(organise.delete_folder_view)),
+        (r"^/-/files/trash/(?P<slug>[^/]+)\.json$", api(trash.trash_view)),
+        (r"^/-/files/trash/(?P<slug>[^/]+)/-/empty$", api(trash.empty_view)),
+        (r"^/-/files/trash/(?P<slug>[^/]+)/(?P<item_id>[^/]+)/-/restore$",
+         api(trash.restore_view)),
+        (r"^/-/files/trash/(?P<slug>[^/]+)/(?P<item_id>[^/]+)/-/purge$", api(trash.purge_view)),
     ]

@@ -16,6 +16,7 @@ DEFAULT_HASH_RETRY_SECONDS = 60.0
 # Room for one more file of the default largest size.
 DEFAULT_MIN_FREE_SPACE = DEFAULT_MAX_FILE_SIZE
 DEFAULT_TEMP_SWEEP_INTERVAL_SECONDS = 300.0
+DEFAULT_TRASH_RETENTION_DAYS = 30.0
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ class Settings:
     search_time_limit_ms: Optional[int] = None
     # Expired uploads and temporary files nothing uses are removed this often.
     temp_sweep_interval_seconds: float = DEFAULT_TEMP_SWEEP_INTERVAL_SECONDS
+    # What is deleted stays in the trash this long, then is purged for good.
+    trash_retention_days: float = DEFAULT_TRASH_RETENTION_DAYS
 
     @classmethod
     def from_config(cls, config: dict) -> "Settings":
@@ -64,6 +67,8 @@ class Settings:
             search_time_limit_ms=_positive(config, "search_time_limit_ms", int, None),
             temp_sweep_interval_seconds=_positive(config, "temp_sweep_interval_seconds", float,
                                                   DEFAULT_TEMP_SWEEP_INTERVAL_SECONDS),
+            trash_retention_days=_positive(config, "trash_retention_days", float,
+                                           DEFAULT_TRASH_RETENTION_DAYS),
         )
 
 

@@ -9,6 +9,7 @@ from typing import Coroutine, Optional
 
 from .csv_import.job import RUNNING_IMPORTS
 from .hashing import Hasher
+from .organise.service import Organiser
 from .permissions import InstanceVerdicts
 from .registry import Registry
 from .settings import Settings
@@ -42,6 +43,7 @@ class PluginState:
     registry: Registry
     thumbnails: ThumbnailService
     hasher: Hasher
+    organiser: Organiser
     uploads: UploadSessions = field(default_factory=UploadSessions)
     syncs: SyncStatuses = field(default_factory=SyncStatuses)
     jobs: BackgroundJobs = field(default_factory=BackgroundJobs)

@@ -24,6 +24,7 @@ from typing import AsyncIterator, Optional
 from .base import (
     FileRecord,
     FileRecords,
+    FolderMaking,
     FolderWalks,
     HealthChecks,
     ScannedFolder,
@@ -134,8 +135,12 @@ async def _sync(registry: Registry, source: Source, status: SyncStatus, include_
     unreadable: list[str] = []
     gone: list[KnownFile] = []  # files no longer at their path
     now = now_timestamp()
+    # Bytes of files in the trash, and of changes in flight, are not new files.
+    in_flight = await registry.journal.paths_in_flight(source.slug)
     async for folders in folder_batches(source, include_hidden):
-        known = await synced.in_folders(source.slug, [f.path for f in folders if f.readable])
+        readable = [f.path for f in folders if f.readable]
+        known = await synced.in_folders(source.slug, readable)
+        not_new = in_flight | await registry.trash.paths_in_folders(source.slug, readable)
         unregistered: list[tuple[str, int, Optional[int]]] = []
         for folder in folders:
             if not folder.readable:
@@ -149,7 +154,8 @@ async def _sync(registry: Registry, source: Source, status: SyncStatus, include_
             for name, (size, mtime) in folder.files.items():
                 row = known.pop(prefix + name, None)
                 if row is None:
-                    unregistered.append((prefix + name, size, mtime))
+                    if prefix + name not in not_new:
+                        unregistered.append((prefix + name, size, mtime))
                 elif row.size != size or (None not in (row.mtime_ns, mtime)
                                           and row.mtime_ns != mtime):
                     writes.changed.append((size, mtime, row.id))
@@ -184,6 +190,9 @@ async def _sync(registry: Registry, source: Source, status: SyncStatus, include_
     for start in range(0, len(removed), WRITE_BATCH):
         await synced.remove(removed[start:start + WRITE_BATCH])
         status.removed += len(removed[start:start + WRITE_BATCH])
+    if isinstance(storage, FolderMaking):
+        # Folders made or removed in storage by hand, empty ones included.
+        await registry.folders.match_storage(source.slug, visited, unreadable, now)
     status.state = "done"
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Iterable, Optional
 
 from .files import LISTING_SORTS, AllowedSQL, FilesTable
+from .folders import FoldersTable, FolderRow
 from .imports import ImportsTable
 from .rows import FileRow, ImportJob, StoredThumbnail, UploadRow
 from .schema import apply_migrations
@@ -18,11 +19,13 @@ from .search import SORTS as SEARCH_SORTS
 from .search import FileSearch, InvalidCursor, InvalidQuery, SearchPage, SearchTimedOut
 from .synced import AddedFile, KnownFile, SyncedFiles
 from .thumbnails import ThumbnailsTable
+from .trash import TrashItem, TrashTable
+from .journal import JournalTable
 from .uploads import UploadsTable
 from .writes import BatchedWrites, FileToStore
 
 __all__ = [
-    "AddedFile", "AllowedSQL", "FileRow", "FileToStore", "ImportJob", "InvalidCursor",
+    "AddedFile", "AllowedSQL", "FileRow", "FolderRow", "TrashItem", "FileToStore", "ImportJob", "InvalidCursor",
     "InvalidQuery", "KnownFile", "LISTING_SORTS", "Registry", "SEARCH_SORTS", "SearchPage",
     "SearchTimedOut", "StoredThumbnail", "UploadRow",
 ]
@@ -41,6 +44,9 @@ class Registry:
         self.uploads = UploadsTable(db, self.batched_writes)
         self.thumbnails = ThumbnailsTable(db)
         self.imports = ImportsTable(db)
+        self.folders = FoldersTable(db)
+        self.trash = TrashTable(db)
+        self.journal = JournalTable(db)
 
     async def migrate(self) -> list[str]:
         """Bring the schema up to date; the names of the migrations applied."""

@@ -6,7 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Optional
 
-from .rows import FILE_COLUMNS, FileRow
+from .placing import FILE_NAMED_SQL, Placement, place_new_file
+from .rows import FILE_COLUMNS, FileRow, insert_file
 from .writes import BatchedWrites, FileToStore
 
 # Listing sorts: the name a page uses, and the indexed column it orders by.
@@ -61,24 +62,28 @@ class FilesTable:
             {**allowed.params, "df_id": file_id})).first()
         return FileRow.from_sql(row) if row else None
 
-    async def register(self, file: FileRow, *, storing: Optional[FileToStore] = None) -> FileRow:
+    async def register(self, file: FileRow, *, storing: Optional[FileToStore] = None,
+                       placement: Placement = Placement()) -> FileRow:
         """Register a file stored without an upload token; the file as registered.
 
         ``storing`` (a small file's bytes) is stored first, in the same batch.
         Should a sync have registered the path in the moment since its bytes
-        landed, this registration takes the row over.
+        landed, this registration takes the row over; otherwise the file takes
+        its place in its folder as ``placement`` says.
         """
         params = file.as_sql_params()
-        columns = ", ".join(params)
-        placeholders = ", ".join(f":{key}" for key in params)
-        updates = ", ".join(f"{key} = excluded.{key}" for key in params
+        updates = ", ".join(f"{key} = :{key}" for key in params
                             if key not in ("source_slug", "path"))
-        sql = (f"INSERT INTO datasette_files_files ({columns}) VALUES ({placeholders}) "
-               f"ON CONFLICT (source_slug, path) DO UPDATE SET {updates} "
-               f"RETURNING {FILE_COLUMNS}")
-        return await self.writes.run(
-            lambda conn: FileRow.from_sql(conn.execute(sql, params).fetchone()),
-            storing=storing)
+        take_over = (f"UPDATE datasette_files_files SET {updates} "
+                     f"WHERE source_slug = :source_slug AND path = :path RETURNING {FILE_COLUMNS}")
+
+        def write(conn):
+            row = conn.execute(take_over, params).fetchone()
+            if row is not None:
+                return FileRow.from_sql(row)
+            return place_new_file(conn, file, placement, lambda new: insert_file(conn, new))
+
+        return await self.writes.run(write, storing=storing)
 
     async def delete(self, file_id: str) -> bool:
         """Remove the row and its index entry; False if it was not there."""
@@ -146,6 +151,24 @@ class FilesTable:
             {"source": source, "prefix": prefix, "length": len(prefix),
              "start": len(prefix) + 1})
         return [row[0] for row in rows]
+
+    async def named(self, source: str, folder: str, filename: str,
+                    other_than: Optional[str] = None) -> Optional[FileRow]:
+        """The file called ``filename`` (ASCII letters in any case) in ``folder``."""
+        row = (await self.db.execute(FILE_NAMED_SQL, {
+            "source": source, "folder": folder, "name": filename,
+            "other_than": other_than})).first()
+        return FileRow.from_sql(row) if row else None
+
+    async def count_in_tree_outside(self, source: str, folder: str,
+                                    allowed: AllowedSQL) -> int:
+        """How many files in ``folder`` and below are not among the (parent,
+        child) resources ``allowed`` names."""
+        sql = (f"SELECT count(*) FROM datasette_files_files WHERE source_slug = :df_source "
+               f"AND {in_folder_sql()} AND id NOT IN (SELECT child FROM ({allowed.sql}) "
+               "WHERE parent = :df_source)")
+        return (await self.db.execute(
+            sql, {**allowed.params, **in_folder_params(folder), "df_source": source})).first()[0]
 
     async def count_in_folder(self, source: str, folder: str) -> int:
         return (await self.db.execute(

@@ -62,6 +62,15 @@ WRITABLE_FILE_COLUMNS = [name for name in FILE_COLUMN_NAMES if name != "seq"]
 METADATA_INDEX = FILE_COLUMN_NAMES.index("metadata")
 
 
+def insert_file(conn, file: FileRow) -> FileRow:
+    """Insert ``file``'s row (in a write function); the row as inserted."""
+    params = file.as_sql_params()
+    return FileRow.from_sql(conn.execute(
+        f"INSERT INTO datasette_files_files ({', '.join(params)}) "
+        f"VALUES ({', '.join(':' + key for key in params)}) RETURNING {FILE_COLUMNS}",
+        params).fetchone())
+
+
 def file_columns(alias: str) -> str:
     """FILE_COLUMNS, each prefixed with a table alias."""
     return ", ".join(f"{alias}.{name}" for name in FILE_COLUMN_NAMES)
@@ -84,6 +93,8 @@ class UploadRow:
     expires_at: str
     received_bytes: int = 0
     content_hash: Optional[str] = None
+    folder: str = ""  # where the file goes
+    on_conflict: str = "rename"  # what happens if its name is taken there
 
     @classmethod
     def from_sql(cls, row) -> "UploadRow":

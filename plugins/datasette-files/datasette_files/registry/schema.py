@@ -11,6 +11,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Callable, Union
 
+from .folders import insert_missing_ancestors
+
 MIGRATIONS_TABLE = "datasette_files_migrations"
 
 
@@ -229,6 +231,116 @@ HASH_RETRIES = """
         DELETE FROM datasette_files_thumbnails WHERE content_hash = 'unreadable';
 """
 
+# Folders as things of their own (an empty folder exists), each with the count
+# of files directly in it, kept by triggers; the trash (items, and the rows of
+# the files they hold, out of the files table so nothing else sees them); and
+# the journal of storage changes in flight (moves, copies), so a crash at any
+# point is undone or finished at the next start.
+FOLDERS_AND_TRASH = """
+        CREATE TABLE datasette_files_folders (
+            source_slug TEXT NOT NULL,
+            path TEXT NOT NULL,
+            parent TEXT NOT NULL,
+            name TEXT NOT NULL,
+            file_count INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            created_by TEXT,
+            PRIMARY KEY (source_slug, path)
+        );
+        CREATE INDEX datasette_files_folders_parent
+            ON datasette_files_folders (source_slug, parent, name COLLATE NOCASE);
+        INSERT INTO datasette_files_folders (source_slug, path, parent, name, file_count, created_at)
+            SELECT source_slug, folder,
+                   rtrim(rtrim(folder, replace(folder, '/', '')), '/'),
+                   substr(folder, length(rtrim(folder, replace(folder, '/', ''))) + 1),
+                   count(*), min(created_at)
+            FROM datasette_files_files GROUP BY source_slug, folder;
+        CREATE TRIGGER datasette_files_folders_count_insert
+        AFTER INSERT ON datasette_files_files BEGIN
+            INSERT INTO datasette_files_folders
+                (source_slug, path, parent, name, file_count, created_at)
+            VALUES (new.source_slug, new.folder,
+                    rtrim(rtrim(new.folder, replace(new.folder, '/', '')), '/'),
+                    substr(new.folder, length(rtrim(new.folder, replace(new.folder, '/', ''))) + 1),
+                    1, new.created_at)
+            ON CONFLICT (source_slug, path) DO UPDATE SET file_count = file_count + 1;
+        END;
+        CREATE TRIGGER datasette_files_folders_count_delete
+        AFTER DELETE ON datasette_files_files BEGIN
+            UPDATE datasette_files_folders SET file_count = file_count - 1
+            WHERE source_slug = old.source_slug AND path = old.folder;
+        END;
+        CREATE TRIGGER datasette_files_folders_count_update
+        AFTER UPDATE OF source_slug, folder ON datasette_files_files
+        WHEN old.source_slug IS NOT new.source_slug OR old.folder IS NOT new.folder BEGIN
+            UPDATE datasette_files_folders SET file_count = file_count - 1
+            WHERE source_slug = old.source_slug AND path = old.folder;
+            INSERT INTO datasette_files_folders
+                (source_slug, path, parent, name, file_count, created_at)
+            VALUES (new.source_slug, new.folder,
+                    rtrim(rtrim(new.folder, replace(new.folder, '/', '')), '/'),
+                    substr(new.folder, length(rtrim(new.folder, replace(new.folder, '/', ''))) + 1),
+                    1, new.created_at)
+            ON CONFLICT (source_slug, path) DO UPDATE SET file_count = file_count + 1;
+        END;
+
+        CREATE TABLE datasette_files_trash_items (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            source_slug TEXT NOT NULL,
+            name TEXT NOT NULL,
+            folder TEXT NOT NULL,
+            stored_at TEXT NOT NULL,
+            subfolders TEXT NOT NULL DEFAULT '[]',
+            files INTEGER NOT NULL DEFAULT 0,
+            size INTEGER NOT NULL DEFAULT 0,
+            trashed_at TEXT NOT NULL,
+            trashed_by TEXT
+        );
+        CREATE INDEX datasette_files_trash_items_source
+            ON datasette_files_trash_items (source_slug, trashed_at);
+        CREATE INDEX datasette_files_trash_items_trashed_at
+            ON datasette_files_trash_items (trashed_at);
+        CREATE TABLE datasette_files_trash (
+            item_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            id TEXT NOT NULL UNIQUE,
+            source_slug TEXT NOT NULL,
+            path TEXT NOT NULL,
+            filename TEXT NOT NULL,
+            content_type TEXT,
+            content_hash TEXT,
+            size INTEGER,
+            width INTEGER,
+            height INTEGER,
+            uploaded_by TEXT,
+            created_at TEXT NOT NULL,
+            metadata TEXT NOT NULL DEFAULT '{}',
+            search_text TEXT NOT NULL DEFAULT '',
+            folder TEXT NOT NULL DEFAULT '',
+            mtime_ns INTEGER,
+            hash_failures INTEGER NOT NULL DEFAULT 0,
+            hash_retry_at INTEGER
+        );
+        CREATE INDEX datasette_files_trash_item ON datasette_files_trash (item_id);
+        CREATE INDEX datasette_files_trash_source_path ON datasette_files_trash (source_slug, path);
+        CREATE INDEX datasette_files_trash_uploaded_by
+            ON datasette_files_trash (uploaded_by) WHERE uploaded_by IS NOT NULL;
+
+        CREATE INDEX datasette_files_files_folder_name
+            ON datasette_files_files (source_slug, folder, filename COLLATE NOCASE);
+        ALTER TABLE datasette_files_uploads ADD COLUMN folder TEXT NOT NULL DEFAULT '';
+        ALTER TABLE datasette_files_uploads ADD COLUMN on_conflict TEXT NOT NULL DEFAULT 'rename';
+
+        CREATE TABLE datasette_files_journal (
+            id INTEGER PRIMARY KEY,
+            state TEXT NOT NULL,
+            steps TEXT NOT NULL,
+            cleanup TEXT NOT NULL DEFAULT '[]',
+            created_at TEXT NOT NULL
+        );
+"""
+
 # A migration is SQL statements, or a function of the connection for data changes.
 Migration = Union[str, Callable[[sqlite3.Connection], None]]
 
@@ -241,6 +353,8 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("006_folders", FOLDERS),
     ("007_thumbnail_versions", THUMBNAIL_VERSIONS),
     ("008_hash_retries", HASH_RETRIES),
+    ("009_folders_and_trash", FOLDERS_AND_TRASH),
+    ("010_folder_ancestors", insert_missing_ancestors),
 ]
 
 

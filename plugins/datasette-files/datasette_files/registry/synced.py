@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import NamedTuple, Optional
 
 from ..naming import new_file_id
+from .folders import ensure_folders
 from .rows import FILE_COLUMNS, FileRow
 
 # SQLite's limit on host parameters is far above this; chunks keep statements small.
@@ -98,6 +99,7 @@ class SyncedFiles:
                 if row["id"] in taken:
                     row["id"] = new_file_id()
                 taken.add(row["id"])
+            ensure_folders(conn, rows[0]["source_slug"], {row["folder"] for row in rows})
             # rowcount counts the inserts, not the triggers' changes.
             return conn.executemany(insert, rows).rowcount
 

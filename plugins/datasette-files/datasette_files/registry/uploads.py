@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Optional
 
-from .rows import FILE_COLUMNS, FileRow, UploadRow
+from .placing import Placement, place_new_file
+from .rows import FileRow, UploadRow, insert_file
 from .writes import BatchedWrites
 
 
@@ -47,13 +48,12 @@ class UploadsTable:
             "UPDATE datasette_files_uploads SET status = 'prepared', received_bytes = 0, "
             "content_hash = NULL WHERE token = ?", [token])
 
-    async def complete(self, token: str, file: FileRow, now: str) -> Optional[FileRow]:
-        """Register the file and spend the token in one transaction; the file as
-        registered, or None (and nothing written) if the token was already spent,
-        or has expired (its bytes may be being removed)."""
-        params = file.as_sql_params()
-        columns = ", ".join(params)
-        placeholders = ", ".join(f":{key}" for key in params)
+    async def complete(self, token: str, file: FileRow, now: str,
+                       placement: Placement) -> Optional[FileRow]:
+        """Register the file (as ``placement`` says, should its name be taken)
+        and spend the token in one transaction; the file as registered, or None
+        (and nothing written) if the token was already spent, or has expired
+        (its bytes may be being removed)."""
 
         def write(conn):
             spent = conn.execute(
@@ -62,9 +62,7 @@ class UploadsTable:
                 [token, now]).rowcount
             if not spent:
                 return None
-            return FileRow.from_sql(conn.execute(
-                f"INSERT INTO datasette_files_files ({columns}) VALUES ({placeholders}) "
-                f"RETURNING {FILE_COLUMNS}", params).fetchone())
+            return place_new_file(conn, file, placement, lambda row: insert_file(conn, row))
 
         return await self.writes.run(write)
 

@@ -81,12 +81,12 @@ async def discard_partial(source: Source, path: str, upload_key: Optional[str] =
 
 def new_file_row(file_id: str, source: Source, path: str, filename: str, content_type: str,
                  content_hash: Optional[str], size: int, width: Optional[int],
-                 height: Optional[int], uploaded_by: Optional[str]) -> FileRow:
-    """The registry row of a file just stored."""
+                 height: Optional[int], uploaded_by: Optional[str], folder: str = "") -> FileRow:
+    """The registry row of a file just stored in ``folder``."""
     return FileRow(
         seq=None, id=file_id, source_slug=source.slug, path=path, filename=filename,
         content_type=content_type, content_hash=content_hash, size=size, width=width,
-        height=height, uploaded_by=uploaded_by, created_at=now_timestamp())
+        height=height, uploaded_by=uploaded_by, created_at=now_timestamp(), folder=folder)
 
 
 def upload_record(upload: UploadRow) -> FileRecord:

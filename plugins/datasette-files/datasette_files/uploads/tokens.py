@@ -19,7 +19,10 @@ from typing import AsyncIterator
 from ..clock import format_timestamp, now_timestamp, utc_now
 from ..errors import ApiError, Conflict, Forbidden, Gone, NotFound
 from ..naming import new_file_id, new_upload_token, storage_path
+from ..organise import names
+from ..organise.files import joined
 from ..registry import FileRow, Registry, UploadRow
+from ..registry.placing import ON_CONFLICT, Placement, name_taken
 from ..sources import Source, Sources
 from .checks import validate_upload
 from .image_size import stored_image_size
@@ -34,14 +37,17 @@ async def prepare(registry: Registry, source: Source, actor, payload: dict,
                   expiry_seconds: int) -> UploadRow:
     """Validate an intended upload and return its persisted row."""
     shown_name, content_type, size = await validate_upload(source, payload)
+    folder, on_conflict = await destination(registry, source, shown_name, payload.get("folder"),
+                                            payload.get("on_conflict"))
     now = utc_now()
     file_id = new_file_id()
     upload = UploadRow(
         token=new_upload_token(), file_id=file_id, source_slug=source.slug,
-        actor_id=actor_id_of(actor), path=storage_path(file_id, shown_name),
+        actor_id=actor_id_of(actor), path=joined(folder, storage_path(file_id, shown_name)),
         filename=shown_name, content_type=content_type, declared_size=size,
         status="prepared", created_at=format_timestamp(now),
-        expires_at=format_timestamp(now + datetime.timedelta(seconds=expiry_seconds)))
+        expires_at=format_timestamp(now + datetime.timedelta(seconds=expiry_seconds)),
+        folder=folder, on_conflict=on_conflict)
     await registry.uploads.create(upload)
     return upload
 
@@ -89,11 +95,13 @@ async def receive(registry: Registry, sessions: UploadSessions, source: Source,
 
 
 async def complete(registry: Registry, source: Source, upload: UploadRow,
-                   expected_sha256=None) -> FileRow:
+                   expected_sha256=None, may_replace: frozenset = frozenset()) -> FileRow:
     """Register the uploaded file and spend the token; return the file.
 
     With ``expected_sha256`` (hex, optionally prefixed ``sha256:``) the bytes
-    must match it, or they are discarded and the upload starts again.
+    must match it, or they are discarded and the upload starts again. A file
+    with its name in its folder is handled as the upload's ``on_conflict``
+    says (only a file in ``may_replace`` is replaced).
     """
     if upload.status != "uploaded":
         if upload.received_bytes:
@@ -114,8 +122,10 @@ async def complete(registry: Registry, source: Source, upload: UploadRow,
     width, height = await stored_image_size(source, upload.path, upload.content_type)
     file = new_file_row(upload.file_id, source, upload.path, upload.filename,
                         upload.content_type, upload.content_hash, upload.received_bytes,
-                        width, height, upload.actor_id)
-    registered = await registry.uploads.complete(upload.token, file, now_timestamp())
+                        width, height, upload.actor_id, upload.folder)
+    registered = await registry.uploads.complete(
+        upload.token, file, now_timestamp(),
+        Placement(upload.on_conflict, may_replace, upload.actor_id))
     if registered is None:
         raise Conflict("This upload token has already been used to complete an upload, "
                        "or has expired")
@@ -143,3 +153,19 @@ async def expire(registry: Registry, sources: Sources, sessions: UploadSessions)
         if status not in (None, "completed") and upload.source_slug in sources:
             await discard_partial(sources.get(upload.source_slug), upload.path, upload.file_id)
     return len(expired)
+
+
+async def destination(registry: Registry, source: Source, filename: str, folder,
+                      on_conflict) -> tuple[str, str]:
+    """The (folder, on_conflict) an upload asks for, checked: the folder must
+    exist, and with on_conflict=error the name must be free there (checked
+    again when the file is registered)."""
+    folder = names.folder_path(folder)
+    on_conflict = names.on_conflict(on_conflict, "rename", ON_CONFLICT)
+    if folder and await registry.folders.get(source.slug, folder) is None:
+        raise NotFound(f"No folder {folder!r} in source {source.slug!r}: create it first")
+    if on_conflict == "error":
+        existing = await registry.files.named(source.slug, folder, filename)
+        if existing is not None:
+            raise name_taken(existing)
+    return folder, on_conflict

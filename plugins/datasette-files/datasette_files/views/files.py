@@ -13,9 +13,11 @@ from ..permissions import DELETE, EDIT
 from ..state import state
 from ..thumbnails.icons import icon_svg
 from ..thumbnails.service import DEFAULT_SIZE, SIZES
+from ..uploads.storing import actor_id_of
 from .cache_control import keep_cache_control
 from .common import file_for, json_api, json_object_body, require_method
 from .file_json import file_json
+from .organise_json import trash_item_json
 
 log = logging.getLogger("datasette_files")
 MAX_SEARCH_TEXT_CHARS = 100_000
@@ -102,20 +104,29 @@ async def icon_view(datasette, request):
 
 @json_api
 async def delete_view(datasette, request):
-    """Remove the registry row (and its index entry) first, then the bytes:
-    a failure between the two leaves unreferenced bytes, never a row
-    pointing at missing ones."""
+    """Move the file to the trash (its bytes are kept until the trash is
+    purged), or with ``{"permanent": true}`` delete it for good: the registry
+    row first, then the bytes, so a failure between the two leaves
+    unreferenced bytes, never a row pointing at missing ones."""
     require_method(request, "POST")
     file, source = await file_for(datasette, request, request.url_vars["file_id"], DELETE)
-    await json_object_body(request)
+    body = await json_object_body(request)
     if not source.capabilities.can_delete:
         raise ApiError(f"Source {source.slug!r} does not support deleting files")
-    if await state(datasette).registry.files.delete(file.id):
+    permanent = body.get("permanent", False)
+    if not isinstance(permanent, bool):
+        raise ApiError("'permanent' must be true or false")
+    plugin = state(datasette)
+    if not permanent:
+        item = await plugin.organiser.trash_file(file, actor_id_of(request.actor))
+        return Response.json({"ok": True, "deleted": file.id, "trash": trash_item_json(
+            datasette, item, plugin.settings.trash_retention_days)})
+    if await plugin.registry.files.delete(file.id):
         try:
             await source.storage.delete_file(file.path)
         except Exception:
             log.exception("datasette-files: %s unregistered but its bytes remain", file.id)
-    return Response.json({"ok": True, "deleted": file.id})
+    return Response.json({"ok": True, "deleted": file.id, "trash": None})
 
 
 @json_api

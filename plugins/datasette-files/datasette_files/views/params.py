@@ -44,7 +44,7 @@ def choice_param(args, name: str, choices: Sequence[str], default: Optional[str]
 
 def encode_listing_cursor(value, seq: int) -> str:
     """The ``next`` cursor of a source listing: the last file's sort value and seq."""
-    return base64.urlsafe_b64encode(json.dumps([value, seq]).encode()).decode().rstrip("=")
+    return _encoded_pair(value, seq)
 
 
 def decode_listing_cursor(cursor: Optional[str], value_is_number: bool) -> Optional[tuple]:
@@ -55,6 +55,35 @@ def decode_listing_cursor(cursor: Optional[str], value_is_number: bool) -> Optio
     """
     if not cursor:
         return None
+    value, seq = _decoded_pair(cursor)
+    value_fits = value is None or (is_integer(value) if value_is_number
+                                   else isinstance(value, str))
+    if not value_fits or not is_integer(seq, minimum=0):
+        raise ApiError(INVALID_CURSOR)
+    return value, seq
+
+
+def encode_trash_cursor(trashed_at: str, item_id: str) -> str:
+    """The ``next`` cursor of a trash listing: the last item's time and id."""
+    return _encoded_pair(trashed_at, item_id)
+
+
+def decode_trash_cursor(cursor: Optional[str]) -> Optional[tuple]:
+    """``(trashed_at, id)`` from a trash listing's cursor; None when there is none."""
+    if not cursor:
+        return None
+    pair = _decoded_pair(cursor)
+    if not all(isinstance(part, str) for part in pair):
+        raise ApiError(INVALID_CURSOR)
+    return pair
+
+
+def _encoded_pair(first, second) -> str:
+    return base64.urlsafe_b64encode(json.dumps([first, second]).encode()).decode().rstrip("=")
+
+
+def _decoded_pair(cursor: str) -> tuple:
+    """The two values a cursor holds, or a 400."""
     if len(cursor) > MAX_CURSOR_CHARS:
         raise ApiError(INVALID_CURSOR)
     try:
@@ -65,9 +94,4 @@ def decode_listing_cursor(cursor: Optional[str], value_is_number: bool) -> Optio
         raise ApiError(INVALID_CURSOR) from None
     if not isinstance(decoded, list) or len(decoded) != 2:
         raise ApiError(INVALID_CURSOR)
-    value, seq = decoded
-    value_fits = value is None or (is_integer(value) if value_is_number
-                                   else isinstance(value, str))
-    if not value_fits or not is_integer(seq, minimum=0):
-        raise ApiError(INVALID_CURSOR)
-    return value, seq
+    return tuple(decoded)

@@ -6,12 +6,14 @@ import urllib.parse
 
 from datasette import Response
 
-from ..errors import ApiError, Conflict
+from ..errors import ApiError, Conflict, NotFound
+from ..organise import names
 from ..permissions import BROWSE, MANAGE
 from ..registry import LISTING_SORTS
 from ..sync import SyncInProgress, sync_source
 from .common import json_api, require_method, source_for
 from .file_json import file_json
+from .organise_json import folder_json
 from .listings import page_size
 from .params import NUMERIC_SORTS, choice_param, decode_listing_cursor, encode_listing_cursor
 
@@ -61,7 +63,8 @@ async def sync_status_view(datasette, request):
 @json_api
 async def listing_view(datasette, request):
     """GET /-/files/source/{slug}.json: sort=name|date|size|type, order=asc|desc,
-    folder=, limit=, and next= (a cursor from the previous page)."""
+    folder= (only the files directly in it; without it, every file of the
+    source), limit=, and next= (a cursor from the previous page)."""
     require_method(request, "GET", "HEAD")
     plugin, source = await source_for(datasette, request, request.url_vars["slug"], BROWSE)
     sort = choice_param(request.args, "sort", list(LISTING_SORTS), "date")
@@ -70,8 +73,14 @@ async def listing_view(datasette, request):
     limit = page_size(request.args)
     after = decode_listing_cursor(request.args.get("next"), sort in NUMERIC_SORTS)
     folder = request.args.get("folder") or None
+    folder_row = None
+    if folder is not None:
+        folder = names.folder_path(folder)
+        folder_row = await plugin.registry.folders.get(source.slug, folder)
+        if folder_row is None:
+            raise NotFound(f"No folder {folder!r} in source {source.slug!r}")
     files = await plugin.registry.files.list_source(
-        source.slug, sort, order == "desc", limit + 1, after=after, folder=folder)
+        source.slug, sort, order == "desc", limit + 1, after=after, only_folder=folder)
     next_cursor = None
     if len(files) > limit:
         last = files[limit - 1]
@@ -87,6 +96,10 @@ async def listing_view(datasette, request):
         "source": source.slug,
         "capabilities": source.capability_flags(),
         "sort": sort, "order": order, "folder": folder,
+        # The folder listed, and the folders directly in it (the root's without ``folder``).
+        "folder_info": folder_json(datasette, folder_row) if folder_row else None,
+        "folders": [folder_json(datasette, child) for child in
+                    await plugin.registry.folders.children(source.slug, folder or "")],
         "files": [file_json(datasette, file) for file in files[:limit]],
         "next": next_cursor,
         "next_url": next_url,

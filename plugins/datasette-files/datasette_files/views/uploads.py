@@ -10,7 +10,9 @@ from datasette import Response
 from ..errors import ApiError
 from ..multipart import ClientDisconnected, FormField, MultipartStream, body_chunks
 from ..parsing import whole_number
-from ..permissions import UPLOAD
+from ..naming import display_filename
+from ..permissions import EDIT, UPLOAD, allowed_on_file
+from ..state import state
 from ..uploads import chunks, tokens
 from ..uploads.single_request import put_file
 from .common import json_api, json_object_body, require_method, source_for
@@ -92,11 +94,15 @@ async def put_view(datasette, request):
         if length is None:
             raise ApiError("Content-Length must be a whole number of bytes")
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    filename = unquote(request.url_vars["filename"])
+    folder = request.args.get("folder")
+    on_conflict = request.args.get("on_conflict") or None
     try:
         file = await put_file(
-            plugin.registry, source, request.actor, unquote(request.url_vars["filename"]),
+            plugin.registry, source, request.actor, filename,
             None if content_type in UNINFORMATIVE_TYPES else content_type,
-            length, body_chunks(request.receive))
+            length, body_chunks(request.receive), folder, on_conflict,
+            await may_replace(datasette, request, source, folder, filename, on_conflict))
     except ClientDisconnected:
         raise ApiError("The connection closed before the whole file arrived")
     plugin.thumbnails.enqueue(file)
@@ -110,7 +116,10 @@ async def complete_view(datasette, request):
     payload = await json_object_body(request)
     upload = await tokens.load(plugin.registry, source, request.actor,
                                payload.get("upload_token"))
-    file = await tokens.complete(plugin.registry, source, upload, payload.get("sha256"))
+    file = await tokens.complete(
+        plugin.registry, source, upload, payload.get("sha256"),
+        await may_replace(datasette, request, source, upload.folder, upload.filename,
+                          upload.on_conflict))
     plugin.thumbnails.enqueue(file)
     return Response.json({"ok": True, "file": file_json(datasette, file)}, status=201)
 
@@ -135,6 +144,19 @@ async def _upload_of_form(plugin, source, request, form: MultipartStream):
         raise ApiError("'upload_token' is required before the file: use the token "
                        "returned by prepare")
     return upload
+
+
+async def may_replace(datasette, request, source, folder, filename, on_conflict) -> frozenset:
+    """The file an upload with on_conflict=replace would replace, if the actor
+    may edit it (the check at registration refuses any other)."""
+    if on_conflict != "replace" or not isinstance(folder or "", str) \
+            or not isinstance(filename, str):
+        return frozenset()
+    existing = await state(datasette).registry.files.named(
+        source.slug, (folder or "").strip("/"), display_filename(filename))
+    if existing is None or not await allowed_on_file(datasette, request.actor, EDIT, existing):
+        return frozenset()
+    return frozenset({existing.id})
 
 
 def _token_outside_body(request):

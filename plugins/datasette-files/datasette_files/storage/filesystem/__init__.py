@@ -2,8 +2,9 @@
 
 Beyond the specification's methods it offers every optional capability in
 ``datasette_files.base``: ranged and opened reads, resumable and batched
-writes, file records kept with the bytes, folder walks, hashing in place, free
-space and health checks, and sweeps of its temporary files.
+writes, file records kept with the bytes, moves and real folders, folder walks,
+hashing in place, free space and health checks, and sweeps of its temporary
+files.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from ...base import (
     StorageUnavailable,
 )
 from ...errors import ConfigError
-from . import reads, records, temporary, walk, writes
+from . import moves, reads, records, temporary, walk, writes
 from .paths import TEMP_DIR_NAME, Root
 from .spool import Spool
 
@@ -167,6 +168,20 @@ class FilesystemStorage(Storage):
 
     async def discard_chunks(self, key: str) -> None:
         await self._spool.discard(key)
+
+    async def move_file(self, path: str, new_path: str, *,
+                        record: Optional[FileRecord] = None) -> None:
+        await asyncio.to_thread(moves.move, self.resolve(path), self.resolve(new_path), record)
+
+    async def move_folder(self, path: str, new_path: str) -> None:
+        await asyncio.to_thread(moves.move, self.resolve(path), self.resolve(new_path),
+                                None, False)
+
+    async def make_folder(self, path: str) -> None:
+        await asyncio.to_thread(moves.make_folder, self.resolve(path))
+
+    async def remove_empty_folder(self, path: str) -> bool:
+        return await asyncio.to_thread(moves.remove_empty_folder, self.resolve(path))
 
     def walk_folders(self, include_hidden: bool = False) -> AsyncIterator[list[ScannedFolder]]:
         return walk.walk_folders(self._root, include_hidden)

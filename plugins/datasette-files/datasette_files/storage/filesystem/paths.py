@@ -6,10 +6,13 @@ import os
 from pathlib import Path
 
 from ...base import UnsafePath
+from ...naming import TRASH_FOLDER
 
 # Partial uploads and resumable uploads' chunks live here, inside the root (so a
 # rename into place never crosses filesystems), hidden from walks and listings.
 TEMP_DIR_NAME = ".datasette-files-tmp"
+# The server's own folders at the root: never walked, listed or synced.
+RESERVED_NAMES = frozenset({TEMP_DIR_NAME, TRASH_FOLDER})
 
 
 class Root:

@@ -42,6 +42,22 @@ def keep(fd: int, record: Optional[FileRecord]) -> None:
         pass
 
 
+def keep_at(path: Path, record: FileRecord) -> None:
+    """Replace the record kept with the file at ``path`` (after a rename);
+    nothing if it cannot be kept."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        keep(fd, record)
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def read(path: Path) -> Optional[FileRecord]:
     """The record kept with the file at ``path``; None if there is none (or it
     cannot be read, or is not one of ours)."""

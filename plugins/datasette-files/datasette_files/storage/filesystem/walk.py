@@ -9,7 +9,7 @@ from typing import AsyncIterator, Iterator, Optional
 
 from ...base import ScannedFolder
 from ...naming import is_hidden
-from .paths import TEMP_DIR_NAME, Root
+from .paths import RESERVED_NAMES, Root
 
 # A batch of folders for sync holds about this many files, or this many folders.
 BATCH_FILES = 5000
@@ -51,7 +51,7 @@ def _walk(root: Root, include_hidden: bool) -> Iterator[ScannedFolder]:
         prefix = f"{folder}/" if folder else ""
         for entry in entries:
             name = entry.name
-            if not folder and name == TEMP_DIR_NAME:
+            if not folder and name in RESERVED_NAMES:
                 continue
             if entry.is_symlink() or (not include_hidden and is_hidden(name)) \
                     or not _is_utf8(name):
@@ -90,7 +90,7 @@ def _sorted_files(directory, folder: str, prefix: str,
     # Sorted as full path strings sort: a folder's files follow its name and "/".
     keyed = []
     for entry in entries:
-        if (not folder and entry.name == TEMP_DIR_NAME) or entry.is_symlink() \
+        if (not folder and entry.name in RESERVED_NAMES) or entry.is_symlink() \
                 or is_hidden(entry.name) or not _is_utf8(entry.name):
             continue
         is_dir = entry.is_dir(follow_symlinks=False)

@@ -1,0 +1,70 @@
+"""Names people give folders and files, checked before they name anything in
+storage, and the ``on_conflict`` choice."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from ..errors import ApiError
+from ..naming import TRASH_FOLDER, display_filename, is_hidden
+from ..registry.placing import ON_CONFLICT
+
+MAX_NAME_BYTES = 255
+MAX_FOLDER_DEPTH = 32
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_RESERVED = {TRASH_FOLDER.lower(), ".datasette-files-tmp"}
+
+
+def folder_name(raw) -> str:
+    """A folder's name as given, NFC, or ApiError saying what is wrong with it."""
+    if not isinstance(raw, str):
+        raise ApiError("A folder name must be a string")
+    name = unicodedata.normalize("NFC", raw).strip()
+    if not name:
+        raise ApiError("A folder needs a name")
+    if "/" in name or "\\" in name:
+        raise ApiError(f"A folder name cannot contain '/' or '\\': {name!r}")
+    if _CONTROL.search(name):
+        raise ApiError("A folder name cannot contain control characters")
+    if name in (".", "..") or is_hidden(name) or name.lower() in _RESERVED:
+        raise ApiError(f"{name!r} cannot be used as a folder name "
+                       "(names starting with '.' and system names are hidden)")
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        raise ApiError(f"A folder name can be at most {MAX_NAME_BYTES} bytes long")
+    return name
+
+
+def folder_path(raw, what: str = "folder") -> str:
+    """A folder path ('' is the root; surrounding '/' dropped), each part checked."""
+    if raw is None:
+        return ""
+    if not isinstance(raw, str):
+        raise ApiError(f"'{what}' must be a string: a folder path such as 'Reports/2024'")
+    raw = raw.strip().strip("/")
+    if not raw:
+        return ""
+    parts = raw.split("/")
+    if len(parts) > MAX_FOLDER_DEPTH:
+        raise ApiError(f"Folders nest at most {MAX_FOLDER_DEPTH} deep")
+    return "/".join(folder_name(part) for part in parts)
+
+
+def file_name(raw) -> str:
+    """A new name for a file, or ApiError."""
+    if not isinstance(raw, str):
+        raise ApiError("'filename' must be a string")
+    if "/" in raw or "\\" in raw:
+        raise ApiError("A file name cannot contain '/' or '\\': move the file to a folder instead")
+    name = display_filename(raw)
+    if not name:
+        raise ApiError("A file needs a name")
+    return name
+
+
+def on_conflict(raw, default: str, allowed: tuple = ON_CONFLICT) -> str:
+    if raw is None:
+        return default
+    if raw not in allowed:
+        raise ApiError(f"'on_conflict' must be one of {', '.join(allowed)}")
+    return raw

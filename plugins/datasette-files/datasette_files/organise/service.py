@@ -1,0 +1,103 @@
+"""``Organiser``: the operations of this package for one plugin instance,
+one at a time per source (a move, a restore and a folder's rename never
+interleave), and the start-up recovery of changes a crash cut short."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Optional, Union
+
+from ..registry import FileRow, Registry
+from ..registry.folders import FolderRow
+from ..registry.trash import TrashItem
+from ..sources import Source, Sources
+from . import changes, files, folders, trash
+
+log = logging.getLogger("datasette_files")
+
+
+class Organiser:
+    """Folders, moves and the trash of every source."""
+
+    def __init__(self, registry: Registry, sources: Sources):
+        self.registry = registry
+        self.sources = sources
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def lock(self, slug: str) -> asyncio.Lock:
+        """The lock every change to source ``slug``'s folders and trash holds."""
+        return self._locks.setdefault(slug, asyncio.Lock())
+
+    async def recover(self) -> int:
+        return await changes.recover(self.registry, self.sources)
+
+    async def create_folder(self, source: Source, parent: str, name: str, on_conflict: str,
+                            actor_id: Optional[str]) -> FolderRow:
+        async with self.lock(source.slug):
+            return await folders.create_folder(self.registry, source, parent, name,
+                                               on_conflict, actor_id)
+
+    async def move_folder(self, source: Source, path: str, *, parent: str, name: str,
+                          on_conflict: str, actor_id: Optional[str]) -> FolderRow:
+        async with self.lock(source.slug):
+            return await folders.move_folder(self.registry, self.sources, source, path,
+                                             parent=parent, name=name,
+                                             on_conflict=on_conflict, actor_id=actor_id)
+
+    async def move_file(self, file: FileRow, *, to: Source, folder: str, filename: str,
+                        on_conflict: str, actor_id: Optional[str],
+                        may_replace: frozenset = frozenset()) -> FileRow:
+        # Both sources' locks, always in the same order.
+        async with self.lock(min(file.source_slug, to.slug)):
+            async with self._second_lock(file.source_slug, to.slug):
+                return await files.move_file(
+                    self.registry, self.sources, file, to=to, folder=folder,
+                    filename=filename, on_conflict=on_conflict, actor_id=actor_id,
+                    may_replace=may_replace)
+
+    def _second_lock(self, a: str, b: str):
+        return self.lock(max(a, b)) if a != b else contextlib.nullcontext()
+
+    async def trash_file(self, file: FileRow, actor_id: Optional[str]) -> TrashItem:
+        async with self.lock(file.source_slug):
+            return await trash.trash_file(self.registry, file, actor_id)
+
+    async def trash_folder(self, source: Source, path: str,
+                           actor_id: Optional[str]) -> TrashItem:
+        async with self.lock(source.slug):
+            return await trash.trash_folder(self.registry, self.sources, source, path, actor_id)
+
+    async def restore(self, item: TrashItem,
+                      actor_id: Optional[str]) -> Union[FileRow, FolderRow]:
+        async with self.lock(item.source_slug):
+            return await trash.restore(self.registry, self.sources, item, actor_id)
+
+    async def purge(self, item: TrashItem) -> int:
+        async with self.lock(item.source_slug):
+            return await trash.purge(self.registry, self.sources, item)
+
+    async def empty(self, source: Source, owner: Optional[str] = None) -> int:
+        """Purge every item of ``source`` (only ``owner``'s, if given)."""
+        purged = 0
+        async with self.lock(source.slug):
+            while items := await self.registry.trash.items(source.slug, limit=100,
+                                                           owner=owner):
+                for item in items:
+                    purged += await trash.purge(self.registry, self.sources, item) or 1
+        return purged
+
+    async def purge_expired_forever(self, retention_days: float,
+                                    every_seconds: float = 3600) -> None:
+        """Purge what has been in the trash longer than the retention, now and
+        then every ``every_seconds``."""
+        while True:
+            try:
+                purged = await trash.purge_expired(self.registry, self.sources, retention_days)
+                if purged:
+                    log.info("datasette-files: purged %d item(s) from the trash", purged)
+            except Exception:
+                log.exception("datasette-files: could not purge the trash")
+            await asyncio.sleep(every_seconds)
+

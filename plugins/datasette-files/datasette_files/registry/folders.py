@@ -1,0 +1,159 @@
+"""The folders table: every folder of every source, empty ones included, with
+the number of files directly in each (kept by triggers on the files table)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Optional
+
+from ..clock import now_timestamp
+from ..errors import ApiError
+
+# How many numbered names ("name (n)") are tried before giving up.
+MAX_NUMBERED_NAMES = 10_000
+
+
+@dataclass
+class FolderRow:
+    """A folder: ``path`` inside its source ('' is the root)."""
+
+    source_slug: str
+    path: str
+    parent: str
+    name: str
+    file_count: int  # files directly in it
+    created_at: str
+    created_by: Optional[str]
+    folder_count: int = 0  # folders directly in it
+
+    @classmethod
+    def from_sql(cls, row) -> "FolderRow":
+        return cls(*row)
+
+
+FOLDER_COLUMNS = ("source_slug, path, parent, name, file_count, created_at, created_by, "
+                  "(SELECT count(*) FROM datasette_files_folders AS child "
+                  "WHERE child.source_slug = f.source_slug AND child.parent = f.path "
+                  "AND child.path != '') AS folder_count")
+
+
+def parent_of(path: str) -> str:
+    return path.rpartition("/")[0]
+
+
+def ancestors_and_self(path: str) -> list[str]:
+    """'a/b/c' -> ['a', 'a/b', 'a/b/c'] (top down); [] for the root."""
+    parts = path.split("/") if path else []
+    return ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+
+
+def ensure_folders(conn, source: str, folders: Iterable[str], created_by: Optional[str] = None,
+                   now: Optional[str] = None) -> None:
+    """Insert each folder and every folder above it that is not there yet (in a
+    write function). Top down, so a parent always exists before its child."""
+    wanted: dict[str, None] = {}
+    for folder in folders:
+        for path in ancestors_and_self(folder):
+            wanted[path] = None
+    if not wanted:
+        return
+    now = now or now_timestamp()
+    conn.executemany(
+        "INSERT OR IGNORE INTO datasette_files_folders "
+        "(source_slug, path, parent, name, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)",
+        [(source, path, parent_of(path), path.rpartition("/")[2], now, created_by)
+         for path in sorted(wanted, key=lambda p: p.count("/"))])
+
+
+def insert_missing_ancestors(conn) -> None:
+    """A migration step: the folders above every folder registered so far."""
+    rows = conn.execute(
+        "SELECT source_slug, path FROM datasette_files_folders WHERE path != ''").fetchall()
+    by_source: dict[str, list[str]] = {}
+    for source, path in rows:
+        by_source.setdefault(source, []).append(path)
+    for source, paths in by_source.items():
+        ensure_folders(conn, source, paths, now=now_timestamp())
+
+
+class FoldersTable:
+    """Queries over ``datasette_files_folders``."""
+
+    def __init__(self, db):
+        self.db = db
+
+    async def get(self, source: str, path: str) -> Optional[FolderRow]:
+        """The folder at ``path`` ('' is the source's root, which always exists)."""
+        if path == "":
+            return FolderRow(source, "", "", "", await self._root_count(source), "", None,
+                             await self._child_count(source, ""))
+        row = (await self.db.execute(
+            f"SELECT {FOLDER_COLUMNS} FROM datasette_files_folders AS f "
+            "WHERE source_slug = ? AND path = ?", [source, path])).first()
+        return FolderRow.from_sql(row) if row else None
+
+    async def children(self, source: str, path: str, limit: int = 1000) -> list[FolderRow]:
+        """The folders directly inside ``path``, by name."""
+        rows = await self.db.execute(
+            f"SELECT {FOLDER_COLUMNS} FROM datasette_files_folders AS f "
+            "WHERE source_slug = ? AND parent = ? AND path != '' "
+            "ORDER BY name COLLATE NOCASE LIMIT ?", [source, path, limit])
+        return [FolderRow.from_sql(row) for row in rows]
+
+    async def named(self, source: str, parent: str, name: str) -> Optional[str]:
+        """The path of the folder called ``name`` (any ASCII case) in ``parent``."""
+        row = (await self.db.execute(
+            "SELECT path FROM datasette_files_folders WHERE source_slug = ? AND parent = ? "
+            "AND name = ? COLLATE NOCASE AND path != '' LIMIT 1", [source, parent, name])).first()
+        return row[0] if row else None
+
+    async def free_name(self, source: str, parent: str, name: str) -> str:
+        """``name``, or its first numbered form ("name (2)") no folder in
+        ``parent`` has."""
+        candidate = name
+        for n in range(1, MAX_NUMBERED_NAMES):
+            if await self.named(source, parent, candidate) is None:
+                return candidate
+            candidate = f"{name} ({n})"
+        raise ApiError(f"Too many folders called {name!r} here: choose another name")
+
+    async def all_paths(self, source: str, limit: int = 10_000) -> list[str]:
+        """Every folder of a source (for a move's folder picker), in path order."""
+        rows = await self.db.execute(
+            "SELECT path FROM datasette_files_folders WHERE source_slug = ? AND path != '' "
+            "ORDER BY path COLLATE NOCASE LIMIT ?", [source, limit])
+        return [row[0] for row in rows]
+
+    async def _root_count(self, source: str) -> int:
+        row = (await self.db.execute(
+            "SELECT file_count FROM datasette_files_folders WHERE source_slug = ? AND path = ''",
+            [source])).first()
+        return row[0] if row else 0
+
+    async def _child_count(self, source: str, path: str) -> int:
+        return (await self.db.execute(
+            "SELECT count(*) FROM datasette_files_folders WHERE source_slug = ? AND parent = ? "
+            "AND path != ''", [source, path])).first()[0]
+
+    async def match_storage(self, source: str, found: set[str], unreadable: list[str],
+                            started_at: str) -> None:
+        """After a sync walked the storage: every folder ``found`` is registered,
+        and an empty folder registered before ``started_at`` that the walk did
+        not find (nor could have: inside ``unreadable``) goes."""
+
+        def write(conn):
+            ensure_folders(conn, source, [path for path in found if path])
+            rows = conn.execute(
+                "SELECT path FROM datasette_files_folders WHERE source_slug = ? AND path != '' "
+                "AND file_count = 0 AND created_at < ?", [source, started_at]).fetchall()
+            gone = [path for (path,) in rows if path not in found and not any(
+                path == u or path.startswith(u + "/") or not u for u in unreadable)]
+            # Deepest first: a folder with a subfolder still registered stays.
+            for path in sorted(gone, key=lambda p: -p.count("/")):
+                conn.execute(
+                    "DELETE FROM datasette_files_folders WHERE source_slug = ? AND path = ? "
+                    "AND NOT EXISTS (SELECT 1 FROM datasette_files_folders c "
+                    "WHERE c.source_slug = ? AND c.parent = ? AND c.path != '')",
+                    [source, path, source, path])
+
+        await self.db.execute_write_fn(write)

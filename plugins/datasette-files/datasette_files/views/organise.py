@@ -1,0 +1,150 @@
+"""POST endpoints that organise files: make, rename, move and delete folders;
+rename and move files. Each refuses a read-only source, and a folder change
+needs the right over every file the folder holds."""
+
+from __future__ import annotations
+
+from datasette import Response
+
+from ..errors import ApiError, Forbidden, NotFound
+from ..organise import names
+from ..permissions import (
+    BROWSE, DELETE, EDIT, UPLOAD, allowed_files_sql, allowed_on_every_file, allowed_on_file)
+from ..registry.placing import ON_CONFLICT
+from ..state import state
+from ..uploads.storing import actor_id_of
+from .common import file_for, json_api, json_object_body, require_method, source_for
+from .file_json import file_json
+from .organise_json import folder_json, trash_item_json
+
+FOLDER_CONFLICTS = ("rename", "error")
+
+
+def writable(source) -> None:
+    if source.read_only:
+        raise Forbidden(f"Source {source.slug!r} is read-only: its files and folders "
+                        "cannot be changed")
+
+
+@json_api
+async def folders_view(datasette, request):
+    """Every folder of a source, by path (a move dialog's choices)."""
+    require_method(request, "GET", "HEAD")
+    plugin, source = await source_for(datasette, request, request.url_vars["slug"], BROWSE)
+    return Response.json({"ok": True, "source": source.slug,
+                          "folders": await plugin.registry.folders.all_paths(source.slug)})
+
+
+@json_api
+async def create_folder_view(datasette, request):
+    require_method(request, "POST")
+    plugin, source = await source_for(datasette, request, request.url_vars["slug"], UPLOAD)
+    writable(source)
+    body = await json_object_body(request)
+    parent = names.folder_path(body.get("folder"))
+    name = names.folder_name(body.get("name"))
+    folder = await plugin.organiser.create_folder(
+        source, parent, name, names.on_conflict(body.get("on_conflict"), "error",
+                                                FOLDER_CONFLICTS), actor_id_of(request.actor))
+    return Response.json({"ok": True, "folder": folder_json(datasette, folder)}, status=201)
+
+
+@json_api
+async def move_folder_view(datasette, request):
+    require_method(request, "POST")
+    plugin, source = await source_for(datasette, request, request.url_vars["slug"], UPLOAD)
+    writable(source)
+    body = await json_object_body(request)
+    if body.get("source") not in (None, source.slug):
+        raise ApiError("A folder moves within its source: move its files to another source")
+    path = _folder_of(body)
+    current = await plugin.registry.folders.get(source.slug, path)
+    if current is None or not path:
+        raise NotFound(f"No folder {path!r} in source {source.slug!r}")
+    parent = names.folder_path(body["folder"]) if "folder" in body else current.parent
+    name = names.folder_name(body["name"]) if "name" in body else current.name
+    await _may_act_on_folder(datasette, request, EDIT, source.slug, path)
+    folder = await plugin.organiser.move_folder(
+        source, path, parent=parent, name=name,
+        on_conflict=names.on_conflict(body.get("on_conflict"), "error", FOLDER_CONFLICTS),
+        actor_id=actor_id_of(request.actor))
+    return Response.json({"ok": True, "folder": folder_json(datasette, folder)})
+
+
+@json_api
+async def delete_folder_view(datasette, request):
+    require_method(request, "POST")
+    plugin, source = await source_for(datasette, request, request.url_vars["slug"], UPLOAD)
+    writable(source)
+    path = _folder_of(await json_object_body(request))
+    if await plugin.registry.folders.get(source.slug, path) is None or not path:
+        raise NotFound(f"No folder {path!r} in source {source.slug!r}")
+    await _may_act_on_folder(datasette, request, DELETE, source.slug, path)
+    item = await plugin.organiser.trash_folder(source, path, actor_id_of(request.actor))
+    return Response.json({"ok": True, "trash": trash_item_json(
+        datasette, item, plugin.settings.trash_retention_days)})
+
+
+@json_api
+async def move_file_view(datasette, request):
+    """Move (``folder``, ``source``) and rename (``filename``) a file."""
+    require_method(request, "POST")
+    return await _move_file(datasette, request, await json_object_body(request))
+
+
+@json_api
+async def rename_file_view(datasette, request):
+    require_method(request, "POST")
+    body = await json_object_body(request)
+    if "filename" not in body:
+        raise ApiError("'filename' is required: the file's new name")
+    return await _move_file(datasette, request, {
+        "filename": body["filename"], "on_conflict": body.get("on_conflict")})
+
+
+async def _move_file(datasette, request, body: dict):
+    plugin = state(datasette)
+    file, origin = await file_for(datasette, request, request.url_vars["file_id"], EDIT)
+    writable(origin)
+    slug = body.get("source") or origin.slug
+    if not isinstance(slug, str):
+        raise ApiError("'source' must be a source's slug")
+    _, to = await source_for(datasette, request, slug, UPLOAD)
+    writable(to)
+    if to.slug != origin.slug and not (to.capabilities.can_upload
+                                       and origin.capabilities.can_delete):
+        raise ApiError(f"Files cannot be moved from {origin.slug!r} to {to.slug!r}: "
+                       "one of them cannot store or delete files", status=409)
+    folder = names.folder_path(body["folder"]) if "folder" in body else (
+        file.folder if to.slug == origin.slug else "")
+    filename = names.file_name(body["filename"]) if "filename" in body else file.filename
+    on_conflict = names.on_conflict(body.get("on_conflict"), "rename", ON_CONFLICT)
+    may_replace = frozenset()
+    if on_conflict == "replace":
+        existing = await plugin.registry.files.named(to.slug, folder, filename, file.id)
+        if existing is not None and await allowed_on_file(datasette, request.actor, DELETE,
+                                                          existing):
+            may_replace = frozenset({existing.id})
+    moved = await plugin.organiser.move_file(
+        file, to=to, folder=folder, filename=filename, on_conflict=on_conflict,
+        actor_id=actor_id_of(request.actor), may_replace=may_replace)
+    return Response.json({"ok": True, "file": file_json(datasette, moved)})
+
+
+def _folder_of(body: dict) -> str:
+    if "path" not in body:
+        raise ApiError("'path' is required: the folder's path, such as 'Reports/2024'")
+    return names.folder_path(body["path"], "path")
+
+
+async def _may_act_on_folder(datasette, request, action: str, slug: str, path: str) -> None:
+    """``action`` must be allowed on every file the folder holds."""
+    if await allowed_on_every_file(datasette, request.actor, action, slug):
+        return
+    files = state(datasette).registry.files
+    refused = await files.count_in_tree_outside(
+        slug, path, await allowed_files_sql(datasette, request.actor, action))
+    if refused:
+        raise Forbidden(f"You do not have {action} permission on {refused} of the files "
+                        f"in {path!r}")
+

@@ -19,17 +19,14 @@ ConflictAnswers.prototype.answer = function (name, conflict) {
 };
 
 ConflictAnswers.prototype.ask = async function (name, conflict) {
-  const file = conflict.file;
-  const existing = file || conflict.folder || {};
-  const folder = file ? file.folder : existing.parent;
-  const where = (existing.source_slug || existing.source || "") +
-    (folder ? " \u203a " + folder.split("/").join(" \u203a ") : "");
+  // The file in the way: a file object, or (uploads) its id and name.
+  const file = conflict.file || (conflict.file_id ? { filename: conflict.filename } : null);
+  const text = [file ? "There is already a file named " + quoted(file.filename) + " here" +
+      (file.size === undefined ? "" : " (" + formatSize(file.size) +
+        (file.uploaded_by ? ", uploaded by " + file.uploaded_by : "") + ")") + "."
+    : "There is already a folder named " + quoted((conflict.folder || {}).name || name) + " here."];
   const dot = name.lastIndexOf(".");
   const numbered = dot > 0 ? name.slice(0, dot) + " (1)" + name.slice(dot) : name + " (1)";
-  const text = [file
-    ? "There is already a file named " + quoted(file.filename) + " in " + where + " (" +
-      formatSize(file.size) + (file.uploaded_by ? ", uploaded by " + file.uploaded_by : "") + ")."
-    : "There is already a folder named " + quoted(existing.name) + " in " + where + "."];
   const choices = [];
   if (file) {  // only a file can be replaced
     text.push("Replace: that file gets the new content and keeps its links; " +
@@ -42,6 +39,6 @@ ConflictAnswers.prototype.ask = async function (name, conflict) {
   const answer = await ask({
     title: quoted(name) + " is already here", text, choices, focus: "rename", cancel: "skip",
     checkbox: this.count > 1 ? "Apply to all name conflicts in this upload" : null });
-  if (answer.checked && (file || answer.value !== "replace")) { this.always = answer.value; }
+  if (answer.checked) { this.always = answer.value; }
   return answer.value;
 };

@@ -117,7 +117,7 @@ async def source_page(datasette, request):
         "folder": folder,
         "folder_parts": _folder_parts(folder),
         "subfolders": await files.subfolders(source.slug, folder),
-        "can_see_trash": await may_see_trash(datasette, request.actor, source),
+        "can_see_trash": await may_see_trash(datasette, request, source),
     })
 
 

@@ -1,10 +1,15 @@
 /* JSON requests to datasette-files' API, shared by the page scripts. */
 
-/** Parse a response as the API's JSON; throw its error messages on failure. */
+/** Parse a response as the API's JSON; throw its error messages on failure,
+    as an Error carrying the response's .status and JSON .body (a 409's
+    "conflict" says what is in the way). */
 export async function readJSON(response) {
   const body = await response.json().catch(() => ({}));
   if (!response.ok || body.ok === false) {
-    throw new Error((body.errors || ["Request failed (" + response.status + ")"]).join("; "));
+    const error = new Error((body.errors || ["Request failed (" + response.status + ")"]).join("; "));
+    error.status = response.status;
+    error.body = body;
+    throw error;
   }
   return body;
 }

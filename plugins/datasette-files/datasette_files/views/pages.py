@@ -19,6 +19,7 @@ from ..uploads import chunk_size_for
 from .common import browsable_file, html_page, render, render_html
 from .file_json import file_json, versioned_thumbnail_url
 from .params import NUMERIC_SORTS, choice_param, number_param
+from .trash_pages import may_see_trash, trashed_file_page
 
 PAGE_SIZE = 50
 RECENT_FILES = 12
@@ -116,6 +117,7 @@ async def source_page(datasette, request):
         "folder": folder,
         "folder_parts": _folder_parts(folder),
         "subfolders": await files.subfolders(source.slug, folder),
+        "can_see_trash": await may_see_trash(datasette, request, source),
     })
 
 
@@ -140,6 +142,9 @@ async def file_page(datasette, request):
     file_id = request.url_vars["file_id"]
     found = await browsable_file(datasette, request.actor, file_id)
     if found is None:
+        trashed = await trashed_file_page(datasette, request, file_id)
+        if trashed is not None:
+            return trashed
         raise NotFound(f"File not found: {file_id}")
     file, source = found
     allowed = await datasette.allowed_many(

@@ -189,19 +189,6 @@ def test_edit_search_text_then_find_it(page_factory):
     assert page.locator(".df-card .df-name").all_inner_texts() == ["second-pelican.bin"]
 
 
-def test_delete_with_confirmation(page_factory):
-    page = page_factory()
-    log_in(page)
-    page.goto("/-/files/search?q=first-pelican")
-    page.click("text=first-pelican.bin")
-    dialogs = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
-    page.click("[data-delete-form] button")
-    page.wait_for_url("**/-/files/source/team")
-    assert dialogs and "cannot be undone" in dialogs[0]
-    assert "first-pelican.bin" not in page.locator(".df-name").all_inner_texts()
-
-
 def test_files_menu_link_and_anonymous_view(page_factory):
     page = page_factory()
     response = page.goto("/-/files")

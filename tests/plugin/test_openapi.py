@@ -16,7 +16,8 @@ from support import api
 DESCRIPTION = description()
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 # Routes that answer HTML pages (and the upload page's SVG icons), not JSON.
-PAGES = {"index_page", "search_page", "source_page", "upload_page", "file_page", "icon_view"}
+PAGES = {"index_page", "search_page", "source_page", "upload_page", "file_page", "icon_view",
+         "trash_page"}
 # Methods of described paths that answer an HTML page, not an operation.
 PAGE_METHODS = {("/-/files/import/{file_id}", "get")}
 # The description's parameter names (the specification's) for the routes' groups.

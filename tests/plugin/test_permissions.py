@@ -201,6 +201,7 @@ EVERY_ROUTE = [
     ("GET", "/-/files/search?q=x", PAGE),
     ("GET", "/-/files/source/pub", PAGE),
     ("GET", "/-/files/upload/pub", PAGE),
+    ("GET", "/-/files/trash/pub", PAGE),
     ("GET", "/-/files/{id}", PAGE),
     ("GET", "/-/files/import/{id}", PAGE),
     ("POST", "/-/files/import/{id}", JSON),

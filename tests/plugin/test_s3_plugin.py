@@ -161,6 +161,9 @@ def test_upload_download_search_thumbnail_and_delete(server, bucket):
 
         deleted = client.post(f"/-/files/{file['id']}/-/delete", json={})
         assert deleted.status_code == 200, deleted.text
+        # In the trash: the object stays until the trash is purged.
+        assert key in bucket.keys()
+        assert client.post(deleted.json()["trash"]["purge_url"], json={}).status_code == 200
         assert key not in bucket.keys()
         assert client.get(f"/-/files/{file['id']}.json").status_code == 404
         assert client.get(file["download_url"]).status_code == 404

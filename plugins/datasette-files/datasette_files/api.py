@@ -101,7 +101,7 @@ async def sync_source(datasette, slug: str, *, confirm_removals: bool = False) -
     plugin = state(datasette)
     status = await run_sync(plugin.registry, plugin.sources.get(slug), plugin.syncs.of(slug),
                             include_hidden=plugin.settings.include_hidden,
-                            confirm_removals=confirm_removals)
+                            confirm_removals=confirm_removals, organiser=plugin.organiser)
     plugin.hasher.wake.set()
     return status
 

@@ -26,7 +26,8 @@ from .thumbnails.pillow import PillowThumbnailGenerator
 from .thumbnails.service import ThumbnailService
 from .uploads.leftovers import LeftoverSweeper
 from .views import (
-    files, imports, instance_gate, listings, openapi, organise, pages, trash, uploads)
+    files, imports, instance_gate, listings, openapi, organise, pages, trash, trash_pages,
+    uploads)
 from .views import sources as sources_views
 from .views.cache_control import KeepCacheControl
 
@@ -220,6 +221,8 @@ def register_routes(datasette):
         (r"^/-/files/openapi\.json$", api(openapi.openapi_view)),
         (r"^/-/files/source/(?P<slug>[^/]+)$", page(pages.source_page)),
         (r"^/-/files/upload/(?P<slug>[^/]+)$", page(pages.upload_page)),
+        # Slugs have no dots (sources.SLUG_PATTERN): ".json" is the trash's JSON.
+        (r"^/-/files/trash/(?P<slug>[^/.]+)$", page(trash_pages.trash_page)),
         (rf"^/-/files/(?P<file_id>{FILE_ID_PATTERN})$", page(pages.file_page)),
         (r"^/-/files/import/(?P<file_id>[^/]+)$", page(imports.preview_page)),
         # Any import id reaches the view, which answers an unknown one with a 404 of its own.

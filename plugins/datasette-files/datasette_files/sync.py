@@ -16,6 +16,7 @@ the background (``hashing``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import asdict, dataclass, field
@@ -42,6 +43,7 @@ from .naming import (
     parse_storage_name,
     storage_path,
 )
+from .organise.service import Organiser
 from .registry import FileRow, KnownFile, Registry
 from .sources import Source
 
@@ -98,11 +100,14 @@ class SyncStatuses:
 
 
 async def sync_source(registry: Registry, source: Source, status: SyncStatus,
-                      include_hidden: bool = False, confirm_removals: bool = False) -> SyncStatus:
-    """Run one sync of ``source``; raises SyncInProgress if one is running."""
+                      include_hidden: bool = False, confirm_removals: bool = False,
+                      organiser: Optional[Organiser] = None) -> SyncStatus:
+    """Run one sync of ``source``; raises SyncInProgress if one is running.
+    With ``organiser``, no folder or file of it moves while the sync runs."""
     if status.running:
         raise SyncInProgress(f"A sync of {source.slug!r} is already running")
-    async with status.lock:
+    exclusive = organiser.syncing(source.slug) if organiser else contextlib.nullcontext()
+    async with status.lock, exclusive:
         started = time.monotonic()
         status.__init__(state="running", started_at=now_timestamp(), lock=status.lock)
         try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ..clock import now_timestamp
-from ..errors import Forbidden, NotFound
+from ..errors import Conflict, Forbidden, NotFound
 from ..naming import storage_path
 from ..registry import FileRow, Registry
 from ..registry.placing import move_file_row, resolve_file_name
@@ -26,7 +26,15 @@ async def move_file(registry: Registry, sources: Sources, file: FileRow, *, to: 
     may be unchanged). A file there with that name is handled as
     ``on_conflict`` says; one replaced goes to the trash (only a file in
     ``may_replace``). Within a source whose storage keeps folders the bytes
-    are renamed; across sources they are copied, then the original removed."""
+    are renamed; across sources they are copied, then the original removed.
+    The caller holds the lock of the file's source: the file is read again
+    under it, as another change may have moved it meanwhile."""
+    current = await registry.files.get(file.id)
+    if current is None:
+        raise NotFound(f"File not found: {file.id} (deleted meanwhile)")
+    if current.source_slug != file.source_slug:
+        raise Conflict(f"{file.id} was moved to another source meanwhile: try again")
+    file = current
     if folder and await registry.folders.get(to.slug, folder) is None:
         raise NotFound(f"No folder {folder!r} in source {to.slug!r}: create it first")
     if (to.slug, folder, filename) == (file.source_slug, file.folder, file.filename):

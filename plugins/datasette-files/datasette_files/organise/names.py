@@ -8,9 +8,9 @@ import unicodedata
 
 from ..errors import ApiError
 from ..naming import TRASH_FOLDER, display_filename, is_hidden
+from ..registry.folders import MAX_NAME_BYTES
 from ..registry.placing import ON_CONFLICT
 
-MAX_NAME_BYTES = 255
 MAX_FOLDER_DEPTH = 32
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _RESERVED = {TRASH_FOLDER.lower(), ".datasette-files-tmp"}

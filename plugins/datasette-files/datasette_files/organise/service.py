@@ -1,13 +1,16 @@
 """``Organiser``: the operations of this package for one plugin instance,
 one at a time per source (a move, a restore and a folder's rename never
-interleave), and the start-up recovery of changes a crash cut short."""
+interleave), none while a sync walks the source, and the start-up recovery
+of changes a crash cut short."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from typing import Optional, Union
+from typing import AsyncIterator, Optional, Union
+
+from ..errors import Conflict
 
 from ..registry import FileRow, Registry
 from ..registry.folders import FolderRow
@@ -25,23 +28,43 @@ class Organiser:
         self.registry = registry
         self.sources = sources
         self._locks: dict[str, asyncio.Lock] = {}
+        self._syncing: set[str] = set()
 
     def lock(self, slug: str) -> asyncio.Lock:
         """The lock every change to source ``slug``'s folders and trash holds."""
         return self._locks.setdefault(slug, asyncio.Lock())
+
+    @contextlib.asynccontextmanager
+    async def syncing(self, slug: str) -> AsyncIterator[None]:
+        """Held by a sync of ``slug`` while it walks: a walk that saw a folder
+        before it moved took its files for gone and new ones (new ids). Changes
+        under way finish first; those asked for meanwhile are refused, not
+        kept waiting for the whole walk."""
+        self._syncing.add(slug)
+        try:
+            async with self.lock(slug):
+                yield
+        finally:
+            self._syncing.discard(slug)
+
+    def _changing(self, slug: str) -> asyncio.Lock:
+        if slug in self._syncing:
+            raise Conflict(f"A sync of source {slug!r} is running: try again when it has "
+                           "finished")
+        return self.lock(slug)
 
     async def recover(self) -> int:
         return await changes.recover(self.registry, self.sources)
 
     async def create_folder(self, source: Source, parent: str, name: str, on_conflict: str,
                             actor_id: Optional[str]) -> FolderRow:
-        async with self.lock(source.slug):
+        async with self._changing(source.slug):
             return await folders.create_folder(self.registry, source, parent, name,
                                                on_conflict, actor_id)
 
     async def move_folder(self, source: Source, path: str, *, parent: str, name: str,
                           on_conflict: str, actor_id: Optional[str]) -> FolderRow:
-        async with self.lock(source.slug):
+        async with self._changing(source.slug):
             return await folders.move_folder(self.registry, self.sources, source, path,
                                              parent=parent, name=name,
                                              on_conflict=on_conflict, actor_id=actor_id)
@@ -50,7 +73,7 @@ class Organiser:
                         on_conflict: str, actor_id: Optional[str],
                         may_replace: frozenset = frozenset()) -> FileRow:
         # Both sources' locks, always in the same order.
-        async with self.lock(min(file.source_slug, to.slug)):
+        async with self._changing(min(file.source_slug, to.slug)):
             async with self._second_lock(file.source_slug, to.slug):
                 return await files.move_file(
                     self.registry, self.sources, file, to=to, folder=folder,
@@ -58,30 +81,31 @@ class Organiser:
                     may_replace=may_replace)
 
     def _second_lock(self, a: str, b: str):
-        return self.lock(max(a, b)) if a != b else contextlib.nullcontext()
+        return self._changing(max(a, b)) if a != b else contextlib.nullcontext()
 
     async def trash_file(self, file: FileRow, actor_id: Optional[str]) -> TrashItem:
+        # Allowed during a sync: no bytes move, and a walk knows trashed files' bytes.
         async with self.lock(file.source_slug):
             return await trash.trash_file(self.registry, file, actor_id)
 
     async def trash_folder(self, source: Source, path: str,
                            actor_id: Optional[str]) -> TrashItem:
-        async with self.lock(source.slug):
+        async with self._changing(source.slug):
             return await trash.trash_folder(self.registry, self.sources, source, path, actor_id)
 
     async def restore(self, item: TrashItem,
                       actor_id: Optional[str]) -> Union[FileRow, FolderRow]:
-        async with self.lock(item.source_slug):
+        async with self._changing(item.source_slug):
             return await trash.restore(self.registry, self.sources, item, actor_id)
 
     async def purge(self, item: TrashItem) -> int:
-        async with self.lock(item.source_slug):
+        async with self._changing(item.source_slug):
             return await trash.purge(self.registry, self.sources, item)
 
     async def empty(self, source: Source, owner: Optional[str] = None) -> int:
         """Purge every item of ``source`` (only ``owner``'s, if given)."""
         purged = 0
-        async with self.lock(source.slug):
+        async with self._changing(source.slug):
             while items := await self.registry.trash.items(source.slug, limit=100,
                                                            owner=owner):
                 for item in items:

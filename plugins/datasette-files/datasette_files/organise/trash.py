@@ -16,7 +16,7 @@ from ..naming import TRASH_FOLDER
 from ..registry import FileRow, Registry
 from ..registry.folders import FolderRow, ensure_folders
 from ..registry.placing import (
-    delete_folder_rows, folder_file_ids, free_file_name, subfolders_below)
+    delete_folder_rows, folder_file_ids, free_file_name, move_uploads_in, subfolders_below)
 from ..registry.trash import (
     TrashItem, forget_item_in, new_trash_id, restore_in, trash_files_in)
 from ..sources import Source, Sources
@@ -58,6 +58,9 @@ async def trash_folder(registry: Registry, sources: Sources, source: Source, pat
         item.subfolders = subfolders_below(conn, source.slug, path)
         trash_files_in(conn, item, folder_file_ids(conn, source.slug, path))
         delete_folder_rows(conn, source.slug, path)
+        # Uploads into it follow their bytes, to a folder no upload can complete into.
+        move_uploads_in(conn, source.slug, path, item.stored_at if steps else
+                        f"{TRASH_FOLDER}/{item.id}/{folder.name}", bool(steps))
         if steps:  # the bytes of files trashed before from inside it moved with it
             conn.execute(
                 "UPDATE datasette_files_trash SET path = ? || substr(path, ?) "
@@ -138,14 +141,15 @@ def _emptied_trash_folders(item: TrashItem, files: list[FileRow]) -> list[list]:
     """The folders under the storage's trash folder that purging leaves empty,
     deepest first (one still holding another item's bytes stays)."""
     folders = set()
-    for file in files:
-        parent = file.path.rpartition("/")[0]
+    # The folder of each file, and (an empty one too) the item's own: with those above them.
+    starts = [file.path.rpartition("/")[0] for file in files]
+    if item.kind == "folder":
+        folders.update(f"{item.stored_at}/{sub}" for sub in item.subfolders)
+        starts.append(item.stored_at)
+    for parent in starts:
         while parent.startswith(TRASH_FOLDER + "/"):
             folders.add(parent)
             parent = parent.rpartition("/")[0]
-    if item.kind == "folder":
-        folders.update(f"{item.stored_at}/{sub}" for sub in item.subfolders)
-        folders.add(item.stored_at)
     folders = {f for f in folders if f.startswith(TRASH_FOLDER + "/")}
     return [["remove_folder", item.source_slug, folder]
             for folder in sorted(folders, key=lambda f: -f.count("/"))]

@@ -11,6 +11,8 @@ from ..errors import ApiError
 
 # How many numbered names ("name (n)") are tried before giving up.
 MAX_NUMBERED_NAMES = 10_000
+# A folder's name is a directory's name in storage: at most this many UTF-8 bytes.
+MAX_NAME_BYTES = 255
 
 
 @dataclass
@@ -76,6 +78,13 @@ def insert_missing_ancestors(conn) -> None:
         ensure_folders(conn, source, paths, now=now_timestamp())
 
 
+def numbered_folder_name(name: str, n: int) -> str:
+    """``name (n)``, ``name`` shortened as much as that needs to fit MAX_NAME_BYTES."""
+    suffix = f" ({n})"
+    room = MAX_NAME_BYTES - len(suffix.encode("utf-8"))
+    return name.encode("utf-8")[:room].decode("utf-8", "ignore").rstrip() + suffix
+
+
 class FoldersTable:
     """Queries over ``datasette_files_folders``."""
 
@@ -114,7 +123,7 @@ class FoldersTable:
         for n in range(1, MAX_NUMBERED_NAMES):
             if await self.named(source, parent, candidate) is None:
                 return candidate
-            candidate = f"{name} ({n})"
+            candidate = numbered_folder_name(name, n)
         raise ApiError(f"Too many folders called {name!r} here: choose another name")
 
     async def all_paths(self, source: str, limit: int = 10_000) -> list[str]:

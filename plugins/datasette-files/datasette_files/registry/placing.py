@@ -180,6 +180,19 @@ def move_folder_rows(conn, source: str, old: str, new: str, paths_follow: bool,
         "FROM datasette_files_files WHERE source_slug = f.source_slug AND folder = f.path) "
         "WHERE source_slug = :source AND (path = :new OR path LIKE :new_like ESCAPE '\\')",
         {"source": source, "new": new, "new_like": _escaped_prefix(new)})
+    move_uploads_in(conn, source, old, new, paths_follow)
+
+
+def move_uploads_in(conn, source: str, old: str, new: str, paths_follow: bool) -> None:
+    """Uploads not completed yet into folder ``old`` (or below) go to ``new``
+    instead, their bytes' paths too when the storage moved them."""
+    path_sql = ":new || substr(path, :cut)" if paths_follow else "path"
+    conn.execute(
+        f"UPDATE datasette_files_uploads SET folder = :new || substr(folder, :cut), "
+        f"path = {path_sql} WHERE source_slug = :source AND status != 'completed' "
+        "AND (folder = :old OR folder LIKE :like ESCAPE '\\')",
+        {"source": source, "old": old, "new": new, "cut": len(old) + 1,
+         "like": _escaped_prefix(old)})
 
 
 def folder_file_ids(conn, source: str, folder: str) -> list[str]:

@@ -5,9 +5,20 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Optional
 
+from ..errors import NotFound
 from .placing import Placement, place_new_file
 from .rows import FileRow, UploadRow, insert_file
 from .writes import BatchedWrites
+
+
+class FolderGone(NotFound):
+    """The folder an upload was going to is gone (in the trash); ``path`` is
+    where its bytes are now."""
+
+    def __init__(self, path: str):
+        super().__init__("The folder this upload was going to was deleted: "
+                         "prepare the upload again")
+        self.path = path
 
 
 class UploadsTable:
@@ -56,12 +67,18 @@ class UploadsTable:
         (its bytes may be being removed)."""
 
         def write(conn):
-            spent = conn.execute(
+            # Where it goes now: its folder may have moved since the upload was read.
+            row = conn.execute(
                 "UPDATE datasette_files_uploads SET status = 'completed' "
-                "WHERE token = ? AND status = 'uploaded' AND expires_at > ?",
-                [token, now]).rowcount
-            if not spent:
+                "WHERE token = ? AND status = 'uploaded' AND expires_at > ? "
+                "RETURNING path, folder", [token, now]).fetchone()
+            if row is None:
                 return None
+            file.path, file.folder = row
+            if file.folder and conn.execute(
+                    "SELECT 1 FROM datasette_files_folders WHERE source_slug = ? AND path = ?",
+                    [file.source_slug, file.folder]).fetchone() is None:
+                raise FolderGone(file.path)
             return place_new_file(conn, file, placement, lambda row: insert_file(conn, row))
 
         return await self.writes.run(write)

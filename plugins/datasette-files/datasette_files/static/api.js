@@ -1,11 +1,13 @@
 /* JSON requests to datasette-files' API, shared by the page scripts. */
 
-/** Parse a response as the API's JSON; throw its error messages on failure. */
+/** Parse a response as the API's JSON; throw its error messages on failure,
+    as an Error carrying the response's .status and JSON .body (a 409's
+    "conflict" says what is in the way). */
 export async function readJSON(response) {
   const body = await response.json().catch(() => ({}));
   if (!response.ok || body.ok === false) {
     const error = new Error((body.errors || ["Request failed (" + response.status + ")"]).join("; "));
-    error.status = response.status;  // with the body: a 409 names what is in the way
+    error.status = response.status;
     error.body = body;
     throw error;
   }

@@ -1,5 +1,7 @@
-/* File page: save the search text, delete with confirmation. */
+/* File page: save the search text; move the file to the trash, then show its
+   folder's listing with an Undo. */
 import { postJSON as post } from "./api.js";
+import { goWithMessage, moveToTrash, trashedMessage } from "./trash-undo.js";
 
 (function () {
   "use strict";
@@ -22,11 +24,16 @@ import { postJSON as post } from "./api.js";
   if (remove) {
     remove.addEventListener("submit", function (event) {
       event.preventDefault();
-      if (!window.confirm("Delete this file? This cannot be undone.")) { return; }
       var status = remove.querySelector("[data-delete-status]");
-      post(page.dataset.deleteUrl, {})
-        .then(function () { window.location = page.dataset.sourceUrl; })
-        .catch(function (error) { status.textContent = error.message; });
+      var button = remove.querySelector("button");
+      button.disabled = true;
+      status.textContent = "Moving to the trash…";
+      moveToTrash(page.dataset.deleteUrl)
+        .then(function (trash) {
+          goWithMessage(page.dataset.folderUrl, trashedMessage(page.dataset.filename, trash),
+                        trash && trash.restore_url);
+        })
+        .catch(function (error) { button.disabled = false; status.textContent = error.message; });
     });
   }
 })();

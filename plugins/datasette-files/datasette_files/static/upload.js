@@ -3,8 +3,10 @@
    PUT; a larger one through prepare -> upload (raw body, streamed by the browser
    from disk) -> complete, so a refusal comes before its bytes are sent. Files
    larger than a chunk go in chunks (Content-Range) and resume from what the
-   server has after a network error. */
+   server has after a network error. A name already taken is refused (409) and
+   the person asked: Replace, Keep both or Skip (conflicts.js). */
 import { postJSON, readJSON } from "./api.js";
+import { ConflictAnswers } from "./conflicts.js";
 
 (function () {
   "use strict";
@@ -141,45 +143,67 @@ import { postJSON, readJSON } from "./api.js";
     this.status.textContent = message;
     this.cancel.remove();
   };
-  QueueItem.prototype.done = function (file) {
+  QueueItem.prototype.done = function (file, replaced) {
     this.node.classList.add("df-done");
     this.bar.value = 100;
     this.status.textContent = "";
-    var link = element("a", { href: file.url }, "Uploaded: view " + file.filename);
+    var link = element("a", { href: file.url },
+      (replaced ? "Replaced: view " : "Uploaded: view ") + file.filename);
     this.status.append(link);
     this.cancel.remove();
   };
 
-  function putWhole(section, item, file) {
+  QueueItem.prototype.skip = function () {
+    this.node.classList.add("df-skipped");
+    this.bar.hidden = true;
+    this.status.textContent = "Skipped: a file of that name is already here";
+    this.cancel.remove();
+  };
+
+  function putWhole(section, item, file, onConflict) {
     var folder = section.dataset.folder;
     var put = { upload_method: "PUT",
                 upload_url: section.dataset.putUrl + encodeURIComponent(file.name) +
-                  (folder ? "?folder=" + encodeURIComponent(folder) : "") };
+                  "?on_conflict=" + onConflict +
+                  (folder ? "&folder=" + encodeURIComponent(folder) : "") };
     return sendWhole(item, put, file, file.type ? { "Content-Type": file.type } : {});
   }
 
-  function upload(section, file) {
+  function upload(section, file, answers) {
     var item = new QueueItem(section.querySelector("[data-queue]"), file,
       section.dataset.iconUrl);
     var chunkSize = Number(section.dataset.chunkSize) || 0;
-    var sent;
-    if (section.dataset.putUrl && file.size <= Math.min(ONE_REQUEST_MAX, chunkSize || Infinity)) {
-      item.progress(0);
-      sent = putWhole(section, item, file);
-    } else {
-      sent = prepareSendComplete(section, item, file, chunkSize);
+    // First with on_conflict=error; a name already taken is answered, then tried again.
+    function attempt(onConflict) {
+      var sent;
+      if (section.dataset.putUrl && file.size <= Math.min(ONE_REQUEST_MAX, chunkSize || Infinity)) {
+        item.progress(0);
+        sent = putWhole(section, item, file, onConflict);
+      } else {
+        sent = prepareSendComplete(section, item, file, chunkSize, onConflict);
+      }
+      return sent.then(function (uploaded) { return { file: uploaded.file, how: onConflict }; },
+        function (error) {
+          var conflict = error.status === 409 && error.body && error.body.conflict;
+          if (!conflict || onConflict !== "error" || item.cancelled) { throw error; }
+          item.status.textContent = "Already here: waiting for your answer…";
+          return answers.answer(file.name, conflict).then(function (answer) {
+            if (item.cancelled) { throw new Error("Cancelled"); }
+            return answer === "skip" ? null : attempt(answer);
+          });
+        });
     }
-    return sent.then(function (uploaded) {
-      item.done(uploaded.file);
+    return attempt("error").then(function (uploaded) {
+      if (uploaded) { item.done(uploaded.file, uploaded.how === "replace"); } else { item.skip(); }
     }).catch(function (error) {
       if (!item.node.classList.contains("df-error")) { item.fail(error.message); }
     });
   }
 
-  function prepareSendComplete(section, item, file, chunkSize) {
+  function prepareSendComplete(section, item, file, chunkSize, onConflict) {
     return postJSON(section.dataset.prepareUrl, {
       filename: file.name, content_type: file.type || null, size: file.size,
-      folder: section.dataset.folder || ""
+      folder: section.dataset.folder || "", on_conflict: onConflict
     }).then(function (prepared) {
       if (item.cancelled) { throw new Error("Cancelled"); }
       item.progress(0);
@@ -199,9 +223,10 @@ import { postJSON, readJSON } from "./api.js";
     function uploadAll(files) {
       // Several at once, two at a time: each keeps its own progress bar.
       var queue = Array.prototype.slice.call(files);
+      var answers = new ConflictAnswers(queue.length);
       function next() {
         var file = queue.shift();
-        return file ? upload(section, file).then(next) : Promise.resolve();
+        return file ? upload(section, file, answers).then(next) : Promise.resolve();
       }
       next(); next();
     }

@@ -23,6 +23,7 @@ from ..organise import names
 from ..organise.files import joined
 from ..registry import FileRow, Registry, UploadRow
 from ..registry.placing import ON_CONFLICT, Placement, name_taken
+from ..registry.uploads import FolderGone
 from ..sources import Source, Sources
 from .checks import validate_upload
 from .image_size import stored_image_size
@@ -123,9 +124,15 @@ async def complete(registry: Registry, source: Source, upload: UploadRow,
     file = new_file_row(upload.file_id, source, upload.path, upload.filename,
                         upload.content_type, upload.content_hash, upload.received_bytes,
                         width, height, upload.actor_id, upload.folder)
-    registered = await registry.uploads.complete(
-        upload.token, file, now_timestamp(),
-        Placement(upload.on_conflict, may_replace, upload.actor_id))
+    try:
+        registered = await registry.uploads.complete(
+            upload.token, file, now_timestamp(),
+            Placement(upload.on_conflict, may_replace, upload.actor_id))
+    except FolderGone as ex:
+        # Forgotten first (as expire does), then its bytes go from where they are now.
+        await registry.uploads.delete(upload.token)
+        await discard_partial(source, ex.path, upload.file_id)
+        raise
     if registered is None:
         raise Conflict("This upload token has already been used to complete an upload, "
                        "or has expired")

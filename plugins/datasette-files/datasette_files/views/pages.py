@@ -21,6 +21,7 @@ from ..uploads import chunk_size_for
 from .common import browsable_file, html_page, render, render_html
 from .file_json import file_json, versioned_thumbnail_url
 from .params import NUMERIC_SORTS, choice_param, number_param
+from .trash_pages import may_see_trash, trashed_file_page
 
 PAGE_SIZE = 50
 RECENT_FILES = 12
@@ -127,6 +128,7 @@ async def source_page(datasette, request):
             datasette, request.actor, MANAGE, source.slug),
         "folder": folder,
         "trail": folder_crumbs(datasette, source.slug, folder),
+        "can_see_trash": await may_see_trash(datasette, request, source),
     })
 
 
@@ -173,6 +175,9 @@ async def file_page(datasette, request):
     file_id = request.url_vars["file_id"]
     found = await browsable_file(datasette, request.actor, file_id)
     if found is None:
+        trashed = await trashed_file_page(datasette, request, file_id)
+        if trashed is not None:
+            return trashed
         raise NotFound(f"File not found: {file_id}")
     file, source = found
     allowed = await datasette.allowed_many(

@@ -35,7 +35,7 @@ async def sync_view(datasette, request):
         try:
             await sync_source(plugin.registry, source, status,
                               include_hidden=plugin.settings.include_hidden,
-                              confirm_removals=confirm)
+                              confirm_removals=confirm, organiser=plugin.organiser)
         except SyncInProgress:
             return
         plugin.hasher.wake.set()

@@ -96,14 +96,14 @@ def test_make_a_folder_upload_into_it_rename_it_and_move_a_file_into_it(
     assert rename.locator("input[name=name]").input_value() == f"Reports {width}"
     rename.locator("input[name=name]").fill(f"Quarterly {width}")
     screenshot(page, "folders-rename-dialog")
-    rename.get_by_role("button", name="Rename").click()
+    rename.get_by_role("button", name="Rename", exact=True).click()
     folder_card(page, f"Quarterly {width}").wait_for()
     assert folder_card(page, f"Reports {width}").count() == 0
     screenshot(page, "folders-renamed")
 
     # Move a file into it from the file's page, with the folder picker.
     page.goto(loose["url"])
-    page.get_by_role("button", name="Move").click()
+    page.get_by_role("button", name="Move", exact=True).click()
     move = page.get_by_role("dialog", name="Move file")
     move.get_by_role("button", name=f"Quarterly {width}").click()
     move.get_by_text(f"team / Quarterly {width}").wait_for()
@@ -127,11 +127,11 @@ def test_rename_a_file_on_its_page(page_factory, app_server, width):
     page = page_factory(width)
     log_in(page)
     page.goto(file["url"])
-    page.get_by_role("button", name="Rename").click()
+    page.get_by_role("button", name="Rename", exact=True).click()
     dialog = page.get_by_role("dialog", name="Rename file")
     assert dialog.locator("input[name=name]").input_value() == f"draft-{width}.txt"
     dialog.locator("input[name=name]").fill(f"final-{width}.txt")
-    dialog.get_by_role("button", name="Rename").click()
+    dialog.get_by_role("button", name="Rename", exact=True).click()
     page.wait_for_selector(f"h1:has-text('final-{width}.txt')")
     no_overflow(page)
     screenshot(page, "folders-file-renamed")
@@ -165,8 +165,8 @@ def test_a_read_only_source_offers_no_changes(page_factory, width):
     screenshot(page, "folders-read-only")
     page.click("text=receipt.txt")
     page.wait_for_selector("h1.df-filename")
-    assert page.get_by_role("button", name="Rename").count() == 0
-    assert page.get_by_role("button", name="Move").count() == 0
+    assert page.get_by_role("button", name="Rename", exact=True).count() == 0
+    assert page.get_by_role("button", name="Move", exact=True).count() == 0
     # Its folder, with a link back to it.
     assert page.locator(".df-crumbs a").all_inner_texts()[-2:] == ["2024", "March"]
     no_overflow(page)

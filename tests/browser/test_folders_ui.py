@@ -121,6 +121,29 @@ def test_make_a_folder_upload_into_it_rename_it_and_move_a_file_into_it(
 
 
 @pytest.mark.parametrize("width", WIDTHS)
+def test_delete_a_folder_then_undo(page_factory, app_server, width):
+    with app_server.login("alice", "alice-password") as alice:
+        alice.post("/-/files/folders/team/-/create", json={"name": f"Old {width}"})
+        kept = api.upload(alice, "team", "kept.txt", b"kept", folder=f"Old {width}")
+    page = page_factory(width)
+    log_in(page)
+    page.goto("/-/files/source/team")
+    card = folder_card(page, f"Old {width}")
+    card.get_by_role("button", name=f"Actions for Old {width}").click()
+    card.get_by_role("menuitem", name="Move to trash").click()
+    status = page.get_by_role("status").filter(has_text="moved to the trash")
+    status.wait_for()
+    assert folder_card(page, f"Old {width}").count() == 0
+    no_overflow(page)
+    screenshot(page, "folders-deleted-undo")
+    status.get_by_role("button", name="Undo").click()
+    folder_card(page, f"Old {width}").wait_for()
+    with app_server.login("alice", "alice-password") as alice:
+        back = alice.get(kept["url"] + ".json").json()
+    assert back["folder"] == f"Old {width}"
+
+
+@pytest.mark.parametrize("width", WIDTHS)
 def test_rename_a_file_on_its_page(page_factory, app_server, width):
     with app_server.login("alice", "alice-password") as alice:
         file = api.upload(alice, "team", f"draft-{width}.txt", b"draft", "text/plain")

@@ -25,12 +25,14 @@ class ActionDialog {
     this.error = dialog.querySelector("[data-error]");
     this.submit = dialog.querySelector("[data-submit]");
     this.keepBoth = dialog.querySelector("[data-keep-both]");
+    this.replace = dialog.querySelector("[data-replace]");
     dialog.querySelector("[data-cancel]").addEventListener("click", () => dialog.close());
     dialog.querySelector("form").addEventListener("submit", (event) => {
       event.preventDefault();
       this.run("error");
     });
     this.keepBoth.addEventListener("click", () => this.run("rename"));
+    this.replace.addEventListener("click", () => this.run("replace"));
     dialog.addEventListener("close", () => { if (this.opener) { this.opener.focus(); } });
   }
 
@@ -43,19 +45,22 @@ class ActionDialog {
     this.dialog.showModal();
   }
 
+  /* A name taken offers "Keep both" (a numbered name) and, for a file in the
+     way, "Replace" (that file goes to the trash). */
   showError(message, conflict) {
     this.error.textContent = message;
     this.keepBoth.hidden = !conflict;
+    this.replace.hidden = !(conflict && conflict.file_id);
   }
 
   async run(onConflict) {
-    this.submit.disabled = this.keepBoth.disabled = true;
+    this.submit.disabled = this.keepBoth.disabled = this.replace.disabled = true;
     try {
       await this.save(onConflict);
     } catch (error) {
       this.showError(error.message, error.status === 409 && error.body && error.body.conflict);
     } finally {
-      this.submit.disabled = this.keepBoth.disabled = false;
+      this.submit.disabled = this.keepBoth.disabled = this.replace.disabled = false;
     }
   }
 }

@@ -1,0 +1,51 @@
+"""Folders and files made by hand on the disk meet the organise operations:
+folders whose names differ only in case (a case-sensitive disk allows both),
+and files whose stored names are their plain names."""
+
+from pathlib import Path
+
+import pytest
+
+from support import api
+from support.config import OPEN_PERMISSIONS
+from support.server import source_config
+
+ON_DISK = ["Photos/sub/x.txt", "photos/sub/y.txt", "a/report.txt", "b/report.txt"]
+
+
+@pytest.fixture
+def server(make_server, tmp_path):
+    root = tmp_path / "team"
+    for relative in ON_DISK:
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_text(relative)
+    return make_server({
+        "permissions": {**OPEN_PERMISSIONS, "files-manage-sources": True},
+        "plugins": {"datasette-files": {"sync_on_start": True, "sources": {
+            "team": source_config(root)}}},
+    })
+
+
+def placed(client) -> set[str]:
+    files = client.get("/-/files/source/team.json?_size=500").json()["files"]
+    return {f"{file['folder']}/{file['filename']}" for file in files}
+
+
+def folders(client) -> set[str]:
+    return set(client.get("/-/files/folders/team.json").json()["folders"])
+
+
+def test_a_folder_change_leaves_a_folder_named_like_it_in_another_case_alone(server, tmp_path):
+    with server.client() as client:
+        api.wait_for_sync(client, "team")
+        moved = client.post("/-/files/folders/team/-/move", json={"path": "Photos",
+                                                                  "name": "Pictures"})
+        assert moved.status_code == 200, moved.text
+        assert {"photos", "photos/sub", "Pictures/sub"} <= folders(client)
+        assert "photos/sub/y.txt" in placed(client)
+        trashed = client.post("/-/files/folders/team/-/delete", json={"path": "Pictures"})
+        assert trashed.json()["trash"]["files"] == 1
+        assert {"photos", "photos/sub"} <= folders(client)
+        assert "photos/sub/y.txt" in placed(client)
+        assert client.post("/-/files/trash/team/-/empty", json={}).json()["purged"] == 1
+    assert (tmp_path / "team" / "photos" / "sub" / "y.txt").read_text() == "photos/sub/y.txt"

@@ -49,3 +49,16 @@ def test_a_folder_change_leaves_a_folder_named_like_it_in_another_case_alone(ser
         assert "photos/sub/y.txt" in placed(client)
         assert client.post("/-/files/trash/team/-/empty", json={}).json()["purged"] == 1
     assert (tmp_path / "team" / "photos" / "sub" / "y.txt").read_text() == "photos/sub/y.txt"
+
+
+def test_a_file_moves_next_to_one_stored_under_the_same_plain_name(server, tmp_path):
+    with server.client() as client:
+        api.wait_for_sync(client, "team")
+        file = client.get("/-/files/source/team.json?folder=a").json()["files"][0]
+        moved = client.post(f"/-/files/{file['id']}/-/move", json={"folder": "b"})
+        assert moved.status_code == 200, moved.text
+        assert moved.json()["file"]["filename"] == "report (1).txt"
+        assert client.get(moved.json()["file"]["download_url"]).text == "a/report.txt"
+        assert placed(client) == {"Photos/sub/x.txt", "photos/sub/y.txt", "b/report.txt",
+                                  "b/report (1).txt"}
+    assert (tmp_path / "team" / "b" / "report.txt").read_text() == "b/report.txt"

@@ -7,7 +7,7 @@ from typing import Optional
 
 from ..clock import now_timestamp
 from ..errors import Conflict, Forbidden, NotFound
-from ..naming import storage_path
+from ..naming import parse_storage_name, storage_path
 from ..registry import FileRow, Registry
 from ..registry.placing import move_file_row, resolve_file_name
 from ..registry.trash import TrashItem, new_trash_id, trash_files_in
@@ -45,7 +45,10 @@ async def move_file(registry: Registry, sources: Sources, file: FileRow, *, to: 
     if to.slug == origin.slug:
         if moves_bytes(to):
             basename = file.path.rpartition("/")[2]
-            if filename != file.filename:
+            # A plain name (a file put there by hand) may be taken in the new
+            # folder by another file's bytes: one with the id in it is not.
+            stored = parse_storage_name(basename)
+            if filename != file.filename or stored is None or stored.file_id != file.id:
                 basename = storage_path(file.id, filename)
             new_path = joined(folder, basename)
             if new_path != file.path:

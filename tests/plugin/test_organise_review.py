@@ -62,3 +62,22 @@ def test_a_file_moves_next_to_one_stored_under_the_same_plain_name(server, tmp_p
         assert placed(client) == {"Photos/sub/x.txt", "photos/sub/y.txt", "b/report.txt",
                                   "b/report (1).txt"}
     assert (tmp_path / "team" / "b" / "report.txt").read_text() == "b/report.txt"
+
+
+def test_a_file_restored_next_to_one_stored_under_the_same_plain_name(server, tmp_path):
+    """Its folder went to the trash after it (taking its bytes along), and a
+    file was put by hand where it was: it comes back under a numbered name."""
+    with server.client() as client:
+        api.wait_for_sync(client, "team")
+        file = client.get("/-/files/source/team.json?folder=a").json()["files"][0]
+        item = client.post(f"/-/files/{file['id']}/-/delete", json={}).json()["trash"]
+        assert client.post("/-/files/folders/team/-/delete", json={"path": "a"}).status_code == 200
+        (tmp_path / "team" / "a").mkdir()
+        (tmp_path / "team" / "a" / "report.txt").write_text("by hand")
+        assert client.post("/-/files/sync/team").status_code == 202
+        api.wait_for_sync(client, "team")
+        restored = client.post(item["restore_url"], json={})
+        assert restored.status_code == 200, restored.text
+        assert restored.json()["file"]["filename"] == "report (1).txt"
+        assert client.get(restored.json()["file"]["download_url"]).text == "a/report.txt"
+    assert (tmp_path / "team" / "a" / "report.txt").read_text() == "by hand"

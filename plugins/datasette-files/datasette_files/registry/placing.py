@@ -158,8 +158,8 @@ def move_folder_rows(conn, source: str, old: str, new: str, paths_follow: bool,
     for table in ("datasette_files_files", "datasette_files_trash"):
         conn.execute(
             f"UPDATE {table} SET folder = :new || substr(folder, :cut) "
-            "WHERE source_slug = :source AND (folder = :old OR " + below_sql("folder", ":old") + ")",
-            params)
+            "WHERE source_slug = :source AND (folder = :old OR "
+            + below_sql("folder", ":old") + ")", params)
         if paths_follow:
             conn.execute(
                 f"UPDATE {table} SET path = :new || substr(path, :cut) "

@@ -7,7 +7,7 @@ from typing import Optional
 
 from ..clock import now_timestamp
 from ..errors import Conflict, Forbidden, NotFound
-from ..naming import storage_path
+from ..naming import parse_storage_name, storage_path
 from ..registry import FileRow, Registry
 from ..registry.placing import move_file_row, resolve_file_name
 from ..registry.trash import TrashItem, new_trash_id, trash_files_in
@@ -44,10 +44,7 @@ async def move_file(registry: Registry, sources: Sources, file: FileRow, *, to: 
     steps, cleanup, new_path = [], [], file.path
     if to.slug == origin.slug:
         if moves_bytes(to):
-            basename = file.path.rpartition("/")[2]
-            if filename != file.filename:
-                basename = storage_path(file.id, filename)
-            new_path = joined(folder, basename)
+            new_path = joined(folder, stored_name(file, filename))
             if new_path != file.path:
                 steps.append(["move", to.slug, file.path, new_path, record])
     else:
@@ -72,6 +69,17 @@ async def move_file(registry: Registry, sources: Sources, file: FileRow, *, to: 
                              folder, name)
 
     return await apply(registry, sources, steps, write, cleanup)
+
+
+def stored_name(file: FileRow, filename: str) -> str:
+    """The name the bytes of ``file``, called ``filename``, get in another
+    folder: one with its id in it. A plain name (a file put there by hand)
+    may be taken there by another file's bytes."""
+    basename = file.path.rpartition("/")[2]
+    stored = parse_storage_name(basename)
+    if filename != file.filename or stored is None or stored.file_id != file.id:
+        return storage_path(file.id, filename)
+    return basename
 
 
 async def make_folder_in_storage(source: Source, folder: str) -> None:

@@ -21,7 +21,7 @@ from ..registry.trash import (
     TrashItem, forget_item_in, new_trash_id, restore_in, trash_files_in)
 from ..sources import Source, Sources
 from .changes import apply, moves_bytes
-from .files import joined, make_folder_in_storage
+from .files import joined, make_folder_in_storage, stored_name
 from .folders import existing_folder
 
 
@@ -106,7 +106,7 @@ async def _restore_file(registry: Registry, sources: Sources, source: Source,
     steps, paths_to = [], None
     if moves_bytes(source) and file.path.rpartition("/")[0] != item.folder:
         # Its folder went to the trash after it, taking the bytes along.
-        paths_to = joined(item.folder, file.path.rpartition("/")[2])
+        paths_to = joined(item.folder, stored_name(file, file.filename))
         steps.append(["move", source.slug, file.path, paths_to])
 
     def write(conn):

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Optional
 
+from .folders import below_sql
 from .placing import FILE_NAMED_SQL, Placement, place_new_file
 from .rows import FILE_COLUMNS, FileRow, insert_file
 from .writes import BatchedWrites, FileToStore
@@ -33,13 +34,11 @@ class AllowedSQL:
 
 def in_folder_sql(alias: str = "") -> str:
     """A folder and everything below it (parameters from ``in_folder_params``)."""
-    return f"({alias}folder = :folder OR {alias}folder LIKE :folder_prefix ESCAPE '\\')"
+    return f"({alias}folder = :folder OR {below_sql(alias + 'folder', ':folder')})"
 
 
 def in_folder_params(folder: str) -> dict:
-    folder = folder.strip("/")
-    escaped = folder.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return {"folder": folder, "folder_prefix": escaped + "/%"}
+    return {"folder": folder.strip("/")}
 
 
 class FilesTable:

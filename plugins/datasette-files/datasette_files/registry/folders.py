@@ -15,6 +15,13 @@ MAX_NUMBERED_NAMES = 10_000
 MAX_NAME_BYTES = 255
 
 
+def below_sql(column: str, folder: str) -> str:
+    """SQL: path ``column`` is below the folder the SQL expression ``folder``
+    gives. A range ('0' follows '/'), not LIKE: LIKE ignores ASCII case, so
+    'photos/x' was below 'Photos', and a change to one changed the other."""
+    return f"({column} > {folder} || '/' AND {column} < {folder} || '0')"
+
+
 @dataclass
 class FolderRow:
     """A folder: ``path`` inside its source ('' is the root)."""

@@ -11,7 +11,7 @@ from typing import Callable, Optional
 from ..clock import now_timestamp
 from ..errors import ApiError, Conflict, Forbidden
 from ..naming import new_file_id
-from .folders import MAX_NUMBERED_NAMES, ensure_folders
+from .folders import MAX_NUMBERED_NAMES, below_sql, ensure_folders
 from .rows import FILE_COLUMNS, FileRow
 from .trash import TrashItem, new_trash_id, trash_files_in
 
@@ -141,45 +141,40 @@ def replace_content(conn, existing: FileRow, new: FileRow) -> FileRow:
     return FileRow.from_sql(row)
 
 
-def _escaped_prefix(folder: str) -> str:
-    return folder.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"
-
-
 def move_folder_rows(conn, source: str, old: str, new: str, paths_follow: bool,
                      created_by: Optional[str]) -> None:
     """Folder ``old`` (and everything below it) is now ``new``: its folder rows,
     its files' folders and, when the storage moved the bytes, their paths;
     files in the trash that were in it too."""
     ensure_folders(conn, source, [new.rpartition("/")[0]] if "/" in new else [], created_by)
-    like = _escaped_prefix(old)
-    params = {"source": source, "old": old, "new": new, "like": like, "cut": len(old) + 1}
+    params = {"source": source, "old": old, "new": new, "cut": len(old) + 1}
     conn.execute(
         "UPDATE datasette_files_folders SET "
         "path = :new || substr(path, :cut), "
         "parent = CASE WHEN path = :old THEN :new_parent ELSE :new || substr(parent, :cut) END, "
         "name = CASE WHEN path = :old THEN :new_name ELSE name END "
-        "WHERE source_slug = :source AND (path = :old OR path LIKE :like ESCAPE '\\')",
+        "WHERE source_slug = :source AND (path = :old OR " + below_sql("path", ":old") + ")",
         {**params, "new_parent": new.rpartition("/")[0], "new_name": new.rpartition("/")[2]})
     for table in ("datasette_files_files", "datasette_files_trash"):
         conn.execute(
             f"UPDATE {table} SET folder = :new || substr(folder, :cut) "
-            "WHERE source_slug = :source AND (folder = :old OR folder LIKE :like ESCAPE '\\')",
-            params)
+            "WHERE source_slug = :source AND (folder = :old OR "
+            + below_sql("folder", ":old") + ")", params)
         if paths_follow:
             conn.execute(
                 f"UPDATE {table} SET path = :new || substr(path, :cut) "
-                "WHERE source_slug = :source AND path LIKE :like ESCAPE '\\'", params)
+                "WHERE source_slug = :source AND " + below_sql("path", ":old"), params)
     conn.execute(
         "UPDATE datasette_files_trash_items SET folder = :new || substr(folder, :cut) "
-        "WHERE source_slug = :source AND (folder = :old OR folder LIKE :like ESCAPE '\\')",
+        "WHERE source_slug = :source AND (folder = :old OR " + below_sql("folder", ":old") + ")",
         params)
     # The files' trigger counted them into folder rows that had moved with their
     # counts already: count the moved folders afresh.
     conn.execute(
         "UPDATE datasette_files_folders AS f SET file_count = (SELECT count(*) "
         "FROM datasette_files_files WHERE source_slug = f.source_slug AND folder = f.path) "
-        "WHERE source_slug = :source AND (path = :new OR path LIKE :new_like ESCAPE '\\')",
-        {"source": source, "new": new, "new_like": _escaped_prefix(new)})
+        "WHERE source_slug = :source AND (path = :new OR " + below_sql("path", ":new") + ")",
+        {"source": source, "new": new})
     move_uploads_in(conn, source, old, new, paths_follow)
 
 
@@ -190,27 +185,28 @@ def move_uploads_in(conn, source: str, old: str, new: str, paths_follow: bool) -
     conn.execute(
         f"UPDATE datasette_files_uploads SET folder = :new || substr(folder, :cut), "
         f"path = {path_sql} WHERE source_slug = :source AND status != 'completed' "
-        "AND (folder = :old OR folder LIKE :like ESCAPE '\\')",
-        {"source": source, "old": old, "new": new, "cut": len(old) + 1,
-         "like": _escaped_prefix(old)})
+        "AND (folder = :old OR " + below_sql("folder", ":old") + ")",
+        {"source": source, "old": old, "new": new, "cut": len(old) + 1})
 
 
 def folder_file_ids(conn, source: str, folder: str) -> list[str]:
-    like = _escaped_prefix(folder)
     return [row[0] for row in conn.execute(
-        "SELECT id FROM datasette_files_files WHERE source_slug = ? "
-        "AND (folder = ? OR folder LIKE ? ESCAPE '\\')", [source, folder, like])]
+        "SELECT id FROM datasette_files_files WHERE source_slug = :source "
+        "AND (folder = :folder OR " + below_sql("folder", ":folder") + ")",
+        {"source": source, "folder": folder})]
 
 
 def subfolders_below(conn, source: str, folder: str) -> list[str]:
     """Every folder below ``folder``, relative to it, parents first."""
     rows = conn.execute(
-        "SELECT path FROM datasette_files_folders WHERE source_slug = ? AND path LIKE ? "
-        "ESCAPE '\\' ORDER BY length(path)", [source, _escaped_prefix(folder)])
+        "SELECT path FROM datasette_files_folders WHERE source_slug = :source AND "
+        + below_sql("path", ":folder") + " ORDER BY length(path)",
+        {"source": source, "folder": folder})
     return [row[0][len(folder) + 1:] for row in rows]
 
 
 def delete_folder_rows(conn, source: str, folder: str) -> None:
     conn.execute(
-        "DELETE FROM datasette_files_folders WHERE source_slug = ? "
-        "AND (path = ? OR path LIKE ? ESCAPE '\\')", [source, folder, _escaped_prefix(folder)])
+        "DELETE FROM datasette_files_folders WHERE source_slug = :source "
+        "AND (path = :folder OR " + below_sql("path", ":folder") + ")",
+        {"source": source, "folder": folder})

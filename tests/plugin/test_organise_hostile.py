@@ -73,6 +73,22 @@ def test_two_renames_of_one_file_at_once_both_land(server):
         assert client.get(now["download_url"]).content == b"r"
 
 
+def test_a_delete_racing_renames_trashes_the_file_as_it_is(server):
+    """The delete waits for the renames before it, then trashes the file under
+    the name it has by then (its item named as the file in it)."""
+    with server.client() as client:
+        file = api.upload(client, "team", "racer.txt", b"r")
+    base = f"{server.url}/-/files/{file['id']}/-/"
+    calls = [("rename", {"filename": f"r-{n}.txt"}) for n in range(6)] + [("delete", {})]
+    with concurrent.futures.ThreadPoolExecutor(len(calls)) as pool:
+        answers = list(pool.map(lambda call: httpx.post(base + call[0], json=call[1],
+                                                        timeout=60), calls))
+    deleted = answers[-1]
+    assert deleted.status_code == 200, deleted.text
+    item = deleted.json()["trash"]
+    assert item["name"] == item["file"]["filename"], item
+
+
 def test_a_numbered_folder_name_stays_within_255_bytes(server, tmp_path):
     name = "é" * 127  # 254 bytes
     with server.client() as client:

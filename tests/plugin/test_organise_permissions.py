@@ -115,6 +115,15 @@ def test_a_folder_change_needs_the_right_over_every_file_in_it(seeded):
                           json={"path": "Ours"}).status_code == 200
 
 
+def test_deleting_a_folder_needs_delete_not_upload(seeded):
+    serve, _ = seeded
+    server = serve({"files-browse": True, "files-delete": True})
+    with server.client(BOB) as bob:
+        deleted = bob.post("/-/files/folders/pub/-/delete", json={"path": "Shared"})
+        assert deleted.status_code == 200, deleted.text
+        api.assert_api_error(bob.post("/-/files/folders/pub/-/create", json={"name": "x"}), 403)
+
+
 def test_the_trash_shows_owners_their_own_and_deleters_everything(seeded):
     serve, files = seeded
     server = serve({"files-browse": True, "files-delete": ADMIN_ONLY}, owners_can_delete=True)

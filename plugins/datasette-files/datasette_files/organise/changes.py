@@ -18,9 +18,9 @@ import os
 import signal
 from typing import Any, Callable
 
-from ..base import FileMissing, FileRecord, FileRecords, Moves, PathTaken, StorageError
+from ..base import FileMissing, FileRecord, FileRecords, Moves, PathTaken
 from ..registry import Registry
-from ..registry.journal import JournalTable
+from ..registry.journal import COMMITTED, JournalTable
 from ..sources import Sources
 
 log = logging.getLogger("datasette_files")
@@ -57,11 +57,15 @@ async def apply(registry: Registry, sources: Sources, steps: list, write: Callab
 
         result = await registry.db.execute_write_fn(commit)
     except BaseException:
-        await asyncio.shield(_undo_and_forget(registry, sources, entry_id, made))
+        # Cancelled while the write thread ran it, the write may have committed:
+        # then the steps stand, and only the cleanup is left.
+        if await asyncio.shield(journal.state_of(entry_id)) == COMMITTED:
+            await asyncio.shield(_finish(registry, sources, entry_id, cleanup or []))
+        else:
+            await asyncio.shield(_undo_and_forget(registry, sources, entry_id, made))
         raise
     crash_point("committed")
-    await _clean_up(sources, cleanup or [])
-    await journal.forget(entry_id)
+    await _finish(registry, sources, entry_id, cleanup or [])
     return result
 
 
@@ -70,9 +74,8 @@ async def recover(registry: Registry, sources: Sources) -> int:
     finish the cleanup of every one that did. How many there were."""
     entries = await registry.journal.unfinished()
     for entry in entries:
-        if entry.state == "committed":
-            await _clean_up(sources, entry.cleanup)
-            await registry.journal.forget(entry.id)
+        if entry.state == COMMITTED:
+            await _finish(registry, sources, entry.id, entry.cleanup)
         else:
             await _undo_and_forget(registry, sources, entry.id, entry.steps)
     if entries:
@@ -113,12 +116,24 @@ async def copy_file(source, path: str, destination, new_path: str, record=None) 
 
 async def _undo_and_forget(registry: Registry, sources: Sources, entry_id: int,
                            steps: list) -> None:
+    """Undo ``steps``, newest first; the entry is forgotten only once all are
+    undone, else the next start tries again (each undo may run twice)."""
+    undone = True
     for step in reversed(steps):
         try:
             await _undo(sources, step)
         except Exception:
-            log.exception("datasette-files: could not undo %s", step)
-    await registry.journal.forget(entry_id)
+            undone = False
+            log.exception("datasette-files: could not undo %s (tried again at the next start)",
+                          step)
+    if undone:
+        await registry.journal.forget(entry_id)
+
+
+async def _finish(registry: Registry, sources: Sources, entry_id: int, cleanup: list) -> None:
+    """Do a committed change's cleanup; forget it once all of it is done."""
+    if await _clean_up(sources, cleanup):
+        await registry.journal.forget(entry_id)
 
 
 async def _undo(sources: Sources, step: list) -> None:
@@ -139,7 +154,10 @@ async def _undo(sources: Sources, step: list) -> None:
             pass
 
 
-async def _clean_up(sources: Sources, cleanup: list) -> None:
+async def _clean_up(sources: Sources, cleanup: list) -> bool:
+    """Remove what a committed change left behind; whether all of it went (a
+    file already gone counts as gone)."""
+    done = True
     for task in cleanup:
         try:
             storage = sources.get(task[1]).storage
@@ -147,10 +165,13 @@ async def _clean_up(sources: Sources, cleanup: list) -> None:
                 await storage.delete_file(task[2])
             elif task[0] == "remove_folder" and hasattr(storage, "remove_empty_folder"):
                 await storage.remove_empty_folder(task[2])
-        except (FileNotFoundError, StorageError, LookupError):
+        except FileNotFoundError:
             continue
         except Exception:
-            log.exception("datasette-files: could not clean up %s", task)
+            done = False
+            log.exception("datasette-files: could not clean up %s (tried again at the next "
+                          "start)", task)
+    return done
 
 
 def moves_bytes(source) -> bool:

@@ -112,13 +112,28 @@ class Organiser:
                     purged += await trash.purge(self.registry, self.sources, item) or 1
         return purged
 
+    async def purge_expired(self, retention_days: float) -> int:
+        """Purge every item in the trash longer than ``retention_days``, each
+        under its source's lock (a restore of it may be under way), even
+        during a sync: a purge moves no bytes a walk could meet."""
+        before = trash.expired_before(retention_days)
+        purged = 0
+        while items := await self.registry.trash.expired(before):
+            for item in items:
+                async with self.lock(item.source_slug):
+                    current = await self.registry.trash.get(item.id)
+                    if current is not None:
+                        await trash.purge(self.registry, self.sources, current)
+                purged += 1
+        return purged
+
     async def purge_expired_forever(self, retention_days: float,
                                     every_seconds: float = 3600) -> None:
         """Purge what has been in the trash longer than the retention, now and
         then every ``every_seconds``."""
         while True:
             try:
-                purged = await trash.purge_expired(self.registry, self.sources, retention_days)
+                purged = await self.purge_expired(retention_days)
                 if purged:
                     log.info("datasette-files: purged %d item(s) from the trash", purged)
             except Exception:

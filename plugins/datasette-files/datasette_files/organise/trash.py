@@ -26,6 +26,11 @@ from .folders import existing_folder
 
 
 async def trash_file(registry: Registry, file: FileRow, actor_id: Optional[str]) -> TrashItem:
+    """Put ``file`` in the trash as it is now (read again: the caller holds the
+    source's lock, and a rename may have come first)."""
+    file = await registry.files.get(file.id)
+    if file is None:
+        raise NotFound("File not found: deleted meanwhile")
     item = TrashItem(id=new_trash_id(), kind="file", source_slug=file.source_slug,
                      name=file.filename, folder=file.folder, stored_at=file.path,
                      trashed_at=now_timestamp(), trashed_by=actor_id)
@@ -155,12 +160,6 @@ def _emptied_trash_folders(item: TrashItem, files: list[FileRow]) -> list[list]:
             for folder in sorted(folders, key=lambda f: -f.count("/"))]
 
 
-async def purge_expired(registry: Registry, sources: Sources, retention_days: float) -> int:
-    """Purge every item in the trash longer than ``retention_days``."""
-    before = format_timestamp(utc_now() - datetime.timedelta(days=retention_days))
-    purged = 0
-    while items := await registry.trash.expired(before):
-        for item in items:
-            await purge(registry, sources, item)
-            purged += 1
-    return purged
+def expired_before(retention_days: float) -> str:
+    """The time before which what went to the trash is due to be purged."""
+    return format_timestamp(utc_now() - datetime.timedelta(days=retention_days))

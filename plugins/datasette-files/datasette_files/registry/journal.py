@@ -59,6 +59,12 @@ class JournalTable:
         await self.db.execute_write(
             "DELETE FROM datasette_files_journal WHERE id = ?", [entry_id])
 
+    async def state_of(self, entry_id: int) -> Optional[str]:
+        """PENDING or COMMITTED; None once forgotten."""
+        row = (await self.db.execute(
+            "SELECT state FROM datasette_files_journal WHERE id = ?", [entry_id])).first()
+        return row[0] if row else None
+
     async def unfinished(self) -> list[JournalEntry]:
         rows = await self.db.execute(
             "SELECT id, state, steps, cleanup FROM datasette_files_journal ORDER BY id")

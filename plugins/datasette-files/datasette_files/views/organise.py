@@ -68,7 +68,7 @@ async def move_folder_view(datasette, request):
 @json_api
 async def delete_folder_view(datasette, request):
     require_method(request, "POST")
-    plugin, source = await source_for(datasette, request, request.url_vars["slug"], UPLOAD)
+    plugin, source = await source_for(datasette, request, request.url_vars["slug"], BROWSE)
     source.require_writable()
     path = _folder_of(await json_object_body(request))
     if await plugin.registry.folders.get(source.slug, path) is None or not path:

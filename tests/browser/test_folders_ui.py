@@ -160,6 +160,34 @@ def test_rename_a_file_on_its_page(page_factory, app_server, width):
     screenshot(page, "folders-file-renamed")
 
 
+@pytest.mark.parametrize("width", WIDTHS)
+def test_rename_onto_a_taken_name_asks_keep_both_or_replace(page_factory, app_server, width):
+    with app_server.login("alice", "alice-password") as alice:
+        alice.post("/-/files/folders/team/-/create", json={"name": f"Clash {width}"})
+        old = api.upload(alice, "team", "plan.txt", b"old plan", folder=f"Clash {width}")
+        new = api.upload(alice, "team", "plan-v2.txt", b"new plan", folder=f"Clash {width}")
+    page = page_factory(width)
+    log_in(page)
+    page.goto(new["url"])
+    page.get_by_role("button", name="Rename", exact=True).click()
+    dialog = page.get_by_role("dialog", name="Rename file")
+    dialog.locator("input[name=name]").fill("plan.txt")
+    dialog.get_by_role("button", name="Rename", exact=True).click()
+    dialog.get_by_role("alert").filter(has_text="A file named “plan.txt” is already here").wait_for()
+    assert "on_conflict" not in dialog.get_by_role("alert").inner_text()
+    assert dialog.get_by_role("button", name="Keep both").is_visible()
+    no_overflow(page)
+    screenshot(page, "folders-rename-conflict")
+    dialog.get_by_role("button", name="Replace").click()
+    page.wait_for_selector("h1:has-text('plan.txt')")
+    with app_server.login("alice", "alice-password") as alice:
+        assert alice.get(new["url"] + ".json").json()["filename"] == "plan.txt"
+        assert alice.get(old["url"] + ".json").status_code == 404  # in the trash
+        trashed = [i["file"]["id"] for i in alice.get("/-/files/trash/team.json").json()["items"]
+                   if i["file"]]
+        assert old["id"] in trashed
+
+
 def test_a_folder_of_folders_is_not_empty(page_factory, app_server):
     with app_server.login("alice", "alice-password") as alice:
         for parent, name in [("", "Projects"), ("Projects", "Apollo")]:

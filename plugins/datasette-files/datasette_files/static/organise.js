@@ -48,6 +48,13 @@ class ActionDialog {
   /* A name taken offers "Keep both" (a numbered name) and, for a file in the
      way, "Replace" (that file goes to the trash). */
   showError(message, conflict) {
+    // The API's message names its on_conflict parameter: say it in people's words.
+    if (conflict && conflict.file_id) {
+      message = "A file named \u201c" + conflict.filename + "\u201d is already here. " +
+        "Replace it (it goes to the trash), or keep both (this one gets a number)?";
+    } else if (conflict) {
+      message = "A folder with that name is already here. Keep both (this one gets a number)?";
+    }
     this.error.textContent = message;
     this.keepBoth.hidden = !conflict;
     this.replace.hidden = !(conflict && conflict.file_id);

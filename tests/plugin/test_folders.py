@@ -185,3 +185,22 @@ def test_a_folder_renamed_and_moved_takes_its_files(server, tmp_path):
         api.assert_api_error(client.post("/-/files/folders/team/-/move",
                                          json={"path": "Old", "folder": "Old/Projects"}), 400,
                              "into itself")
+
+
+def test_a_folder_path_past_1024_bytes_is_refused_not_a_500(server):
+    """Each name is at most 255 bytes; a whole path at most 1024, so a folder
+    and everything in it stays within what filesystems take."""
+    long = "n" * 250
+    with server.client() as client:
+        parent = ""
+        for depth in range(4):
+            assert make_folder(client, parent, f"{long}{depth}").status_code == 201
+            parent = f"{parent}/{long}{depth}" if parent else f"{long}{depth}"
+        api.assert_api_error(make_folder(client, parent, long), 400, "1024")
+        middling = "m" * 40
+        make_folder(client, "", middling)
+        # Moved into another folder, its deepest folder would pass the limit.
+        api.assert_api_error(client.post("/-/files/folders/team/-/move", json={
+            "path": f"{long}0", "folder": middling}), 400, "1024")
+        api.assert_api_error(client.post("/-/files/folders/team/-/move", json={
+            "path": middling, "folder": parent}), 400, "1024")

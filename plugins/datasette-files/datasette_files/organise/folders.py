@@ -11,6 +11,7 @@ from ..registry import Registry
 from ..registry.folders import FolderRow, ensure_folders
 from ..registry.placing import NameTaken, move_folder_rows
 from ..sources import Source, Sources
+from . import names
 from .changes import apply, moves_bytes
 from .files import joined, make_folder_in_storage
 
@@ -21,6 +22,7 @@ async def create_folder(registry: Registry, source: Source, parent: str, name: s
     (an empty folder left there, should the registry write fail, is harmless)."""
     await existing_folder(registry, source, parent)
     path = await free_path(registry, source, parent, name, on_conflict)
+    names.check_path_length(path)
     await make_folder_in_storage(source, path)
     await registry.db.execute_write_fn(
         lambda conn: ensure_folders(conn, source.slug, [path], actor_id))
@@ -40,6 +42,7 @@ async def move_folder(registry: Registry, sources: Sources, source: Source, path
     if (parent, name) == (folder.parent, folder.name):
         return folder
     new = await free_path(registry, source, parent, name, on_conflict, other_than=path)
+    names.check_path_length(new, await registry.folders.deepest_below(source.slug, path))
     steps = [["move_folder", source.slug, path, new]] if moves_bytes(source) else []
     await apply(registry, sources, steps, lambda conn: move_folder_rows(
         conn, source.slug, path, new, moves_bytes(source), actor_id))

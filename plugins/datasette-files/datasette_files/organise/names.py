@@ -12,6 +12,10 @@ from ..registry.folders import MAX_NAME_BYTES
 from ..registry.placing import ON_CONFLICT
 
 MAX_FOLDER_DEPTH = 32
+# A folder made or moved here has a path of at most this many bytes, everything
+# in it included: room to spare below what filesystems take (4,096), with a
+# stored file name (up to about 150 bytes) inside the deepest folder.
+MAX_PATH_BYTES = 1024
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _RESERVED = {TRASH_FOLDER.lower(), ".datasette-files-tmp"}
 
@@ -48,6 +52,14 @@ def folder_path(raw, what: str = "folder") -> str:
     if len(parts) > MAX_FOLDER_DEPTH:
         raise ApiError(f"Folders nest at most {MAX_FOLDER_DEPTH} deep")
     return "/".join(folder_name(part) for part in parts)
+
+
+def check_path_length(path: str, deepest_inside: int = 0) -> None:
+    """ApiError if folder ``path``, with ``deepest_inside`` bytes of folders
+    below it, would pass MAX_PATH_BYTES."""
+    if len(path.encode("utf-8")) + deepest_inside > MAX_PATH_BYTES:
+        raise ApiError(f"That folder path would be longer than {MAX_PATH_BYTES} bytes "
+                       "(with the folders inside it): choose shorter names or fewer levels")
 
 
 def file_name(raw) -> str:

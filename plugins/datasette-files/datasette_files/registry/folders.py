@@ -133,6 +133,14 @@ class FoldersTable:
             candidate = numbered_folder_name(name, n)
         raise ApiError(f"Too many folders called {name!r} here: choose another name")
 
+    async def deepest_below(self, source: str, path: str) -> int:
+        """The bytes the longest folder path below ``path`` adds to it (0 if none)."""
+        row = (await self.db.execute(
+            "SELECT max(length(CAST(path AS BLOB))) FROM datasette_files_folders AS f "
+            f"WHERE source_slug = :source AND {below_sql('path', ':path')}",
+            {"source": source, "path": path})).first()
+        return row[0] - len(path.encode("utf-8")) if row and row[0] else 0
+
     async def all_paths(self, source: str, limit: int = 10_000) -> list[str]:
         """Every folder of a source (for a move's folder picker), in path order."""
         rows = await self.db.execute(

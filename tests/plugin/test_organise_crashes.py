@@ -6,7 +6,6 @@ The server kills itself where a test names a point (``changes.crash_point``):
 after the journal is written, after each storage step, after the commit.
 """
 
-from pathlib import Path
 
 import httpx
 import pytest
@@ -22,12 +21,13 @@ POINTS = ["journaled", "step-1", "committed"]
 @pytest.fixture
 def crashing(make_server, tmp_path):
     def start(point):
+        """A server killed at ``point`` (None: never)."""
         return make_server({
             "permissions": OPEN_PERMISSIONS,
             "plugins": {"datasette-files": {"sync_on_start": False, "sources": {
                 "team": source_config(tmp_path / "team"),
                 "archive": source_config(tmp_path / "archive")}}},
-        }, env={CRASH_AT: point})
+        }, env={CRASH_AT: point} if point else {})
 
     return start
 
@@ -43,12 +43,6 @@ def crash(server, method_url, body):
     server.start()
 
 
-def stored_files(root: Path) -> list[str]:
-    """Every file under a source's root but the server's own temporary files."""
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*")
-                  if p.is_file() and ".datasette-files-tmp" not in p.parts)
-
-
 @pytest.mark.parametrize("point", POINTS)
 def test_a_move_across_sources_killed_anywhere_leaves_one_copy(crashing, tmp_path, point):
     server = crashing(point)
@@ -59,7 +53,7 @@ def test_a_move_across_sources_killed_anywhere_leaves_one_copy(crashing, tmp_pat
         now = client.get(f"/-/files/{file['id']}.json").json()
         assert now["source_slug"] == ("team" if point != "committed" else "archive")
         assert client.get(now["download_url"]).content == b"a,b\n1,2\n"
-    copies = stored_files(tmp_path / "team") + stored_files(tmp_path / "archive")
+    copies = api.stored_files(tmp_path / "team") + api.stored_files(tmp_path / "archive")
     assert len(copies) == 1, copies
 
 
@@ -73,7 +67,7 @@ def test_a_rename_killed_anywhere_leaves_the_file_whole(crashing, tmp_path, poin
         now = client.get(f"/-/files/{file['id']}.json").json()
         assert now["filename"] == ("draft.txt" if point != "committed" else "final.txt")
         assert client.get(now["download_url"]).content == b"text"
-    stored = stored_files(tmp_path / "team")
+    stored = api.stored_files(tmp_path / "team")
     assert len(stored) == 1 and stored[0].startswith(file["id"]), stored
 
 
@@ -96,7 +90,7 @@ def test_a_folder_deleted_killed_anywhere_is_whole_in_one_place(crashing, tmp_pa
         now = client.get(f"/-/files/{file['id']}.json").json()
         assert now["folder"] == "Trip"
         assert client.get(now["download_url"]).content == b"jpeg"
-    assert len(stored_files(tmp_path / "team")) == 1
+    assert len(api.stored_files(tmp_path / "team")) == 1
 
 
 # A purge has no storage step: its rows go, then its bytes (the cleanup).
@@ -110,7 +104,60 @@ def test_a_purge_killed_anywhere_leaves_no_bytes_behind_a_row(crashing, tmp_path
     with server.client() as client:
         items = client.get("/-/files/trash/team.json").json()["items"]
     if point == "committed":
-        assert items == [] and stored_files(tmp_path / "team") == []
+        assert items == [] and api.stored_files(tmp_path / "team") == []
     else:
         assert [i["id"] for i in items] == [item["id"]]
-        assert len(stored_files(tmp_path / "team")) == 1
+        assert len(api.stored_files(tmp_path / "team")) == 1
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_a_folder_restore_killed_anywhere_is_whole_in_one_place(crashing, tmp_path, point):
+    server = crashing(None)
+    with server.client() as client:
+        client.post("/-/files/folders/team/-/create", json={"name": "Trip"})
+        file = api.upload(client, "team", "photo.jpg", b"jpeg", folder="Trip")
+        item = client.post("/-/files/folders/team/-/delete", json={"path": "Trip"}).json()["trash"]
+    server.env = {CRASH_AT: point}  # armed for the restore only
+    server.restart()
+    crash(server, item["restore_url"], {})
+    with server.client() as client:
+        trash = client.get("/-/files/trash/team.json").json()["items"]
+        if point == "committed":
+            assert trash == []
+        else:
+            assert [i["id"] for i in trash] == [item["id"]]
+            assert client.post(item["restore_url"], json={}).status_code == 200
+        now = client.get(f"/-/files/{file['id']}.json").json()
+        assert now["folder"] == "Trip"
+        assert client.get(now["download_url"]).content == b"jpeg"
+        assert client.get("/-/files/folders/team.json").json()["folders"] == ["Trip"]
+    assert api.stored_files(tmp_path / "team") == [f"Trip/{file['id']}-photo.jpg"]
+
+
+@pytest.mark.parametrize("source", ["team", "archive"])
+@pytest.mark.parametrize("point", POINTS)
+def test_a_move_onto_a_taken_name_with_replace_killed_anywhere(crashing, tmp_path, point,
+                                                                 source):
+    server = crashing(point)
+    with server.client() as client:
+        old = api.upload(client, source, "plan.txt", b"old plan")
+        new = api.upload(client, "team", "draft.txt", b"new plan")
+    crash(server, f"/-/files/{new['id']}/-/move",
+          {"source": source, "filename": "plan.txt", "on_conflict": "replace"})
+    with server.client() as client:
+        moved = client.get(f"/-/files/{new['id']}.json").json()
+        assert client.get(moved["download_url"]).content == b"new plan"
+        trash = client.get(f"/-/files/trash/{source}.json").json()["items"]
+        if point == "committed":
+            assert (moved["source_slug"], moved["filename"]) == (source, "plan.txt")
+            assert client.get(f"/-/files/{old['id']}.json").status_code == 404
+            assert [i["file"]["id"] for i in trash] == [old["id"]]
+            restored = client.post(trash[0]["restore_url"], json={}).json()["file"]
+            assert restored["filename"] == "plan (1).txt"
+        else:
+            assert (moved["source_slug"], moved["filename"]) == ("team", "draft.txt")
+            assert trash == []
+        kept = client.get(f"/-/files/{old['id']}.json").json()
+        assert client.get(kept["download_url"]).content == b"old plan"
+    copies = api.stored_files(tmp_path / "team") + api.stored_files(tmp_path / "archive")
+    assert len(copies) == 2, copies

@@ -4,7 +4,6 @@ folders move, an upload whose folder moves between prepare and complete, and
 a kill -9 inside a folder's restore or a move that replaces a file."""
 
 import concurrent.futures
-from pathlib import Path
 
 import httpx
 import pytest
@@ -30,11 +29,6 @@ def make_folder(client, name, parent="", **extra):
 
 def move_folder(client, path, **body):
     return client.post("/-/files/folders/team/-/move", json={"path": path, **body})
-
-
-def stored_files(root: Path) -> list[str]:
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*")
-                  if p.is_file() and ".datasette-files-tmp" not in p.parts)
 
 
 def all_files(client) -> dict:
@@ -128,7 +122,7 @@ def test_an_upload_whose_folder_changes_before_complete_keeps_its_bytes(server, 
             file = completed.json()["file"]
             assert file["folder"] == "Scans"
             assert client.get(file["download_url"]).content == b"%PDF-1"
-            assert stored_files(tmp_path / "team") == [f"Scans/{file['id']}-scan.pdf"]
+            assert api.stored_files(tmp_path / "team") == [f"Scans/{file['id']}-scan.pdf"]
             assert client.get("/-/files/folders/team.json").json()["folders"] == ["Scans"]
         else:
             item = client.post("/-/files/folders/team/-/delete", json={"path": "Inbox"})
@@ -139,7 +133,7 @@ def test_an_upload_whose_folder_changes_before_complete_keeps_its_bytes(server, 
             # ...and purging the folder leaves nothing behind.
             purged = client.post(item.json()["trash"]["purge_url"], json={})
             assert purged.status_code == 200
-            assert stored_files(tmp_path / "team") == []
+            assert api.stored_files(tmp_path / "team") == []
 
 
 def test_folders_moved_while_a_sync_walks_lose_no_file(server, tmp_path):
@@ -166,88 +160,6 @@ def test_folders_moved_while_a_sync_walks_lose_no_file(server, tmp_path):
         assert answers <= {200, 404, 409}, answers
         after = all_files(client)
         assert set(after) == set(before)
-        assert len(stored_files(root)) == 4500
+        assert len(api.stored_files(root)) == 4500
         for file in list(after.values())[::300]:
             assert client.get(file["download_url"]).status_code == 200
-
-
-# kill -9 at each point of changes not covered by test_organise_crashes.py.
-CRASH_AT = "DATASETTE_FILES_TEST_CRASH_AT"
-POINTS = ["journaled", "step-1", "committed"]
-
-
-@pytest.fixture
-def crashing(make_server, tmp_path):
-    def start(point):
-        return make_server({
-            "permissions": OPEN_PERMISSIONS,
-            "plugins": {"datasette-files": {"sync_on_start": False, "sources": {
-                "team": source_config(tmp_path / "team"),
-                "archive": source_config(tmp_path / "archive")}}},
-        }, env={CRASH_AT: point} if point else {})
-
-    return start
-
-
-def crash(server, url, body):
-    """Send the request that kills the server; start it again, unarmed."""
-    with server.client() as client:
-        with pytest.raises(httpx.HTTPError):
-            client.post(url, json=body)
-    server.process.wait(timeout=30)
-    assert server.process.returncode == -9
-    server.env = {}
-    server.start()
-
-
-@pytest.mark.parametrize("point", POINTS)
-def test_a_folder_restore_killed_anywhere_is_whole_in_one_place(crashing, tmp_path, point):
-    server = crashing(None)
-    with server.client() as client:
-        make_folder(client, "Trip")
-        file = api.upload(client, "team", "photo.jpg", b"jpeg", folder="Trip")
-        item = client.post("/-/files/folders/team/-/delete", json={"path": "Trip"}).json()["trash"]
-    server.env = {CRASH_AT: point}  # armed for the restore only
-    server.restart()
-    crash(server, item["restore_url"], {})
-    with server.client() as client:
-        trash = client.get("/-/files/trash/team.json").json()["items"]
-        if point == "committed":
-            assert trash == []
-        else:
-            assert [i["id"] for i in trash] == [item["id"]]
-            assert client.post(item["restore_url"], json={}).status_code == 200
-        now = client.get(f"/-/files/{file['id']}.json").json()
-        assert now["folder"] == "Trip"
-        assert client.get(now["download_url"]).content == b"jpeg"
-        assert client.get("/-/files/folders/team.json").json()["folders"] == ["Trip"]
-    assert stored_files(tmp_path / "team") == [f"Trip/{file['id']}-photo.jpg"]
-
-
-@pytest.mark.parametrize("source", ["team", "archive"])
-@pytest.mark.parametrize("point", POINTS)
-def test_a_move_onto_a_taken_name_with_replace_killed_anywhere(crashing, tmp_path, point,
-                                                                 source):
-    server = crashing(point)
-    with server.client() as client:
-        old = api.upload(client, source, "plan.txt", b"old plan")
-        new = api.upload(client, "team", "draft.txt", b"new plan")
-    crash(server, f"/-/files/{new['id']}/-/move",
-          {"source": source, "filename": "plan.txt", "on_conflict": "replace"})
-    with server.client() as client:
-        moved = client.get(f"/-/files/{new['id']}.json").json()
-        assert client.get(moved["download_url"]).content == b"new plan"
-        trash = client.get(f"/-/files/trash/{source}.json").json()["items"]
-        if point == "committed":
-            assert (moved["source_slug"], moved["filename"]) == (source, "plan.txt")
-            assert client.get(f"/-/files/{old['id']}.json").status_code == 404
-            assert [i["file"]["id"] for i in trash] == [old["id"]]
-            restored = client.post(trash[0]["restore_url"], json={}).json()["file"]
-            assert restored["filename"] == "plan (1).txt"
-        else:
-            assert (moved["source_slug"], moved["filename"]) == ("team", "draft.txt")
-            assert trash == []
-        kept = client.get(f"/-/files/{old['id']}.json").json()
-        assert client.get(kept["download_url"]).content == b"old plan"
-    copies = stored_files(tmp_path / "team") + stored_files(tmp_path / "archive")
-    assert len(copies) == 2, copies

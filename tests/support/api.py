@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import time
+from pathlib import Path
 from typing import Optional
 
 import httpx
@@ -114,3 +115,9 @@ def wait_for_sync(client, slug="share", hashed=True):
             return status
         time.sleep(0.1)
     raise AssertionError(status)
+
+
+def stored_files(root: Path) -> list[str]:
+    """Every file under a source's root but the server's own temporary files."""
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*")
+                  if p.is_file() and ".datasette-files-tmp" not in p.parts)

@@ -26,8 +26,8 @@ from .thumbnails.pillow import PillowThumbnailGenerator
 from .thumbnails.service import ThumbnailService
 from .uploads.leftovers import LeftoverSweeper
 from .views import (
-    files, imports, instance_gate, listings, openapi, organise, pages, trash, trash_pages,
-    uploads)
+    files, imports, instance_gate, listings, openapi, organise, pages, search_page, trash,
+    trash_pages, uploads)
 from .views import sources as sources_views
 from .views.cache_control import KeepCacheControl
 
@@ -216,7 +216,7 @@ def register_routes(datasette):
         (r"^/-/files/sync/(?P<slug>[^/]+)$", api(sources_views.sync_view)),
         (r"^/-/files/source/(?P<slug>[^/]+)\.json$", api(sources_views.listing_view)),
         (r"^/-/files$", page(pages.index_page)),
-        (r"^/-/files/search$", page(pages.search_page)),
+        (r"^/-/files/search$", page(search_page.search_page)),
         (r"^/-/files/icon\.svg$", api(files.icon_view)),
         (r"^/-/files/openapi\.json$", api(openapi.openapi_view)),
         (r"^/-/files/source/(?P<slug>[^/]+)$", page(pages.source_page)),

@@ -1,20 +1,17 @@
-"""The HTML pages: files index, source listing, upload, file, search."""
+"""The HTML pages: files index, source listing, upload, file (search: search_page.py)."""
 
 from __future__ import annotations
 
-import html
-import re
 import urllib.parse
 
 from datasette import Forbidden, NotFound
 from datasette.plugins import pm
 from datasette.utils import await_me_maybe
-from markupsafe import Markup
 
 from ..organise import names
 from ..permissions import (
     BROWSE, DELETE, EDIT, MANAGE, UPLOAD, FileResource, allowed_on_source, allowed_sources_sql)
-from ..registry import LISTING_SORTS, FileRow, FolderRow, InvalidCursor
+from ..registry import LISTING_SORTS, FileRow, FolderRow
 from ..state import state
 from ..thumbnails.icons import kind_of
 from ..uploads import chunk_size_for
@@ -35,7 +32,7 @@ def card(datasette, file: FileRow) -> dict:
             "large_thumbnail_src": versioned_thumbnail_url(datasette, file, size=400)}
 
 
-async def _browsable_sources(datasette, actor) -> list[dict]:
+async def browsable_sources(datasette, actor) -> list[dict]:
     # Two permission queries in all (asking about each source would be two per
     # source, on every view of the index and of Datasette's home page).
     plugin = state(datasette)
@@ -54,7 +51,7 @@ async def index_page(datasette, request):
     """The sources the actor may browse and the latest files in them; a 403
     (the same page, saying so) for one who may browse none of the configured
     sources (the published datasette-files answers 200: COMPATIBILITY.md)."""
-    sources = await _browsable_sources(datasette, request.actor)
+    sources = await browsable_sources(datasette, request.actor)
     if not sources:
         status = 403 if len(state(datasette).sources) else 200
         return await render(datasette, request, "files_index.html",
@@ -67,7 +64,7 @@ async def index_page(datasette, request):
 
 async def homepage_panel(datasette, request) -> str:
     """The Files panel on Datasette's home page, for those who may browse."""
-    sources = await _browsable_sources(datasette, request.actor)
+    sources = await browsable_sources(datasette, request.actor)
     if not sources:
         return ""
     return await render_html(datasette, request, "_files_homepage.html", {"sources": sources})
@@ -186,7 +183,7 @@ async def file_page(datasette, request):
     can_edit = not source.read_only and allowed[EDIT]
     # Where it may go: sources the actor may browse (the picker lists their
     # folders) and upload to; another source only if this one can delete it.
-    targets = [s["slug"] for s in await _browsable_sources(datasette, request.actor)
+    targets = [s["slug"] for s in await browsable_sources(datasette, request.actor)
                if s["can_upload"] and (s["slug"] == source.slug
                                        or source.capabilities.can_delete)] if can_edit else []
     return await render(datasette, request, "files_file.html", {
@@ -216,43 +213,3 @@ async def file_actions(datasette, actor, file: FileRow, source) -> list[dict]:
             if isinstance(action, dict) and action.get("href") and action.get("label"):
                 actions.append(action)
     return actions
-
-
-@html_page
-async def search_page(datasette, request):
-    plugin = state(datasette)
-    query = request.args.get("q", "")
-    source = request.args.get("source") or None
-    sources = await _browsable_sources(datasette, request.actor)
-    if source is not None and source not in {s["slug"] for s in sources}:
-        source = None
-    try:
-        page = await plugin.registry.search_index.search(
-            await allowed_sources_sql(datasette, request.actor), query=query, source=source,
-            cursor=request.args.get("next") or None, limit=PAGE_SIZE)
-    except InvalidCursor:
-        raise NotFound("That page of results no longer exists")
-    words = [w for w in query.split() if w.strip('"')]
-    files = []
-    for file in page.files:
-        entry = card(datasette, file)
-        entry["filename_html"] = highlight(file.filename, words)
-        entry["search_text_html"] = highlight(file.search_text[:300], words)
-        files.append(entry)
-    return await render(datasette, request, "files_search.html", {
-        "q": query, "source": source, "sources": sources, "files": files,
-        "total": page.total,
-        "total_is_capped": page.total_is_capped, "next": page.next_cursor,
-    })
-
-
-def highlight(text: str, words: list[str]) -> Markup:
-    """``text`` escaped, with the prefixes of query words marked."""
-    escaped = html.escape(text or "")
-    if not words:
-        return Markup(escaped)
-    pattern = re.compile(
-        r"\b(" + "|".join(re.escape(html.escape(w.strip('"'))) for w in words) + r")",
-        re.IGNORECASE,
-    )
-    return Markup(pattern.sub(r"<mark>\1</mark>", escaped))

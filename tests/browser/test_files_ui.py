@@ -185,8 +185,8 @@ def test_edit_search_text_then_find_it(page_factory):
     page.goto("/-/files/search")
     page.fill("#df-q", "flamingo")
     page.keyboard.press("Enter")
-    page.wait_for_selector(".df-card")
-    assert page.locator(".df-card .df-name").all_inner_texts() == ["second-pelican.bin"]
+    page.wait_for_selector(".df-result")
+    assert page.locator(".df-result-name").all_inner_texts() == ["second-pelican.bin"]
 
 
 def test_files_menu_link_and_anonymous_view(page_factory):

@@ -21,12 +21,12 @@ from markupsafe import Markup
 from ..clock import utc_now
 from ..errors import ApiError
 from ..permissions import allowed_sources_sql
-from ..registry import SEARCH_SORTS, FileRow, InvalidCursor
+from ..registry import SEARCH_SORTS, FileRow, InvalidCursor, InvalidQuery
 from ..state import state
 from .common import html_page, render
 from .pages import browsable_sources, card, folder_url
 from .params import choice_param
-from .search_standin import KINDS, LABELS, SearchFilters
+from .search_standin import KINDS, LABELS, SearchFilters, search
 
 PAGE_SIZE = 50
 # The page's parameters, in the order its links write them ("next" is a
@@ -81,49 +81,40 @@ class PageArgs:
 
 @html_page
 async def search_page(datasette, request):
-    plugin = state(datasette)
-    actor_id = (request.actor or {}).get("id")
-    sources = await browsable_sources(datasette, request.actor)
     args = PageArgs.from_request(request.args)
-    if args.get("source") and args.get("source") not in {s["slug"] for s in sources}:
-        args = args.without("source", "folder")  # as if it were not there
-    context = {"args": args, "q": args.get("q") or "", "sources": sources,
-               "source": args.get("source"), "folder": args.get("folder") or "",
-               "actor_id": actor_id, "kinds": KINDS, "sort_labels": SORT_LABELS,
+    actor_id = (request.actor or {}).get("id")
+    context = {"args": args, "q": args.get("q") or "", "source": args.get("source"),
+               "folder": args.get("folder") or "", "actor_id": actor_id,
+               "sources": await browsable_sources(datasette, request.actor),
+               "kinds": KINDS, "sort_labels": SORT_LABELS, "sort": args.get("sort"),
+               "default_sort": "relevance" if (args.get("q") or "").strip() else "newest",
                "date_presets": date_presets(args, utc_now().date()),
-               "size_presets": size_presets(args), "sort": args.get("sort"),
-               "default_sort": "relevance" if (args.get("q") or "").strip() else "newest"}
+               "size_presets": size_presets(args),
+               "clear_url": args.without(*FILTER_PARAMS).query()}
     try:
         filters = SearchFilters.from_args(request.args)
-        sort = choice_param(request.args, "sort", tuple(SORT_LABELS), None)
-    except ApiError as error:
-        # The form as it was, to put right, and a way out.
-        return await render(datasette, request, "files_search.html", {
-            **context, "error": str(error), "chips": [], "files": [],
-            "clear_url": args.without(*FILTER_PARAMS).query()},
-            status=error.status)
-    chips = filter_chips(args, filters, actor_id, context["date_presets"],
-                         context["size_presets"])
-    try:
-        page = await plugin.registry.search_index.search(
+        page = await search(
+            state(datasette).registry.search_index,
             await allowed_sources_sql(datasette, request.actor), query=context["q"],
-            source=args.get("source"), folder=filters.folder,
-            sort=sort if sort in SEARCH_SORTS else None,
+            filters=filters, sort=choice_param(request.args, "sort", SEARCH_SORTS, None),
             cursor=request.args.get("next") or None, limit=PAGE_SIZE)
     except InvalidCursor:
         raise NotFound("That page of results no longer exists")
+    except (ApiError, InvalidQuery) as error:
+        # The form as it was, to put right, and a way out.
+        return await render(datasette, request, "files_search.html", {
+            **context, "error": str(error), "chips": [], "files": []}, status=400)
     words = context["q"].split()
-    matches = getattr(page, "matches", {})
     return await render(datasette, request, "files_search.html", {
-        **context, "filters": filters, "chips": chips,
-        "files": [result(datasette, args, file, words, matches.get(file.id))
+        **context,
+        "chips": filter_chips(args, filters, actor_id, context["date_presets"],
+                              context["size_presets"]),
+        "files": [result(datasette, args, file, words, page.matches.get(file.id))
                   for file in page.files],
         "total": page.total, "total_is_capped": page.total_is_capped,
-        "previous_url": _page_url(args, getattr(page, "previous_cursor", None)),
+        "previous_url": _page_url(args, page.previous_cursor),
         "next_url": _page_url(args, page.next_cursor),
-        "page": getattr(page, "page", 1), "pages": getattr(page, "pages", 1),
-        "pages_is_capped": getattr(page, "pages_is_capped", False),
-        "clear_url": args.without(*FILTER_PARAMS).query(),
+        "page": page.page, "pages": page.pages, "pages_is_capped": page.pages_is_capped,
     })
 
 
@@ -192,7 +183,7 @@ def filter_chips(args: PageArgs, filters: SearchFilters, actor_id: Optional[str]
              args.without("folder"))
     elif args.get("source"):
         chip(f"In {args.get('source')}", args.without("source"))
-    for kind in dict.fromkeys(filters.kind):
+    for kind in filters.kinds:
         chip(f"Kind: {LABELS.get(kind, kind)}", args.without("kind", value=kind))
     if filters.uploader:
         chip("Uploaded by me" if filters.uploader == actor_id

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime
 import re
-from dataclasses import asdict, dataclass, field
+from types import SimpleNamespace
+from dataclasses import asdict, dataclass
 from typing import Optional
 
 from ..errors import ApiError
@@ -32,7 +33,8 @@ _UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "k": 1024, "m
 
 @dataclass
 class SearchFilters:
-    kind: list[str] = field(default_factory=list)
+    source: Optional[str] = None
+    kinds: tuple = ()
     uploader: Optional[str] = None
     since: Optional[str] = None
     until: Optional[str] = None
@@ -46,7 +48,7 @@ class SearchFilters:
         for kind in kinds:
             if kind not in LABELS:
                 raise ApiError(f"'kind' must be among {', '.join(LABELS)}")
-        return cls(kind=kinds, uploader=args.get("uploader") or None,
+        return cls(source=args.get("source") or None, kinds=tuple(kinds), uploader=args.get("uploader") or None,
                    since=_date(args, "since"), until=_date(args, "until"),
                    min_size=_size(args, "min_size"), max_size=_size(args, "max_size"),
                    folder=args.get("folder") or None)
@@ -73,3 +75,12 @@ def _size(args, name):
     if not match or match.group(2).lower() not in _UNITS:
         raise ApiError(f"'{name}' must be a size in bytes, or a number with a unit: 10MB")
     return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+
+
+async def search(index, allowed, *, query, filters, sort, cursor, limit):
+    """The engine's search() as CONTRACT18 has it, over today's."""
+    page = await index.search(allowed, query=query, source=filters.source,
+                              folder=filters.folder, cursor=cursor, limit=limit,
+                              sort=sort if sort in ("relevance", "newest") else None)
+    return SimpleNamespace(**vars(page), previous_cursor=None, page=1, pages=1,
+                           pages_is_capped=False, matches={})

@@ -28,7 +28,7 @@ LAYERS = [
     ("sources",),
     ("storage",),
     ("settings",),
-    ("base", "errors", "naming", "clock", "hookspecs", "parsing"),
+    ("base", "errors", "naming", "clock", "hookspecs", "parsing", "kinds"),
 ]
 REPO = Path(__file__).resolve().parents[2]
 

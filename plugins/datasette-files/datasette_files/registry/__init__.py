@@ -16,7 +16,7 @@ from .imports import ImportsTable
 from .rows import FileRow, ImportJob, StoredThumbnail, UploadRow
 from .schema import apply_migrations
 from .search import SORTS as SEARCH_SORTS
-from .search import FileSearch, InvalidCursor, InvalidQuery, SearchPage, SearchTimedOut
+from .search import FileSearch, InvalidCursor, InvalidQuery, SearchFilters, SearchPage, SearchTimedOut
 from .synced import AddedFile, KnownFile, SyncedFiles
 from .thumbnails import ThumbnailsTable
 from .trash import TrashItem, TrashTable
@@ -26,7 +26,7 @@ from .writes import BatchedWrites, FileToStore
 
 __all__ = [
     "AddedFile", "AllowedSQL", "FileRow", "FolderRow", "TrashItem", "FileToStore", "ImportJob", "InvalidCursor",
-    "InvalidQuery", "KnownFile", "LISTING_SORTS", "Registry", "SEARCH_SORTS", "SearchPage",
+    "InvalidQuery", "KnownFile", "LISTING_SORTS", "Registry", "SEARCH_SORTS", "SearchFilters", "SearchPage",
     "SearchTimedOut", "StoredThumbnail", "UploadRow",
 ]
 

@@ -10,7 +10,8 @@ from datasette import Response
 from ..errors import ApiError
 from ..naming import FILE_ID_PATTERN
 from ..permissions import BROWSE, UPLOAD, allowed_on_source, allowed_sources_sql
-from ..registry import SEARCH_SORTS
+from ..kinds import kind_of
+from ..registry import SEARCH_SORTS, SearchFilters
 from ..state import state
 from .common import json_api, require_method
 from .file_json import file_json
@@ -26,46 +27,60 @@ _FILE_ID = re.compile(f"^{FILE_ID_PATTERN}$")
 async def search_view(datasette, request):
     require_method(request, "GET", "HEAD")
     plugin = state(datasette)
-    source = request.args.get("source") or None
-    if source is not None:
-        plugin.sources.get(source)
+    filters = SearchFilters.from_args(request.args)
+    if filters.source is not None:
+        plugin.sources.get(filters.source)
     sort = choice_param(request.args, "sort", SEARCH_SORTS, None)
     limit = page_size(request.args)
     allowed = await allowed_sources_sql(datasette, request.actor, BROWSE)
     page = await plugin.registry.search_index.search(
         allowed,
         query=request.args.get("q", ""),
-        source=source,
+        filters=filters,
         cursor=request.args.get("next") or None,
         limit=limit,
         sort=sort,
-        folder=request.args.get("folder") or None,
     )
     browsable = await plugin.registry.search_index.allowed_slugs(allowed)
-    next_url = None
-    if page.next_cursor:
-        args = [(k, v) for k, v in urllib.parse.parse_qsl(request.query_string) if k != "next"]
-        next_url = datasette.urls.path(
-            "/-/files/search.json?" + urllib.parse.urlencode([*args, ("next", page.next_cursor)])
-        )
+    files = []
+    for file in page.files:
+        entry = file_json(datasette, file)
+        entry["kind"] = kind_of(file.content_type, file.filename)
+        entry["match"] = page.matches.get(file.id)
+        files.append(entry)
     return Response.json(
         {
             "ok": True,
             "q": request.args.get("q", ""),
             # As the published datasette-files answers: the filter as given ("" for
             # none) and the slugs of the sources the actor may browse.
-            "source": source or "",
+            "source": filters.source or "",
             "sources": [s.slug for s in plugin.sources if s.slug in browsable],
-            "folder": request.args.get("folder") or None,
+            "folder": filters.folder,
+            "filters": filters.as_json(),
             "sort": page.sort,
-            "files": [file_json(datasette, file) for file in page.files],
+            "files": files,
             "total": page.total,
             "total_is_capped": page.total_is_capped,
             "total_display": f"{page.total:,}+" if page.total_is_capped else f"{page.total:,}",
+            "page": page.page,
+            "pages": page.pages,
+            "pages_is_capped": page.pages_is_capped,
             "next": page.next_cursor,
-            "next_url": next_url,
+            "next_url": _with_cursor(datasette, request, page.next_cursor),
+            "previous": page.previous_cursor,
+            "previous_url": _with_cursor(datasette, request, page.previous_cursor),
         }
     )
+
+
+def _with_cursor(datasette, request, cursor):
+    """This search's URL at the page ``cursor`` leads to; None without one."""
+    if not cursor:
+        return None
+    args = [(k, v) for k, v in urllib.parse.parse_qsl(request.query_string) if k != "next"]
+    return datasette.urls.path(
+        "/-/files/search.json?" + urllib.parse.urlencode([*args, ("next", cursor)]))
 
 
 def page_size(args) -> int:

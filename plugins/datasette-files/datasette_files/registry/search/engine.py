@@ -1,0 +1,497 @@
+"""Search over the files an actor may browse, one page at a time, fast at any size.
+
+The plan depends on how many files each part of a search leaves, which is
+cheap to ask of the indexes (counts stop at a cap):
+
+- few matches of the words (at most CANDIDATE_CAP), or a filter that leaves
+  few files: those candidates are checked against everything else and sorted;
+- otherwise the index of the sort order is walked, checking each file, until
+  the page is full. Relevance over many matches walks the full-text index
+  instead: files matching every word first, then those matching some, each
+  most recently added first (ranking tens of thousands of matches by score
+  is slow and tells little).
+
+Totals are exact up to COUNT_CAP. When a walk cannot count its matches
+cheaply, the total is an estimate from the first SCAN_BUDGET files, marked
+as capped ("at least").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from datasette.database import QueryInterrupted
+
+from ..files import AllowedSQL
+from ..rows import FileRow, file_columns
+from .cursors import Cursor, InvalidCursor
+from .filters import SearchFilters, folder_predicate
+from .orders import ORDERS, SORTS, key_values
+from .segments import Segment
+from .text import SearchText, TextMatch, match_of
+
+# Beyond this many matches a total is reported as "at least" this many.
+COUNT_CAP = 10_000
+# Up to this many matches are ranked by score (words matched, then bm25).
+RANK_CAP = 1_000
+# Up to this many candidates are sorted in memory; more are walked in order.
+CANDIDATE_CAP = 10_000
+# A filter this narrow drives a search for words that match many files: each
+# candidate's words are checked through the full-text index, which costs more.
+WORD_CHECK_CAP = 500
+# How many matches a page of the "some of the words" tier looks through.
+TIER_SCAN = 3_000
+# How many files a walk reads to estimate its total.
+SCAN_BUDGET = 5_000
+FTS = "datasette_files_fts"
+NAMES = "datasette_files_names"
+FILES = "datasette_files_files"
+# Column weights of bm25 (filename, content_type, search_text, folder): a
+# word in the name counts most.
+BM25 = f"bm25({FTS}, 10.0, 1.0, 2.0, 4.0)"
+
+
+class SearchTimedOut(Exception):
+    """A search ran out of its SQL time limit."""
+
+
+@dataclass
+class SearchPage:
+    files: list[FileRow]
+    total: int
+    total_is_capped: bool
+    next_cursor: Optional[str]
+    sort: str
+    previous_cursor: Optional[str] = None
+    page: int = 1
+    pages: int = 1
+    pages_is_capped: bool = False
+    # File id -> {"field", "snippet_html"}: where the words matched, when it
+    # was the search text or a folder name.
+    matches: dict = field(default_factory=dict)
+
+
+@dataclass
+class _Driver:
+    """A filter's index, and how many files it leaves (at most the cap + 1)."""
+
+    index: str
+    condition: str
+    count: int
+
+
+class FileSearch:
+    """Queries over the files table, its full-text and trigram indexes."""
+
+    def __init__(self, db, time_limit_ms: Optional[int] = None):
+        self.db = db
+        # At most Datasette's sql_time_limit_ms (a longer one is ignored).
+        self.time_limit_ms = time_limit_ms
+        # Datasette's SQL threads serve every database: searches leave one free,
+        # so a burst of slow searches queues here instead of stalling everyone.
+        self.running = asyncio.Semaphore(max(1, (db.ds.setting("num_sql_threads") or 1) - 1))
+
+    async def search(
+        self,
+        allowed: AllowedSQL,
+        *,
+        query: str = "",
+        filters: Optional[SearchFilters] = None,
+        source: Optional[str] = None,
+        folder: Optional[str] = None,
+        cursor: Optional[str] = None,
+        limit: int = 50,
+        sort: Optional[str] = None,
+    ) -> SearchPage:
+        """One page of the files matching ``query`` and ``filters`` in the
+        sources ``allowed`` names, in ``sort`` order (relevance with a query,
+        newest without). ``source`` and ``folder`` are shorthands for filters.
+        Raises InvalidCursor, InvalidQuery, and SearchTimedOut when the SQL
+        runs out of its time limit."""
+        filters = filters or SearchFilters()
+        if source is not None or folder is not None:
+            filters = dataclasses.replace(filters, source=source or filters.source,
+                                          folder=folder or filters.folder)
+        text = SearchText.parse(query)
+        async with self.running:
+            try:
+                return await _Run(self, allowed, text, filters, limit).page(
+                    sort, Cursor.decode(cursor))
+            except QueryInterrupted:
+                raise SearchTimedOut(
+                    "The search took too long and was stopped: try more specific words "
+                    "or fewer filters, or try again later") from None
+
+    async def allowed_slugs(self, allowed: AllowedSQL) -> set[str]:
+        """The slugs ``allowed`` names: one query, where asking Datasette about
+        each source would be one per source."""
+        rows = await self.execute(f"{allowed.as_cte()} SELECT parent FROM allowed_sources",
+                                  dict(allowed.params))
+        return {row[0] for row in rows}
+
+    async def execute(self, sql: str, params: dict):
+        return await self.db.execute(sql, params, custom_time_limit=self.time_limit_ms)
+
+
+class _Run:
+    """One search: its conditions, and the queries that answer it."""
+
+    def __init__(self, search: FileSearch, allowed: AllowedSQL, text: SearchText,
+                 filters: SearchFilters, limit: int):
+        self.search = search
+        self.allowed = allowed
+        self.text = text
+        self.filters = filters
+        self.limit = limit
+        self.params: dict[str, Any] = dict(allowed.params)
+        # The unary + keeps the planner off the source indexes for this test:
+        # each plan below picks its index itself.
+        self.where = ["+f.source_slug IN (SELECT parent FROM allowed_sources)",
+                      *filters.predicates(self.params)]
+        if text.words:
+            self.params["df_any"] = text.any_word()
+            self.params["df_every"] = text.every_word()
+            if text.substrings:
+                self.params["df_substrings"] = text.any_substring()
+
+    async def rows(self, sql: str, params: Optional[dict] = None) -> list:
+        return list(await self.search.execute(f"{self.allowed.as_cte()} {sql}",
+                                              params or self.params))
+
+    async def count(self, sql: str) -> int:
+        return (await self.rows(sql))[0][0]
+
+    # The plan.
+
+    async def page(self, sort: Optional[str], cursor: Optional[Cursor]) -> SearchPage:
+        if sort not in SORTS:
+            sort = "relevance" if self.text.words else "newest"
+        if sort == "relevance" and not self.text.words:
+            sort = "newest"
+        if self.text.file_id:
+            return await self._by_id(sort)
+        drivers = await self._drivers()
+        narrowest = min(drivers, key=lambda d: d.count) if drivers else None
+        if self.text.words:
+            matches = await self._matches()
+            if matches is not None:
+                if sort == "relevance" and len(matches) <= RANK_CAP:
+                    return await self._ranked(matches, cursor)
+                if sort != "relevance":
+                    return await self._sorted(sort, self._candidates(matches), cursor)
+            elif narrowest and narrowest.count <= WORD_CHECK_CAP:
+                candidates = self._driven_by(narrowest, word_check=True)
+                if sort == "relevance":
+                    return await self._ranked_rows(await self.rows(
+                        f"SELECT {file_columns('f')} {candidates.body}"), cursor,
+                        with_scores=False)
+                return await self._sorted(sort, candidates, cursor)
+            if sort == "relevance":
+                return await self._tiers(cursor)
+            return await self._walk(sort, cursor, word_check=True)
+        if narrowest and narrowest.count <= CANDIDATE_CAP:
+            return await self._sorted(sort, self._driven_by(narrowest), cursor)
+        return await self._walk(sort, cursor, word_check=False)
+
+    async def _drivers(self) -> list[_Driver]:
+        """The filters that have an index, with how many files each leaves."""
+        filters, found = self.filters, []
+        candidates = []
+        if filters.source and filters.folder:
+            candidates.append((
+                "datasette_files_files_folder_name",
+                "f.source_slug = :df_source AND f.folder >= :df_folder "
+                "AND f.folder < :df_folder || '0'"))
+        if filters.kinds:
+            index, condition = "datasette_files_files_kind", "f.kind IN ({})"
+            if filters.source:
+                index = "datasette_files_files_source_kind"
+                condition = "f.source_slug = :df_source AND " + condition
+            names = ", ".join(f":df_kind{i}" for i in range(len(filters.kinds)))
+            candidates.append((index, condition.format(names)))
+        if filters.uploader is not None:
+            candidates.append(("datasette_files_files_uploaded_by",
+                               "f.uploaded_by = :df_uploader"))
+        if filters.since or filters.until:
+            bounds = [c for c, on in (("f.created_at >= :df_since", filters.since),
+                                      ("f.created_at < :df_until", filters.until)) if on]
+            index = "datasette_files_files_created"
+            if filters.source:
+                index = "datasette_files_files_source_created"
+                bounds.insert(0, "f.source_slug = :df_source")
+            candidates.append((index, " AND ".join(bounds)))
+        if filters.min_size is not None or filters.max_size is not None:
+            bounds = [c for c, on in (
+                ("ifnull(f.size, -1) >= :df_min_size", filters.min_size is not None),
+                ("ifnull(f.size, -1) <= :df_max_size", filters.max_size is not None)) if on]
+            index = "datasette_files_files_size"
+            if filters.source:
+                index = "datasette_files_files_source_size_known"
+                bounds.insert(0, "f.source_slug = :df_source")
+            candidates.append((index, " AND ".join(bounds)))
+        for index, condition in candidates:
+            count = await self.count(
+                f"SELECT count(*) FROM (SELECT 1 FROM {FILES} f INDEXED BY {index} "
+                f"WHERE {condition} LIMIT {CANDIDATE_CAP + 1})")
+            found.append(_Driver(index, condition, count))
+        return found
+
+    async def _matches(self) -> Optional[list[int]]:
+        """The seqs of the files the words match (newest first), or None when
+        there are more than CANDIDATE_CAP."""
+        sources = [(FTS, "df_any")]
+        if self.text.substrings:
+            sources.append((NAMES, "df_substrings"))
+        for table, param in sources:
+            count = await self.count(
+                f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {table} MATCH :{param} "
+                f"LIMIT {CANDIDATE_CAP + 1})")
+            if count > CANDIDATE_CAP:
+                return None
+        seqs: set[int] = set()
+        for table, param in sources:
+            seqs.update(row[0] for row in await self.rows(
+                f"SELECT rowid FROM {table} WHERE {table} MATCH :{param}"))
+        if len(seqs) > CANDIDATE_CAP:
+            return None
+        return sorted(seqs, reverse=True)
+
+    def _word_check(self, seq: str = "f.seq") -> str:
+        """SQL: the file's name contains a long word, or the full-text index
+        has one of the words for it. The name is the cheap test, so it comes
+        first; one lookup per word costs less than one of all words at once."""
+        checks = []
+        for i, pattern in enumerate(self.text.like_patterns()):
+            self.params[f"df_like{i}"] = pattern
+            checks.append(f"f.filename LIKE :df_like{i} ESCAPE '\\'")
+        for i, term in enumerate(self.text.word_terms()):
+            self.params[f"df_word{i}"] = term
+            checks.append(f"EXISTS (SELECT 1 FROM {FTS} WHERE {FTS} MATCH :df_word{i} "
+                          f"AND {FTS}.rowid = {seq})")
+        return "(" + " OR ".join(checks) + ")"
+
+    # Candidate plans: few files, checked and sorted in memory.
+
+    def _candidates(self, seqs: list[int]) -> "_SegmentSQL":
+        self.params["df_seqs"] = json.dumps(seqs)
+        where = " AND ".join(self.where)
+        return _SegmentSQL(
+            f"FROM json_each(:df_seqs) AS m CROSS JOIN {FILES} f ON f.seq = m.value "
+            f"WHERE {where}")
+
+    def _driven_by(self, driver: _Driver, word_check: bool = False) -> "_SegmentSQL":
+        where = [driver.condition, *self.where]
+        if word_check:
+            where.append(self._word_check())
+        return _SegmentSQL(f"FROM {FILES} f INDEXED BY {driver.index} "
+                           f"WHERE {' AND '.join(where)}")
+
+    async def _sorted(self, sort: str, candidates: "_SegmentSQL", cursor) -> SearchPage:
+        order = ORDERS[sort]
+        segment = Segment([order.key, "f.seq"], order.descending,
+                          lambda condition, by: f"SELECT {file_columns('f')} "
+                                                f"{candidates.body} {condition} ORDER BY {by}")
+        total = await self.count(f"SELECT count(*) FROM (SELECT 1 {candidates.body} "
+                                 f"LIMIT {COUNT_CAP + 1})")
+        return await self._keyset_page(sort, [segment], cursor, total, total > COUNT_CAP)
+
+    # Walks: many candidates, read in the order of an index.
+
+    async def _walk(self, sort: str, cursor, word_check: bool) -> SearchPage:
+        order = ORDERS[sort]
+        where = list(self.where)
+        slugs = [self.filters.source] if self.filters.source else \
+            sorted(await self.search.allowed_slugs(self.allowed))
+        if len(slugs) == 1:
+            index = order.source_index
+            self.params["df_walk_source"] = slugs[0]
+            where.insert(0, "f.source_slug = :df_walk_source")
+        else:
+            index = order.index
+        if word_check:
+            where.append(self._word_check())
+        body = f"FROM {FILES} f INDEXED BY {index} WHERE {' AND '.join(where)}"
+        segment = Segment([order.key, "f.seq"], order.descending,
+                          lambda condition, by: f"SELECT {file_columns('f')} {body} "
+                                                f"{condition} ORDER BY {by}")
+        # With words, their matches are the stream to count (checking each
+        # file's words would cost more); without, the walk's own index.
+        total, capped = await self._estimate(
+            self._matches_stream() if word_check else
+            f"SELECT f.seq AS seq FROM {FILES} f INDEXED BY {index} "
+            f"WHERE {where[0] if len(slugs) == 1 else '1'} ORDER BY {order.key}, f.seq")
+        return await self._keyset_page(sort, [segment], cursor, total, capped)
+
+    async def _tiers(self, cursor) -> SearchPage:
+        """Relevance over many matches. With one word: every match, most
+        recently added first. With more: the files with every word (as word
+        prefixes) first, then those with some, each most recently added first;
+        a page of the second looks through at most TIER_SCAN matches, so when
+        nearly every match has every word, that tier ends early."""
+        where = " AND ".join(self.where)
+        columns = file_columns("f")
+        arms = [f"SELECT rowid AS seq FROM {FTS} WHERE {FTS} MATCH :df_any {{c}}"]
+        if self.text.substrings:
+            arms.append(f"SELECT rowid AS seq FROM {NAMES} WHERE {NAMES} MATCH "
+                        ":df_substrings {c}")
+        several = len(self.text.words) > 1
+
+        def any_word(condition: str, by: str) -> str:
+            # The position's condition goes into each arm, so each index seeks
+            # to it; the union merges the arms in order.
+            inner = condition.replace("m.seq", "rowid")
+            direction = by.split()[-1]
+            union = " UNION ".join(arm.format(c=inner) for arm in arms)
+            # A LIMIT (-1: none) keeps SQLite from dropping the subquery's ORDER BY.
+            scan, not_every = "LIMIT -1", ""
+            if several:
+                scan = f"LIMIT {TIER_SCAN}"
+                # On f.seq, not m.seq: the check then runs after the filters.
+                not_every = (f"AND NOT EXISTS (SELECT 1 FROM {FTS} WHERE {FTS} MATCH :df_every "
+                             f"AND {FTS}.rowid = f.seq)")
+            # No ORDER BY outside: the union comes in order, and sorting its
+            # rows again would read (and check) every one before the first.
+            return (f"SELECT {columns} FROM ({union} ORDER BY 1 {direction} {scan}) AS m "
+                    f"CROSS JOIN {FILES} f ON f.seq = m.seq WHERE {where} {not_every}")
+
+        segments = [Segment(["m.seq"], True, any_word)]
+        if several:
+            segments.insert(0, Segment(
+                [f"{FTS}.rowid"], True,
+                lambda condition, by: f"SELECT {columns} FROM {FTS} CROSS JOIN {FILES} f "
+                                      f"ON f.seq = {FTS}.rowid WHERE {FTS} MATCH :df_every "
+                                      f"AND {where} {condition} ORDER BY {by}"))
+        total, capped = await self._estimate(self._matches_stream())
+        return await self._keyset_page("relevance", segments, cursor, total, capped)
+
+    async def _estimate(self, stream: str) -> tuple[int, bool]:
+        """The total of a walk: how many of the first SCAN_BUDGET files of
+        ``stream`` (SQL returning a ``seq`` column) pass the filters. Exact when
+        the stream ends sooner. Otherwise the stream is known to hold more than
+        CANDIDATE_CAP files (that is why it is walked): the share that passed,
+        of that many, marked capped ("at least")."""
+        where = " AND ".join(self.where)
+        scanned, found = (await self.rows(
+            f"SELECT count(*), ifnull(sum({where}), 0) FROM ({stream} LIMIT {SCAN_BUDGET}) AS d "
+            f"CROSS JOIN {FILES} f ON f.seq = d.seq"))[0]
+        if scanned < SCAN_BUDGET:
+            return found, False
+        return max(found, round(found * (CANDIDATE_CAP + 1) / scanned)), True
+
+    def _matches_stream(self) -> str:
+        """SQL: the seqs of the files the words match, most recently added first."""
+        arms = [f"SELECT rowid AS seq FROM {FTS} WHERE {FTS} MATCH :df_any"]
+        if self.text.substrings:
+            arms.append(f"SELECT rowid AS seq FROM {NAMES} WHERE {NAMES} MATCH :df_substrings")
+        return " UNION ".join(arms) + " ORDER BY 1 DESC"
+
+    # Pages.
+
+    async def _keyset_page(self, sort: str, segments: list[Segment], cursor: Optional[Cursor],
+                           total: int, capped: bool) -> SearchPage:
+        if cursor is not None and cursor.ranked:
+            raise InvalidCursor("That cursor belongs to a different sort order")
+        backwards = bool(cursor and cursor.backwards)
+        start_segment, after = 0, None
+        if cursor is not None:
+            start_segment, after = cursor.position[0], list(cursor.position[1:])
+            if start_segment >= len(segments) or len(after) != len(segments[0].keys) \
+                    and start_segment == 0:
+                raise InvalidCursor("That cursor belongs to a different search")
+        rows: list[tuple[int, FileRow]] = []
+        numbers = range(start_segment, -1, -1) if backwards else \
+            range(start_segment, len(segments))
+        for number in numbers:
+            params = dict(self.params)
+            params["df_limit"] = self.limit + 1 - len(rows)
+            sql = segments[number].query(after, backwards, params) + " LIMIT :df_limit"
+            rows.extend((number, FileRow.from_sql(row)) for row in await self.rows(sql, params))
+            if len(rows) > self.limit:
+                break
+            after = None
+        more = len(rows) > self.limit
+        rows = rows[:self.limit]
+        if backwards:
+            rows.reverse()
+        page = cursor.page if cursor else 1
+        if backwards and not more:
+            page = 1  # nothing before these: the first page, whatever the cursor said
+        positions = [self._position(sort, number, row) for number, row in rows]
+        has_next = (more and not backwards) or (backwards and cursor is not None)
+        has_previous = page > 1 and bool(rows)
+        next_cursor = Cursor(page + 1, positions[-1]).encode() if has_next and rows else None
+        previous_cursor = Cursor(page - 1, positions[0], backwards=True).encode() \
+            if has_previous else None
+        return self._page(sort, [row for _, row in rows], total, capped, page,
+                          next_cursor, previous_cursor)
+
+    def _position(self, sort: str, segment: int, row: FileRow) -> tuple:
+        if sort == "relevance":
+            return (segment, row.seq)
+        return (segment, *key_values(ORDERS[sort], row), row.seq)
+
+    async def _ranked(self, seqs: list[int], cursor) -> SearchPage:
+        candidates = self._candidates(seqs)
+        return await self._ranked_rows(
+            await self.rows(f"SELECT {file_columns('f')} {candidates.body}"), cursor)
+
+    async def _ranked_rows(self, rows: list, cursor: Optional[Cursor],
+                           with_scores: bool = True) -> SearchPage:
+        """Rank up to RANK_CAP files: most words matched, then bm25 (when the
+        words match few files: the scores come from all of them), then newest."""
+        if cursor is not None and not cursor.ranked:
+            raise InvalidCursor("That cursor belongs to a different sort order")
+        files = [FileRow.from_sql(row) for row in rows][:RANK_CAP]
+        scores = {}
+        if files and with_scores:
+            scores = dict(await self.rows(
+                f"SELECT rowid, {BM25} FROM {FTS} WHERE {FTS} MATCH :df_any"))
+        matched = {file.seq: self._match(file).words for file in files}
+        files.sort(key=lambda f: (-matched[f.seq], scores.get(f.seq, 0.0), -f.seq))
+        offset = cursor.position[0] if cursor else 0
+        page = cursor.page if cursor else 1
+        shown = files[offset:offset + self.limit]
+        next_cursor = Cursor(page + 1, (offset + self.limit,), ranked=True).encode() \
+            if offset + self.limit < len(files) else None
+        previous_cursor = Cursor(page - 1, (max(0, offset - self.limit),), ranked=True).encode() \
+            if offset > 0 else None
+        return self._page("relevance", shown, len(files), False, page, next_cursor,
+                          previous_cursor)
+
+    async def _by_id(self, sort: str) -> SearchPage:
+        self.params["df_id"] = self.text.file_id
+        rows = await self.rows(f"SELECT {file_columns('f')} FROM {FILES} f "
+                               f"WHERE f.id = :df_id AND {' AND '.join(self.where)}")
+        files = [FileRow.from_sql(row) for row in rows]
+        return self._page(sort, files, len(files), False, 1, None, None)
+
+    def _match(self, file: FileRow) -> TextMatch:
+        return match_of(self.text, file.filename, file.search_text, file.folder,
+                        file.content_type)
+
+    def _page(self, sort: str, files: list[FileRow], total: int, capped: bool, page: int,
+              next_cursor: Optional[str], previous_cursor: Optional[str]) -> SearchPage:
+        total = min(total, COUNT_CAP)
+        matches = {}
+        if self.text.words:
+            for file in files:
+                match = self._match(file)
+                if match.field:
+                    matches[file.id] = {"field": match.field,
+                                        "snippet_html": match.snippet_html}
+        pages = max(1, -(-total // self.limit))
+        return SearchPage(files=files, total=total, total_is_capped=capped,
+                          next_cursor=next_cursor, previous_cursor=previous_cursor,
+                          sort=sort, page=page, pages=max(pages, page),
+                          pages_is_capped=capped, matches=matches)
+
+
+@dataclass
+class _SegmentSQL:
+    """The FROM and WHERE of a set of candidates."""
+
+    body: str

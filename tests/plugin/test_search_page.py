@@ -146,6 +146,8 @@ def test_each_active_filter_is_a_chip_whose_link_drops_only_it(alice):
     assert page.field("until")["value"] == "2026-03-01"
     assert page.field("min_size")["value"] == "1kB" and page.field("max_size")["value"] == ""
     assert '<option value="name" selected>' in text
+    # The panel counts what is set in it (the folder is not).
+    assert '<span class="df-count">(5 active)</span>' in text
 
 
 def test_presets_are_links_that_set_their_range_and_keep_the_rest(alice):
@@ -238,6 +240,9 @@ def test_empty_state_names_the_filters_and_links_to_drop_each(alice):
     text, page = get_page(alice, q="zzzqqq")
     assert "No files match “zzzqqq”" in text and "fewer or shorter words" in text
     assert not [a for a in page.links if a["text"].startswith("Without")]
+    # A source that is not there (or not the actor's) finds nothing, and can be dropped.
+    text, page = get_page(alice, q="report", source="nosuch")
+    assert names(page) == [] and page.chips() == {"In nosuch": [("q", "report")]}
 
 
 def test_a_bad_filter_value_is_a_400_page_with_the_form_to_correct_it(alice):

@@ -20,13 +20,14 @@ from markupsafe import Markup
 
 from ..clock import utc_now
 from ..errors import ApiError
+from ..kinds import KINDS, LABELS, kind_of
 from ..permissions import allowed_sources_sql
-from ..registry import SEARCH_SORTS, FileRow, InvalidCursor, InvalidQuery
+from ..registry import SEARCH_SORTS, FileRow, InvalidCursor, InvalidQuery, SearchFilters
+from ..registry.search.text import MIN_SUBSTRING_CHARS, fold
 from ..state import state
 from .common import html_page, render
 from .pages import browsable_sources, card, folder_url
 from .params import choice_param
-from .search_standin import KINDS, LABELS, SearchFilters, search
 
 PAGE_SIZE = 50
 # The page's parameters, in the order its links write them ("next" is a
@@ -39,9 +40,8 @@ SORT_LABELS = {"relevance": "Relevance", "newest": "Newest first", "oldest": "Ol
 # Size presets: (label, min_size, max_size), as typed in the size boxes.
 SIZE_PRESETS = (("Up to 1 MB", None, "1MB"), ("1 MB to 100 MB", "1MB", "100MB"),
                 ("Over 100 MB", "100MB", None))
-# Words of this many characters match inside a name too; shorter ones only
-# at the start of a word (CONTRACT18; the README says so).
-SUBSTRING_LENGTH = 3
+# Where a word starts, as the engine splits words (letters and digits, not "_").
+_WORD_START = r"(?<![^\W_])"
 
 
 @dataclass(frozen=True)
@@ -93,8 +93,7 @@ async def search_page(datasette, request):
                "clear_url": args.without(*FILTER_PARAMS).query()}
     try:
         filters = SearchFilters.from_args(request.args)
-        page = await search(
-            state(datasette).registry.search_index,
+        page = await state(datasette).registry.search_index.search(
             await allowed_sources_sql(datasette, request.actor), query=context["q"],
             filters=filters, sort=choice_param(request.args, "sort", SEARCH_SORTS, None),
             cursor=request.args.get("next") or None, limit=PAGE_SIZE)
@@ -130,7 +129,7 @@ def result(datasette, args: PageArgs, file: FileRow, words: list[str],
     return {
         **card(datasette, file),
         "filename_html": highlight(file.filename, words),
-        "kind_label": LABELS.get(kind_of(file), ""),
+        "kind_label": LABELS[kind_of(file.content_type, file.filename)],
         "folder_label": folder_label(file.source_slug, file.folder),
         "folder_url": folder_url(datasette, file.source_slug, file.folder),
         # The engine escapes the snippet and marks what matched in it.
@@ -144,10 +143,6 @@ def result(datasette, args: PageArgs, file: FileRow, words: list[str],
 def folder_label(source: str, folder: str) -> str:
     """'team / Reports / 2024': a source and a folder in it, for people."""
     return " / ".join([source, *(folder.split("/") if folder else [])])
-
-
-def kind_of(file: FileRow) -> str:
-    return getattr(file, "kind", None) or ""
 
 
 def date_presets(args: PageArgs, today: datetime.date) -> list[dict]:
@@ -175,14 +170,15 @@ def filter_chips(args: PageArgs, filters: SearchFilters, actor_id: Optional[str]
     """One chip per active filter: what it is, and the link that drops it."""
     chips = []
 
-    def chip(label: str, dropped: PageArgs):
-        chips.append({"label": label, "url": dropped.query()})
+    def chip(label: str, dropped: PageArgs, in_panel: bool = True):
+        # in_panel: set in the Filters panel (where a source and folder are not).
+        chips.append({"label": label, "url": dropped.query(), "in_panel": in_panel})
 
     if args.get("folder"):
         chip(f"In {folder_label(args.get('source'), args.get('folder'))}",
-             args.without("folder"))
+             args.without("folder"), in_panel=False)
     elif args.get("source"):
-        chip(f"In {args.get('source')}", args.without("source"))
+        chip(f"In {args.get('source')}", args.without("source"), in_panel=False)
     for kind in filters.kinds:
         chip(f"Kind: {LABELS.get(kind, kind)}", args.without("kind", value=kind))
     if filters.uploader:
@@ -219,17 +215,26 @@ def size_label(size: Optional[int]) -> Optional[str]:
 
 
 def highlight(text: str, words: list[str]) -> Markup:
-    """``text`` escaped, with what the query's words match marked: words of
-    SUBSTRING_LENGTH or more anywhere in it, shorter ones at a word's start."""
-    words = [w.strip('"') for w in words if w.strip('"')]
+    """``text`` escaped, with what the query's words match marked, as the
+    engine matches: diacritics folded, any case; words of MIN_SUBSTRING_CHARS or
+    more anywhere in it, shorter ones at the start of a word."""
+    text = text or ""
+    words = [fold(w.strip('"')) for w in words if w.strip('"')]
     if not words:
-        return Markup(html.escape(text or ""))
+        return Markup(html.escape(text))
+    # The folded text, and for each of its characters the one of ``text`` it came from.
+    folded, origin = [], []
+    for index, character in enumerate(text):
+        folded.append(fold(character))
+        origin += [index] * len(folded[-1])
     pattern = re.compile("|".join(
-        re.escape(w) if len(w) >= SUBSTRING_LENGTH else r"\b" + re.escape(w)
-        for w in sorted(words, key=len, reverse=True)), re.IGNORECASE)
+        re.escape(w) if len(w) >= MIN_SUBSTRING_CHARS else _WORD_START + re.escape(w)
+        for w in sorted(words, key=len, reverse=True)))
     marked, end = [], 0
-    for found in pattern.finditer(text or ""):
-        marked += [html.escape(text[end:found.start()]),
-                   "<mark>", html.escape(found.group()), "</mark>"]
-        end = found.end()
-    return Markup("".join(marked) + html.escape((text or "")[end:]))
+    for found in pattern.finditer("".join(folded)):
+        start, stop = origin[found.start()], origin[found.end() - 1] + 1
+        if start >= end:
+            marked += [html.escape(text[end:start]), "<mark>", html.escape(text[start:stop]),
+                       "</mark>"]
+            end = stop
+    return Markup("".join(marked) + html.escape(text[end:]))

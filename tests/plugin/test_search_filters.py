@@ -3,12 +3,12 @@ seeded in bulk (so searches take the plans of a large registry too) and
 checked against a plain Python reading of the same rows."""
 
 import re
-import sqlite3
 
 import pytest
 
 from support import api
-from support.server import DatasetteServer, assert_no_server_errors, source_config
+from support.server import (
+    DatasetteServer, assert_no_server_errors, source_config, start_with_files)
 
 ADMIN = {"id": "admin", "roles": ["admin"]}
 MEMBER = {"id": "member", "roles": ["member"]}
@@ -63,18 +63,7 @@ def server(tmp_path_factory):
         "plugins": {"datasette-files": {"sources": {
             "team": source_config(data / "team"), "archive": source_config(data / "archive")}}},
     })
-    server.start()
-    server.stop()
-    conn = sqlite3.connect(server.internal_db)
-    columns = ["id", "source_slug", "path", "filename", "content_type", "folder", "created_at",
-               "size", "uploaded_by", "search_text"]
-    with conn:
-        conn.executemany(
-            f"INSERT INTO datasette_files_files ({', '.join(columns)}, content_hash) "
-            f"VALUES ({', '.join('?' * len(columns))}, 'sha256:0')",
-            [[row[c] for c in columns] for row in ROWS])
-    conn.close()
-    server.start()
+    start_with_files(server, [{**row, "content_hash": "sha256:0"} for row in ROWS])
     yield server
     server.stop()
     assert_no_server_errors(server)

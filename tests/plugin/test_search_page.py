@@ -4,14 +4,14 @@ source page's "Search in this folder" box. Plain HTML: no JavaScript needed."""
 
 from __future__ import annotations
 
-import sqlite3
 import urllib.parse
 from html.parser import HTMLParser
 
 import pytest
 
 from support.config import ALICE
-from support.server import DatasetteServer, assert_no_server_errors, source_config
+from support.server import (
+    DatasetteServer, assert_no_server_errors, source_config, start_with_files)
 
 REPORTS = 60  # more than a page (50)
 
@@ -25,8 +25,9 @@ def server(tmp_path_factory):
         "permissions": {"files-browse": {"id": "alice"}},
         "plugins": {"datasette-files": {"sources": {
             "team": source_config(data / "team"), "archive": source_config(data / "archive")}}},
-    }).start()
-    server.stop()
+    })
+    columns = ("id", "source_slug", "path", "filename", "content_type", "size", "uploaded_by",
+               "created_at", "search_text", "folder")
     rows = [(f"df-{n:026d}", "team", f"Reports/2024/report-{n}.txt", f"report-{n}.txt",
              "text/plain", 2000, "alice", "2026-01-01 00:00:00", "", "Reports/2024")
             for n in range(REPORTS)]
@@ -39,14 +40,7 @@ def server(tmp_path_factory):
         ("df-a0000000000000000000000003", "archive", "Old/plan.pdf", "plan.pdf",
          "application/pdf", 200_000_000, "carol", "2020-03-03 03:00:00", "", "Old"),
     ]
-    conn = sqlite3.connect(server.internal_db)
-    with conn:
-        conn.executemany(
-            "INSERT INTO datasette_files_files (id, source_slug, path, filename, content_type, "
-            "size, uploaded_by, created_at, search_text, folder) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    conn.close()
-    server.start()
+    start_with_files(server, [dict(zip(columns, row)) for row in rows])
     yield server
     server.stop()
     assert_no_server_errors(server)

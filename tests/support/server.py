@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -152,6 +153,23 @@ class DatasetteServer(ServerProcess):
         """An HTTP client acting as ``actor`` (anonymous when None)."""
         cookies = {"ds_actor": actor_cookie(actor)} if actor else {}
         return httpx.Client(base_url=self.url, cookies=cookies, timeout=60, **kwargs)
+
+
+def start_with_files(server: DatasetteServer, rows: list[dict]) -> DatasetteServer:
+    """Start ``server`` with ``rows`` (column -> value, the same columns in
+    each) inserted straight into its registry's files table first: dates,
+    uploaders and numbers of files no upload through the API would give."""
+    server.start()  # makes the registry's tables
+    server.stop()
+    columns = list(rows[0])
+    conn = sqlite3.connect(server.internal_db)
+    with conn:
+        conn.executemany(
+            f"INSERT INTO datasette_files_files ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' * len(columns))})",
+            [[row[column] for column in columns] for row in rows])
+    conn.close()
+    return server.start()
 
 
 def assert_no_server_errors(server: ServerProcess) -> None:

@@ -144,6 +144,14 @@ def test_each_active_filter_is_a_chip_whose_link_drops_only_it(alice):
     assert '<span class="df-count">(5 active)</span>' in text
 
 
+def test_kinds_are_read_as_the_engine_reads_them(alice):
+    """Any case, with spaces, comma-separated or repeated: each one's chip drops it."""
+    _, page = get_page(alice, kind=" Image, PDF", q="x")
+    assert page.chips() == {"Kind: Image": [("q", "x"), ("kind", "pdf")],
+                            "Kind: PDF": [("q", "x"), ("kind", "image")]}
+    assert "checked" in page.field("kind", "image") and "checked" in page.field("kind", "pdf")
+
+
 def test_presets_are_links_that_set_their_range_and_keep_the_rest(alice):
     _, page = get_page(alice, q="budget", max_size="5MB", until="2026-01-01")
     presets = {a["text"]: query_of(a["href"]) for a in page.links if "data-preset" in a}

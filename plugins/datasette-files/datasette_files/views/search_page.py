@@ -56,7 +56,9 @@ class PageArgs:
         pairs = []
         for name in PARAMS:
             for value in args.getlist(name):
-                values = value.split(",") if name == "kind" else [value]
+                # Kinds as the engine reads them: any case, around commas.
+                values = [v.strip().lower() for v in value.split(",")] \
+                    if name == "kind" else [value]
                 pairs.extend((name, v) for v in values if v.strip())
         return cls(tuple(pairs))
 

@@ -110,6 +110,17 @@ class FilesTable:
         params = {**allowed.params, "df_ids": json.dumps(file_ids)}
         return [FileRow.from_sql(row) for row in await self.db.execute(sql, params)]
 
+    async def recent(self, allowed: AllowedSQL, limit: int) -> list[FileRow]:
+        """The latest files in the sources ``allowed`` names, newest first."""
+        # The unary + keeps the planner off the source indexes: walking seq
+        # backwards stops after ``limit`` allowed rows, where an index on
+        # source_slug would sort every allowed file first.
+        rows = await self.db.execute(
+            f"{allowed.as_cte()} SELECT {FILE_COLUMNS} FROM datasette_files_files "
+            "WHERE +source_slug IN (SELECT parent FROM allowed_sources) "
+            "ORDER BY seq DESC LIMIT :df_limit", {**allowed.params, "df_limit": limit})
+        return [FileRow.from_sql(row) for row in rows]
+
     async def list_source(
         self, source: str, sort: str, descending: bool, limit: int, *,
         offset: int = 0, after: Optional[tuple] = None, folder: Optional[str] = None,
@@ -129,12 +140,19 @@ class FilesTable:
             where.append("folder = :only_folder")
             params["only_folder"] = only_folder
         if after is not None:
-            where.append(f"({column}, seq) {'<' if descending else '>'} (:after_value, :after_seq)")
+            # The collation on the value, not the column: only so does SQLite
+            # seek the index to the cursor instead of scanning up to it.
+            bare, _, collation = column.partition(" ")
+            where.append(f"({bare}, seq) {'<' if descending else '>'} "
+                         f"(:after_value {collation}, :after_seq)")
             params.update(after_value=after[0], after_seq=after[1])
+        order = f"ORDER BY {column} {direction}, seq {direction}"
+        # The page's rows are found in an index alone, then read: an OFFSET of
+        # 100,000 then steps over index entries, not over table rows.
         rows = await self.db.execute(
-            f"SELECT {FILE_COLUMNS} FROM datasette_files_files WHERE {' AND '.join(where)} "
-            f"ORDER BY {column} {direction}, seq {direction} LIMIT :limit OFFSET :offset",
-            params)
+            f"SELECT {FILE_COLUMNS} FROM datasette_files_files WHERE seq IN ("
+            f"SELECT seq FROM datasette_files_files WHERE {' AND '.join(where)} "
+            f"{order} LIMIT :limit OFFSET :offset) {order}", params)
         return [FileRow.from_sql(row) for row in rows]
 
     async def named(self, source: str, folder: str, filename: str,
@@ -155,17 +173,15 @@ class FilesTable:
         return (await self.db.execute(
             sql, {**allowed.params, **in_folder_params(folder), "df_source": source})).first()[0]
 
-    async def count_in_folder(self, source: str, folder: str) -> int:
-        return (await self.db.execute(
-            "SELECT count(*) FROM datasette_files_files WHERE source_slug = ? AND folder = ?",
-            [source, folder])).first()[0]
-
     async def count_in_source(self, source: str) -> int:
-        return (await self.db.execute(
-            "SELECT count(*) FROM datasette_files_files WHERE source_slug = ?",
-            [source])).first()[0]
+        """How many files ``source`` has (kept by triggers, not counted)."""
+        row = (await self.db.execute(
+            "SELECT file_count FROM datasette_files_source_counts WHERE source_slug = ?",
+            [source])).first()
+        return row[0] if row else 0
 
     async def count_by_source(self) -> dict[str, int]:
+        """How many files each source has (kept by triggers, not counted)."""
         rows = await self.db.execute(
-            "SELECT source_slug, count(*) FROM datasette_files_files GROUP BY source_slug")
+            "SELECT source_slug, file_count FROM datasette_files_source_counts")
         return {row[0]: row[1] for row in rows}

@@ -1,5 +1,5 @@
 """The folders table: every folder of every source, empty ones included, with
-the number of files directly in each (kept by triggers on the files table)."""
+the number of files and of folders directly in each (kept by triggers)."""
 
 from __future__ import annotations
 
@@ -41,9 +41,7 @@ class FolderRow:
 
 
 FOLDER_COLUMNS = ("source_slug, path, parent, name, file_count, created_at, created_by, "
-                  "(SELECT count(*) FROM datasette_files_folders AS child "
-                  "WHERE child.source_slug = f.source_slug AND child.parent = f.path "
-                  "AND child.path != '') AS folder_count")
+                  "folder_count")
 
 
 def parent_of(path: str) -> str:
@@ -99,13 +97,13 @@ class FoldersTable:
         self.db = db
 
     async def get(self, source: str, path: str) -> Optional[FolderRow]:
-        """The folder at ``path`` ('' is the source's root, which always exists)."""
-        if path == "":
-            return FolderRow(source, "", "", "", await self._root_count(source), "", None,
-                             await self._child_count(source, ""))
+        """The folder at ``path`` ('' is the source's root, which always exists:
+        its row comes with its first file or folder)."""
         row = (await self.db.execute(
             f"SELECT {FOLDER_COLUMNS} FROM datasette_files_folders AS f "
             "WHERE source_slug = ? AND path = ?", [source, path])).first()
+        if row is None and path == "":
+            return FolderRow(source, "", "", "", 0, "", None, 0)
         return FolderRow.from_sql(row) if row else None
 
     async def children(self, source: str, path: str, limit: int = 1000) -> list[FolderRow]:
@@ -147,17 +145,6 @@ class FoldersTable:
             "SELECT path FROM datasette_files_folders WHERE source_slug = ? AND path != '' "
             "ORDER BY path COLLATE NOCASE LIMIT ?", [source, limit])
         return [row[0] for row in rows]
-
-    async def _root_count(self, source: str) -> int:
-        row = (await self.db.execute(
-            "SELECT file_count FROM datasette_files_folders WHERE source_slug = ? AND path = ''",
-            [source])).first()
-        return row[0] if row else 0
-
-    async def _child_count(self, source: str, path: str) -> int:
-        return (await self.db.execute(
-            "SELECT count(*) FROM datasette_files_folders WHERE source_slug = ? AND parent = ? "
-            "AND path != ''", [source, path])).first()[0]
 
     async def match_storage(self, source: str, found: set[str], unreadable: list[str],
                             started_at: str) -> None:

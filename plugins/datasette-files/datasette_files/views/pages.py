@@ -17,7 +17,8 @@ from ..thumbnails.icons import kind_of
 from ..uploads import chunk_size_for
 from .common import browsable_file, html_page, render, render_html
 from .file_json import file_json, versioned_thumbnail_url
-from .params import NUMERIC_SORTS, choice_param, number_param
+from .params import (
+    NUMERIC_SORTS, choice_param, decode_listing_cursor, listing_cursor, number_param)
 from .trash_pages import may_see_trash, trashed_file_page
 
 PAGE_SIZE = 50
@@ -56,10 +57,11 @@ async def index_page(datasette, request):
         status = 403 if len(state(datasette).sources) else 200
         return await render(datasette, request, "files_index.html",
                             {"sources": [], "recent": []}, status=status)
-    page = await state(datasette).registry.search_index.search(
-        await allowed_sources_sql(datasette, request.actor), limit=RECENT_FILES)
+    # The latest files alone: a search would also count its matches.
+    recent = await state(datasette).registry.files.recent(
+        await allowed_sources_sql(datasette, request.actor), RECENT_FILES)
     return await render(datasette, request, "files_index.html", {
-        "sources": sources, "recent": [card(datasette, file) for file in page.files]})
+        "sources": sources, "recent": [card(datasette, file) for file in recent]})
 
 
 async def homepage_panel(datasette, request) -> str:
@@ -87,37 +89,42 @@ async def source_page(datasette, request):
     order = choice_param(request.args, "order", ("asc", "desc"),
                          "desc" if sort in NUMERIC_SORTS else "asc")
     descending = order == "desc"
-    page_number = number_param(request.args, "page", 1)
     folder = names.folder_path(request.args.get("folder"))
-    here = await plugin.registry.folders.get(source.slug, folder) if folder else None
-    if folder and here is None:
+    here = await plugin.registry.folders.get(source.slug, folder)
+    if here is None:
         raise NotFound(f"Folder not found: {folder!r} in source {source.slug!r}")
-    files = plugin.registry.files
-    in_folder = await files.count_in_folder(source.slug, folder)
-    pages = max(1, -(-in_folder // PAGE_SIZE))
-    page_number = min(page_number, pages)
-    rows = await files.list_source(
-        source.slug, sort, descending, PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE,
-        only_folder=folder)
+    # The folder row's counts are kept by triggers: nothing is counted here.
+    pages = max(1, -(-here.file_count // PAGE_SIZE))
+    page_number = min(number_param(request.args, "page", 1), pages)
+    rows = await _listing_page(plugin.registry.files, request.args, source.slug, folder,
+                               sort, descending, page_number, here.file_count)
     # Folders come before the files, on the first page only.
     children = await plugin.registry.folders.children(source.slug, folder) \
         if page_number == 1 else []
     can_upload = source.capabilities.can_upload and await allowed_on_source(
         datasette, request.actor, UPLOAD, source.slug)
+    link = {"sort": sort, "order": order, **({"folder": folder} if folder else {})}
     return await render(datasette, request, "files_source.html", {
         "source": source,
         "files": [card(datasette, file) for file in rows],
         "folders": [folder_card(datasette, row) for row in _sorted_folders(
             children, sort, descending)],
-        "heading": here.name if here else source.slug,
+        "heading": here.name if folder else source.slug,
         # A folder's own counts; at the root, the whole source's files.
-        "file_count": here.file_count if here else await files.count_in_source(source.slug),
-        "folder_count": here.folder_count if here else len(children),
+        "file_count": here.file_count if folder
+        else await plugin.registry.files.count_in_source(source.slug),
+        "folder_count": here.folder_count,
         "sort": sort,
         "order": "desc" if descending else "asc",
         "sorts": list(LISTING_SORTS),
         "page": page_number,
         "pages": pages,
+        # Next and previous carry a cursor (found through an index however
+        # deep the page); ``page`` alone still opens any page.
+        "previous_url": _page_url(link, page_number - 1, "previous", rows[0], sort)
+        if page_number > 1 and rows else None,
+        "next_url": _page_url(link, page_number + 1, "next", rows[-1], sort)
+        if page_number < pages and rows else None,
         "can_upload": can_upload,
         "chunk_size": chunk_size_for(source, plugin.settings),
         "sync": plugin.syncs.get(source.slug),
@@ -127,6 +134,37 @@ async def source_page(datasette, request):
         "trail": folder_crumbs(datasette, source.slug, folder),
         "can_see_trash": await may_see_trash(datasette, request, source),
     })
+
+
+async def _listing_page(files, args, slug: str, folder: str, sort: str, descending: bool,
+                        page_number: int, total: int) -> list[FileRow]:
+    """The files of one page of a folder of ``total`` files: after the ``next``
+    cursor, before the ``previous`` one, or else page ``page_number``."""
+    numeric = sort in NUMERIC_SORTS
+    after = decode_listing_cursor(args.get("next"), numeric)
+    if after is not None:
+        return await files.list_source(slug, sort, descending, PAGE_SIZE, after=after,
+                                       only_folder=folder)
+    before = decode_listing_cursor(args.get("previous"), numeric)
+    if before is not None:
+        # The page before, read backwards from the cursor, then put in order.
+        return list(reversed(await files.list_source(
+            slug, sort, not descending, PAGE_SIZE, after=before, only_folder=folder)))
+    start = (page_number - 1) * PAGE_SIZE
+    end = min(start + PAGE_SIZE, total)
+    if start <= total - end:
+        return await files.list_source(slug, sort, descending, PAGE_SIZE, offset=start,
+                                       only_folder=folder)
+    # Nearer the end: counted from there, so no page skips more than half the folder.
+    return list(reversed(await files.list_source(
+        slug, sort, not descending, end - start, offset=total - end, only_folder=folder)))
+
+
+def _page_url(link: dict, page: int, direction: str, file: FileRow, sort: str) -> str:
+    """A link to ``page``, the one just before or after ``file`` (the first page
+    needs no cursor)."""
+    cursor = {direction: listing_cursor(file, sort)} if page > 1 else {}
+    return "?" + urllib.parse.urlencode({**link, "page": page, **cursor})
 
 
 def folder_url(datasette, slug: str, path: str) -> str:

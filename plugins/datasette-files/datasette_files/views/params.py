@@ -47,6 +47,13 @@ def encode_listing_cursor(value, seq: int) -> str:
     return _encoded_pair(value, seq)
 
 
+def listing_cursor(file, sort: str) -> str:
+    """A source listing's cursor at ``file`` (a FileRow) in the order of ``sort``."""
+    value = {"date": file.seq, "name": file.filename, "size": file.size,
+             "type": file.content_type}[sort]
+    return encode_listing_cursor(value, file.seq)
+
+
 def decode_listing_cursor(cursor: Optional[str], value_is_number: bool) -> Optional[tuple]:
     """``(value, seq)`` from a listing's ``next`` cursor; None when there is none.
 

@@ -15,7 +15,7 @@ from .common import json_api, require_method, source_for
 from .file_json import file_json
 from .organise_json import folder_json
 from .listings import page_size
-from .params import NUMERIC_SORTS, choice_param, decode_listing_cursor, encode_listing_cursor
+from .params import NUMERIC_SORTS, choice_param, decode_listing_cursor, listing_cursor
 
 
 @json_api
@@ -83,8 +83,7 @@ async def listing_view(datasette, request):
         source.slug, sort, order == "desc", limit + 1, after=after, only_folder=folder)
     next_cursor = None
     if len(files) > limit:
-        last = files[limit - 1]
-        next_cursor = encode_listing_cursor(_sort_value(last, sort), last.seq)
+        next_cursor = listing_cursor(files[limit - 1], sort)
     next_url = None
     if next_cursor:
         args = [(k, v) for k, v in urllib.parse.parse_qsl(request.query_string) if k != "next"]
@@ -105,7 +104,3 @@ async def listing_view(datasette, request):
         "next_url": next_url,
     })
 
-
-def _sort_value(file, sort: str):
-    return {"date": file.seq, "name": file.filename, "size": file.size,
-            "type": file.content_type}[sort]

@@ -45,6 +45,8 @@ CANDIDATE_CAP = 10_000
 WORD_CHECK_CAP = 500
 # How many matches a page of the "some of the words" tier looks through.
 TIER_SCAN = 3_000
+# Dates or a folder holding at most this many files bound a walk by seq.
+BOUNDED_FILES = 200_000
 # How many files a walk reads to estimate its total.
 SCAN_BUDGET = 5_000
 FTS = "datasette_files_fts"
@@ -318,6 +320,14 @@ class _Run:
         segment = Segment([order.key, "f.seq"], order.descending,
                           lambda condition, by: f"SELECT {file_columns('f')} {body} "
                                                 f"{condition} ORDER BY {by}")
+        if not word_check and not self.filters.narrowing:
+            # Every file of the sources: counted in the source index alone,
+            # which seeks each source (no unary + here).
+            where = " AND ".join(self.where).replace("+f.source_slug", "f.source_slug", 1)
+            total = await self.count(
+                f"SELECT count(*) FROM (SELECT 1 FROM {FILES} f INDEXED BY "
+                f"datasette_files_files_source_seq WHERE {where} LIMIT {COUNT_CAP + 1})")
+            return await self._keyset_page(sort, [segment], cursor, total, total > COUNT_CAP)
         # With words, their matches are the stream to count (checking each
         # file's words would cost more); without, the walk's own index.
         total, capped = await self._estimate(
@@ -339,6 +349,16 @@ class _Run:
             arms.append(f"SELECT rowid AS seq FROM {NAMES} WHERE {NAMES} MATCH "
                         ":df_substrings {c}")
         several = len(self.text.words) > 1
+        # Dates and folders go with the order files were added in: bounds on
+        # seq let each index seek to the stretch that holds them, where a walk
+        # from the newest would read past everything added since.
+        bounds = await self._seq_bounds()
+        if bounds:
+            self.params["df_seq_low"], self.params["df_seq_high"] = bounds
+            within = "AND rowid BETWEEN :df_seq_low AND :df_seq_high"
+            arms = [arm.replace(" {c}", f" {within} {{c}}") for arm in arms]
+        else:
+            within = ""
 
         def any_word(condition: str, by: str) -> str:
             # The position's condition goes into each arm, so each index seeks
@@ -364,9 +384,35 @@ class _Run:
                 [f"{FTS}.rowid"], True,
                 lambda condition, by: f"SELECT {columns} FROM {FTS} CROSS JOIN {FILES} f "
                                       f"ON f.seq = {FTS}.rowid WHERE {FTS} MATCH :df_every "
+                                      f"{within.replace('rowid', FTS + '.rowid')} "
                                       f"AND {where} {condition} ORDER BY {by}"))
-        total, capped = await self._estimate(self._matches_stream())
+        total, capped = await self._estimate(self._matches_stream(within))
         return await self._keyset_page("relevance", segments, cursor, total, capped)
+
+    async def _seq_bounds(self) -> Optional[tuple[int, int]]:
+        """The lowest and highest seq of the files in the date range and the
+        folder, when these leave at most BOUNDED_FILES files."""
+        filters, bounds = self.filters, []
+        if filters.since or filters.until:
+            conditions = [c for c, on in (("f.created_at >= :df_since", filters.since),
+                                          ("f.created_at < :df_until", filters.until)) if on]
+            bounds.append(("datasette_files_files_created", " AND ".join(conditions)))
+        if filters.source and filters.folder:
+            bounds.append(("datasette_files_files_folder_name",
+                           "f.source_slug = :df_source AND f.folder >= :df_folder "
+                           "AND f.folder < :df_folder || '0'"))
+        low, high = None, None
+        for index, condition in bounds:
+            count, first, last = (await self.rows(
+                f"SELECT count(*), min(seq), max(seq) FROM (SELECT f.seq AS seq FROM {FILES} f "
+                f"INDEXED BY {index} WHERE {condition} LIMIT {BOUNDED_FILES + 1})"))[0]
+            if count > BOUNDED_FILES:
+                continue
+            if not count:
+                return (1, 0)  # nothing: an empty range
+            low = first if low is None else max(low, first)
+            high = last if high is None else min(high, last)
+        return None if low is None else (low, high)
 
     async def _estimate(self, stream: str) -> tuple[int, bool]:
         """The total of a walk: how many of the first SCAN_BUDGET files of
@@ -382,11 +428,13 @@ class _Run:
             return found, False
         return max(found, round(found * (CANDIDATE_CAP + 1) / scanned)), True
 
-    def _matches_stream(self) -> str:
-        """SQL: the seqs of the files the words match, most recently added first."""
-        arms = [f"SELECT rowid AS seq FROM {FTS} WHERE {FTS} MATCH :df_any"]
+    def _matches_stream(self, within: str = "") -> str:
+        """SQL: the seqs of the files the words match, most recently added
+        first (``within``: a condition on their rowid)."""
+        arms = [f"SELECT rowid AS seq FROM {FTS} WHERE {FTS} MATCH :df_any {within}"]
         if self.text.substrings:
-            arms.append(f"SELECT rowid AS seq FROM {NAMES} WHERE {NAMES} MATCH :df_substrings")
+            arms.append(f"SELECT rowid AS seq FROM {NAMES} WHERE {NAMES} MATCH :df_substrings "
+                        f"{within}")
         return " UNION ".join(arms) + " ORDER BY 1 DESC"
 
     # Pages.

@@ -197,6 +197,11 @@ def test_a_result_shows_its_folder_its_uploader_and_what_matched(alice):
     [by] = page.classed("df-chip-add")
     assert by["text"] == "by bob"
     assert query_of(by["href"]) == [("q", "sunset"), ("uploader", "bob")]
+    # Matched in a folder's name: that, marked.
+    text, page = get_page(alice, q="photos")
+    assert names(page) == ["holiday.jpg"]
+    snippet = text.split('class="df-snippet"')[1].split("</p>")[0]
+    assert "Matched in the folder name" in snippet and "<mark>Photos</mark>" in snippet
     # The name is marked when the name matched; no snippet then.
     text, page = get_page(alice, q="holi")
     assert "<mark>holi</mark>day.jpg" in text and 'class="df-snippet"' not in text

@@ -43,6 +43,8 @@ CANDIDATE_CAP = 10_000
 # A filter this narrow drives a search for words that match many files: each
 # candidate's words are checked through the full-text index, which costs more.
 WORD_CHECK_CAP = 500
+# What checking one file's words costs, in rows read from a list of candidates.
+WORD_CHECK_COST = 10
 # How many matches a page of the "some of the words" tier looks through.
 TIER_SCAN = 3_000
 # Dates or a folder holding at most this many files bound a walk by seq.
@@ -180,6 +182,9 @@ class _Run:
         narrowest = min(drivers, key=lambda d: d.count) if drivers else None
         if self.text.words:
             matches = await self._matches()
+            if matches is not None and narrowest and \
+                    narrowest.count * WORD_CHECK_COST < len(matches):
+                matches = None  # the filter leaves far fewer files than the words
             if matches is not None:
                 if sort == "relevance" and len(matches) <= RANK_CAP:
                     return await self._ranked(matches, cursor)

@@ -51,6 +51,13 @@ def make_server(tmp_path):
         assert_no_server_errors(server)
 
 
+@pytest.fixture
+def src(pool):
+    """The test's own sources on its module's shared server (the module's
+    ``pool`` fixture makes a support.pool.SourcePool)."""
+    return pool.take()
+
+
 @pytest.fixture(scope="module")
 def open_server(tmp_path_factory):
     """A server where everyone may do everything, with two sources."""

@@ -10,7 +10,6 @@ import pytest
 from support import api
 from support.config import OPEN_PERMISSIONS
 from support.pool import SourcePool
-from support.server import DatasetteServer, assert_no_server_errors
 
 
 @pytest.fixture(scope="module")
@@ -20,18 +19,10 @@ def pool(request, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(pool):
-    server = DatasetteServer(pool.root, {
+    yield from pool.serve({
         "permissions": OPEN_PERMISSIONS,
         "plugins": {"datasette-files": {"sources": pool.sources()}},
-    }).start()
-    yield server
-    server.stop()
-    assert_no_server_errors(server)
-
-
-@pytest.fixture
-def src(pool):
-    return pool.take()
+    })
 
 
 def make_folder(client, source, parent, name, **extra):

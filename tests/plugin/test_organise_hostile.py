@@ -11,7 +11,6 @@ import pytest
 from support import api
 from support.config import OPEN_PERMISSIONS
 from support.pool import SourcePool
-from support.server import DatasetteServer, assert_no_server_errors
 
 
 @pytest.fixture(scope="module")
@@ -22,18 +21,10 @@ def pool(request, tmp_path_factory):
 @pytest.fixture(scope="module")
 def server(pool):
     """One server for the module; each test has a source of its own (``src.team``)."""
-    server = DatasetteServer(pool.root, {
+    yield from pool.serve({
         "permissions": {**OPEN_PERMISSIONS, "files-manage-sources": True},
         "plugins": {"datasette-files": {"sync_on_start": False, "sources": pool.sources()}},
-    }).start()
-    yield server
-    server.stop()
-    assert_no_server_errors(server)
-
-
-@pytest.fixture
-def src(pool):
-    return pool.take()
+    })
 
 
 def make_folder(client, source, name, parent="", **extra):

@@ -10,7 +10,6 @@ import pytest
 from support import api
 from support.config import OPEN_PERMISSIONS
 from support.pool import SourcePool
-from support.server import DatasetteServer, assert_no_server_errors
 
 ORIGINAL = bytes(range(256)) * 40  # 10,240 bytes
 
@@ -23,18 +22,10 @@ def pool(request, tmp_path_factory):
 @pytest.fixture(scope="module")
 def server(pool):
     """One server for the module; each test has a source of its own (``src.one``)."""
-    server = DatasetteServer(pool.root, {
+    yield from pool.serve({
         "permissions": OPEN_PERMISSIONS,
         "plugins": {"datasette-files": {"sources": pool.sources()}},
-    }).start()
-    yield server
-    server.stop()
-    assert_no_server_errors(server)
-
-
-@pytest.fixture
-def src(pool):
-    return pool.take()
+    })
 
 
 def stored_path(root, file_id):

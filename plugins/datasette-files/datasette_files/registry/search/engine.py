@@ -50,7 +50,7 @@ TIER_SCAN = 3_000
 # Dates or a folder holding at most this many files bound a walk by seq.
 BOUNDED_FILES = 200_000
 # How many files a walk reads to estimate its total.
-SCAN_BUDGET = 5_000
+SCAN_BUDGET = 2_000
 FTS = "datasette_files_fts"
 NAMES = "datasette_files_names"
 FILES = "datasette_files_files"

@@ -11,6 +11,27 @@ from support.server import (  # noqa: E402
     DatasetteServer, assert_no_server_errors, source_config)
 
 from support.config import MEMSTORE, OPEN_PERMISSIONS  # noqa: E402
+from support.venvs import install_in_background, stop_background_installs  # noqa: E402
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "needs_venv(name, requirements, inputs=()): the test uses "
+        "support.venvs.ensure_venv(name, requirements, inputs); it is installed in the "
+        "background from the start of the run")
+
+
+def pytest_collection_finish(session):
+    # On a clean clone (as CI) these installs took about 90 s of the run, serially.
+    if session.config.option.collectonly:
+        return
+    for item in session.items:
+        for mark in item.iter_markers("needs_venv"):
+            install_in_background(*mark.args)
+
+
+def pytest_sessionfinish(session):
+    stop_background_installs()
 
 
 @pytest.fixture
@@ -28,6 +49,13 @@ def make_server(tmp_path):
     for server in servers:
         server.stop()
         assert_no_server_errors(server)
+
+
+@pytest.fixture
+def src(pool):
+    """The test's own sources on its module's shared server (the module's
+    ``pool`` fixture makes a support.pool.SourcePool)."""
+    return pool.take()
 
 
 @pytest.fixture(scope="module")

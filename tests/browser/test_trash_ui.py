@@ -191,6 +191,8 @@ def test_restore_from_the_trashed_files_page(page_factory, alice):
     page.wait_for_selector("[data-undo-message]")
     page.goto(file["url"])
     page.get_by_role("button", name="Restore").click()
+    # The page reloads once restored; the trashed page has the same heading.
+    page.wait_for_selector("[data-trashed-file]", state="detached")
     page.wait_for_selector("h1.df-filename:has-text('lost-and-found.txt')")
     assert alice.get(f"/-/files/{file['id']}.json").status_code == 200
 

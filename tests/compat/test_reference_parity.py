@@ -5,9 +5,13 @@ the virtualenv is cached under bench/.peers like the benchmarks' peers) and
 compares two servers, so it is neither a test of our plugin alone nor of the
 app. ``.venv/bin/python bench/compat.py`` prints the same table."""
 
+import pytest
+
 from support.parity.ledger import COMPATIBILITY
 from support.parity.run import run
 from support.venvs import UPSTREAM_REQUIREMENTS, ensure_venv, required
+
+pytestmark = pytest.mark.needs_venv("upstream", UPSTREAM_REQUIREMENTS)
 
 
 def test_every_difference_from_the_reference_is_listed(tmp_path):

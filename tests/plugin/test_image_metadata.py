@@ -8,6 +8,7 @@ import pytest
 from support import api
 from support.config import OPEN_PERMISSIONS
 from support.images import image_bytes
+from support.pool import SourcePool
 from support.server import source_config
 
 MIB = 1024
@@ -44,16 +45,30 @@ def large_png():
     return zero_png(7_000, 7_000)
 
 
+def config(sources: dict) -> dict:
+    return {"permissions": OPEN_PERMISSIONS, "plugins": {"datasette-files": {"sources": sources}}}
+
+
 @pytest.fixture
 def server(make_server, tmp_path):
-    return make_server({
-        "permissions": OPEN_PERMISSIONS,
-        "plugins": {"datasette-files": {"sources": {"pics": source_config(tmp_path / "pics")}}},
-    })
+    """A server of its own: its peak memory is the test's."""
+    return make_server(config({"pics": source_config(tmp_path / "pics")}))
 
 
-def put(client, name: str, content: bytes, content_type: str) -> dict:
-    response = client.put(f"/-/files/upload/pics/{name}", content=content,
+@pytest.fixture(scope="module")
+def pool(request, tmp_path_factory):
+    return SourcePool(request, tmp_path_factory.mktemp("images"), kinds=("pics",))
+
+
+@pytest.fixture(scope="module")
+def shared(pool):
+    """One server for the tests that do not measure its memory, each with a
+    source of its own (``src.pics``)."""
+    yield from pool.serve(config(pool.sources()))
+
+
+def put(client, name: str, content: bytes, content_type: str, source: str = "pics") -> dict:
+    response = client.put(f"/-/files/upload/{source}/{name}", content=content,
                           headers={"Content-Type": content_type})
     assert response.status_code == 201, response.text
     return response.json()["file"]
@@ -81,9 +96,9 @@ def test_no_upload_decodes_an_image_in_the_server(server, huge_png, large_png):
         (None, None), (7000, 7000), (None, None), (None, None)]
 
 
-def test_an_image_over_the_pixel_cap_gets_no_thumbnail(server, huge_png):
-    with server.client() as client:
-        file = put(client, "huge.png", huge_png, "image/png")
+def test_an_image_over_the_pixel_cap_gets_no_thumbnail(shared, src, huge_png):
+    with shared.client() as client:
+        file = put(client, "huge.png", huge_png, "image/png", src.pics)
         thumbnail = client.get(file["thumbnail_url"])
     assert thumbnail.status_code == 200
     assert thumbnail.headers["content-type"].startswith("image/svg+xml")
@@ -100,22 +115,22 @@ def test_an_image_over_the_pixel_cap_gets_no_thumbnail(server, huge_png):
     ("WEBP", "image/webp", None, (40, 30)),
     ("WEBP", "image/webp", 6, (30, 40)),
 ])
-def test_dimensions_are_read_from_the_header(server, format, content_type, orientation,
+def test_dimensions_are_read_from_the_header(shared, src, format, content_type, orientation,
                                              expected):
     content = image_bytes(40, 30, format, orientation=orientation)
-    with server.client() as client:
-        by_put = put(client, f"p.{format.lower()}", content, content_type)
-        by_steps = api.upload(client, "pics", f"p.{format.lower()}", content, content_type)
+    with shared.client() as client:
+        by_put = put(client, f"p.{format.lower()}", content, content_type, src.pics)
+        by_steps = api.upload(client, src.pics, f"p.{format.lower()}", content, content_type)
     assert (by_put["width"], by_put["height"]) == expected
     assert (by_steps["width"], by_steps["height"]) == expected
 
 
-def test_a_large_jpeg_with_its_exif_is_measured_by_put_and_by_steps(server):
+def test_a_large_jpeg_with_its_exif_is_measured_by_put_and_by_steps(shared, src):
     """Over 256 KiB, so a PUT streams it into storage and reads the stored head."""
     content = image_bytes(1500, 1000, "JPEG", orientation=6, noise=True)
     assert len(content) > 256 * 1024
-    with server.client() as client:
-        by_put = put(client, "big.jpg", content, "image/jpeg")
-        by_steps = api.upload(client, "pics", "big.jpg", content, "image/jpeg")
+    with shared.client() as client:
+        by_put = put(client, "big.jpg", content, "image/jpeg", src.pics)
+        by_steps = api.upload(client, src.pics, "big.jpg", content, "image/jpeg")
     assert (by_put["width"], by_put["height"]) == (1000, 1500)
     assert (by_steps["width"], by_steps["height"]) == (1000, 1500)

@@ -41,6 +41,7 @@ from support.server import DatasetteServer, actor_cookie, source_config
 from support.venvs import ensure_venv, required
 
 SCHEMATHESIS = ["schemathesis>=4.32,<5"]
+pytestmark = pytest.mark.needs_venv("schemathesis", SCHEMATHESIS)
 MEMBER = {"id": "member"}
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
 # CI's generation is deterministic; a seed makes it random, and repeatable.

@@ -51,6 +51,7 @@ REQUIREMENTS = [
     "aiomoto[s3]==0.5.8",
 ]
 VENV = "datasette-files-s3"
+pytestmark = pytest.mark.needs_venv(VENV, with_our_plugin(REQUIREMENTS), our_plugin_inputs())
 BUCKET = "team-media"
 PREFIX = "uploads/"
 ACTIONS = ("files-browse", "files-upload", "files-edit", "files-delete",

@@ -46,6 +46,12 @@ def rows():
                       "content_type": content_type, "folder": folder,
                       "created_at": "2026-06-01 00:00:00", "size": 10 ** (i + 2),
                       "uploaded_by": "named", "search_text": text})
+    # Files whose size is not known (the Python API may register one) sort last.
+    for n in range(3):
+        files.append({"id": f"df-{BULK + 100 + n:026d}", "source_slug": "team",
+                      "filename": f"unsized-{n}.txt", "content_type": "text/plain",
+                      "folder": "alpha", "created_at": f"2025-02-0{n + 1} 00:00:00", "size": None,
+                      "uploaded_by": "user1", "search_text": "common"})
     for file in files:
         file["path"] = f"{file['folder']}/{file['filename']}".lstrip("/")
     return files
@@ -119,7 +125,7 @@ def expected(q=None, sources=("team", "archive"), sort="newest", **filters):
     if "until" in filters:
         found = [r for r in found if r["created_at"][:10] <= filters["until"]]
     if "min_size" in filters:
-        found = [r for r in found if r["size"] >= filters["min_size"]]
+        found = [r for r in found if r["size"] is not None and r["size"] >= filters["min_size"]]
     if "folder" in filters:
         folder = filters["folder"]
         found = [r for r in found if r["folder"] == folder or r["folder"].startswith(folder + "/")]
@@ -127,7 +133,7 @@ def expected(q=None, sources=("team", "archive"), sort="newest", **filters):
     keys = {"newest": lambda r: (r["created_at"], seq[r["id"]]),
             "oldest": lambda r: (r["created_at"], seq[r["id"]]),
             "name": lambda r: (r["filename"].lower(), seq[r["id"]]),
-            "size": lambda r: (r["size"], seq[r["id"]])}
+            "size": lambda r: (r["size"] is not None, r["size"] or 0, seq[r["id"]])}
     found.sort(key=keys[sort], reverse=sort in ("newest", "size"))
     return [r["id"] for r in found]
 

@@ -9,22 +9,27 @@ import pytest
 
 from support import api
 from support.config import OPEN_PERMISSIONS
-from support.server import source_config
+from support.pool import SourcePool
 
 ORIGINAL = bytes(range(256)) * 40  # 10,240 bytes
 
 
-@pytest.fixture
-def server(make_server, tmp_path):
-    return make_server({
+@pytest.fixture(scope="module")
+def pool(request, tmp_path_factory):
+    return SourcePool(request, tmp_path_factory.mktemp("stale"), kinds=("one",))
+
+
+@pytest.fixture(scope="module")
+def server(pool):
+    """One server for the module; each test has a source of its own (``src.one``)."""
+    yield from pool.serve({
         "permissions": OPEN_PERMISSIONS,
-        "plugins": {"datasette-files": {"sources": {"one": source_config(tmp_path / "one")}}},
+        "plugins": {"datasette-files": {"sources": pool.sources()}},
     })
 
 
-def stored_path(server, tmp_path, file_id):
+def stored_path(root, file_id):
     """Where the bytes of ``file_id`` are on disk (its name starts with the id)."""
-    root = tmp_path / "one"
     [path] = [root / name for name in os.listdir(root) if name.startswith(file_id)]
     return path
 
@@ -56,12 +61,12 @@ def sha256(content):
 
 
 @pytest.mark.parametrize("new", [b"short", ORIGINAL * 3], ids=["shorter", "longer"])
-def test_a_file_resized_on_disk_is_served_whole_under_a_new_etag(server, tmp_path, new):
+def test_a_file_resized_on_disk_is_served_whole_under_a_new_etag(server, src, new):
     with server.client() as client:
-        file = api.upload(client, "one", "data.bin", ORIGINAL)
+        file = api.upload(client, src.one, "data.bin", ORIGINAL)
         old = client.get(file["download_url"])
         assert old.content == ORIGINAL
-        rewrite(stored_path(server, tmp_path, file["id"]), new)
+        rewrite(stored_path(src.one_dir, file["id"]), new)
 
         head = client.head(file["download_url"])
         assert head.status_code == 200 and head.headers["content-length"] == str(len(new))
@@ -83,25 +88,25 @@ def test_a_file_resized_on_disk_is_served_whole_under_a_new_etag(server, tmp_pat
         assert client.get(file["download_url"]).headers["etag"] == f'"{sha256(new)[7:]}"'
 
 
-def test_a_range_past_the_end_of_a_shortened_file_is_unsatisfiable(server, tmp_path):
+def test_a_range_past_the_end_of_a_shortened_file_is_unsatisfiable(server, src):
     with server.client() as client:
-        file = api.upload(client, "one", "data.bin", ORIGINAL)
-        rewrite(stored_path(server, tmp_path, file["id"]), b"0123456789")
+        file = api.upload(client, src.one, "data.bin", ORIGINAL)
+        rewrite(stored_path(src.one_dir, file["id"]), b"0123456789")
         response = client.get(file["download_url"], headers={"Range": "bytes=5000-5999"})
         assert response.status_code == 416
         assert response.headers["content-range"] == "bytes */10"
         assert client.get(file["download_url"], headers={"Range": "bytes=2-4"}).content == b"234"
 
 
-def test_a_file_changed_on_disk_with_the_same_size_is_served_new(server, tmp_path):
+def test_a_file_changed_on_disk_with_the_same_size_is_served_new(server, src):
     """Once the registry knows the file's modification time (from a download or
     a sync), a same-size edit shows: new bytes, new validators."""
     with server.client() as client:
-        file = api.upload(client, "one", "data.bin", ORIGINAL)
+        file = api.upload(client, src.one, "data.bin", ORIGINAL)
         old = client.get(file["download_url"])
         assert old.content == ORIGINAL
         new = bytes(reversed(ORIGINAL))
-        rewrite(stored_path(server, tmp_path, file["id"]), new)
+        rewrite(stored_path(src.one_dir, file["id"]), new)
 
         assert client.get(file["download_url"], headers={
             "If-None-Match": old.headers["etag"]}).status_code == 200
@@ -112,9 +117,9 @@ def test_a_file_changed_on_disk_with_the_same_size_is_served_new(server, tmp_pat
         assert wait_for_hash(client, file["id"])["content_hash"] == sha256(new)
 
 
-def test_an_unchanged_file_keeps_its_validators(server):
+def test_an_unchanged_file_keeps_its_validators(server, src):
     with server.client() as client:
-        file = api.upload(client, "one", "data.bin", ORIGINAL)
+        file = api.upload(client, src.one, "data.bin", ORIGINAL)
         first = client.get(file["download_url"])
         second = client.get(file["download_url"], headers={"If-None-Match": first.headers["etag"]})
         assert second.status_code == 304

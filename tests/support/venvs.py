@@ -6,12 +6,14 @@ pyproject.toml of a checkout installed editable)."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import os
 import shutil
 import subprocess
 import sys
 import tarfile
+import threading
 import venv
 from pathlib import Path
 from typing import Callable, Sequence, TypeVar
@@ -39,9 +41,44 @@ def venv_key(requirements: Sequence[str], inputs: Sequence[Path] = ()) -> str:
     return digest.hexdigest()
 
 
+# Installs started by install_in_background, one at a time (two cores), by name.
+_installer = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="venv")
+_pending: dict[str, concurrent.futures.Future] = {}
+_pips: set[subprocess.Popen] = set()
+_pips_lock = threading.Lock()
+_stopping = threading.Event()
+
+
 def ensure_venv(name: str, requirements: Sequence[str], inputs: Sequence[Path] = ()) -> Path:
     """The bin directory of a virtualenv under bench/.peers with these
-    requirements; created and installed only when its key changed."""
+    requirements; created and installed only when its key changed. An install
+    of it started in the background is waited for (and redone if it failed)."""
+    pending = _pending.get(name)
+    if pending is not None:
+        concurrent.futures.wait([pending])
+    return _install(name, requirements, inputs)
+
+
+def install_in_background(name: str, requirements: Sequence[str],
+                          inputs: Sequence[Path] = ()) -> None:
+    """Start ensure_venv(name, ...) in a thread: a test run overlaps the install
+    (a minute for some, on a clean clone) with the tests before the one needing it."""
+    if name not in _pending:
+        _pending[name] = _installer.submit(_install, name, requirements, inputs)
+
+
+def stop_background_installs() -> None:
+    """Cancel the installs not started and end the running one (it is redone next time)."""
+    for future in _pending.values():
+        future.cancel()
+    with _pips_lock:
+        _stopping.set()
+        for pip in _pips:
+            pip.kill()
+    _installer.shutdown(wait=True)
+
+
+def _install(name: str, requirements: Sequence[str], inputs: Sequence[Path]) -> Path:
     home = PEERS_DIR / name
     stamp = home / ".installed-key"
     key = venv_key(requirements, inputs)
@@ -49,13 +86,23 @@ def ensure_venv(name: str, requirements: Sequence[str], inputs: Sequence[Path] =
         return home / "bin"
     print(f"installing {' '.join(requirements)} in {home}", file=sys.stderr, flush=True)
     venv.create(home, with_pip=True, clear=True)
-    result = subprocess.run(
-        [str(home / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check",
-         *requirements],
-        capture_output=True, text=True, env={**os.environ, "PIP_NO_INPUT": "1"})
-    if result.returncode != 0:
+    with _pips_lock:
+        if _stopping.is_set():
+            raise VenvUnavailable("the test run ended")
+        pip = subprocess.Popen(
+            [str(home / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check",
+             *requirements],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "PIP_NO_INPUT": "1"})
+        _pips.add(pip)
+    try:
+        _, stderr = pip.communicate()
+    finally:
+        with _pips_lock:
+            _pips.discard(pip)
+    if pip.returncode != 0:
         raise VenvUnavailable(f"pip install {' '.join(requirements)} failed:\n"
-                              f"{result.stderr[-3000:]}")
+                              f"{stderr[-3000:]}")
     stamp.write_text(key)  # last: an interrupted install is redone
     return home / "bin"
 

@@ -369,9 +369,7 @@ SEARCH_INDEXES = """
             ON datasette_files_files (source_slug, created_at, seq);
         CREATE INDEX datasette_files_files_name
             ON datasette_files_files (filename COLLATE NOCASE, seq);
-        CREATE INDEX datasette_files_files_size ON datasette_files_files (ifnull(size, -1), seq);
-        CREATE INDEX datasette_files_files_source_size_known
-            ON datasette_files_files (source_slug, ifnull(size, -1), seq);
+        CREATE INDEX datasette_files_files_size ON datasette_files_files (size, seq);
 """
 
 # The kind column's indexes (ensure_kind_column drops and remakes them).

@@ -30,7 +30,7 @@ from ..files import AllowedSQL
 from ..rows import FileRow, file_columns
 from .cursors import Cursor, InvalidCursor
 from .filters import SearchFilters, folder_predicate
-from .orders import ORDERS, SORTS, key_values
+from .orders import ORDERS, SORTS, Order, key_value
 from .segments import Segment
 from .text import SearchText, TextMatch, match_of
 
@@ -43,12 +43,14 @@ CANDIDATE_CAP = 10_000
 # A filter this narrow drives a search for words that match many files: each
 # candidate's words are checked through the full-text index, which costs more.
 WORD_CHECK_CAP = 500
+# What checking one file's words costs, in rows read from a list of candidates.
+WORD_CHECK_COST = 10
 # How many matches a page of the "some of the words" tier looks through.
 TIER_SCAN = 3_000
 # Dates or a folder holding at most this many files bound a walk by seq.
 BOUNDED_FILES = 200_000
 # How many files a walk reads to estimate its total.
-SCAN_BUDGET = 5_000
+SCAN_BUDGET = 2_000
 FTS = "datasette_files_fts"
 NAMES = "datasette_files_names"
 FILES = "datasette_files_files"
@@ -180,6 +182,9 @@ class _Run:
         narrowest = min(drivers, key=lambda d: d.count) if drivers else None
         if self.text.words:
             matches = await self._matches()
+            if matches is not None and narrowest and \
+                    narrowest.count * WORD_CHECK_COST < len(matches):
+                matches = None  # the filter leaves far fewer files than the words
             if matches is not None:
                 if sort == "relevance" and len(matches) <= RANK_CAP:
                     return await self._ranked(matches, cursor)
@@ -228,11 +233,11 @@ class _Run:
             candidates.append((index, " AND ".join(bounds)))
         if filters.min_size is not None or filters.max_size is not None:
             bounds = [c for c, on in (
-                ("ifnull(f.size, -1) >= :df_min_size", filters.min_size is not None),
-                ("ifnull(f.size, -1) <= :df_max_size", filters.max_size is not None)) if on]
+                ("f.size >= :df_min_size", filters.min_size is not None),
+                ("f.size <= :df_max_size", filters.max_size is not None)) if on]
             index = "datasette_files_files_size"
             if filters.source:
-                index = "datasette_files_files_source_size_known"
+                index = "datasette_files_files_source_size"
                 bounds.insert(0, "f.source_slug = :df_source")
             candidates.append((index, " AND ".join(bounds)))
         for index, condition in candidates:
@@ -293,13 +298,10 @@ class _Run:
                            f"WHERE {' AND '.join(where)}")
 
     async def _sorted(self, sort: str, candidates: "_SegmentSQL", cursor) -> SearchPage:
-        order = ORDERS[sort]
-        segment = Segment([order.key, "f.seq"], order.descending,
-                          lambda condition, by: f"SELECT {file_columns('f')} "
-                                                f"{candidates.body} {condition} ORDER BY {by}")
+        segments = _ordered_segments(ORDERS[sort], candidates.body)
         total = await self.count(f"SELECT count(*) FROM (SELECT 1 {candidates.body} "
                                  f"LIMIT {COUNT_CAP + 1})")
-        return await self._keyset_page(sort, [segment], cursor, total, total > COUNT_CAP)
+        return await self._keyset_page(sort, segments, cursor, total, total > COUNT_CAP)
 
     # Walks: many candidates, read in the order of an index.
 
@@ -316,25 +318,23 @@ class _Run:
             index = order.index
         if word_check:
             where.append(self._word_check())
-        body = f"FROM {FILES} f INDEXED BY {index} WHERE {' AND '.join(where)}"
-        segment = Segment([order.key, "f.seq"], order.descending,
-                          lambda condition, by: f"SELECT {file_columns('f')} {body} "
-                                                f"{condition} ORDER BY {by}")
+        segments = _ordered_segments(
+            order, f"FROM {FILES} f INDEXED BY {index} WHERE {' AND '.join(where)}")
         if not word_check and not self.filters.narrowing:
             # Every file of the sources: counted in the source index alone,
             # which seeks each source (no unary + here).
-            where = " AND ".join(self.where).replace("+f.source_slug", "f.source_slug", 1)
+            counted = " AND ".join(self.where).replace("+f.source_slug", "f.source_slug", 1)
             total = await self.count(
                 f"SELECT count(*) FROM (SELECT 1 FROM {FILES} f INDEXED BY "
-                f"datasette_files_files_source_seq WHERE {where} LIMIT {COUNT_CAP + 1})")
-            return await self._keyset_page(sort, [segment], cursor, total, total > COUNT_CAP)
+                f"datasette_files_files_source_seq WHERE {counted} LIMIT {COUNT_CAP + 1})")
+            return await self._keyset_page(sort, segments, cursor, total, total > COUNT_CAP)
         # With words, their matches are the stream to count (checking each
         # file's words would cost more); without, the walk's own index.
         total, capped = await self._estimate(
             self._matches_stream() if word_check else
             f"SELECT f.seq AS seq FROM {FILES} f INDEXED BY {index} "
             f"WHERE {where[0] if len(slugs) == 1 else '1'} ORDER BY {order.key}, f.seq")
-        return await self._keyset_page(sort, [segment], cursor, total, capped)
+        return await self._keyset_page(sort, segments, cursor, total, capped)
 
     async def _tiers(self, cursor) -> SearchPage:
         """Relevance over many matches. With one word: every match, most
@@ -447,8 +447,7 @@ class _Run:
         start_segment, after = 0, None
         if cursor is not None:
             start_segment, after = cursor.position[0], list(cursor.position[1:])
-            if start_segment >= len(segments) or len(after) != len(segments[0].keys) \
-                    and start_segment == 0:
+            if start_segment >= len(segments) or len(after) != len(segments[start_segment].keys):
                 raise InvalidCursor("That cursor belongs to a different search")
         rows: list[tuple[int, FileRow]] = []
         numbers = range(start_segment, -1, -1) if backwards else \
@@ -478,9 +477,10 @@ class _Run:
                           next_cursor, previous_cursor)
 
     def _position(self, sort: str, segment: int, row: FileRow) -> tuple:
-        if sort == "relevance":
+        value = None if sort == "relevance" else key_value(ORDERS[sort], row)
+        if value is None:  # relevance, or a NULL in its own segment
             return (segment, row.seq)
-        return (segment, *key_values(ORDERS[sort], row), row.seq)
+        return (segment, value, row.seq)
 
     async def _ranked(self, seqs: list[int], cursor) -> SearchPage:
         candidates = self._candidates(seqs)
@@ -543,3 +543,22 @@ class _SegmentSQL:
     """The FROM and WHERE of a set of candidates."""
 
     body: str
+
+
+def _ordered_segments(order: Order, body: str) -> list[Segment]:
+    """The rows of ``body`` (a FROM ... WHERE clause over ``f``) in ``order``:
+    one segment, or for a column that may be NULL, the rows with a value then
+    the rows without (a keyset on a NULL compares as nothing)."""
+    columns = file_columns("f")
+    if not order.nullable:
+        return [Segment([order.column, "f.seq"], order.descending,
+                        lambda condition, by: f"SELECT {columns} {body} {condition} ORDER BY {by}",
+                        [order.collation, ""])]
+    return [
+        Segment([order.column, "f.seq"], order.descending,
+                lambda condition, by: f"SELECT {columns} {body} AND {order.column} IS NOT NULL "
+                                      f"{condition} ORDER BY {by}"),
+        Segment(["f.seq"], order.descending,
+                lambda condition, by: f"SELECT {columns} {body} AND {order.column} IS NULL "
+                                      f"{condition} ORDER BY {order.column}, {by}"),
+    ]

@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 SORTS = ("relevance", "newest", "oldest", "name", "size")
 
 
 @dataclass(frozen=True)
 class Order:
-    """A sort: its key (an SQL expression over the files table ``f``, then
-    ``f.seq``), its direction, and the indexes that hold rows in that order
-    across all sources and within one."""
+    """A sort: the column it orders by (then seq), with the collation of the
+    comparison, its direction, and the indexes that hold rows in that order
+    across all sources and within one. A column that may be NULL (size) has
+    its NULL rows in a segment of their own, after the others."""
 
-    key: str
+    column: str
     descending: bool
     index: str
     source_index: str
+    collation: str = ""  # " COLLATE NOCASE"
+    nullable: bool = False
+
+    @property
+    def key(self) -> str:
+        """The ORDER BY expression of the column."""
+        return self.column + self.collation
 
 
 ORDERS = {
@@ -24,19 +33,13 @@ ORDERS = {
                     "datasette_files_files_source_created"),
     "oldest": Order("f.created_at", False, "datasette_files_files_created",
                     "datasette_files_files_source_created"),
-    "name": Order("f.filename COLLATE NOCASE", False, "datasette_files_files_name",
-                  "datasette_files_files_source_filename"),
-    # A file of unknown size sorts as the smallest (-1): an index on the
-    # expression keeps the keyset cursor's comparison exact.
-    "size": Order("ifnull(f.size, -1)", True, "datasette_files_files_size",
-                  "datasette_files_files_source_size_known"),
+    "name": Order("f.filename", False, "datasette_files_files_name",
+                  "datasette_files_files_source_filename", collation=" COLLATE NOCASE"),
+    "size": Order("f.size", True, "datasette_files_files_size",
+                  "datasette_files_files_source_size", nullable=True),
 }
 
 
-def key_values(order: Order, row) -> list:
-    """The sort key of a FileRow, as the cursor keeps it."""
-    if order.key.startswith("f.created_at"):
-        return [row.created_at]
-    if order.key.startswith("f.filename"):
-        return [row.filename]
-    return [row.size if row.size is not None else -1]
+def key_value(order: Order, row) -> Optional[object]:
+    """The sort value of a FileRow, as a cursor keeps it."""
+    return getattr(row, order.column.removeprefix("f."))

@@ -2,14 +2,15 @@
 
 A search's results are one or more segments, one after the other (for
 relevance over many matches: the files matching every word, then the files
-matching some). Each segment is a query ordered by its key, then seq, that
-can start after (or before) a position: a keyset, so a deep page seeks its
-index instead of counting rows from the start.
+matching some; for size: the files of known size, then the others). Each
+segment is a query ordered by its keys, the last one seq, that can start
+after (or before) a position: a keyset, so a deep page seeks its index
+instead of counting rows from the start.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 
@@ -18,25 +19,30 @@ class Segment:
     """``select(condition, order)`` is an SQL query (without LIMIT) returning
     the files' columns in ``order``; ``condition`` ('' or 'AND ...') keeps the
     rows past the position. ``keys`` are the SQL expressions of the position,
-    the last one the row's seq; ``descending`` is the segment's own order."""
+    the last one the row's seq, each compared with its ``collations`` entry
+    on the value's side (where SQLite can still seek the index);
+    ``descending`` is the segment's own order."""
 
     keys: list[str]
     descending: bool
     select: Callable[[str, str], str]
+    collations: list[str] = field(default_factory=list)
 
     def query(self, after: Optional[list], backwards: bool, params: dict) -> str:
         """The segment's rows past ``after`` (all of them when None), in its
         order, or in reverse order before ``after`` when ``backwards``."""
         descending = self.descending != backwards
+        collations = self.collations or [""] * len(self.keys)
         condition = ""
         if after is not None:
             names = []
             for i, value in enumerate(after):
                 params[f"df_after{i}"] = value
-                names.append(f":df_after{i}")
+                names.append(f":df_after{i}{collations[i]}")
             comparison = "<" if descending else ">"
             condition = (f"AND ({', '.join(self.keys)}) {comparison} ({', '.join(names)})"
                          if len(self.keys) > 1 else f"AND {self.keys[0]} {comparison} {names[0]}")
         direction = "DESC" if descending else "ASC"
-        order = ", ".join(f"{key} {direction}" for key in self.keys)
+        order = ", ".join(f"{key}{collation} {direction}"
+                          for key, collation in zip(self.keys, collations))
         return self.select(condition, order)

@@ -73,11 +73,20 @@ class ThumbnailService:
     async def run_queue(self, datasette=None) -> None:
         """The background task: works through queued files one at a time."""
         while True:
-            file = await self.queue.get()
-            try:
-                await self.get(file, DEFAULT_SIZE)
-            except Exception:
-                log.exception("datasette-files: thumbnail for %s failed", file.id)
+            await self.make_queued(await self.queue.get())
+
+    async def make_queued(self, file: FileRow) -> None:
+        """Make the thumbnail of a file taken from the queue, as the file is
+        now: it may have been renamed, moved or deleted since it was queued."""
+        file = await self.registry.files.get(file.id)
+        if file is None:
+            return
+        try:
+            await self.get(file, DEFAULT_SIZE)
+        except FileNotFoundError:  # moved or deleted while it was being read
+            log.info("datasette-files: %s changed before its thumbnail was made", file.id)
+        except Exception:
+            log.exception("datasette-files: thumbnail for %s failed", file.id)
 
     async def get(self, file: FileRow, size: int = DEFAULT_SIZE) -> Optional[Thumbnail]:
         """The thumbnail, generating it if needed; None when no generator can."""

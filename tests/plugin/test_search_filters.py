@@ -256,3 +256,11 @@ def test_sizes_take_units(admin):
     assert result["filters"]["min_size"] == 1000 and result["filters"]["max_size"] == 1048576
     assert sorted(names(result)) == ["Résumé.pdf", "notes.txt", "projects5.png",
                                      "report2024-final.pdf"]
+
+
+def test_relevance_over_a_few_thousand_matches_counts_them_exactly(admin):
+    # "memo" names a third of the files: too many to rank by score, few
+    # enough to count; the total is theirs, not an estimate past them.
+    result = search(admin, q="memo")
+    assert result["total"] == len(expected("memo"))
+    assert not result["total_is_capped"]

@@ -24,6 +24,10 @@ from datasette_files.views.search_page import highlight
     # Markup in a name is text.
     ("<b>plan</b>.pdf", ["plan"], "&lt;b&gt;<mark>plan</mark>&lt;/b&gt;.pdf"),
     ("a&b.txt", [], "a&amp;b.txt"),
+    # A word that folds to nothing (a lone combining accent) marks nothing:
+    # as an empty pattern it matched at every word start, the end included.
+    ("budget.xlsx", ["\u0301"], "budget.xlsx"),
+    ("draft (1)", ["draft", "\u0301"], "<mark>draft</mark> (1)"),
 ])
 def test_highlight(name, words, marked):
     assert str(highlight(name, words)) == marked

@@ -221,7 +221,8 @@ def highlight(text: str, words: list[str]) -> Markup:
     engine matches: diacritics folded, any case; words of MIN_SUBSTRING_CHARS or
     more anywhere in it, shorter ones at the start of a word."""
     text = text or ""
-    words = [fold(w.strip('"')) for w in words if w.strip('"')]
+    # A word that folds to nothing (a lone accent) would match everywhere.
+    words = [w for w in (fold(w.strip('"')) for w in words) if w]
     if not words:
         return Markup(html.escape(text))
     # The folded text, and for each of its characters the one of ``text`` it came from.

@@ -156,6 +156,8 @@ class _Run:
         # each plan below picks its index itself.
         self.where = ["+f.source_slug IN (SELECT parent FROM allowed_sources)",
                       *filters.predicates(self.params)]
+        # The seqs the words match, when few enough to list (set by page()).
+        self.matched: Optional[list[int]] = None
         if text.words:
             self.params["df_any"] = text.any_word()
             self.params["df_every"] = text.every_word()
@@ -181,7 +183,7 @@ class _Run:
         drivers = await self._drivers()
         narrowest = min(drivers, key=lambda d: d.count) if drivers else None
         if self.text.words:
-            matches = await self._matches()
+            matches = self.matched = await self._matches()
             if matches is not None and narrowest and \
                     narrowest.count * WORD_CHECK_COST < len(matches):
                 matches = None  # the filter leaves far fewer files than the words
@@ -299,9 +301,13 @@ class _Run:
 
     async def _sorted(self, sort: str, candidates: "_SegmentSQL", cursor) -> SearchPage:
         segments = _ordered_segments(ORDERS[sort], candidates.body)
+        total, capped = await self._counted(candidates)
+        return await self._keyset_page(sort, segments, cursor, total, capped)
+
+    async def _counted(self, candidates: "_SegmentSQL") -> tuple[int, bool]:
         total = await self.count(f"SELECT count(*) FROM (SELECT 1 {candidates.body} "
                                  f"LIMIT {COUNT_CAP + 1})")
-        return await self._keyset_page(sort, segments, cursor, total, total > COUNT_CAP)
+        return total, total > COUNT_CAP
 
     # Walks: many candidates, read in the order of an index.
 
@@ -328,12 +334,14 @@ class _Run:
                 f"SELECT count(*) FROM (SELECT 1 FROM {FILES} f INDEXED BY "
                 f"datasette_files_files_source_seq WHERE {counted} LIMIT {COUNT_CAP + 1})")
             return await self._keyset_page(sort, segments, cursor, total, total > COUNT_CAP)
-        # With words, their matches are the stream to count (checking each
-        # file's words would cost more); without, the walk's own index.
-        total, capped = await self._estimate(
-            self._matches_stream() if word_check else
-            f"SELECT f.seq AS seq FROM {FILES} f INDEXED BY {index} "
-            f"WHERE {where[0] if len(slugs) == 1 else '1'} ORDER BY {order.key}, f.seq")
+        # With words, their matches are what to count (checking each file's
+        # words would cost more); without, the walk's own index.
+        if word_check:
+            total, capped = await self._matches_total()
+        else:
+            total, capped = await self._estimate(
+                f"SELECT f.seq AS seq FROM {FILES} f INDEXED BY {index} "
+                f"WHERE {where[0] if len(slugs) == 1 else '1'} ORDER BY {order.key}, f.seq")
         return await self._keyset_page(sort, segments, cursor, total, capped)
 
     async def _tiers(self, cursor) -> SearchPage:
@@ -386,7 +394,7 @@ class _Run:
                                       f"ON f.seq = {FTS}.rowid WHERE {FTS} MATCH :df_every "
                                       f"{within.replace('rowid', FTS + '.rowid')} "
                                       f"AND {where} {condition} ORDER BY {by}"))
-        total, capped = await self._estimate(self._matches_stream(within))
+        total, capped = await self._matches_total(within)
         return await self._keyset_page("relevance", segments, cursor, total, capped)
 
     async def _seq_bounds(self) -> Optional[tuple[int, int]]:
@@ -427,6 +435,14 @@ class _Run:
         if scanned < SCAN_BUDGET:
             return found, False
         return max(found, round(found * (CANDIDATE_CAP + 1) / scanned)), True
+
+    async def _matches_total(self, within: str = "") -> tuple[int, bool]:
+        """How many files the words match and the filters keep: counted when
+        the matches were listed (an estimate would extrapolate past them),
+        else estimated from their stream."""
+        if self.matched is not None:
+            return await self._counted(self._candidates(self.matched))
+        return await self._estimate(self._matches_stream(within))
 
     def _matches_stream(self, within: str = "") -> str:
         """SQL: the seqs of the files the words match, most recently added

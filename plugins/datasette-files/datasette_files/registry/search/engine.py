@@ -45,8 +45,10 @@ CANDIDATE_CAP = 10_000
 WORD_CHECK_CAP = 500
 # What checking one file's words costs, in rows read from a list of candidates.
 WORD_CHECK_COST = 10
-# How many matches a page of the "some of the words" tier looks through.
-TIER_SCAN = 3_000
+# The "some of the words" tier reads matches in batches of this many, at most
+# this many batches for a page.
+TIER_BATCH = 500
+TIER_BATCHES = 8
 # Dates or a folder holding at most this many files bound a walk by seq.
 BOUNDED_FILES = 200_000
 # How many files a walk reads to estimate its total.
@@ -348,8 +350,9 @@ class _Run:
         """Relevance over many matches. With one word: every match, most
         recently added first. With more: the files with every word (as word
         prefixes) first, then those with some, each most recently added first;
-        a page of the second looks through at most TIER_SCAN matches, so when
-        nearly every match has every word, that tier ends early."""
+        a page of the second looks through at most TIER_BATCHES batches of
+        matches and, when nearly every match has every word, may come back
+        short, with a cursor to go on from where it stopped."""
         where = " AND ".join(self.where)
         columns = file_columns("f")
         arms = [f"SELECT rowid AS seq FROM {FTS} WHERE {FTS} MATCH :df_any {{c}}"]
@@ -370,30 +373,56 @@ class _Run:
 
         def any_word(condition: str, by: str) -> str:
             # The position's condition goes into each arm, so each index seeks
-            # to it; the union merges the arms in order.
+            # to it; the union merges the arms in order. A LIMIT (-1: none)
+            # keeps SQLite from dropping the subquery's ORDER BY, and there is
+            # none outside: sorting the rows again would read them all first.
             inner = condition.replace("m.seq", "rowid")
-            direction = by.split()[-1]
             union = " UNION ".join(arm.format(c=inner) for arm in arms)
-            # A LIMIT (-1: none) keeps SQLite from dropping the subquery's ORDER BY.
-            scan, not_every = "LIMIT -1", ""
-            if several:
-                scan = f"LIMIT {TIER_SCAN}"
-                # On f.seq, not m.seq: the check then runs after the filters.
-                not_every = (f"AND NOT EXISTS (SELECT 1 FROM {FTS} WHERE {FTS} MATCH :df_every "
-                             f"AND {FTS}.rowid = f.seq)")
-            # No ORDER BY outside: the union comes in order, and sorting its
-            # rows again would read (and check) every one before the first.
-            return (f"SELECT {columns} FROM ({union} ORDER BY 1 {direction} {scan}) AS m "
-                    f"CROSS JOIN {FILES} f ON f.seq = m.seq WHERE {where} {not_every}")
+            return (f"SELECT {columns} FROM ({union} ORDER BY 1 {by.split()[-1]} LIMIT -1) "
+                    f"AS m CROSS JOIN {FILES} f ON f.seq = m.seq WHERE {where}")
 
-        segments = [Segment(["m.seq"], True, any_word)]
+        async def some_words(after: Optional[list], backwards: bool, want: int):
+            """The files with some of the words but not all, in batches: the
+            ones with every word are found per batch, in one lookup of the
+            batch's range of seqs (a check per file cost ~0.1 ms each)."""
+            position = after[0] if after else None
+            found: list[FileRow] = []
+            for _ in range(TIER_BATCHES):
+                params = dict(self.params, df_position=position)
+                condition = "" if position is None else \
+                    f"AND m.seq {'>' if backwards else '<'} :df_position"
+                seqs = [row[0] for row in await self.rows(
+                    f"SELECT seq FROM ({any_word(condition, 'm.seq ' + ('ASC' if backwards else 'DESC'))}) "
+                    f"LIMIT {TIER_BATCH}", params)]
+                if not seqs:
+                    return found, None
+                params.update(df_low=min(seqs), df_high=max(seqs))
+                every = {row[0] for row in await self.rows(
+                    f"SELECT rowid FROM {FTS} WHERE {FTS} MATCH :df_every "
+                    "AND rowid BETWEEN :df_low AND :df_high", params)}
+                keep = [seq for seq in seqs if seq not in every][:want - len(found)]
+                if keep:
+                    params["df_keep"] = json.dumps(keep)
+                    by_seq = {row[0]: FileRow.from_sql(row) for row in await self.rows(
+                        f"SELECT {columns} FROM {FILES} f "
+                        "WHERE f.seq IN (SELECT value FROM json_each(:df_keep))", params)}
+                    found.extend(by_seq[seq] for seq in keep if seq in by_seq)
+                if len(found) >= want or len(seqs) < TIER_BATCH:
+                    return found, None
+                position = seqs[-1]
+            return found, [position]  # looked through enough for one page: go on from here
+
         if several:
-            segments.insert(0, Segment(
-                [f"{FTS}.rowid"], True,
-                lambda condition, by: f"SELECT {columns} FROM {FTS} CROSS JOIN {FILES} f "
-                                      f"ON f.seq = {FTS}.rowid WHERE {FTS} MATCH :df_every "
-                                      f"{within.replace('rowid', FTS + '.rowid')} "
-                                      f"AND {where} {condition} ORDER BY {by}"))
+            segments = [
+                Segment([f"{FTS}.rowid"], True,
+                        lambda condition, by: f"SELECT {columns} FROM {FTS} CROSS JOIN {FILES} f "
+                                              f"ON f.seq = {FTS}.rowid WHERE {FTS} MATCH :df_every "
+                                              f"{within.replace('rowid', FTS + '.rowid')} "
+                                              f"AND {where} {condition} ORDER BY {by}"),
+                Segment(["m.seq"], True, any_word, fetch=some_words),
+            ]
+        else:
+            segments = [Segment(["m.seq"], True, any_word)]
         total, capped = await self._matches_total(within)
         return await self._keyset_page("relevance", segments, cursor, total, capped)
 
@@ -466,14 +495,22 @@ class _Run:
             if start_segment >= len(segments) or len(after) != len(segments[start_segment].keys):
                 raise InvalidCursor("That cursor belongs to a different search")
         rows: list[tuple[int, FileRow]] = []
+        stopped = None  # where a segment stopped reading short of a full page
         numbers = range(start_segment, -1, -1) if backwards else \
             range(start_segment, len(segments))
         for number in numbers:
-            params = dict(self.params)
-            params["df_limit"] = self.limit + 1 - len(rows)
-            sql = segments[number].query(after, backwards, params) + " LIMIT :df_limit"
-            rows.extend((number, FileRow.from_sql(row)) for row in await self.rows(sql, params))
+            segment, want = segments[number], self.limit + 1 - len(rows)
+            if segment.fetch is not None:
+                found, resume = await segment.fetch(after, backwards, want)
+            else:
+                params = dict(self.params, df_limit=want)
+                sql = segment.query(after, backwards, params) + " LIMIT :df_limit"
+                found, resume = [FileRow.from_sql(row) for row in await self.rows(sql, params)], None
+            rows.extend((number, row) for row in found)
             if len(rows) > self.limit:
+                break
+            if resume is not None:
+                stopped = (number, *resume)
                 break
             after = None
         more = len(rows) > self.limit
@@ -481,14 +518,24 @@ class _Run:
         if backwards:
             rows.reverse()
         page = cursor.page if cursor else 1
-        if backwards and not more:
+        if backwards and not more and not stopped:
             page = 1  # nothing before these: the first page, whatever the cursor said
         positions = [self._position(sort, number, row) for number, row in rows]
-        has_next = (more and not backwards) or (backwards and cursor is not None)
-        has_previous = page > 1 and bool(rows)
-        next_cursor = Cursor(page + 1, positions[-1]).encode() if has_next and rows else None
-        previous_cursor = Cursor(page - 1, positions[0], backwards=True).encode() \
-            if has_previous else None
+        # Forwards, the page after is there if rows were left over, or reading
+        # stopped short; backwards, the page this came from is after it.
+        if backwards:
+            has_next = cursor is not None
+            next_position = positions[-1] if rows else cursor.position
+            has_previous = page > 1 and (more or stopped is not None)
+            previous_position = positions[0] if more or not stopped else stopped
+        else:
+            has_next = more or stopped is not None
+            next_position = positions[-1] if more or not stopped else stopped
+            has_previous = page > 1
+            previous_position = positions[0] if rows else (cursor.position if cursor else None)
+        next_cursor = Cursor(page + 1, next_position).encode() if has_next else None
+        previous_cursor = Cursor(page - 1, previous_position, backwards=True).encode() \
+            if has_previous and previous_position is not None else None
         return self._page(sort, [row for _, row in rows], total, capped, page,
                           next_cursor, previous_cursor)
 

@@ -11,7 +11,7 @@ instead of counting rows from the start.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Awaitable, Callable, Optional
 
 
 @dataclass
@@ -27,6 +27,10 @@ class Segment:
     descending: bool
     select: Callable[[str, str], str]
     collations: list[str] = field(default_factory=list)
+    # Instead of one query: ``fetch(after, backwards, want)`` returns up to
+    # ``want`` files and, when it stopped reading short of them, the position
+    # to go on from (else None).
+    fetch: Optional[Callable[[Optional[list], bool, int], Awaitable[tuple]]] = None
 
     def query(self, after: Optional[list], backwards: bool, params: dict) -> str:
         """The segment's rows past ``after`` (all of them when None), in its

@@ -193,7 +193,8 @@ class _Run:
                         with_scores=False)
                 return await self._sorted(sort, candidates, cursor)
             if sort == "relevance":
-                return await self._tiers(cursor)
+                return await self._tiers(
+                    cursor, None if matches is None else self._candidates(matches))
             return await self._walk(sort, cursor, word_check=True)
         if narrowest and narrowest.count <= CANDIDATE_CAP:
             return await self._sorted(sort, self._driven_by(narrowest), cursor)
@@ -294,9 +295,12 @@ class _Run:
 
     async def _sorted(self, sort: str, candidates: "_SegmentSQL", cursor) -> SearchPage:
         segments = _ordered_segments(ORDERS[sort], candidates.body)
-        total = await self.count(f"SELECT count(*) FROM (SELECT 1 {candidates.body} "
-                                 f"LIMIT {COUNT_CAP + 1})")
+        total = await self._count_of(candidates)
         return await self._keyset_page(sort, segments, cursor, total, total > COUNT_CAP)
+
+    async def _count_of(self, candidates: "_SegmentSQL") -> int:
+        return await self.count(f"SELECT count(*) FROM (SELECT 1 {candidates.body} "
+                                f"LIMIT {COUNT_CAP + 1})")
 
     # Walks: many candidates, read in the order of an index.
 
@@ -331,8 +335,9 @@ class _Run:
             f"WHERE {where[0] if len(slugs) == 1 else '1'} ORDER BY {order.key}, f.seq")
         return await self._keyset_page(sort, segments, cursor, total, capped)
 
-    async def _tiers(self, cursor) -> SearchPage:
-        """Relevance over many matches. With one word: every match, most
+    async def _tiers(self, cursor, candidates: Optional["_SegmentSQL"] = None) -> SearchPage:
+        """Relevance over many matches (``candidates``: all of them, when few
+        enough to count exactly). With one word: every match, most
         recently added first. With more: the files with every word (as word
         prefixes) first, then those with some, each most recently added first;
         a page of the second looks through at most TIER_SCAN matches, so when
@@ -381,7 +386,13 @@ class _Run:
                                       f"ON f.seq = {FTS}.rowid WHERE {FTS} MATCH :df_every "
                                       f"{within.replace('rowid', FTS + '.rowid')} "
                                       f"AND {where} {condition} ORDER BY {by}"))
-        total, capped = await self._estimate(self._matches_stream(within))
+        if candidates is not None:
+            # An estimate from the first SCAN_BUDGET would claim "at least
+            # CANDIDATE_CAP" of a few thousand.
+            total = await self._count_of(candidates)
+            capped = total > COUNT_CAP
+        else:
+            total, capped = await self._estimate(self._matches_stream(within))
         return await self._keyset_page("relevance", segments, cursor, total, capped)
 
     async def _seq_bounds(self) -> Optional[tuple[int, int]]:

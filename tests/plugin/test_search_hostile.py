@@ -27,6 +27,7 @@ def rows():
         ("far-future.txt", "", "", "9999-12-31 12:00:00"),
         ("a_b.txt", "", "", "2025-01-01 00:00:00"),
         ("a_bison.txt", "", "", "2025-01-01 00:00:00"),
+        ("herd.txt", "", "a bison", "2025-01-01 00:00:00"),
     ]
     return [{"id": f"df-{n:026d}", "source_slug": "team", "filename": filename,
              "path": f"{folder}/{filename}".lstrip("/"), "folder": folder,
@@ -84,3 +85,13 @@ def test_relevance_over_a_few_thousand_matches_counts_them_exactly(admin):
     # As every other sort of the same search says.
     newest = search(admin, q="okapi", sort="newest", limit=500)
     assert (newest["total"], newest["total_is_capped"]) == (OKAPIS, False)
+
+
+def test_a_word_ending_in_one_character_does_not_prefix_match_with_it(admin):
+    # "a_b" is the phrase "a b" to the word index: its last piece "b", like a
+    # one-character word, matches "b" whole. As a prefix it would merge the
+    # entries of every word starting with "b", for each file a walk checks.
+    assert "herd.txt" not in names(search(admin, q="b"))  # "a bison"
+    assert names(search(admin, q="a_b", sort="name")) == ["a_b.txt", "a_bison.txt"]  # + substring
+    # A last piece of two characters or more is still a prefix.
+    assert names(search(admin, q="a_bi", sort="name")) == ["a_bison.txt", "herd.txt"]

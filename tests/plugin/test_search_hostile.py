@@ -95,3 +95,16 @@ def test_a_word_ending_in_one_character_does_not_prefix_match_with_it(admin):
     assert names(search(admin, q="a_b", sort="name")) == ["a_b.txt", "a_bison.txt"]  # + substring
     # A last piece of two characters or more is still a prefix.
     assert names(search(admin, q="a_bi", sort="name")) == ["a_bison.txt", "herd.txt"]
+
+
+@pytest.mark.parametrize("params, expected", [
+    ({"since": "2024-02-29", "until": "2024-02-29"}, ["leap.txt"]),
+    ({"since": "9999-12-31", "until": "9999-12-31"}, ["far-future.txt"]),
+    ({"since": "0001-01-01", "until": "2024-12-31"}, ["leap.txt"]),
+    ({"until": "9999-12-31", "q": "far"}, ["far-future.txt"]),
+])
+def test_dates_at_the_edges_of_the_calendar_are_dates(admin, params, expected):
+    # Valid YYYY-MM-DD dates, as a date picker's bounds send them.
+    result = search(admin, **params)
+    assert names(result) == expected
+    assert result["filters"]["since"] == params.get("since")

@@ -117,7 +117,12 @@ def folder_predicate(alias: str = "f.") -> str:
 
 
 def _next_day(date: str) -> str:
-    return (datetime.date.fromisoformat(date) + datetime.timedelta(days=1)).isoformat()
+    """A bound above every time of ``date``: the next day, or after the last
+    day of the calendar, its date and "~" (which sorts after " " and "T")."""
+    day = datetime.date.fromisoformat(date)
+    if day == datetime.date.max:
+        return date + "~"
+    return (day + datetime.timedelta(days=1)).isoformat()
 
 
 def _date(args, name: str) -> Optional[str]:
@@ -128,10 +133,7 @@ def _date(args, name: str) -> Optional[str]:
         if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
             raise ValueError
         date = datetime.date.fromisoformat(text)
-        if date.year < 1000:
-            raise ValueError
-        date + datetime.timedelta(days=1)
-    except (ValueError, OverflowError):
+    except ValueError:
         raise ApiError(f"'{name}' must be a date, YYYY-MM-DD") from None
     return date.isoformat()
 

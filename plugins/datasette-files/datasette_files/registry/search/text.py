@@ -72,8 +72,9 @@ class SearchText:
         """FTS5 query: files with a word starting with any of the words.
 
         Each word is quoted, so FTS5 syntax in user input is searched for
-        literally. A one-character word matches that whole word only: as a
-        prefix it would match much of the index, which has no such prefix index.
+        literally. A one-character word (or last piece of a word, as "b" of
+        "a_b") matches that whole word only: as a prefix it would match much of
+        the index, which has no such prefix index.
         """
         return " OR ".join(_prefix_term(w) for w in self.words)
 
@@ -99,7 +100,11 @@ class SearchText:
 
 
 def _prefix_term(word: str) -> str:
-    return '"{}"{}'.format(word.replace('"', '""'), "*" if len(word) > 1 else "")
+    # FTS5 splits "a_b" or "it's" into a phrase: its last piece, when of one
+    # character, matches whole, as a one-character word does.
+    pieces = _TOKEN.findall(fold(word))
+    prefix = bool(pieces) and len(pieces[-1]) > 1
+    return '"{}"{}'.format(word.replace('"', '""'), "*" if prefix else "")
 
 
 @dataclass

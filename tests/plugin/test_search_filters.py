@@ -264,3 +264,9 @@ def test_relevance_over_a_few_thousand_matches_counts_them_exactly(admin):
     result = search(admin, q="memo")
     assert result["total"] == len(expected("memo"))
     assert not result["total_is_capped"]
+
+
+@pytest.mark.parametrize("sort", ["newest", "name", "size"])
+def test_a_search_that_finds_nothing_is_an_empty_page(admin, sort):
+    result = search(admin, uploader="nobody", sort=sort)
+    assert (result["files"], result["total"], result["next"], result["previous"]) == ([], 0, None, None)

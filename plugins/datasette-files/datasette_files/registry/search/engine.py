@@ -523,17 +523,19 @@ class _Run:
         positions = [self._position(sort, number, row) for number, row in rows]
         # Forwards, the page after is there if rows were left over, or reading
         # stopped short; backwards, the page this came from is after it.
+        first = positions[0] if positions else (cursor.position if cursor else None)
+        last = positions[-1] if positions else (cursor.position if cursor else None)
         if backwards:
-            has_next = cursor is not None
-            next_position = positions[-1] if rows else cursor.position
+            next_position = last
+            previous_position = stopped if stopped and not more else first
             has_previous = page > 1 and (more or stopped is not None)
-            previous_position = positions[0] if more or not stopped else stopped
         else:
-            has_next = more or stopped is not None
-            next_position = positions[-1] if more or not stopped else stopped
+            next_position = stopped if stopped and not more else last
+            previous_position = first
             has_previous = page > 1
-            previous_position = positions[0] if rows else (cursor.position if cursor else None)
-        next_cursor = Cursor(page + 1, next_position).encode() if has_next else None
+        has_next = backwards or more or stopped is not None
+        next_cursor = Cursor(page + 1, next_position).encode() \
+            if has_next and next_position is not None else None
         previous_cursor = Cursor(page - 1, previous_position, backwards=True).encode() \
             if has_previous and previous_position is not None else None
         return self._page(sort, [row for _, row in rows], total, capped, page,

@@ -392,9 +392,11 @@ _ROOT_ROW = """INSERT INTO datasette_files_folders (source_slug, path, parent, n
 # Counts the pages show, kept up to date rather than counted on each request
 # (a count of 700,000 files took ~50 ms): the files of each source, and the
 # folders directly in each folder (the root's too: its row is made when it
-# first holds a folder). A folder's count is recounted from the parent index
-# whenever a folder comes, goes or moves, so a move that renames a whole tree
-# in one statement, in any row order, ends with every count right. Indexes
+# first holds a folder). A new folder adds one to its parent and counts its
+# own (children may come first); one gone takes one off. A move recounts from
+# the parent index, so a move that renames a whole tree in one statement, in
+# any row order, ends with every count right. (Recounting the parent on every
+# insert made 20,000 new subfolders of one folder take 29 s.) Indexes
 # list the files directly in a folder by size or type in order, without a sort.
 PAGE_COUNTS = f"""
         CREATE TABLE datasette_files_source_counts (
@@ -433,12 +435,14 @@ PAGE_COUNTS = f"""
         CREATE TRIGGER datasette_files_folder_count_insert
         AFTER INSERT ON datasette_files_folders WHEN new.path != '' BEGIN
             {_ROOT_ROW};
-            {_RECOUNT_FOLDERS}
+            UPDATE datasette_files_folders SET folder_count = folder_count + 1
             WHERE source_slug = new.source_slug AND path = new.parent;
+            {_RECOUNT_FOLDERS}
+            WHERE source_slug = new.source_slug AND path = new.path;
         END;
         CREATE TRIGGER datasette_files_folder_count_delete
         AFTER DELETE ON datasette_files_folders WHEN old.path != '' BEGIN
-            {_RECOUNT_FOLDERS}
+            UPDATE datasette_files_folders SET folder_count = folder_count - 1
             WHERE source_slug = old.source_slug AND path = old.parent;
         END;
         CREATE TRIGGER datasette_files_folder_count_update

@@ -78,10 +78,10 @@ class ThumbnailService:
     async def make_queued(self, file: FileRow) -> None:
         """Make the thumbnail of a file taken from the queue, as the file is
         now: it may have been renamed, moved or deleted since it was queued."""
-        file = await self.registry.files.get(file.id)
-        if file is None:
-            return
         try:
+            file = await self.registry.files.get(file.id)
+            if file is None:
+                return
             await self.get(file, DEFAULT_SIZE)
         except FileNotFoundError:  # moved or deleted while it was being read
             log.info("datasette-files: %s changed before its thumbnail was made", file.id)

@@ -270,3 +270,13 @@ def test_relevance_over_a_few_thousand_matches_counts_them_exactly(admin):
 def test_a_search_that_finds_nothing_is_an_empty_page(admin, sort):
     result = search(admin, uploader="nobody", sort=sort)
     assert (result["files"], result["total"], result["next"], result["previous"]) == ([], 0, None, None)
+
+
+@pytest.mark.parametrize("sort", ["name", "newest"])
+def test_a_walk_finds_accented_text_its_quick_substring_test_cannot_judge(admin, sort):
+    """Walks test a file's text for the word as a substring before asking the
+    index; "resume" is no substring of "Résumé", which the index still finds."""
+    found, last = everything(admin, q="common resume", sort=sort)
+    assert last["total_is_capped"] is True  # many matches: a walk
+    by_id = {row["id"]: row["filename"] for row in ROWS}
+    assert "Résumé.pdf" in [by_id[file_id] for file_id in found]

@@ -31,6 +31,7 @@ _FILE_ID_QUERY = re.compile(f"^{FILE_ID_PATTERN}$", re.IGNORECASE)
 # Control characters end a string in SQLite's C API (NUL) or are never indexed.
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 _TOKEN = re.compile(r"[^\W_]+")
+_ASCII_WORD = re.compile(r"[A-Za-z0-9]+")
 
 
 class InvalidQuery(ValueError):
@@ -81,6 +82,13 @@ class SearchText:
     def word_terms(self) -> list[str]:
         """Each word as an FTS5 query of its own."""
         return [_prefix_term(w) for w in self.words]
+
+    def word_hints(self) -> list[Optional[str]]:
+        """For each word, a LIKE pattern every ASCII text it matches has (the
+        word as a substring), or None when there is none to give: a word with
+        other characters than ASCII letters and digits (FTS5 folds accents and
+        splits at punctuation, which a substring would not)."""
+        return [f"%{w}%" if _ASCII_WORD.fullmatch(w) else None for w in self.words]
 
     def every_word(self) -> str:
         """FTS5 query: files with a word starting with each of the words."""

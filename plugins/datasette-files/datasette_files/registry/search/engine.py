@@ -51,6 +51,8 @@ TIER_BATCH = 100
 TIER_BATCHES = 40
 # Dates or a folder holding at most this many files bound a walk by seq.
 BOUNDED_FILES = 200_000
+# A walk's estimate scales its sample to at most this many files of a filter.
+ESTIMATE_CAP = 100_000
 # How many files a walk reads to estimate its total.
 SCAN_BUDGET = 2_000
 FTS = "datasette_files_fts"
@@ -206,7 +208,8 @@ class _Run:
             return await self._walk(sort, cursor, word_check=True)
         if narrowest and narrowest.count <= CANDIDATE_CAP:
             return await self._sorted(sort, self._driven_by(narrowest), cursor)
-        return await self._walk(sort, cursor, word_check=False)
+        return await self._walk(sort, cursor, word_check=False, narrowest=narrowest,
+                                counted=narrowest if len(drivers) == 1 else None)
 
     async def _drivers(self) -> list[_Driver]:
         """The filters that have an index, with how many files each leaves."""
@@ -323,7 +326,11 @@ class _Run:
 
     # Walks: many candidates, read in the order of an index.
 
-    async def _walk(self, sort: str, cursor, word_check: bool) -> SearchPage:
+    async def _walk(self, sort: str, cursor, word_check: bool,
+                    narrowest: Optional[_Driver] = None,
+                    counted: Optional[_Driver] = None) -> SearchPage:
+        """``narrowest``: the filter with an index that leaves fewest files;
+        ``counted``: that filter when it is the only one."""
         order = ORDERS[sort]
         where = list(self.where)
         slugs = [self.filters.source] if self.filters.source else \
@@ -350,11 +357,35 @@ class _Run:
         # words would cost more); without, the walk's own index.
         if word_check:
             total, capped = await self._matches_total()
+        elif counted is not None and self.filters.source and slugs == [self.filters.source] \
+                and "f.source_slug = :df_source" in counted.condition \
+                and self.filters.source in await self.search.allowed_slugs(self.allowed):
+            # The only filter, counted within the one source asked for (and
+            # browsable: a count of another source would tell of its files).
+            total, capped = counted.count, counted.count > COUNT_CAP
+        elif narrowest is not None:
+            # A sample of the narrowest filter's files, scaled to how many it
+            # leaves (a sample of the walk's order could miss them all: a
+            # date range far from the newest files).
+            size = await self.count(
+                f"SELECT count(*) FROM (SELECT 1 FROM {FILES} f INDEXED BY {narrowest.index} "
+                f"WHERE {narrowest.condition} LIMIT {ESTIMATE_CAP})")
+            total, capped = await self._estimate(
+                f"SELECT f.seq AS seq FROM {FILES} f INDEXED BY {narrowest.index} "
+                f"WHERE {narrowest.condition}", size)
         else:
             total, capped = await self._estimate(
                 f"SELECT f.seq AS seq FROM {FILES} f INDEXED BY {index} "
-                f"WHERE {where[0] if len(slugs) == 1 else '1'} ORDER BY {order.key}, f.seq")
+                f"WHERE {where[0] if len(slugs) == 1 else '1'} ORDER BY {order.key}, f.seq",
+                await self._file_count(slugs))
         return await self._keyset_page(sort, segments, cursor, total, capped)
+
+    async def _file_count(self, slugs: list[str]) -> int:
+        """How many files these sources hold (kept by triggers, read at once)."""
+        self.params["df_count_slugs"] = json.dumps(slugs)
+        return await self.count(
+            "SELECT ifnull(sum(file_count), 0) FROM datasette_files_source_counts "
+            "WHERE source_slug IN (SELECT value FROM json_each(:df_count_slugs))")
 
     async def _tiers(self, cursor) -> SearchPage:
         """Relevance over many matches. With one word: every match, most
@@ -461,19 +492,19 @@ class _Run:
             high = last if high is None else min(high, last)
         return None if low is None else (low, high)
 
-    async def _estimate(self, stream: str) -> tuple[int, bool]:
+    async def _estimate(self, stream: str, size: Optional[int] = None) -> tuple[int, bool]:
         """The total of a walk: how many of the first SCAN_BUDGET files of
         ``stream`` (SQL returning a ``seq`` column) pass the filters. Exact when
-        the stream ends sooner. Otherwise the stream is known to hold more than
-        CANDIDATE_CAP files (that is why it is walked): the share that passed,
-        of that many, marked capped ("at least")."""
+        the stream ends sooner. Otherwise the share that passed, of the
+        stream's ``size`` when known, else of CANDIDATE_CAP + 1 (a walked
+        stream holds more than CANDIDATE_CAP files), marked capped."""
         where = " AND ".join(self.where)
         scanned, found = (await self.rows(
             f"SELECT count(*), ifnull(sum({where}), 0) FROM ({stream} LIMIT {SCAN_BUDGET}) AS d "
             f"CROSS JOIN {FILES} f ON f.seq = d.seq"))[0]
         if scanned < SCAN_BUDGET:
             return found, False
-        return max(found, round(found * (CANDIDATE_CAP + 1) / scanned)), True
+        return max(found, round(found * (size or CANDIDATE_CAP + 1) / scanned)), True
 
     async def _matches_total(self, within: str = "") -> tuple[int, bool]:
         """How many files the words match and the filters keep: counted when

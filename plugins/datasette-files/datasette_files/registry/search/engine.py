@@ -32,7 +32,7 @@ from .cursors import Cursor, InvalidCursor
 from .filters import SearchFilters, folder_predicate
 from .orders import ORDERS, SORTS, Order, key_value
 from .segments import Segment
-from .text import SearchText, TextMatch, match_of
+from .text import MAX_TEXT_READ, SearchText, TextMatch, match_of
 
 # Beyond this many matches a total is reported as "at least" this many.
 COUNT_CAP = 10_000
@@ -193,15 +193,13 @@ class _Run:
                 matches = None  # the filter leaves far fewer files than the words
             if matches is not None:
                 if sort == "relevance" and len(matches) <= RANK_CAP:
-                    return await self._ranked(matches, cursor)
+                    return await self._ranked(self._candidates(matches), cursor)
                 if sort != "relevance":
                     return await self._sorted(sort, self._candidates(matches), cursor)
             elif narrowest and narrowest.count <= WORD_CHECK_CAP:
                 candidates = self._driven_by(narrowest, word_check=True)
                 if sort == "relevance":
-                    return await self._ranked_rows(await self.rows(
-                        f"SELECT {file_columns('f')} {candidates.body}"), cursor,
-                        with_scores=False)
+                    return await self._ranked(candidates, cursor, with_scores=False)
                 return await self._sorted(sort, candidates, cursor)
             if sort == "relevance":
                 return await self._tiers(cursor)
@@ -588,33 +586,38 @@ class _Run:
             return (segment, row.seq)
         return (segment, value, row.seq)
 
-    async def _ranked(self, seqs: list[int], cursor) -> SearchPage:
-        candidates = self._candidates(seqs)
-        return await self._ranked_rows(
-            await self.rows(f"SELECT {file_columns('f')} {candidates.body}"), cursor)
-
-    async def _ranked_rows(self, rows: list, cursor: Optional[Cursor],
-                           with_scores: bool = True) -> SearchPage:
+    async def _ranked(self, candidates: "_SegmentSQL", cursor: Optional[Cursor],
+                      with_scores: bool = True) -> SearchPage:
         """Rank up to RANK_CAP files: most words matched, then bm25 (when the
-        words match few files: the scores come from all of them), then newest."""
+        words match few files: the scores come from all of them), then newest.
+        Ranking reads only what it needs (the start of each search text: a
+        thousand texts of 100,000 characters would be 100 MB per search); the
+        page's files are read whole."""
         if cursor is not None and not cursor.ranked:
             raise InvalidCursor("That cursor belongs to a different sort order")
-        files = [FileRow.from_sql(row) for row in rows][:RANK_CAP]
+        rows = await self.rows(
+            f"SELECT f.seq, f.filename, substr(f.search_text, 1, {MAX_TEXT_READ}), f.folder, "
+            f"f.content_type {candidates.body} LIMIT {RANK_CAP}")
         scores = {}
-        if files and with_scores:
+        if rows and with_scores:
             scores = dict(await self.rows(
                 f"SELECT rowid, {BM25} FROM {FTS} WHERE {FTS} MATCH :df_any"))
-        matched = {file.seq: self._match(file).words for file in files}
-        files.sort(key=lambda f: (-matched[f.seq], scores.get(f.seq, 0.0), -f.seq))
+        matched = {seq: match_of(self.text, name, text, folder, content_type).words
+                   for seq, name, text, folder, content_type in rows}
+        ranked = sorted(matched, key=lambda seq: (-matched[seq], scores.get(seq, 0.0), -seq))
         offset = cursor.position[0] if cursor else 0
         page = cursor.page if cursor else 1
-        shown = files[offset:offset + self.limit]
+        shown = ranked[offset:offset + self.limit]
+        self.params["df_shown"] = json.dumps(shown)
+        by_seq = {row[0]: FileRow.from_sql(row) for row in await self.rows(
+            f"SELECT {file_columns('f')} FROM {FILES} f "
+            "WHERE f.seq IN (SELECT value FROM json_each(:df_shown))")}
         next_cursor = Cursor(page + 1, (offset + self.limit,), ranked=True).encode() \
-            if offset + self.limit < len(files) else None
+            if offset + self.limit < len(ranked) else None
         previous_cursor = Cursor(page - 1, (max(0, offset - self.limit),), ranked=True).encode() \
             if offset > 0 else None
-        return self._page("relevance", shown, len(files), False, page, next_cursor,
-                          previous_cursor)
+        return self._page("relevance", [by_seq[seq] for seq in shown if seq in by_seq],
+                          len(ranked), False, page, next_cursor, previous_cursor)
 
     async def _by_id(self, sort: str) -> SearchPage:
         self.params["df_id"] = self.text.file_id

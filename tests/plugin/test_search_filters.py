@@ -7,6 +7,7 @@ import re
 import pytest
 
 from support import api
+from support.api import names, search
 from support.server import (
     DatasetteServer, assert_no_server_errors, source_config, start_with_files)
 
@@ -79,16 +80,6 @@ def server(tmp_path_factory):
 def admin(server):
     with server.client(ADMIN) as client:
         yield client
-
-
-def search(client, **params):
-    response = client.get("/-/files/search.json", params=params)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def names(result):
-    return [f["filename"] for f in result["files"]]
 
 
 def everything(client, **params):

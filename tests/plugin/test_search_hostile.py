@@ -3,14 +3,12 @@ overstate, dates at the edges, query words that must not become costly
 prefixes, cursors that are not ours. Seeded straight into the internal
 database, as test_search_filters.py does."""
 
-import base64
-import json
-import sqlite3
 
 import pytest
 
-from support import api
-from support.server import DatasetteServer, assert_no_server_errors, source_config
+from support.api import names, search
+from support.server import (
+    DatasetteServer, assert_no_server_errors, source_config, start_with_files)
 
 ADMIN = {"id": "admin", "roles": ["admin"]}
 # More than the engine ranks by score (1,000) and than a walk's estimate reads
@@ -43,18 +41,7 @@ def server(tmp_path_factory):
         "permissions": {"files-browse": {"team": {"allow": {"roles": ["admin"]}}}},
         "plugins": {"datasette-files": {"sources": {"team": source_config(data / "team")}}},
     })
-    server.start()
-    server.stop()
-    conn = sqlite3.connect(server.internal_db)
-    columns = ["id", "source_slug", "path", "filename", "content_type", "folder", "created_at",
-               "size", "uploaded_by", "search_text"]
-    with conn:
-        conn.executemany(
-            f"INSERT INTO datasette_files_files ({', '.join(columns)}, content_hash) "
-            f"VALUES ({', '.join('?' * len(columns))}, 'sha256:0')",
-            [[row[c] for c in columns] for row in rows()])
-    conn.close()
-    server.start()
+    start_with_files(server, [{**row, "content_hash": "sha256:0"} for row in rows()])
     yield server
     server.stop()
     assert_no_server_errors(server)
@@ -64,16 +51,6 @@ def server(tmp_path_factory):
 def admin(server):
     with server.client(ADMIN) as client:
         yield client
-
-
-def search(client, **params):
-    response = client.get("/-/files/search.json", params=params)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def names(result):
-    return [f["filename"] for f in result["files"]]
 
 
 def test_relevance_over_a_few_thousand_matches_counts_them_exactly(admin):

@@ -121,3 +121,15 @@ def stored_files(root: Path) -> list[str]:
     """Every file under a source's root but the server's own temporary files."""
     return sorted(str(p.relative_to(root)) for p in root.rglob("*")
                   if p.is_file() and ".datasette-files-tmp" not in p.parts)
+
+
+def search(client: httpx.Client, **params) -> dict:
+    """search.json's answer, which must be a 200."""
+    response = client.get("/-/files/search.json", params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def names(result: dict) -> list[str]:
+    """The file names of a search's answer, in order."""
+    return [file["filename"] for file in result["files"]]

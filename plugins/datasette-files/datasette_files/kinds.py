@@ -107,6 +107,3 @@ def kind_sql(content_type: str = "content_type", filename: str = "filename") -> 
             f"CASE substr({lowered}, 1, instr({lowered}, '/')) {by_major} ELSE "
             f"CASE {extension} {by_extension} ELSE {rest} END END END")
 
-
-def _quoted(values) -> str:
-    return ", ".join(f"'{value}'" for value in values)

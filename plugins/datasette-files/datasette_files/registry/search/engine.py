@@ -29,7 +29,7 @@ from datasette.database import QueryInterrupted
 from ..files import AllowedSQL
 from ..rows import FileRow, file_columns
 from .cursors import Cursor, InvalidCursor
-from .filters import SearchFilters, folder_predicate
+from .filters import SearchFilters
 from .orders import ORDERS, SORTS, Order, key_value
 from .segments import Segment
 from .text import MAX_TEXT_READ, SearchText, TextMatch, match_of

@@ -541,8 +541,9 @@ def test_behind_the_trusted_proxy_https_and_the_vouched_address_both_hold(make_a
                                    "X-Forwarded-For": "10.1.1.1, 127.0.0.1"})
     assert response.status_code == 302
     assert "Secure" in response.headers["set-cookie"]
-    assert "203.0.113.9" in server.log()
+    assert "203.0.113.9" in server.wait_for_log("203.0.113.9")
     # Two of them (a client's, then one a proxy appended): the proxy's, the last.
     httpx.get(server.url + "/-/health", headers=[
         ("Fly-Client-IP", "198.51.100.66"), ("Fly-Client-IP", "203.0.113.10")])
-    assert "203.0.113.10" in server.log() and "198.51.100.66" not in server.log()
+    log = server.wait_for_log("203.0.113.10")
+    assert "203.0.113.10" in log and "198.51.100.66" not in log

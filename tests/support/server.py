@@ -94,6 +94,14 @@ class ServerProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    def wait_for_log(self, text: str, timeout: float = 10) -> str:
+        """The log once it holds ``text``: a server writes a request's access
+        line after sending the answer, so a client can read the log too early."""
+        deadline = time.monotonic() + timeout
+        while text not in (log := self.log()) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return log
+
     def peak_rss_kib(self) -> int:
         """The server process's peak resident memory (VmHWM), in KiB."""
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():

@@ -54,7 +54,7 @@ BOUNDED_FILES = 200_000
 # A walk's estimate scales its sample to at most this many files of a filter.
 ESTIMATE_CAP = 100_000
 # How many files a walk reads to estimate its total.
-SCAN_BUDGET = 2_000
+SCAN_BUDGET = 1_000
 FTS = "datasette_files_fts"
 NAMES = "datasette_files_names"
 FILES = "datasette_files_files"
@@ -365,9 +365,16 @@ class _Run:
             # A sample of the narrowest filter's files, scaled to how many it
             # leaves (a sample of the walk's order could miss them all: a
             # date range far from the newest files).
-            size = await self.count(
-                f"SELECT count(*) FROM (SELECT 1 FROM {FILES} f INDEXED BY {narrowest.index} "
-                f"WHERE {narrowest.condition} LIMIT {ESTIMATE_CAP})")
+            if narrowest.index == "datasette_files_files_folder_name":
+                # A folder's files and its subfolders' are counted already.
+                size = await self.count(
+                    "SELECT ifnull(sum(file_count), 0) FROM datasette_files_folders "
+                    "WHERE source_slug = :df_source AND (path = :df_folder "
+                    "OR (path > :df_folder || '/' AND path < :df_folder || '0'))")
+            else:
+                size = await self.count(
+                    f"SELECT count(*) FROM (SELECT 1 FROM {FILES} f INDEXED BY "
+                    f"{narrowest.index} WHERE {narrowest.condition} LIMIT {ESTIMATE_CAP})")
             total, capped = await self._estimate(
                 f"SELECT f.seq AS seq FROM {FILES} f INDEXED BY {narrowest.index} "
                 f"WHERE {narrowest.condition}", size)

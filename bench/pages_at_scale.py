@@ -32,8 +32,8 @@ from datasette_files.registry.files import LISTING_SORTS  # noqa: E402
 from datasette_files.registry.folders import insert_missing_ancestors  # noqa: E402
 from datasette_files.registry.schema import apply_migrations  # noqa: E402
 from datasette_files.views.params import NUMERIC_SORTS, encode_listing_cursor  # noqa: E402
-from search import percentiles  # noqa: E402  (bench/search.py, beside this script)
-from support.server import DatasetteServer, source_config  # noqa: E402
+from search import percentiles, two_sources  # noqa: E402  (bench/search.py, beside this script)
+from support.server import DatasetteServer  # noqa: E402
 
 ADMIN = {"id": "a", "roles": ["admin"]}
 MEMBER = {"id": "m", "roles": ["member"]}
@@ -174,13 +174,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="bench-pages-") as tmp:
         tmp = Path(tmp)
-        server = DatasetteServer(tmp, {
-            "permissions": {"files-browse": {
-                "team": {"allow": {"roles": ["member", "admin"]}},
-                "archive": {"allow": {"roles": "admin"}}}},
-            "plugins": {"datasette-files": {"sources": {
-                "team": source_config(tmp / "team"), "archive": source_config(tmp / "archive")}}},
-        }, env={"PYTHONPATH": args.code} if args.code else None)
+        server = DatasetteServer(tmp, two_sources(tmp),
+                                 env={"PYTHONPATH": args.code} if args.code else None)
         server.internal_db.parent.mkdir(parents=True)
         shutil.copy(template, server.internal_db)
         started = time.perf_counter()

@@ -86,6 +86,18 @@ def schema_key(db_path: Path) -> str:
     return str(len(names)) + "-" + names[-1]
 
 
+def two_sources(data: Path) -> dict:
+    """The benchmarks' config: "team" (members and admins may browse it) and
+    "archive" (admins only), under ``data``."""
+    return {
+        "permissions": {"files-browse": {
+            "team": {"allow": {"roles": ["member", "admin"]}},
+            "archive": {"allow": {"roles": "admin"}}}},
+        "plugins": {"datasette-files": {"sources": {
+            "team": source_config(data / "team"), "archive": source_config(data / "archive")}}},
+    }
+
+
 def percentiles(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
     return statistics.median(ordered), ordered[max(0, int(len(ordered) * 0.95) - 1)]
@@ -172,13 +184,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="bench-search-") as tmp:
         tmp = Path(tmp)
-        server = DatasetteServer(tmp, {
-            "permissions": {"files-browse": {
-                "team": {"allow": {"roles": ["member", "admin"]}},
-                "archive": {"allow": {"roles": "admin"}}}},
-            "plugins": {"datasette-files": {"sources": {
-                "team": source_config(tmp / "team"), "archive": source_config(tmp / "archive")}}},
-        })
+        server = DatasetteServer(tmp, two_sources(tmp))
         server.start()
         server.stop()
         cached = CACHE / f"search-{args.files}-{schema_key(server.internal_db)}.db"

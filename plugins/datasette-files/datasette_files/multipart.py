@@ -11,10 +11,13 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 from .errors import ApiError, PayloadTooLarge
 
-# Plain fields are held in memory, so they are capped together, part headers
+# Plain fields are held in memory, so they are capped together, their headers
 # included: the upload form has one short field (upload_token) before its file.
 MAX_FIELDS = 32
 MAX_FIELDS_BYTES = 64 * 1024
+# A part's headers are held until they end, a file part's too: each part's are
+# capped (a batch upload sends a thousand file parts, each with its headers).
+MAX_PART_HEADER_BYTES = 16 * 1024
 
 
 class ClientDisconnected(Exception):
@@ -56,9 +59,10 @@ _BOUNDARY = re.compile(rb"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?
 
 
 class MultipartStream:
-    """Reads a multipart body incrementally: form fields one at a time up to the
-    first file part, then that file's bytes as a stream, so a file of any size
-    is never held in memory, and the fields before it at most MAX_FIELDS_BYTES."""
+    """Reads a multipart body incrementally: form fields one at a time, and each
+    file part's bytes as a stream, so a file of any size is never held in
+    memory, the fields at most MAX_FIELDS_BYTES, and a part's headers at most
+    MAX_PART_HEADER_BYTES."""
 
     def __init__(self, chunks: AsyncIterator[bytes], content_type_header: str):
         _, options = parse_options_header(content_type_header)
@@ -71,6 +75,7 @@ class MultipartStream:
         self._chunks = chunks
         self._events: deque[tuple[str, object]] = deque()
         self._headers: dict[bytes, bytes] = {}
+        self._header_bytes = 0
         self._header_field = b""
         self._header_value = b""
         self._parser = MultipartParser(
@@ -93,16 +98,23 @@ class MultipartStream:
     # Parser callbacks queue events; _next_event hands them out in order.
     def _on_part_begin(self):
         self._headers = {}
+        self._header_bytes = 0
 
     def _on_header_field(self, data, start, end):
         if not self._draining:
-            self._count_field_bytes(end - start)
+            self._count_header_bytes(end - start)
             self._header_field += data[start:end]
 
     def _on_header_value(self, data, start, end):
         if not self._draining:
-            self._count_field_bytes(end - start)
+            self._count_header_bytes(end - start)
             self._header_value += data[start:end]
+
+    def _count_header_bytes(self, size: int) -> None:
+        self._header_bytes += size
+        if self._header_bytes > MAX_PART_HEADER_BYTES:
+            raise PayloadTooLarge(f"A part's headers are larger than {MAX_PART_HEADER_BYTES} "
+                                  "bytes")
 
     def _count_field_bytes(self, size: int) -> None:
         self._field_bytes += size
@@ -124,6 +136,7 @@ class MultipartStream:
                     disposition.get(b"name", b"").decode("utf-8", "replace"),
                     disposition.get(b"filename"),
                     content_type.decode("latin-1") if content_type else None,
+                    self._header_bytes,
                 ),
             )
         )
@@ -160,13 +173,14 @@ class MultipartStream:
             kind, value = event
             if kind != "part":
                 continue
-            name, filename, content_type = value
+            name, filename, content_type, header_bytes = value
             if filename is not None:
                 return FilePart(field_name=name, filename=filename.decode("utf-8", "replace"),
                                 content_type=content_type)
             self._fields += 1
             if self._fields > MAX_FIELDS:
                 raise PayloadTooLarge(f"The form has more than {MAX_FIELDS} fields")
+            self._count_field_bytes(header_bytes)
             return FormField(name, await self._read_field())
 
     async def _read_field(self) -> str:

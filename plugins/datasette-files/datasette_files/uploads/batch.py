@@ -25,7 +25,7 @@ from ..organise.files import joined, make_folder_in_storage
 from ..registry import FileRow, Registry
 from ..registry.placing import ON_CONFLICT, Placement, name_taken
 from ..sources import Source
-from .checks import informative_type, require_uploads, validate_upload
+from .checks import check_size_allowed, informative_type, require_uploads, validate_upload
 from .single_request import SMALL_FILE_BYTES, put_streamed
 from .small_files import SmallFile, SmallFiles
 from .storing import actor_id_of, new_file_row
@@ -148,8 +148,10 @@ class BatchUpload:
             head, rest = await _read_up_to(self._bytes_of(part), SMALL_FILE_BYTES)
             size = sum(map(len, head)) if rest is None else None
             shown_name, content_type, _ = await validate_upload(self.source, {
-                "filename": name, "content_type": informative_type(part.content_type),
-                "size": size})
+                "filename": name, "content_type": informative_type(part.content_type)})
+            if size is not None:
+                # Not its free space: a full disk fails the write, which says so.
+                check_size_allowed(self.source, size)
             folder = await self._folder_for(folders)
             file_id = new_file_id()
             path = joined(folder, storage_path(file_id, shown_name))

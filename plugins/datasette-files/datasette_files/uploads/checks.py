@@ -52,14 +52,19 @@ async def validate_upload(source: Source, payload: dict) -> tuple[str, str, Opti
 
 async def check_size_fits(source: Source, size: int) -> None:
     """PayloadTooLarge over the source's limit; InsufficientStorage over its free space."""
-    if size > source.max_file_size:
-        raise PayloadTooLarge(
-            f"File is {size} bytes; source {source.slug!r} accepts at most "
-            f"{source.max_file_size} bytes (max_file_size)")
+    check_size_allowed(source, size)
     free = await source.free_space()
     if free is not None and size > free:
         raise InsufficientStorage(
             f"File is {size} bytes but source {source.slug!r} has only {free} bytes free")
+
+
+def check_size_allowed(source: Source, size: int) -> None:
+    """PayloadTooLarge over the source's limit."""
+    if size > source.max_file_size:
+        raise PayloadTooLarge(
+            f"File is {size} bytes; source {source.slug!r} accepts at most "
+            f"{source.max_file_size} bytes (max_file_size)")
 
 
 def upload_limit(source: Source, declared: Optional[int]) -> tuple[int, str]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from ..base import BatchWrites, FileRecord, FileRecords
+from ..organise.changes import crash_point
 from ..registry import FileRow, Registry
 from ..registry.placing import Placement
 from ..sources import Source
@@ -91,6 +92,7 @@ class SmallFiles:
             errors = await asyncio.to_thread(_store, self.source.storage, group)
         except Exception as ex:
             errors = [ex] * len(group)
+        crash_point("batch-stored")  # tests: killed between the bytes and the rows
         stored = []
         for small, error in zip(group, errors):
             small.content = b""  # stored or not, its bytes are not needed any more

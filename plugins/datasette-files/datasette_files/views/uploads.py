@@ -137,7 +137,8 @@ async def batch_view(datasette, request):
         raise
     for item in items:
         if item.file is not None:
-            plugin.thumbnails.enqueue(item.file)
+            # Not every file, as a PUT's: other kinds' are drawn when first asked for.
+            plugin.thumbnails.enqueue_image(item.file)
     results = [_item_json(datasette, item) for item in items]
     return Response.json({
         "ok": all(result["ok"] for result in results),

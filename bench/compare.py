@@ -129,7 +129,7 @@ def small_files(server: Server, count: int, runs: int, results: dict) -> None:
         ways["3-step API"] = lambda client, name, content: server.upload(client, name,
                                                                          content=content)
     if server.has_batch_upload:
-        ways[f"batch upload ({BATCH_FILES} per request)"] = None
+        ways[f"batch upload ({BATCH_FILES}/request)"] = None
     for way, upload in ways.items():
         sequential, parallel = [], []
 
@@ -264,7 +264,7 @@ def batch_against_simplest(table: dict, count: int) -> list[str]:
     lines = []
     for clients in ("one client", "8 clients"):
         ours = table.get("ours", {}).get(
-            f"{count:,} small files, batch upload ({BATCH_FILES} per request), {clients}")
+            f"{count:,} small files, batch upload ({BATCH_FILES}/request), {clients}")
         for peer, figures in table.items():
             theirs = figures.get(f"{count:,} small files, simplest upload, {clients}")
             if peer != "ours" and ours and theirs:

@@ -17,8 +17,8 @@ from ..naming import display_filename
 from ..permissions import EDIT, UPLOAD, allowed_on_file
 from ..state import state
 from ..uploads import chunks, tokens
-from ..uploads.checks import informative_type
 from ..uploads.batch import BatchItem, BatchUpload, FieldSent, FileSent, PartSent
+from ..uploads.checks import informative_type
 from ..uploads.single_request import put_file
 from .common import as_api_error, json_api, json_object_body, require_method, source_for
 from .file_json import file_json

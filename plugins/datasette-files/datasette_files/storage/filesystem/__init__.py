@@ -33,7 +33,7 @@ from .paths import TEMP_DIR_NAME, Root
 from .spool import Spool
 
 __all__ = ["FilesystemStorage", "TEMP_DIR_NAME"]
-SYNC_THREADS = 16
+SYNC_THREADS = 8
 
 
 class FilesystemStorage(Storage):

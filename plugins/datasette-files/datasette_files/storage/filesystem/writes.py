@@ -122,6 +122,10 @@ def _write_group(temp_dir: Path, files, indexes: range, outcomes: list,
                 fp.write(content)
                 records.keep(fp.fileno(), record)
                 fp.flush()
+                if _sync_file_range is not None:
+                    # Start writing it now: the fsyncs below then wait for
+                    # writes made together, not one after the other.
+                    _sync_file_range(fp.fileno(), 0, 0, SYNC_FILE_RANGE_WRITE)
             except Exception as ex:
                 outcomes[index] = _disk_full_as_storage_error(ex)
         written = [(index, fp) for index, _, fp in held if outcomes[index] is None]

@@ -23,6 +23,7 @@ from support.server import actor_cookie, source_config
 from datasette_files.uploads import SMALL_FILE_BYTES
 
 UPLOADERS = {"id": ["alice", "bob"]}
+MIB = 1024 * 1024
 CRASH_AT = "DATASETTE_FILES_TEST_CRASH_AT"
 
 
@@ -323,3 +324,19 @@ def test_a_server_killed_between_storing_and_registering_leaves_what_a_sync_adop
             file = adopted[path.rpartition("-")[2]]
             assert path.rpartition("/")[2].startswith(file["id"] + "-")
             assert alice.get(file["download_url"]).content == file["filename"][0].encode()
+
+
+def test_a_batch_holds_a_bounded_part_of_its_files_in_memory(make_server, tmp_path):
+    """48 MiB of small files (each read whole) in one request: the server's
+    peak memory grows by what a request may hold at once (about 10 MiB of
+    them), not by the batch. (A large file streams, as a PUT's does.)"""
+    server = make_server({"permissions": {"files-browse": True, "files-upload": True},
+                          "plugins": {"datasette-files": {"sources": {
+                              "team": source_config(tmp_path / "team")}}}})
+    files = [(f"s{n}.bin", os.urandom(200 * 1024)) for n in range(240)]
+    with server.client() as client:
+        ok_results(api.batch(client, "team", [("warm.txt", b"w")] * 3))
+        before = server.peak_rss_kib()
+        assert len(ok_results(api.batch(client, "team", files))) == len(files)
+        grown = server.peak_rss_kib() - before
+    assert grown < 24 * 1024, f"the server's peak memory grew by {grown // 1024} MiB"

@@ -340,3 +340,26 @@ def test_a_batch_holds_a_bounded_part_of_its_files_in_memory(make_server, tmp_pa
         assert len(ok_results(api.batch(client, "team", files))) == len(files)
         grown = server.peak_rss_kib() - before
     assert grown < 24 * 1024, f"the server's peak memory grew by {grown // 1024} MiB"
+
+
+def test_files_that_do_not_fit_on_the_disk_fail_alone(make_server, tiny_disk):
+    """A 2 MiB disk and 3 MiB of files: those that fit are stored, the others
+    answer 507 each, and no partial file is left."""
+    server = make_server({"permissions": {"files-browse": True, "files-upload": True},
+                          "plugins": {"datasette-files": {"sources": {
+                              "tiny": source_config(tiny_disk)}}}})
+    files = [(f"f{n}.bin", os.urandom(200 * 1024)) for n in range(15)]
+    with server.client() as client:
+        response = api.batch(client, "tiny", files)
+        assert response.status_code == 200, response.text
+        results = response.json()["results"]
+        stored_ok = [r for r in results if r["ok"]]
+        assert stored_ok and len(stored_ok) < len(files)
+        assert {r["status"] for r in results if not r["ok"]} == {507}
+        for result in stored_ok:
+            file = result["file"]
+            content = dict(files)[file["filename"]]
+            assert client.get(file["download_url"]).content == content
+        assert len(every_file(client, "tiny")) == len(stored_ok)
+    assert len(stored(tiny_disk)) == len(stored_ok)
+    assert os.listdir(tiny_disk / ".datasette-files-tmp") == []

@@ -28,9 +28,7 @@ from .folders import existing_folder
 async def trash_file(registry: Registry, file: FileRow, actor_id: Optional[str]) -> TrashItem:
     """Put ``file`` in the trash as it is now (read again: the caller holds the
     source's lock, and a rename may have come first)."""
-    file = await registry.files.get(file.id)
-    if file is None:
-        raise NotFound("File not found: deleted meanwhile")
+    file = _still_in_its_source(file, await registry.files.get(file.id))
     item = TrashItem(id=new_trash_id(), kind="file", source_slug=file.source_slug,
                      name=file.filename, folder=file.folder, stored_at=file.path,
                      trashed_at=now_timestamp(), trashed_by=actor_id)
@@ -53,9 +51,10 @@ async def trash_files(registry: Registry, files: list[FileRow],
     now = now_timestamp()
     items: list[Union[TrashItem, Exception]] = []
     for file in files:
-        current = await registry.files.get(file.id)
-        if current is None:
-            items.append(NotFound(f"File not found: {file.id} (deleted meanwhile)"))
+        try:
+            current = _still_in_its_source(file, await registry.files.get(file.id))
+        except (NotFound, Conflict) as ex:
+            items.append(ex)
             continue
         items.append(TrashItem(id=new_trash_id(), kind="file", source_slug=current.source_slug,
                                name=current.filename, folder=current.folder,
@@ -73,6 +72,17 @@ async def trash_files(registry: Registry, files: list[FileRow],
     await registry.db.execute_write_fn(write)
     return [await registry.trash.get(item.id) if isinstance(item, TrashItem) else item
             for item in items]
+
+
+def _still_in_its_source(checked: FileRow, current: Optional[FileRow]) -> FileRow:
+    """``current``, the file as it is now, if it is still in the source where
+    the right to delete it was ``checked``: moved meanwhile, it may be where
+    the actor has no such right (the caller holds only the first source's lock)."""
+    if current is None:
+        raise NotFound(f"File not found: {checked.id} (deleted meanwhile)")
+    if current.source_slug != checked.source_slug:
+        raise Conflict(f"{checked.id} was moved to another source meanwhile: try again")
+    return current
 
 
 async def trash_folder(registry: Registry, sources: Sources, source: Source, path: str,

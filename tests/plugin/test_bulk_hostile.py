@@ -110,3 +110,34 @@ def test_a_bulk_delete_does_not_trash_a_file_moved_meanwhile_where_it_may_not(
     with server.client(ADMIN) as admin:
         assert admin.get("/-/files/trash/archive.json").json()["items"] == []
     assert_whole(server, tmp_path, ["team", "archive"])
+
+
+def test_a_bulk_move_meeting_a_sync_answers_for_every_file(make_server, tmp_path):
+    """Files of two sources moved in one request: the first source's batch
+    moves, the second's source is being synced, so its moves are refused.
+    The answer was a 409 for the whole request, as if nothing had moved, while
+    the first source's files had."""
+    share = tmp_path / "share"
+    share.mkdir()
+    for n in range(20000):  # a walk long enough to still be running
+        (share / f"walked{n}.txt").write_bytes(b"w")
+    server = make_server({
+        "permissions": {**OPEN_PERMISSIONS, "files-manage-sources": True},
+        "plugins": {"datasette-files": {"sync_on_start": False, "sources": {
+            "team": source_config(tmp_path / "team"), "share": source_config(share)}}}})
+    with server.client(ADMIN) as admin:
+        for slug in ("team", "share"):
+            assert admin.post(f"/-/files/folders/{slug}/-/create",
+                              json={"name": "Done"}).status_code == 201
+        mine = [api.upload(admin, "team", f"t{n}.txt", b"t") for n in range(3)]
+        theirs = [api.upload(admin, "share", f"s{n}.txt", b"s") for n in range(3)]
+        assert admin.post("/-/files/sync/share").status_code == 202
+        response = admin.post("/-/files/-/move", json={
+            "ids": ids(mine) + ids(theirs), "folder": "Done"})
+        assert response.status_code == 200, response.text
+        results = response.json()["results"]
+        assert [(r["ok"], r.get("status")) for r in results] == [(True, None)] * 3 + [
+            (False, 409)] * 3, results
+        for file in mine:
+            assert admin.get(f"/-/files/{file['id']}.json").json()["folder"] == "Done"
+        api.wait_for_sync(admin, "share", hashed=False)

@@ -50,8 +50,8 @@ async def bulk_delete_view(datasette, request):
     plugin = state(datasette)
     outcomes = await _each(ids, lambda file_id: deletable_file(datasette, request, file_id))
     for batch in _batches(outcomes, lambda found: found[0].source_slug):
-        items = await plugin.organiser.trash_files([outcomes[i][0] for i in batch],
-                                                   actor_id_of(request.actor))
+        items = await _per_file(batch, plugin.organiser.trash_files(
+            [outcomes[i][0] for i in batch], actor_id_of(request.actor)))
         for file_id, item in zip(batch, items):
             outcomes[file_id] = item if isinstance(item, Exception) else {
                 "deleted": file_id,
@@ -83,10 +83,10 @@ async def bulk_move_view(datasette, request):
                                                   plan.folder)):
         plans = [outcomes[i] for i in batch]
         first = plans[0]
-        moved = await plugin.organiser.move_files(
+        moved = await _per_file(batch, plugin.organiser.move_files(
             [plan.file for plan in plans], to=first.to, folder=first.folder,
             on_conflict=first.on_conflict, actor_id=actor_id_of(request.actor),
-            may_replace=frozenset().union(*(plan.may_replace for plan in plans)))
+            may_replace=frozenset().union(*(plan.may_replace for plan in plans))))
         for file_id, row in zip(batch, moved):
             outcomes[file_id] = row if isinstance(row, Exception) else {
                 "file": file_json(datasette, row)}
@@ -112,6 +112,16 @@ async def _each(ids: list[str], act: Callable[[str], Awaitable]) -> dict:
         except Exception as ex:
             outcomes[file_id] = ex
     return outcomes
+
+
+async def _per_file(batch: list[str], acting: Awaitable[list]) -> list[Outcome]:
+    """What ``acting`` on ``batch`` gave each file; an error of the whole batch
+    (a sync of its source under way) is each file's, as the batches acted on
+    before it stand and must still be answered for."""
+    try:
+        return await acting
+    except Exception as ex:
+        return [ex] * len(batch)
 
 
 def _batches(outcomes: dict, group: Callable) -> list[list[str]]:

@@ -1,19 +1,24 @@
-"""Issue 19: does one bulk move of many big files stall other users?
+"""Issue 19: does one bulk request stall other users?
 
-    .venv/bin/python bench/bulk_stall.py [--files 1000] [--size-kib 512] [--kind move|delete]
+    .venv/bin/python bench/bulk_stall.py [--files 1000] [--size-kib 512]
+        [--kind move|delete|flood]
 
-A real server on loopback with two sources, "team" and "archive"; FILES files of
-SIZE KiB are put in team's storage and found by the start-up sync. One client
-then moves them all to "archive" in one POST /-/files/-/move (copies across
-sources) while a bystander, over and over, loads team's source page, uploads a
-10 KiB file to team and creates a folder in team and deletes the file it uploaded (both wait for
-the source's lock). Each kind's latencies before and during the bulk request are printed.
-A script, not part of CI: the figures depend on the machine and its load.
+A real server on loopback with two sources, "team" and "archive"; FILES files
+of SIZE KiB are put in team's storage and found by the start-up sync. One
+client then moves them all to "archive" in one POST /-/files/-/move (copies
+across sources), or with --kind delete trashes them in one POST
+/-/files/-/delete, or with --kind flood 20 clients send 100 bulk deletes of
+1,000 missing ids. Meanwhile a bystander, over and over, loads team's source
+page, uploads a 10 KiB file to team, creates a folder in team and deletes the
+file it uploaded (those two wait for the source's lock). Each kind's
+latencies before and during are printed. A script, not part of CI: the
+figures depend on the machine and its load.
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import os
 import statistics
 import sys
@@ -70,6 +75,22 @@ def bystander(server, stop: threading.Event, samples: list) -> None:
             time.sleep(0.05)
 
 
+def flood(server, ids: list[str], clients: int = 20, each: int = 5):
+    """``clients`` clients at once, each sending ``each`` bulk deletes of 1,000
+    ids, none of which exists (each is still looked up and answered for); the
+    last answer."""
+    missing = [f"df-missing{n}" for n in range(1000)]
+
+    def send(_):
+        with client_of(server) as client:
+            for _ in range(each):
+                answer = client.post("/-/files/-/delete", json={"ids": missing})
+        return answer
+
+    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
+        return list(pool.map(send, range(clients)))[-1]
+
+
 def summary(samples: list, start: float, end: float) -> str:
     lines = []
     for kind in sorted({k for k, _, _ in samples}):
@@ -85,7 +106,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--size-kib", type=int, default=512)
-    parser.add_argument("--kind", choices=("move", "delete"), default="move")
+    parser.add_argument("--kind", choices=("move", "delete", "flood"), default="move")
     args = parser.parse_args()
     data = Path(tempfile.mkdtemp(prefix="bulk-stall-"))
     (data / "team").mkdir()
@@ -112,16 +133,19 @@ def main() -> None:
             start = time.monotonic()
             if args.kind == "move":
                 response = client.post("/-/files/-/move", json={"ids": ids, "source": "archive"})
-            else:
+            elif args.kind == "delete":
                 response = client.post("/-/files/-/delete", json={"ids": ids})
+            else:
+                response = flood(server, ids)
             end = time.monotonic()
             body = response.json()
             oks = sum(r["ok"] for r in body["results"])
             time.sleep(2)
             stop.set()
             thread.join()
-        print(f"bulk {args.kind}: {response.status_code}, {oks}/{len(ids)} ok, "
-              f"{end - start:.1f} s")
+        asked = "100 requests of 1,000 missing ids" if args.kind == "flood" else \
+            f"{oks}/{len(ids)} ok"
+        print(f"bulk {args.kind}: {response.status_code}, {asked}, {end - start:.1f} s")
         print(summary(samples, start, end))
     finally:
         server.stop()

@@ -7,6 +7,7 @@ trash folder, so its name is free again."""
 from __future__ import annotations
 
 import datetime
+import logging
 from typing import Optional, Union
 
 from ..base import FileMissing
@@ -23,6 +24,8 @@ from ..sources import Source, Sources
 from .changes import apply, moves_bytes
 from .files import joined, make_folder_in_storage, stored_name
 from .folders import existing_folder
+
+log = logging.getLogger("datasette_files")
 
 
 async def trash_file(registry: Registry, file: FileRow, actor_id: Optional[str]) -> TrashItem:
@@ -41,6 +44,22 @@ async def trash_file(registry: Registry, file: FileRow, actor_id: Optional[str])
 
     await registry.db.execute_write_fn(write)
     return await registry.trash.get(item.id)
+
+
+async def delete_file(registry: Registry, source: Source, file: FileRow) -> None:
+    """Delete ``file`` for good as it is now (the caller holds its source's
+    lock, so no move is taking its bytes elsewhere): its row first, then its
+    bytes, so a failure between the two leaves unreferenced bytes, never a row
+    pointing at missing ones. Gone already, there is nothing to do."""
+    current = await registry.files.get(file.id)
+    if current is None:
+        return
+    current = _still_in_its_source(file, current)
+    if await registry.files.delete(current.id):
+        try:
+            await source.storage.delete_file(current.path)
+        except Exception:
+            log.exception("datasette-files: %s unregistered but its bytes remain", current.id)
 
 
 async def trash_files(registry: Registry, files: list[FileRow],

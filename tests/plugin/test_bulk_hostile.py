@@ -179,16 +179,12 @@ def test_replace_in_a_batch_replaces_only_what_the_actor_may_delete(owners_only,
     assert_whole(server, tmp_path, ["team", "archive"])
 
 
-@pytest.mark.xfail(strict=True, reason="not fixed: a name taken after the check answers "
-                   "403 'You may not replace', even to an admin; it should be a 409 "
-                   "(taken meanwhile: try again). The fix threads the names checked "
-                   "through Organiser.move_file/move_files")
 def test_a_name_taken_during_a_bulk_move_with_replace_is_a_conflict_not_a_refusal(
         owners_only, tmp_path):
     """An admin may replace any file. A bulk move with on_conflict=replace checks
     each destination name before moving any file; an upload that takes the
-    name meanwhile was never checked, so the move is refused, but as a 403
-    'You may not replace', which is not so."""
+    name meanwhile was never checked, so the move is refused; it was refused as
+    a 403 'You may not replace', which is not so: a 409, taken meanwhile."""
     server = owners_only
     with server.client(ADMIN) as admin:
         filler = ids(api.upload(admin, "team", f"g{n}.txt", b"g") for n in range(200))

@@ -151,8 +151,9 @@ async def plan_move(datasette, request, file_id: str, body: dict) -> MovePlan:
     may_replace = frozenset()
     if on_conflict == "replace":
         existing = await plugin.registry.files.named(to.slug, folder, filename, file.id)
-        if existing is not None and await allowed_on_file(datasette, request.actor, DELETE,
-                                                          existing):
+        if existing is not None:
+            if not await allowed_on_file(datasette, request.actor, DELETE, existing):
+                raise Forbidden(f"You may not replace {existing.filename!r}")
             may_replace = frozenset({existing.id})
     elif on_conflict == "error":
         existing = await plugin.registry.files.named(to.slug, folder, filename, file.id)

@@ -6,9 +6,11 @@ looks like.
 One server for the module; each test has sources of its own: ``src.team``,
 which everyone may browse, and ``src.vault``, which only admins may."""
 
+import http.client
 import io
 import os
 import time
+import urllib.parse
 import zipfile
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import pytest
 from support import api
 from support.config import ADMIN, ALICE, BOB
 from support.pool import SourcePool
+from support.server import actor_cookie
 
 MiB = 1024 * 1024
 MAX_RUNNING_ARCHIVES = 8  # archives.response.MAX_RUNNING_ARCHIVES
@@ -306,3 +309,84 @@ def test_zips_sent_at_once_are_bounded_and_a_departed_client_frees_its_place(ser
                     break
             time.sleep(0.1)
         assert response.status_code == 200
+
+
+GiB = 1024 * MiB
+# Where the big sparse file has bytes that are not zero, and which.
+MARKS = {0: b"start", 4 * GiB + 100: b"past 4 GiB", 4 * GiB + 5 * MiB - 3: b"end"}
+
+
+def test_a_zip_past_4_gib_is_zip64_and_whole(server, src, tmp_path):
+    """4 GiB of sparse file (and a small file after it, at an offset past 4
+    GiB) through the server; the client keeps the zip as a sparse file too,
+    so neither side holds or writes gigabytes, then reads every member back
+    with Python's zipfile, which checks each CRC."""
+    huge_size = 4 * GiB + 5 * MiB
+    synced(server, src.team, {"Huge/huge.bin": huge_size, "Huge/small.txt": b"small" * 10})
+    with open(src.team_dir / "Huge" / "huge.bin", "r+b") as fp:
+        for offset, mark in MARKS.items():
+            fp.seek(offset)
+            fp.write(mark)
+    with server.client(ALICE) as alice:
+        ids = file_ids(alice, src.team, folder="Huge")
+    kept = tmp_path / "huge.zip"
+    length, written = download_sparse(
+        server, "/-/files/-/zip?" + urllib.parse.urlencode(
+            {"id": [ids["huge.bin"], ids["small.txt"]]}, doseq=True), kept)
+    assert written == length == kept.stat().st_size
+    assert kept.stat().st_blocks * 512 < 64 * MiB  # sparse on disk
+    tail = tail_of(kept, 200)
+    assert b"PK\x06\x06" in tail and b"PK\x06\x07" in tail  # the ZIP64 end records
+    with zipfile.ZipFile(kept) as archive:
+        huge, small = archive.infolist()
+        assert (huge.filename, huge.file_size) == ("huge.bin", huge_size)
+        assert small.header_offset > 4 * GiB
+        assert archive.read("small.txt") == b"small" * 10
+        found, size = marks_in(archive, "huge.bin")
+    assert size == huge_size
+    assert found == MARKS
+
+
+READ = 4 * MiB
+ZEROS = bytes(READ)
+
+
+def download_sparse(server, path: str, target: Path) -> tuple[int, int]:
+    """GET ``path`` as alice into ``target``, seeking over reads of zeros:
+    the Content-Length and the bytes received. http.client reads into one
+    buffer: httpx would take a minute over 4 GiB."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+    connection.request("GET", path, headers={"Cookie": f"ds_actor={actor_cookie(ALICE)}"})
+    response = connection.getresponse()
+    assert response.status == 200, response.read(2000)
+    buffer = bytearray(READ)
+    position = 0
+    with open(target, "wb") as fp:
+        while n := response.readinto(buffer):
+            if n == READ and buffer == ZEROS:
+                fp.seek(n, os.SEEK_CUR)
+            else:
+                fp.write(memoryview(buffer)[:n])
+            position += n
+        fp.truncate(position)
+    connection.close()
+    return int(response.headers["content-length"]), position
+
+
+def tail_of(path: Path, size: int) -> bytes:
+    with open(path, "rb") as fp:
+        fp.seek(-size, os.SEEK_END)
+        return fp.read()
+
+
+def marks_in(archive: zipfile.ZipFile, name: str) -> tuple[dict, int]:
+    """The bytes of member ``name`` that are not zero, by offset (each run
+    within one read), and its size; reading it to the end checks its CRC."""
+    found, position = {}, 0
+    with archive.open(name) as member:
+        while chunk := member.read(READ):
+            if chunk != ZEROS[:len(chunk)]:
+                stripped = chunk.lstrip(b"\0")
+                found[position + len(chunk) - len(stripped)] = stripped.rstrip(b"\0")
+            position += len(chunk)
+    return found, position

@@ -127,10 +127,18 @@ async def _coalesced(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
     pending: list[bytes] = []
     size = 0
     async for chunk in chunks:
+        if len(chunk) >= SEND_BYTES:
+            # A large chunk goes as it is: copying it into a piece costs more
+            # than the send it would save.
+            if pending:
+                yield b"".join(pending)
+                pending, size = [], 0
+            yield chunk
+            continue
         pending.append(chunk)
         size += len(chunk)
         if size >= SEND_BYTES:
-            yield b"".join(pending) if len(pending) > 1 else pending[0]
+            yield b"".join(pending)
             pending, size = [], 0
     if pending:
         yield b"".join(pending)

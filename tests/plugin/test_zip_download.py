@@ -144,7 +144,8 @@ def test_a_thousand_ids_go_in_a_form_and_more_are_refused(server, src):
 
 def test_a_folder_comes_with_its_tree_relative_to_it(server, src):
     with server.client(ALICE) as alice:
-        for path in ("Reports", "Reports/2024", "Reports/2024/Q1", "Elsewhere"):
+        for path in ("Reports", "Reports/2024", "Reports/2024/Q1", "Elsewhere",
+                     "Reports/Empty", "Reports/Empty/Deeper", "Reports/Hollow"):
             make_folder(alice, src.team, path)
         api.upload(alice, src.team, "summary.txt", b"summary", folder="Reports")
         api.upload(alice, src.team, "march.csv", b"a,b\n1,2\n", folder="Reports/2024/Q1")
@@ -156,11 +157,12 @@ def test_a_folder_comes_with_its_tree_relative_to_it(server, src):
         inner = alice.post("/-/files/-/zip", data={"source": src.team,
                                                    "folder": "/Reports/2024/"})
     assert contents(zip_of(folder)) == {"summary.txt": b"summary", "2024/year.txt": b"year",
-                                        "2024/Q1/march.csv": b"a,b\n1,2\n"}
+                                        "2024/Q1/march.csv": b"a,b\n1,2\n",
+                                        "Empty/Deeper/": b"", "Hollow/": b""}
     assert 'filename="Reports.zip"' in folder.headers["content-disposition"]
     assert sorted(zip_of(whole).namelist()) == [
         "Elsewhere/away.txt", "Reports/2024/Q1/march.csv", "Reports/2024/year.txt",
-        "Reports/summary.txt", "top.txt"]
+        "Reports/Empty/Deeper/", "Reports/Hollow/", "Reports/summary.txt", "top.txt"]
     assert f'filename="{src.team}.zip"' in whole.headers["content-disposition"]
     assert sorted(zip_of(inner).namelist()) == ["Q1/march.csv", "year.txt"]
     assert 'filename="2024.zip"' in inner.headers["content-disposition"]

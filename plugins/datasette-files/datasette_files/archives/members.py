@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import AsyncIterator, Iterable, Optional
+from typing import AsyncIterator, Optional
 
 from ..errors import NotFound, PayloadTooLarge
 from ..registry import AllowedSQL, FileRow, Registry
@@ -26,7 +26,7 @@ TREE_PAGE = 1000
 STAT_CONCURRENCY = 16
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Member:
     """One file in the archive: its name there, and where its bytes are."""
 
@@ -79,17 +79,18 @@ def archive_name(file: FileRow, base_folder: Optional[str]) -> str:
 
 
 async def selected_files(registry: Registry, sources: Sources, file_ids: list[str],
-                         allowed: AllowedSQL) -> list[FileRow]:
-    """The files ``file_ids`` name (duplicates once, in request order); NotFound
-    naming the first id that is unknown or not the actor's to browse (the two
-    look alike, as for one file)."""
+                         allowed: AllowedSQL) -> AsyncIterator[FileRow]:
+    """The files ``file_ids`` name (duplicates once, in request order), found
+    in one query; NotFound naming the first id that is unknown or not the
+    actor's to browse (the two look alike, as for one file) before any."""
     file_ids = list(dict.fromkeys(file_ids))
     found = {file.id: file for file in await registry.files.batch(file_ids, allowed)
              if file.source_slug in sources}
     for file_id in file_ids:
         if file_id not in found:
             raise NotFound(f"File not found: {file_id}")
-    return [found[file_id] for file_id in file_ids]
+    for file_id in file_ids:
+        yield found[file_id]
 
 
 async def tree_files(registry: Registry, source: str, folder: str,
@@ -109,7 +110,26 @@ async def tree_files(registry: Registry, source: str, folder: str,
         after = (page[-1].folder, page[-1].seq)
 
 
-async def members_of(files: Iterable[FileRow] | AsyncIterator[FileRow], sources: Sources,
+async def empty_folders(registry: Registry, source: str, folder: str,
+                        most: int) -> list[str]:
+    """The archive's names ("a/b/") of the folders below ``folder`` that hold
+    nothing, so that the copy of the tree has them too; PayloadTooLarge past
+    ``most``."""
+    found: list[str] = []
+    after = ""
+    while True:
+        page = await registry.folders.empty_below(source, folder, TREE_PAGE, after)
+        for path in page:
+            relative = path[len(folder):].strip("/") if folder else path
+            found.append("/".join(safe_part(part) for part in relative.split("/")) + "/")
+        if len(found) > most:
+            raise _too_many(f"folder {folder!r}" if folder else f"source {source!r}")
+        if len(page) < TREE_PAGE:
+            return found
+        after = page[-1]
+
+
+async def members_of(files: AsyncIterator[FileRow], sources: Sources,
                      base_folder: Optional[str], missing_is_error: bool) -> list[Member]:
     """A member for each file, named uniquely, sized as its bytes are in storage.
 
@@ -134,15 +154,7 @@ async def members_of(files: Iterable[FileRow] | AsyncIterator[FileRow], sources:
         members[index] = Member(members[index].name, file.id, source, file.path,
                                 metadata.size)
 
-    async def each(files):
-        if hasattr(files, "__aiter__"):
-            async for file in files:
-                yield file
-        else:
-            for file in files:
-                yield file
-
-    async for file in each(files):
+    async for file in files:
         source = sources.get(file.source_slug)
         members.append(Member(names.claim(archive_name(file, base_folder)), file.id, source,
                               file.path, file.size or 0))

@@ -17,7 +17,7 @@ found the slot empty is a broken promise, raised at once rather than written.
 
 from __future__ import annotations
 
-from typing import AsyncIterator, Optional
+from typing import AsyncIterator, Optional, Sequence
 
 import zipstream
 
@@ -52,12 +52,17 @@ def _feed(slot: _Slot):
 
 
 class ZipArchive:
-    """A zip of ``members``, stored, with its length known in advance."""
+    """A zip of ``members`` (and empty ``folders``), stored, its length known
+    in advance."""
 
-    def __init__(self, members: list[Member]):
+    def __init__(self, members: list[Member], folders: Sequence[str] = ()):
+        """``folders`` ("a/b/") are written first, as entries of their own:
+        they take no bytes from the slot."""
         self.members = members
         self._slot = _Slot()
         self._stream = zipstream.ZipStream(compress_type=zipstream.ZIP_STORED, sized=True)
+        for folder in folders:
+            self._stream.mkdir(folder)
         for member in members:
             self._stream.add(_feed(self._slot), member.name, size=member.size)
 

@@ -166,7 +166,9 @@ class FilesTable:
                  "source_slug IN (SELECT parent FROM allowed_sources)"]
         params = {**allowed.params, "df_source": source, "df_limit": limit}
         if folder:
-            where.append(in_folder_sql())
+            # The bounds again as a range the index can seek, so the last page
+            # stops at the tree's end instead of scanning the folders after it.
+            where += [in_folder_sql(), "folder >= :folder", "folder < :folder || '0'"]
             params.update(in_folder_params(folder))
         if after is not None:
             where.append("(folder, seq) > (:df_after_folder, :df_after_seq)")

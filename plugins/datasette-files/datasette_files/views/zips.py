@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 
 from ..archives import (
-    ArchiveResponse, ZipArchive, members_of, selected_files, tree_files)
+    MAX_ARCHIVE_FILES, ArchiveResponse, ZipArchive, empty_folders, members_of, selected_files,
+    tree_files)
 from ..errors import ApiError, NotFound
 from ..naming import FILE_ID_PATTERN
 from ..organise import names
@@ -44,12 +45,11 @@ async def zip_view(datasette, request):
     plugin.archives.take()
     try:
         if ids:
-            members, filename = await _selection(datasette, request, ids)
+            archive, filename = await _selection(datasette, request, ids)
         else:
-            members, filename = await _folder(datasette, request, given["source"],
+            archive, filename = await _folder(datasette, request, given["source"],
                                               given.get("folder"))
-        return ArchiveResponse(ZipArchive(members), filename, plugin.archives,
-                               request.receive)
+        return ArchiveResponse(archive, filename, plugin.archives, request.receive)
     except BaseException:
         plugin.archives.give_back()
         raise
@@ -68,19 +68,21 @@ async def _fields(request) -> list[tuple[str, str]]:
 
 
 async def _selection(datasette, request, ids: list[str]):
-    """The members for ``ids``: each file under its own name, a flat archive."""
+    """The zip of ``ids``: each file under its own name, flat; and its name."""
     for file_id in ids:
         if not _FILE_ID.match(file_id):
             raise NotFound(f"File not found: {file_id}")
     plugin = state(datasette)
-    files = await selected_files(plugin.registry, plugin.sources, ids,
-                                 await allowed_sources_sql(datasette, request.actor, BROWSE))
+    files = selected_files(plugin.registry, plugin.sources, ids,
+                           await allowed_sources_sql(datasette, request.actor, BROWSE))
     members = await members_of(files, plugin.sources, None, missing_is_error=True)
-    return members, "files.zip" if len(members) == 1 else f"files-{len(members)}.zip"
+    filename = "files.zip" if len(members) == 1 else f"files-{len(members)}.zip"
+    return ZipArchive(members), filename
 
 
 async def _folder(datasette, request, slug: str, raw_folder):
-    """The members for a folder's tree: paths relative to the folder."""
+    """The zip of a folder's tree, paths relative to the folder, empty folders
+    kept; and its name."""
     plugin, source = await source_for(datasette, request, slug, BROWSE)
     folder = names.folder_path(raw_folder or None)
     if folder and await plugin.registry.folders.get(source.slug, folder) is None:
@@ -88,4 +90,6 @@ async def _folder(datasette, request, slug: str, raw_folder):
     files = tree_files(plugin.registry, source.slug, folder,
                        await allowed_sources_sql(datasette, request.actor, BROWSE))
     members = await members_of(files, plugin.sources, folder, missing_is_error=False)
-    return members, f"{folder.rpartition('/')[2] or source.slug}.zip"
+    folders = await empty_folders(plugin.registry, source.slug, folder,
+                                  MAX_ARCHIVE_FILES - len(members))
+    return ZipArchive(members, folders), f"{folder.rpartition('/')[2] or source.slug}.zip"

@@ -293,6 +293,7 @@ def test_zips_sent_at_once_are_bounded_and_a_departed_client_frees_its_place(ser
     synced(server, src.team, {"Busy/large.bin": 256 * MiB})
     with server.client(ALICE) as alice:
         params = {"id": file_ids(alice, src.team, folder="Busy")["large.bin"]}
+        departed = server.log().count("the client went away")
         clients = [server.client(ALICE) for _ in range(MAX_RUNNING_ARCHIVES)]
         streams = [client.stream("GET", "/-/files/-/zip", params=params) for client in clients]
         try:
@@ -304,7 +305,13 @@ def test_zips_sent_at_once_are_bounded_and_a_departed_client_frees_its_place(ser
             for stream, client in zip(streams, clients):
                 stream.__exit__(None, None, None)
                 client.close()
-        # The server hears of each departure, and gives its place back.
+        # The server hears of each departure, stops reading for it (not
+        # streaming the rest to nobody), and gives its place back.
+        for _ in range(100):
+            if server.log().count("the client went away") == departed + len(clients):
+                break
+            time.sleep(0.1)
+        assert server.log().count("the client went away") == departed + len(clients)
         for _ in range(100):
             with alice.stream("GET", "/-/files/-/zip", params=params) as response:
                 if response.status_code == 200:

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import AsyncIterator, Optional
+from typing import AsyncIterator, Callable, Optional
 
 from ..errors import NotFound, PayloadTooLarge
 from ..registry import AllowedSQL, FileRow, Registry
 from ..registry.placing import numbered
 from ..sources import Source, Sources
 
-# The archive's central directory keeps about half a kilobyte per member until
-# the last byte is sent: this bounds what one download holds in memory.
-MAX_ARCHIVE_FILES = 100_000
+# A zip holds about a kilobyte per member until its last byte is sent (see
+# slots): this bounds what one download holds.
+MAX_ARCHIVE_FILES = 50_000
 # Files read from the registry at a time when walking a folder tree.
 TREE_PAGE = 1000
 # Storage look-ups (a stat on disk, a HEAD on S3) in flight at once per download.
@@ -130,13 +130,15 @@ async def empty_folders(registry: Registry, source: str, folder: str,
 
 
 async def members_of(files: AsyncIterator[FileRow], sources: Sources,
-                     base_folder: Optional[str], missing_is_error: bool) -> list[Member]:
+                     base_folder: Optional[str], missing_is_error: bool,
+                     hold: Callable[[int], None]) -> list[Member]:
     """A member for each file, named uniquely, sized as its bytes are in storage.
 
     A file whose bytes are gone is a NotFound (``missing_is_error``: the actor
     named it) or left out (in a folder's tree, as a listing would). Sizes come
     from storage, not the registry, so the archive's length (Content-Length)
-    holds for bytes changed since they were registered.
+    holds for bytes changed since they were registered. ``hold`` counts each
+    member against the bound on what running zips hold (``slots``).
     """
     names = UniqueNames()
     members: list[Optional[Member]] = []
@@ -155,6 +157,7 @@ async def members_of(files: AsyncIterator[FileRow], sources: Sources,
                                 metadata.size)
 
     async for file in files:
+        hold(1)
         source = sources.get(file.source_slug)
         members.append(Member(names.claim(archive_name(file, base_folder)), file.id, source,
                               file.path, file.size or 0))

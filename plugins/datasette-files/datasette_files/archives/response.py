@@ -1,5 +1,5 @@
-"""Sending a zip: the response that streams it, cuts it off visibly when it
-breaks, and the bound on how many are sent at once."""
+"""Sending a zip: the response that streams it, and cuts it off visibly when
+it breaks or its client stalls or leaves."""
 
 from __future__ import annotations
 
@@ -8,44 +8,14 @@ import logging
 from typing import AsyncIterator, Optional
 
 from ..downloads import content_disposition
-from ..errors import ApiError
+from .slots import ArchiveSlot
 from .writer import ZipArchive
 
 log = logging.getLogger("datasette_files")
-# Zip downloads a server sends at once; more are answered 503 (try again).
-MAX_RUNNING_ARCHIVES = 8
 # A client that takes no byte for this long loses its download (and its place).
 SEND_STALL_SECONDS = 60.0
 # Bytes gathered before a send.
 SEND_BYTES = 256 * 1024
-
-
-class TooManyArchives(ApiError):
-    status = 503
-
-
-class ArchiveSlots:
-    """How many zips are being sent; taken before the first byte, given back
-    when the last one is sent or the download ends otherwise.
-
-    Each zip holds little memory (one chunk in flight, and its central
-    directory), but a megabyte-a-chunk read per member and a connection each:
-    a bound keeps a flood of zip requests from taking every file handle and
-    the event loop from everyone else."""
-
-    def __init__(self, most: int = MAX_RUNNING_ARCHIVES):
-        self.most = most
-        self.running = 0
-
-    def take(self) -> None:
-        """One place, or TooManyArchives."""
-        if self.running >= self.most:
-            raise TooManyArchives(f"{self.most} zip downloads are running: try again shortly",
-                                  retry_after=5)
-        self.running += 1
-
-    def give_back(self) -> None:
-        self.running -= 1
 
 
 class ArchiveResponse:
@@ -56,14 +26,14 @@ class ArchiveResponse:
     HTTP/1.1, a connection closed mid-message), never a shorter zip that
     looks whole."""
 
-    def __init__(self, archive: ZipArchive, filename: str, slots: ArchiveSlots, receive,
+    def __init__(self, archive: ZipArchive, filename: str, slot: ArchiveSlot, receive,
                  stall_seconds: float = SEND_STALL_SECONDS):
         """``receive`` is the request's: it tells when the client goes away
         (the server's ``send`` then drops the bytes without a word)."""
         self.archive = archive
         self.receive = receive
         self.filename = filename
-        self.slots = slots
+        self.slot = slot
         self.stall_seconds = stall_seconds
         self.headers = {
             "content-type": "application/zip",
@@ -85,7 +55,7 @@ class ArchiveResponse:
                 # Returning without the last message: the server closes the connection.
                 log.warning("datasette-files: zip %r cut off: %s", self.filename, failure)
         finally:
-            self.slots.give_back()
+            self.slot.give_back()
 
     async def _send_body(self, send) -> Optional[str]:
         """None once every byte is sent; otherwise why the body stopped."""

@@ -45,10 +45,22 @@ class _Slot:
         return item
 
 
-def _feed(slot: _Slot):
-    """A member's bytes, as the writer reads them: whatever the slot holds."""
-    while (item := slot.take()) is not _END:
-        yield item
+class _Feed:
+    """Every member's bytes, as the writer reads them: whatever the slot holds,
+    up to the end of the member. One object serves every member (the writer
+    iterates it again for each), so a member costs no generator of its own."""
+
+    def __init__(self, slot: _Slot):
+        self._slot = slot
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> bytes:
+        item = self._slot.take()
+        if item is _END:
+            raise StopIteration
+        return item
 
 
 class ZipArchive:
@@ -63,8 +75,9 @@ class ZipArchive:
         self._stream = zipstream.ZipStream(compress_type=zipstream.ZIP_STORED, sized=True)
         for folder in folders:
             self._stream.mkdir(folder)
+        feed = _Feed(self._slot)
         for member in members:
-            self._stream.add(_feed(self._slot), member.name, size=member.size)
+            self._stream.add(feed, member.name, size=member.size)
 
     def __len__(self) -> int:
         """The archive's length in bytes."""

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 
 from ..archives import (
-    MAX_ARCHIVE_FILES, ArchiveResponse, ZipArchive, empty_folders, members_of, selected_files,
-    tree_files)
+    MAX_ARCHIVE_FILES, ArchiveResponse, ArchiveSlot, ZipArchive, empty_folders, members_of,
+    selected_files, tree_files)
 from ..errors import ApiError, NotFound
 from ..naming import FILE_ID_PATTERN
 from ..organise import names
@@ -41,17 +41,16 @@ async def zip_view(datasette, request):
         raise ApiError("Give either 'id' (files) or 'source' and 'folder' (a folder), not both")
     if not ids and "source" not in given:
         raise ApiError("Give the files as 'id' (repeated), or a folder as 'source' and 'folder'")
-    plugin = state(datasette)
-    plugin.archives.take()
+    slot = state(datasette).archives.take()
     try:
         if ids:
-            archive, filename = await _selection(datasette, request, ids)
+            archive, filename = await _selection(datasette, request, ids, slot)
         else:
             archive, filename = await _folder(datasette, request, given["source"],
-                                              given.get("folder"))
-        return ArchiveResponse(archive, filename, plugin.archives, request.receive)
+                                              given.get("folder"), slot)
+        return ArchiveResponse(archive, filename, slot, request.receive)
     except BaseException:
-        plugin.archives.give_back()
+        slot.give_back()
         raise
 
 
@@ -67,7 +66,7 @@ async def _fields(request) -> list[tuple[str, str]]:
     return await form_fields(request, MAX_ZIP_FORM_BYTES, MAX_ZIP_FORM_FIELDS)
 
 
-async def _selection(datasette, request, ids: list[str]):
+async def _selection(datasette, request, ids: list[str], slot: ArchiveSlot):
     """The zip of ``ids``: each file under its own name, flat; and its name."""
     for file_id in ids:
         if not _FILE_ID.match(file_id):
@@ -75,12 +74,13 @@ async def _selection(datasette, request, ids: list[str]):
     plugin = state(datasette)
     files = selected_files(plugin.registry, plugin.sources, ids,
                            await allowed_sources_sql(datasette, request.actor, BROWSE))
-    members = await members_of(files, plugin.sources, None, missing_is_error=True)
+    members = await members_of(files, plugin.sources, None, missing_is_error=True,
+                               hold=slot.hold)
     filename = "files.zip" if len(members) == 1 else f"files-{len(members)}.zip"
     return ZipArchive(members), filename
 
 
-async def _folder(datasette, request, slug: str, raw_folder):
+async def _folder(datasette, request, slug: str, raw_folder, slot: ArchiveSlot):
     """The zip of a folder's tree, paths relative to the folder, empty folders
     kept; and its name."""
     plugin, source = await source_for(datasette, request, slug, BROWSE)
@@ -89,7 +89,9 @@ async def _folder(datasette, request, slug: str, raw_folder):
         raise NotFound(f"Folder not found: {folder!r} in source {source.slug!r}")
     files = tree_files(plugin.registry, source.slug, folder,
                        await allowed_sources_sql(datasette, request.actor, BROWSE))
-    members = await members_of(files, plugin.sources, folder, missing_is_error=False)
+    members = await members_of(files, plugin.sources, folder, missing_is_error=False,
+                               hold=slot.hold)
     folders = await empty_folders(plugin.registry, source.slug, folder,
                                   MAX_ARCHIVE_FILES - len(members))
+    slot.hold(len(folders))
     return ZipArchive(members, folders), f"{folder.rpartition('/')[2] or source.slug}.zip"

@@ -3,8 +3,8 @@ it, as one zip streamed to the client.
 
 A POST carries the same fields as a url-encoded form, so a page can send a
 selection of a thousand ids through a plain form submit (too long for a URL).
-Datasette's cross-origin protection stands in front of it as of every POST: a
-form posted from another site is refused before it gets here.
+Datasette's cross-origin protection stands in front of it as in front of every
+POST: a form posted from another site is refused before it gets here.
 """
 
 from __future__ import annotations

@@ -156,15 +156,21 @@ async def members_of(files: AsyncIterator[FileRow], sources: Sources,
         members[index] = Member(members[index].name, file.id, source, file.path,
                                 metadata.size)
 
-    async for file in files:
-        hold(1)
-        source = sources.get(file.source_slug)
-        members.append(Member(names.claim(archive_name(file, base_folder)), file.id, source,
-                              file.path, file.size or 0))
-        lookups.append(asyncio.ensure_future(size_of(len(members) - 1, file, source)))
-        if len(lookups) >= TREE_PAGE:
-            await _settle(lookups)
-            lookups = []
+    try:
+        async for file in files:
+            hold(1)
+            source = sources.get(file.source_slug)
+            members.append(Member(names.claim(archive_name(file, base_folder)), file.id,
+                                  source, file.path, file.size or 0))
+            lookups.append(asyncio.ensure_future(size_of(len(members) - 1, file, source)))
+            if len(lookups) >= TREE_PAGE:
+                await _settle(lookups)
+                lookups = []
+    except BaseException:
+        for lookup in lookups:  # none is left running behind the refusal
+            lookup.cancel()
+        await asyncio.gather(*lookups, return_exceptions=True)
+        raise
     await _settle(lookups)
     return [member for member in members if member is not None]
 

@@ -26,7 +26,7 @@ from .thumbnails.pillow import PillowThumbnailGenerator
 from .thumbnails.service import ThumbnailService
 from .uploads.leftovers import LeftoverSweeper
 from .views import (
-    files, imports, instance_gate, listings, openapi, organise, pages, search_page, trash,
+    bulk, files, imports, instance_gate, listings, openapi, organise, pages, search_page, trash,
     trash_pages, uploads, zips)
 from .views import sources as sources_views
 from .views.cache_control import KeepCacheControl
@@ -229,6 +229,8 @@ def register_routes(datasette):
         (r"^/-/files/import/(?P<file_id>[^/]+)/(?P<import_id>[^/]+?)"
          r"(\.(?P<format>json))?$", page(imports.progress_page)),
         (r"^/-/files/search\.json$", api(listings.search_view)),
+        (r"^/-/files/-/delete$", api(bulk.bulk_delete_view)),
+        (r"^/-/files/-/move$", api(bulk.bulk_move_view)),
         # Before the {file_id} routes, whose [^/]+ would take "-" for an id.
         (r"^/-/files/-/zip$", api(zips.zip_view)),
         (r"^/-/files/batch\.json$", api(listings.batch_view)),

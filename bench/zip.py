@@ -72,6 +72,13 @@ def peak_rss_mib(pid: int) -> float:
     raise RuntimeError("no VmHWM")
 
 
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
 def fetch(server: DatasetteServer, path: str) -> dict:
     """One download with curl: bytes, seconds to the first byte and in all,
     and the server's CPU seconds and peak RSS during it."""
@@ -128,6 +135,8 @@ def main() -> None:
                 "folder": "Shoot/docs/00", "limit": 500}).json()["files"]]
         rows = {"plain download, one file": [], f"zip of the folder ({len(files)} files)": [],
                 f"zip of {len(ids)} ids (small files)": []}
+        load_before = os.getloadavg()[0]
+        rss_before = rss_mib(server.process.pid)
         for _ in range(args.runs):
             # Interleaved, so a noisy moment weighs on each alike.
             rows["plain download, one file"].append(fetch(server, single["download_url"]))
@@ -135,8 +144,9 @@ def main() -> None:
                 fetch(server, "/-/files/-/zip?source=bench&folder=Shoot"))
             rows[f"zip of {len(ids)} ids (small files)"].append(
                 fetch(server, "/-/files/-/zip?" + "&".join(f"id={i}" for i in ids)))
-        print(f"\nmedian of {args.runs} runs; peak RSS is the highest of the runs; "
-              f"load average before: {os.getloadavg()[0]:.1f}")
+        print(f"\nmedian of {args.runs} runs; peak RSS is the highest of the runs "
+              f"(the server's RSS before them: {rss_before:.0f} MiB); "
+              f"load average before: {load_before:.1f}")
         print("| download                               |      MiB |   MiB/s | CPU s/GiB "
               "| first byte ms | peak RSS MiB |")
         print("|---|---:|---:|---:|---:|---:|")

@@ -258,3 +258,42 @@ def test_a_permanent_delete_racing_a_move_leaves_no_bytes_behind(make_server, tm
                                    {"ids": asked[::-1], "permanent": True})
             moving.result(), deleting.result()
         assert_whole(server, tmp_path, ["team"])
+
+
+def test_a_batch_undone_for_missing_bytes_and_its_trash_items_restored_one_by_one(
+        tiny, tmp_path):
+    """One file's bytes were removed by hand: its copy fails midway through
+    the batch, which is undone whole and moved file by file (no copy left
+    behind, no row without bytes). The files moved are then trashed in one
+    request, and each item restores on its own."""
+    server = tiny
+    with server.client(ADMIN) as admin:
+        assert admin.post("/-/files/folders/tiny/-/create",
+                          json={"name": "In"}).status_code == 201
+        files = [api.upload(admin, "team", f"f{n}.txt", b"%d" % n) for n in range(6)]
+        conn = sqlite3.connect(server.internal_db)
+        path, = conn.execute("SELECT path FROM datasette_files_files WHERE id = ?",
+                             [files[3]["id"]]).fetchone()
+        conn.close()
+        (tmp_path / "team" / path).unlink()
+        body = admin.post("/-/files/-/move", json={
+            "ids": ids(files), "source": "tiny", "folder": "In"}).json()
+        assert [(r["ok"], r.get("status")) for r in body["results"]] == [
+            (True, None)] * 3 + [(False, 404)] + [(True, None)] * 2, body
+        moved = [r["id"] for r in body["results"] if r["ok"]]
+        assert len(api.stored_files(tmp_path / "tiny")) == 5
+        deleted = admin.post("/-/files/-/delete", json={"ids": moved}).json()
+        items = [r["trash"] for r in deleted["results"]]
+        assert len({item["id"] for item in items}) == 5
+        for item in items[::-1]:
+            restored = admin.post(item["restore_url"], json={})
+            assert restored.status_code == 200, restored.text
+            file = restored.json()["file"]
+            assert (file["source_slug"], file["folder"]) == ("tiny", "In")
+            n = int(file["filename"][1])
+            assert admin.get(file["download_url"]).content == b"%d" % n
+    conn = sqlite3.connect(server.internal_db)
+    conn.execute("DELETE FROM datasette_files_files WHERE id = ?", [files[3]["id"]])
+    conn.commit()
+    conn.close()
+    assert_whole(server, tmp_path, ["team", "tiny"])

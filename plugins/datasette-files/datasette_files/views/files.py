@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import logging
-
 from datasette import Response
 
 from ..base import UnsafePath
 from ..downloads import download_response
 from ..errors import ApiError, Forbidden, NotFound
 from ..permissions import DELETE, EDIT
+from ..registry import FileRow
+from ..sources import Source
 from ..state import state
 from ..thumbnails.icons import icon_svg
 from ..thumbnails.service import DEFAULT_SIZE, SIZES
@@ -19,7 +19,6 @@ from .common import file_for, json_api, json_object_body, require_method
 from .file_json import file_json
 from .organise_json import trash_item_json
 
-log = logging.getLogger("datasette_files")
 MAX_SEARCH_TEXT_CHARS = 100_000
 UPDATABLE_FIELDS = {"search_text"}
 # A thumbnail URL that names its version never changes: browsers keep it a year.
@@ -115,10 +114,7 @@ async def delete_file(datasette, request, file_id: str, permanent) -> dict:
     purged), or with ``permanent`` delete it for good: the registry row first,
     then the bytes, so a failure between the two leaves unreferenced bytes,
     never a row pointing at missing ones. The answer's fields."""
-    file, source = await file_for(datasette, request, file_id, DELETE)
-    source.require_writable()
-    if not source.capabilities.can_delete:
-        raise ApiError(f"Source {source.slug!r} does not support deleting files")
+    file, _ = await deletable_file(datasette, request, file_id)
     if not isinstance(permanent, bool):
         raise ApiError("'permanent' must be true or false")
     plugin = state(datasette)
@@ -126,12 +122,17 @@ async def delete_file(datasette, request, file_id: str, permanent) -> dict:
         item = await plugin.organiser.trash_file(file, actor_id_of(request.actor))
         return {"deleted": file.id, "trash": trash_item_json(
             datasette, item, plugin.settings.trash_retention_days)}
-    if await plugin.registry.files.delete(file.id):
-        try:
-            await source.storage.delete_file(file.path)
-        except Exception:
-            log.exception("datasette-files: %s unregistered but its bytes remain", file.id)
+    await plugin.organiser.delete_file(file)
     return {"deleted": file.id, "trash": None}
+
+
+async def deletable_file(datasette, request, file_id: str) -> tuple[FileRow, Source]:
+    """The file and its source, once the actor may delete it and its source can."""
+    file, source = await file_for(datasette, request, file_id, DELETE)
+    source.require_writable()
+    if not source.capabilities.can_delete:
+        raise ApiError(f"Source {source.slug!r} does not support deleting files")
+    return file, source
 
 
 @json_api

@@ -49,8 +49,11 @@ async def bulk_delete_view(datasette, request):
     if not isinstance(permanent, bool):
         raise ApiError("'permanent' must be true or false")
     if permanent:
-        return _answer(ids, await _each(ids, lambda file_id: delete_file(
-            datasette, request, file_id, True)))
+        async def delete_for_good(file_id: str) -> dict:
+            file, _ = await deletable_file(datasette, request, file_id)
+            return await delete_file(datasette, request, file, True)
+
+        return _answer(ids, await _each(ids, delete_for_good))
     plugin = state(datasette)
     outcomes = await _each(ids, lambda file_id: deletable_file(datasette, request, file_id))
     for batch in batches(outcomes, lambda found: found[0].source_slug):

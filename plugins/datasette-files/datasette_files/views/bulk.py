@@ -8,7 +8,6 @@ a batch at a time: one registry write per batch instead of one or three per file
 
 from __future__ import annotations
 
-import logging
 from typing import Awaitable, Callable, Union
 
 from datasette import Response
@@ -19,13 +18,12 @@ from ..permissions import UPLOAD
 from ..registry.placing import ON_CONFLICT
 from ..state import state
 from ..uploads.storing import actor_id_of
-from .common import as_api_error, json_api, json_object_body, require_method, source_for
+from .common import item_failure, json_api, json_object_body, require_method, source_for
 from .file_json import file_json
 from .files import deletable_file, delete_file
 from .organise import plan_move
 from .organise_json import trash_item_json
 
-log = logging.getLogger("datasette_files")
 MAX_BULK_IDS = 1000
 # Files trashed or moved in one change: big enough to share the writes, small
 # enough that other writers wait at most one batch.
@@ -168,12 +166,7 @@ def _answer(ids: list[str], outcomes: dict) -> Response:
         if not isinstance(outcome, Exception):
             results.append({"id": file_id, "ok": True, **outcome})
             continue
-        error = as_api_error(outcome)
-        if error is None:
-            log.error("datasette-files: unexpected error on %s in a bulk action", file_id,
-                      exc_info=outcome)
-            error = ApiError("Internal error", status=500)
-        results.append({"id": file_id, "ok": False, "status": error.status,
-                        "errors": error.messages})
-        errors.extend(f"{file_id}: {message}" for message in error.messages)
+        failure = item_failure(outcome, file_id)
+        results.append({"id": file_id, **failure})
+        errors.extend(f"{file_id}: {message}" for message in failure["errors"])
     return Response.json({"ok": not errors, "results": results, "errors": errors})

@@ -113,6 +113,18 @@ def as_api_error(ex: Exception) -> Optional[ApiError]:
     return None
 
 
+def item_failure(ex: Exception, item: str) -> dict:
+    """The failed result of one item of a bulk request: the status and messages
+    its own request would have answered, with the error's details (a name
+    conflict's ``conflict``); an unexpected error is logged and a 500."""
+    error = as_api_error(ex)
+    if error is None:
+        log.error("datasette-files: unexpected error on %s in a bulk request", item,
+                  exc_info=ex)
+        error = ApiError("Internal error", status=500)
+    return {"ok": False, "status": error.status, "errors": error.messages, **error.details}
+
+
 def error_response(error: ApiError) -> Response:
     body = {**error_body(error.messages, error.status), **error.details}
     return Response.json(body, status=error.status)

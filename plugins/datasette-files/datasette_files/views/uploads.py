@@ -4,7 +4,6 @@ request: POST /-/files/upload/{slug}/-/batch."""
 
 from __future__ import annotations
 
-import logging
 from typing import AsyncIterator
 from urllib.parse import unquote
 
@@ -20,10 +19,9 @@ from ..uploads import chunks, tokens
 from ..uploads.batch import BatchItem, BatchUpload, FieldSent, FileSent, PartSent
 from ..uploads.checks import informative_type
 from ..uploads.single_request import put_file
-from .common import as_api_error, json_api, json_object_body, require_method, source_for
+from .common import item_failure, json_api, json_object_body, require_method, source_for
 from .file_json import file_json
 
-log = logging.getLogger("datasette_files")
 TOKEN_HEADER = "x-upload-token"
 
 
@@ -159,13 +157,7 @@ async def _parts_of(form: MultipartStream) -> AsyncIterator[PartSent]:
 def _item_json(datasette, item: BatchItem) -> dict:
     if item.file is not None:
         return {"name": item.name, "ok": True, "file": file_json(datasette, item.file)}
-    error = as_api_error(item.error)
-    if error is None:
-        log.error("datasette-files: unexpected error in a batch upload of %r",
-                  item.name, exc_info=item.error)
-        error = ApiError("Internal error", status=500)
-    return {"name": item.name, "ok": False, "status": error.status,
-            "errors": error.messages, **error.details}
+    return {"name": item.name, **item_failure(item.error, repr(item.name))}
 
 
 @json_api

@@ -1,0 +1,176 @@
+"""Many files at once in a real browser: tick them with the mouse or the
+keyboard, then move, delete (and undo) or download them in one go."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+import yaml
+
+from support import api
+from support.browser import log_in, screenshot
+from support.server import REPO_ROOT, AppServer, member_env
+
+WIDTHS = [1280, 375]
+NAMES = ["alpha.txt", "bravo.txt", "charlie.txt", "delta.txt", "echo.txt", "foxtrot.txt"]
+
+
+@pytest.fixture(scope="module")
+def app_server(tmp_path_factory):
+    """The preset config with two members: alice's files are hers to delete and
+    move, bob's are not (owners_can_delete, owners_can_edit)."""
+    directory = tmp_path_factory.mktemp("bulk")
+    config = yaml.safe_load((REPO_ROOT / "config" / "datasette.yaml").read_text())
+    (directory / "datasette.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    server = AppServer(directory / "data", config_path=directory / "datasette.yaml",
+                       env={**member_env("alice", "alice-password"),
+                            **member_env("bob", "bob-password")}).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def alice(app_server):
+    with app_server.login("alice", "alice-password") as client:
+        yield client
+
+
+def folder_of_files(client, folder: str, names=NAMES, source="team") -> dict[str, dict]:
+    """A new folder holding a small text file per name, by name."""
+    parent, _, name = folder.rpartition("/")
+    made = client.post(f"/-/files/folders/{source}/-/create", json={"folder": parent, "name": name})
+    assert made.status_code == 201, made.text
+    return {n: api.upload(client, source, n, f"content of {n}".encode(), "text/plain",
+                          folder=folder) for n in names}
+
+
+def listed(client, folder: str, source="team") -> list[str]:
+    response = client.get(f"/-/files/source/{source}.json", params={"folder": folder, "_size": 200})
+    assert response.status_code == 200, response.text
+    return sorted(f["filename"] for f in response.json()["files"])
+
+
+def open_folder(page, folder: str, source="team"):
+    page.goto(f"/-/files/source/{source}?folder={folder}&sort=name&order=asc")
+    page.locator("[data-bulk]").wait_for()
+
+
+def box(page, name: str):
+    return page.get_by_role("checkbox", name=f"Select {name}", exact=True)
+
+
+def ticked(page) -> list[str]:
+    return page.eval_on_selector_all(
+        "[data-file-id]:has(input[data-select]:checked)", "cards => cards.map(c => c.dataset.filename)")
+
+
+def count_text(page) -> str:
+    return page.inner_text("[data-bulk] [data-count]").strip()
+
+
+def no_overflow(page):
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, overflow
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_select_with_the_mouse(page_factory, alice, width):
+    folder_of_files(alice, f"Mouse {width}")
+    page = page_factory(width)
+    log_in(page)
+    open_folder(page, f"Mouse {width}")
+    assert count_text(page) == ""
+    assert not page.get_by_role("group", name="Selected files").is_visible()
+
+    box(page, "bravo.txt").click()
+    assert ticked(page) == ["bravo.txt"]
+    assert count_text(page) == "1 file selected"
+    # Shift+click: the range from the last one ticked.
+    box(page, "echo.txt").click(modifiers=["Shift"])
+    assert ticked(page) == ["bravo.txt", "charlie.txt", "delta.txt", "echo.txt"]
+    assert count_text(page) == "4 files selected"
+    select_all = page.get_by_role("checkbox", name="Select all")
+    assert select_all.evaluate("b => b.indeterminate")
+    actions = page.get_by_role("group", name="Selected files")
+    assert actions.is_visible()
+    no_overflow(page)
+    screenshot(page, "bulk-selected-range")
+    # The bar stays in view while the page scrolls (a phone's long grid).
+    page.mouse.wheel(0, 2000)
+    page.wait_for_timeout(200)
+    assert page.evaluate(
+        "document.querySelector('[data-bulk]').getBoundingClientRect().top") >= -1
+    screenshot(page, "bulk-selected-scrolled")
+    page.mouse.wheel(0, -4000)
+
+    # Shift+click on a ticked one unticks the range from the last one clicked.
+    box(page, "charlie.txt").click(modifiers=["Shift"])
+    assert ticked(page) == ["bravo.txt"]
+
+    select_all.click()
+    assert ticked(page) == NAMES
+    assert count_text(page) == "6 files selected"
+    assert select_all.is_checked()
+    select_all.click()
+    assert ticked(page) == []
+
+    box(page, "alpha.txt").click()
+    actions.get_by_role("button", name="Clear").click()
+    assert ticked(page) == [] and count_text(page) == ""
+    assert not actions.is_visible()
+    # A member may move and delete (their own files): the bar offers both.
+    box(page, "alpha.txt").click()
+    assert [b.strip() for b in actions.get_by_role("button").all_inner_texts()] == [
+        "Download", "Move…", "Delete", "Clear"]
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_select_with_the_keyboard(page_factory, alice, width):
+    folder_of_files(alice, f"Keys {width}")
+    page = page_factory(width)
+    log_in(page)
+    open_folder(page, f"Keys {width}")
+    box(page, "alpha.txt").focus()
+    page.keyboard.press("Space")
+    assert ticked(page) == ["alpha.txt"]
+    assert count_text(page) == "1 file selected"
+    # Arrows move between the checkboxes without ticking; Shift+arrow extends.
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("document.activeElement.value") == box(page, "bravo.txt").get_attribute("value")
+    assert ticked(page) == ["alpha.txt"]
+    page.keyboard.press("Shift+ArrowRight")
+    assert ticked(page) == ["alpha.txt", "bravo.txt", "charlie.txt"]
+    # Down a row: the grid's next row, as laid out at this width.
+    page.keyboard.press("ArrowDown")
+    focused = page.evaluate("document.activeElement.closest('[data-file-id]').dataset.filename")
+    columns = 2 if width == 375 else None
+    if columns:
+        assert focused == "echo.txt"
+    assert ticked(page) == ["alpha.txt", "bravo.txt", "charlie.txt"]
+    # Shift+Space: from the anchor (alpha) to here.
+    page.keyboard.press("Shift+Space")
+    assert ticked(page) == NAMES[:NAMES.index(focused) + 1]
+    screenshot(page, "bulk-keyboard")
+    page.keyboard.press("Escape")
+    assert ticked(page) == []
+    assert count_text(page) == ""
+    page.keyboard.press("Control+a")
+    assert ticked(page) == NAMES
+    page.keyboard.press("Escape")
+    assert ticked(page) == []
+    # Tab goes from a file's checkbox to its link.
+    box(page, "delta.txt").focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.classList.contains('df-card-link')")
+
+
+def test_without_javascript_the_page_is_as_before(page_factory, alice):
+    folder_of_files(alice, "No script", names=["one.txt"])
+    page = page_factory(javascript=False)
+    log_in(page)
+    page.goto("/-/files/source/team?folder=No+script")
+    assert page.locator(".df-card .df-name").all_inner_texts() == ["one.txt"]
+    assert not page.locator("[data-bulk]").is_visible()
+    assert not page.locator("input[data-select]").is_visible()

@@ -174,3 +174,105 @@ def test_without_javascript_the_page_is_as_before(page_factory, alice):
     assert page.locator(".df-card .df-name").all_inner_texts() == ["one.txt"]
     assert not page.locator("[data-bulk]").is_visible()
     assert not page.locator("input[data-select]").is_visible()
+
+
+@pytest.fixture
+def bob(app_server):
+    with app_server.login("bob", "bob-password") as client:
+        yield client
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_bulk_delete_then_undo_them_all(page_factory, alice, bob, width):
+    folder = f"Delete {width}"
+    files = folder_of_files(alice, folder)
+    # Bob's file in the same folder: alice (a member) may not delete it.
+    theirs = api.upload(bob, "team", "bobs-notes.txt", b"bob's", "text/plain", folder=folder)
+    page = page_factory(width)
+    log_in(page)
+    open_folder(page, folder)
+    page.get_by_role("checkbox", name="Select all").click()
+    assert count_text(page) == "7 files selected"
+    page.get_by_role("group", name="Selected files").get_by_role("button", name="Delete").click()
+    status = page.get_by_role("status").filter(has_text="moved to the trash")
+    status.wait_for()
+    text = status.inner_text()
+    assert "6 files moved to the trash" in text
+    assert "Not deleted: “bobs-notes.txt”" in text, text
+    # The deleted cards are gone; the refused one stays, still ticked.
+    assert page.locator(".df-card[data-file-id] .df-name").all_inner_texts() == ["bobs-notes.txt"]
+    assert count_text(page) == "1 file selected"
+    assert listed(alice, folder) == ["bobs-notes.txt"]
+    no_overflow(page)
+    screenshot(page, "bulk-deleted-undo")
+
+    status.get_by_role("button", name="Undo").click()
+    page.get_by_role("status").filter(has_text="Restored 6 files").wait_for()
+    assert sorted(page.locator(".df-card .df-name").all_inner_texts()) == sorted(
+        NAMES + ["bobs-notes.txt"])
+    assert listed(alice, folder) == sorted(NAMES + ["bobs-notes.txt"])
+    restored = alice.get(files["alpha.txt"]["url"] + ".json").json()
+    assert restored["id"] == files["alpha.txt"]["id"] and restored["folder"] == folder
+    assert theirs["id"] in page.content()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_bulk_move_into_a_folder_with_a_name_taken(page_factory, alice, bob, width):
+    folder = f"Move {width}"
+    folder_of_files(alice, folder, names=NAMES[:4])
+    folder_of_files(alice, f"{folder}/Into", names=["alpha.txt"])  # in the way
+    api.upload(bob, "team", "bobs-plan.txt", b"bob's plan", "text/plain", folder=folder)
+    page = page_factory(width)
+    log_in(page)
+    open_folder(page, folder)
+    box(page, "alpha.txt").click()
+    box(page, "charlie.txt").click(modifiers=["Shift"])
+    box(page, "bobs-plan.txt").click()
+    assert count_text(page) == "4 files selected"
+    page.get_by_role("group", name="Selected files").get_by_role("button", name="Move…").click()
+    dialog = page.get_by_role("dialog", name="Move files")
+    assert "Moving 4 files" in dialog.inner_text()
+    dialog.get_by_role("button", name="Into").click()
+    dialog.get_by_text(f"team / {folder} / Into").wait_for()
+    screenshot(page, "bulk-move-dialog")
+    dialog.get_by_role("button", name="Move here").click()
+    # Bravo and charlie moved; alpha's name is taken there: Keep both.
+    alert = dialog.get_by_role("alert").filter(has_text="already there")
+    alert.wait_for()
+    assert "“alpha.txt”" in alert.inner_text()
+    no_overflow(page)
+    screenshot(page, "bulk-move-conflict")
+    dialog.get_by_role("button", name="Keep both").click()
+    message = page.get_by_role("status").filter(has_text="Moved 3 files")
+    message.wait_for()
+    assert f"to team / {folder} / Into" in message.inner_text()
+    assert "Not moved: “bobs-plan.txt”" in message.inner_text()
+    screenshot(page, "bulk-moved")
+    assert listed(alice, f"{folder}/Into") == [
+        "alpha (1).txt", "alpha.txt", "bravo.txt", "charlie.txt"]
+    assert listed(alice, folder) == ["bobs-plan.txt", "delta.txt"]
+    assert page.locator(".df-card[data-file-id] .df-name").all_inner_texts() == [
+        "bobs-plan.txt", "delta.txt"]
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_download_the_selection_as_one_zip(page_factory, alice, width):
+    folder = f"Zip {width}"
+    files = folder_of_files(alice, folder)
+    page = page_factory(width)
+    log_in(page)
+    open_folder(page, folder)
+    chosen = ["bravo.txt", "delta.txt", "foxtrot.txt"]
+    for name in chosen:
+        box(page, name).click()
+    with page.expect_download() as waiting:
+        page.get_by_role("group", name="Selected files").get_by_role("button", name="Download").click()
+    download = waiting.value
+    assert download.suggested_filename.endswith(".zip")
+    archive = zipfile.ZipFile(io.BytesIO(open(download.path(), "rb").read()))
+    assert sorted(archive.namelist()) == chosen
+    for name in chosen:
+        assert archive.read(name) == alice.get(files[name]["download_url"]).content
+    # The page stays as it was, the selection too.
+    assert ticked(page) == chosen
+    screenshot(page, "bulk-downloaded")

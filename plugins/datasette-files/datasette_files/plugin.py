@@ -26,7 +26,7 @@ from .thumbnails.pillow import PillowThumbnailGenerator
 from .thumbnails.service import ThumbnailService
 from .uploads.leftovers import LeftoverSweeper
 from .views import (
-    files, imports, instance_gate, listings, openapi, organise, pages, search_page, trash,
+    bulk, files, imports, instance_gate, listings, openapi, organise, pages, search_page, trash,
     trash_pages, uploads)
 from .views import sources as sources_views
 from .views.cache_control import KeepCacheControl
@@ -229,6 +229,8 @@ def register_routes(datasette):
         (r"^/-/files/import/(?P<file_id>[^/]+)/(?P<import_id>[^/]+?)"
          r"(\.(?P<format>json))?$", page(imports.progress_page)),
         (r"^/-/files/search\.json$", api(listings.search_view)),
+        (r"^/-/files/-/delete$", api(bulk.bulk_delete_view)),
+        (r"^/-/files/-/move$", api(bulk.bulk_move_view)),
         (r"^/-/files/batch\.json$", api(listings.batch_view)),
         (r"^/-/files/sources\.json$", api(listings.sources_view)),
         (upload + r"prepare$", api(uploads.prepare_view)),

@@ -104,30 +104,34 @@ async def icon_view(datasette, request):
 
 @json_api
 async def delete_view(datasette, request):
-    """Move the file to the trash (its bytes are kept until the trash is
-    purged), or with ``{"permanent": true}`` delete it for good: the registry
-    row first, then the bytes, so a failure between the two leaves
-    unreferenced bytes, never a row pointing at missing ones."""
     require_method(request, "POST")
-    file, source = await file_for(datasette, request, request.url_vars["file_id"], DELETE)
     body = await json_object_body(request)
+    return Response.json({"ok": True, **await delete_file(
+        datasette, request, request.url_vars["file_id"], body.get("permanent", False))})
+
+
+async def delete_file(datasette, request, file_id: str, permanent) -> dict:
+    """Move the file to the trash (its bytes are kept until the trash is
+    purged), or with ``permanent`` delete it for good: the registry row first,
+    then the bytes, so a failure between the two leaves unreferenced bytes,
+    never a row pointing at missing ones. The answer's fields."""
+    file, source = await file_for(datasette, request, file_id, DELETE)
     source.require_writable()
     if not source.capabilities.can_delete:
         raise ApiError(f"Source {source.slug!r} does not support deleting files")
-    permanent = body.get("permanent", False)
     if not isinstance(permanent, bool):
         raise ApiError("'permanent' must be true or false")
     plugin = state(datasette)
     if not permanent:
         item = await plugin.organiser.trash_file(file, actor_id_of(request.actor))
-        return Response.json({"ok": True, "deleted": file.id, "trash": trash_item_json(
-            datasette, item, plugin.settings.trash_retention_days)})
+        return {"deleted": file.id, "trash": trash_item_json(
+            datasette, item, plugin.settings.trash_retention_days)}
     if await plugin.registry.files.delete(file.id):
         try:
             await source.storage.delete_file(file.path)
         except Exception:
             log.exception("datasette-files: %s unregistered but its bytes remain", file.id)
-    return Response.json({"ok": True, "deleted": file.id, "trash": None})
+    return {"deleted": file.id, "trash": None}
 
 
 @json_api

@@ -83,7 +83,9 @@ async def delete_folder_view(datasette, request):
 async def move_file_view(datasette, request):
     """Move (``folder``, ``source``) and rename (``filename``) a file."""
     require_method(request, "POST")
-    return await _move_file(datasette, request, await json_object_body(request))
+    body = await json_object_body(request)
+    return Response.json({"ok": True, **await move_file(
+        datasette, request, request.url_vars["file_id"], body)})
 
 
 @json_api
@@ -92,13 +94,16 @@ async def rename_file_view(datasette, request):
     body = await json_object_body(request)
     if "filename" not in body:
         raise ApiError("'filename' is required: the file's new name")
-    return await _move_file(datasette, request, {
-        "filename": body["filename"], "on_conflict": body.get("on_conflict")})
+    return Response.json({"ok": True, **await move_file(
+        datasette, request, request.url_vars["file_id"],
+        {"filename": body["filename"], "on_conflict": body.get("on_conflict")})})
 
 
-async def _move_file(datasette, request, body: dict):
+async def move_file(datasette, request, file_id: str, body: dict) -> dict:
+    """Move file ``file_id`` as ``body`` says (``source``, ``folder``,
+    ``filename``, ``on_conflict``); the answer's fields."""
     plugin = state(datasette)
-    file, origin = await file_for(datasette, request, request.url_vars["file_id"], EDIT)
+    file, origin = await file_for(datasette, request, file_id, EDIT)
     origin.require_writable()
     slug = body.get("source") or origin.slug
     if not isinstance(slug, str):
@@ -122,7 +127,7 @@ async def _move_file(datasette, request, body: dict):
     moved = await plugin.organiser.move_file(
         file, to=to, folder=folder, filename=filename, on_conflict=on_conflict,
         actor_id=actor_id_of(request.actor), may_replace=may_replace)
-    return Response.json({"ok": True, "file": file_json(datasette, moved)})
+    return {"file": file_json(datasette, moved)}
 
 
 def _folder_of(body: dict) -> str:

@@ -3,7 +3,7 @@
    organise.js), Delete (to the trash, with Undo for them all), Clear.
    Each action is one request; the server answers per file, and the files it
    refused are named with its reason. */
-import { postJSON } from "./api.js";
+import { postBulk } from "./api.js";
 import { quoted } from "./format.js";
 import { Selection } from "./selection.js";
 import { goWithMessage, showUndo } from "./trash-undo.js";
@@ -13,10 +13,11 @@ const grid = document.querySelector("[data-selectable]");
 
 function counted(n, word) { return n.toLocaleString() + " " + word + (n === 1 ? "" : "s"); }
 
-/** "a.txt: reason; b.txt: reason" for the failed results of a bulk answer. */
+/** "“a.txt”: reason. “b.txt”: reason." for the failed results of a bulk
+    answer (the file's id, in the server's words, is left out: its name is said). */
 function failures(results, names) {
-  return results.filter((r) => !r.ok).map((r) =>
-    quoted(names.get(r.id) || r.id) + ": " + (r.errors || ["refused"]).join("; ")).join(" ");
+  return results.filter((r) => !r.ok).map((r) => quoted(names.get(r.id) || r.id) + ": " +
+    (r.errors || ["refused"]).join("; ").replace(" on file " + r.id, "") + ".").join(" ");
 }
 
 class BulkBar {
@@ -81,7 +82,7 @@ class BulkBar {
     button.disabled = true;
     let body;
     try {
-      body = await postJSON(this.bar.dataset.deleteUrl, { ids: [...names.keys()] });
+      body = await postBulk(this.bar.dataset.deleteUrl, { ids: [...names.keys()] });
     } catch (error) {
       // A request-level refusal (a 4xx for the whole request).
       showUndo("Nothing was deleted: " + error.message);
@@ -123,20 +124,20 @@ class BulkBar {
     picker.dialog.addEventListener("close", done);
     picker.ask("Move files", "Moving " + counted(names.size, "file"), sources, source, folder, {},
       button, async (source, folder, onConflict) => {
-        const body = await postJSON(this.bar.dataset.moveUrl, {
+        const body = await postBulk(this.bar.dataset.moveUrl, {
           ids: left, source, folder, on_conflict: onConflict });
         whereTo = [source, ...folder.split("/").filter(Boolean)].join(" / ");
         moved += body.results.filter((r) => r.ok).length;
         const taken = body.results.filter((r) => !r.ok && r.status === 409);
-        refused = refused.concat(body.results.filter((r) => !r.ok && r.status !== 409).map((r) =>
-          quoted(names.get(r.id) || r.id) + ": " + (r.errors || ["refused"]).join("; ")));
+        const other = failures(body.results.filter((r) => r.status !== 409), names);
+        if (other) { refused.push(other); }
         left = taken.map((r) => r.id);
         if (!taken.length) { picker.dialog.close(); return; }
         // Names taken there: ask once for them all (Replace or Keep both), and
         // send only those again.
         const error = new Error("");
         error.status = 409;
-        error.body = { conflict: { file_id: true, message: (moved ? "Moved " + moved + ". " : "") +
+        error.body = { conflict: { file_id: true, message: (moved ? "Moved " + counted(moved, "file") + ". " : "") +
           (taken.length === 1 ? "A file named " + quoted(names.get(taken[0].id)) + " is"
             : counted(taken.length, "file") + " with these names are") + " already there" +
           (taken.length === 1 ? "" : ": " + taken.map((r) => quoted(names.get(r.id))).join(", ")) +

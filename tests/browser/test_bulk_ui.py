@@ -388,6 +388,7 @@ def test_choose_a_folder_with_a_name_taken(page_factory, alice, tmp_path, width)
     for name, text in [("a.txt", "new a"), ("sub/b.txt", "b"), ("sub/c.txt", "c")]:
         (album / name).write_text(text)
     base = f"Chosen {width}"
+    folder_of_files(alice, base, names=[])
     folder_of_files(alice, f"{base}/Album", names=["a.txt"])  # in the way
     page = page_factory(width)
     log_in(page)

@@ -404,3 +404,27 @@ def test_choose_a_folder_with_a_name_taken(page_factory, alice, tmp_path, width)
     assert folder_listing(alice, f"{base}/Album") == (["sub"], ["a (1).txt", "a.txt"])
     assert folder_listing(alice, f"{base}/Album/sub") == ([], ["b.txt", "c.txt"])
     screenshot(page, "bulk-folder-chosen")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_select_search_results_and_delete_them(page_factory, alice, width):
+    word = f"quokka{width}"
+    names = [f"{word}-{i}.txt" for i in range(3)]
+    folder_of_files(alice, f"Search {width}", names=names)
+    page = page_factory(width)
+    log_in(page)
+    page.goto(f"/-/files/search?q={word}")
+    page.locator("[data-bulk]").wait_for()
+    page.get_by_role("checkbox", name="Select all").click()
+    assert count_text(page) == "3 files selected"
+    no_overflow(page)
+    screenshot(page, "bulk-search-selected")
+    page.keyboard.press("Escape")
+    assert count_text(page) == ""
+    box(page, names[0]).click()
+    box(page, names[2]).click(modifiers=["Shift"])
+    page.get_by_role("group", name="Selected files").get_by_role("button", name="Delete").click()
+    page.get_by_role("status").filter(has_text="3 files moved to the trash").wait_for()
+    assert page.locator(".df-result").count() == 0
+    assert listed(alice, f"Search {width}") == []
+    screenshot(page, "bulk-search-deleted")

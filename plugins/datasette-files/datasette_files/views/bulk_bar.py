@@ -37,3 +37,24 @@ async def bulk_actions(datasette, actor, source: Source, browsable: list[dict]) 
     may_move = writable and await may_act_on_some_files(datasette, actor, EDIT, source)
     return {"can_delete": can_delete,
             "move_targets": move_targets(browsable, source) if may_move else []}
+
+
+async def search_bulk_actions(datasette, actor, browsable: list[dict]) -> dict:
+    """The bulk bar of the search page, whose files come from any ``browsable``
+    source: Delete if some source's files may be deleted, Move to the sources
+    the actor may upload to, if some source's files may be edited."""
+    sources = [state(datasette).sources.get(s["slug"]) for s in browsable]
+    writable = [source for source in sources if not source.read_only]
+    can_delete = False
+    for source in writable:
+        if source.capabilities.can_delete and await may_act_on_some_files(
+                datasette, actor, DELETE, source):
+            can_delete = True
+            break
+    may_move = False
+    for source in writable:
+        if await may_act_on_some_files(datasette, actor, EDIT, source):
+            may_move = True
+            break
+    return {"can_delete": can_delete,
+            "move_targets": [s["slug"] for s in browsable if s["can_upload"]] if may_move else []}

@@ -168,3 +168,43 @@ def test_anonymous_gets_a_result_per_file_not_a_leak(team):
     with server.client(None) as anonymous:
         body = anonymous.post("/-/files/-/delete", json={"ids": ids(files["bob"])}).json()
     assert [r["status"] for r in body["results"]] in ([403, 403], [404, 404])
+
+
+def test_two_files_of_one_name_moved_together_with_on_conflict_error(team, tmp_path):
+    """Both pass the check before the move; the second meets the first in the
+    folder. The batch is undone whole and each file moved alone: the first
+    moves, the second is refused, and both still download."""
+    server, _ = team
+    with server.client(ADMIN) as admin:
+        admin.post("/-/files/folders/team/-/create", json={"name": "Other"})
+        first = api.upload(admin, "team", "same.txt", b"first")
+        second = api.upload(admin, "team", "same.txt", b"second", folder="Other")
+        body = admin.post("/-/files/-/move", json={
+            "ids": [first["id"], second["id"]], "folder": "Done",
+            "on_conflict": "error"}).json()
+        assert [(r["ok"], r.get("status")) for r in body["results"]] == [(True, None),
+                                                                        (False, 409)], body
+        assert admin.get(f"/-/files/{first['id']}.json").json()["folder"] == "Done"
+        assert admin.get(f"/-/files/{second['id']}.json").json()["folder"] == "Other"
+        assert admin.get(f"/-/files/{first['id']}/download").content == b"first"
+        assert admin.get(f"/-/files/{second['id']}/download").content == b"second"
+        # With the default (rename), the two land together, the second numbered.
+        body = admin.post("/-/files/-/move", json={
+            "ids": [second["id"]], "folder": "Done"}).json()
+        assert body["results"][0]["file"]["filename"] == "same (1).txt"
+    names = sorted(p.name for p in (tmp_path / "team" / "Done").iterdir())
+    assert len(names) == 2, names  # nothing left behind by the undone batch
+
+
+def test_a_bulk_move_of_many_files_keeps_every_file(team, tmp_path):
+    """More files than one batch holds, mixed with files the actor may not move."""
+    server, files = team
+    with server.client(BOB) as bob:
+        mine = [api.upload(bob, "team", f"many{n}.txt", b"%d" % n) for n in range(120)]
+        asked = ids(mine) + ids(files["alice"])
+        body = bob.post("/-/files/-/move", json={"ids": asked, "folder": "Done"}).json()
+    assert [r["ok"] for r in body["results"]] == [True] * 120 + [False] * 3
+    with server.client(ADMIN) as admin:
+        listed = admin.get("/-/files/source/team.json?folder=Done&limit=200").json()
+        assert len(listed["files"]) == 120
+        assert admin.get(f"/-/files/{mine[119]['id']}/download").content == b"119"

@@ -161,3 +161,20 @@ def test_a_move_onto_a_taken_name_with_replace_killed_anywhere(crashing, tmp_pat
         assert client.get(kept["download_url"]).content == b"old plan"
     copies = api.stored_files(tmp_path / "team") + api.stored_files(tmp_path / "archive")
     assert len(copies) == 2, copies
+
+
+@pytest.mark.parametrize("point", ["journaled", "step-2", "committed"])
+def test_a_bulk_move_killed_anywhere_leaves_every_file_whole(crashing, tmp_path, point):
+    """Three files moved across sources in one change: killed before the
+    commit, all three are where they were; after it, all three moved."""
+    server = crashing(point)
+    with server.client() as client:
+        files = [api.upload(client, "team", f"part{n}.csv", b"row %d\n" % n) for n in range(3)]
+    crash(server, "/-/files/-/move", {"ids": [f["id"] for f in files], "source": "archive"})
+    with server.client() as client:
+        for n, file in enumerate(files):
+            now = client.get(f"/-/files/{file['id']}.json").json()
+            assert now["source_slug"] == ("team" if point != "committed" else "archive")
+            assert client.get(now["download_url"]).content == b"row %d\n" % n
+    copies = api.stored_files(tmp_path / "team") + api.stored_files(tmp_path / "archive")
+    assert len(copies) == 3, copies

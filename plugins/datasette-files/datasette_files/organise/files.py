@@ -3,7 +3,8 @@ its id wherever it goes, so table cells that name it keep working."""
 
 from __future__ import annotations
 
-from typing import Optional
+from dataclasses import dataclass
+from typing import Optional, Union
 
 from ..clock import now_timestamp
 from ..errors import Conflict, Forbidden, NotFound
@@ -29,46 +30,126 @@ async def move_file(registry: Registry, sources: Sources, file: FileRow, *, to: 
     are renamed; across sources they are copied, then the original removed.
     The caller holds the lock of the file's source: the file is read again
     under it, as another change may have moved it meanwhile."""
+    file = await _current(registry, file)
+    await _require_folder(registry, to, folder)
+    if (to.slug, folder, filename) == (file.source_slug, file.folder, file.filename):
+        return file
+    steps, cleanup, new_path = _storage_steps(sources, file, to, folder, filename)
+    await make_folder_in_storage(to, folder)
+    placing = _Placing(to, folder, on_conflict, actor_id, may_replace, now_timestamp())
+    return await apply(registry, sources, steps,
+                       lambda conn: placing.place(conn, file, new_path, filename), cleanup)
+
+
+async def move_files(registry: Registry, sources: Sources, files: list[FileRow], *,
+                     to: Source, folder: str, on_conflict: str, actor_id: Optional[str],
+                     may_replace: set[str] = frozenset()) -> list[Union[FileRow, Exception]]:
+    """Move each of ``files`` (of one source) into ``folder`` of ``to``, names
+    kept, as ``move_file`` would: one change for all of them (one journal
+    entry and one registry write, instead of three writes per file). If that
+    change is refused or fails (a name taken with on_conflict=error, a file
+    changed meanwhile), it is undone whole and each file is moved on its own,
+    so each gets its own result. The caller holds the sources' locks."""
+    try:
+        return list(await _move_together(registry, sources, files, to=to, folder=folder,
+                                         on_conflict=on_conflict, actor_id=actor_id,
+                                         may_replace=may_replace))
+    except Exception:
+        pass  # undone whole: each file now moves alone, its error its own result
+    outcomes: list[Union[FileRow, Exception]] = []
+    for file in files:
+        try:
+            outcomes.append(await move_file(
+                registry, sources, file, to=to, folder=folder, filename=file.filename,
+                on_conflict=on_conflict, actor_id=actor_id, may_replace=may_replace))
+        except Exception as ex:
+            outcomes.append(ex)
+    return outcomes
+
+
+async def _move_together(registry: Registry, sources: Sources, files: list[FileRow], *,
+                         to: Source, folder: str, on_conflict: str, actor_id: Optional[str],
+                         may_replace: set[str]) -> list[FileRow]:
+    files = [await _current(registry, file) for file in files]
+    await _require_folder(registry, to, folder)
+    steps, cleanup, moves = [], [], []
+    for file in files:
+        if (to.slug, folder) == (file.source_slug, file.folder):
+            moves.append((file, None))
+            continue
+        file_steps, file_cleanup, new_path = _storage_steps(sources, file, to, folder,
+                                                            file.filename)
+        steps += file_steps
+        cleanup += file_cleanup
+        moves.append((file, new_path))
+    await make_folder_in_storage(to, folder)
+    placing = _Placing(to, folder, on_conflict, actor_id, may_replace, now_timestamp())
+
+    def write(conn):
+        return [file if new_path is None else placing.place(conn, file, new_path, file.filename)
+                for file, new_path in moves]
+
+    return await apply(registry, sources, steps, write, cleanup)
+
+
+async def _current(registry: Registry, file: FileRow) -> FileRow:
+    """``file`` as the registry has it now; refused if it left its source."""
     current = await registry.files.get(file.id)
     if current is None:
         raise NotFound(f"File not found: {file.id} (deleted meanwhile)")
     if current.source_slug != file.source_slug:
         raise Conflict(f"{file.id} was moved to another source meanwhile: try again")
-    file = current
+    return current
+
+
+async def _require_folder(registry: Registry, to: Source, folder: str) -> None:
     if folder and await registry.folders.get(to.slug, folder) is None:
         raise NotFound(f"No folder {folder!r} in source {to.slug!r}: create it first")
-    if (to.slug, folder, filename) == (file.source_slug, file.folder, file.filename):
-        return file
+
+
+def _storage_steps(sources: Sources, file: FileRow, to: Source, folder: str,
+                   filename: str) -> tuple[list, list, str]:
+    """The journal's steps and cleanup that move ``file``'s bytes into
+    ``folder`` of ``to`` as ``filename``, and the path they get."""
     origin = sources.get(file.source_slug)
     record = [filename, file.content_type, file.uploaded_by]
-    steps, cleanup, new_path = [], [], file.path
     if to.slug == origin.slug:
-        if moves_bytes(to):
-            new_path = joined(folder, stored_name(file, filename))
-            if new_path != file.path:
-                steps.append(["move", to.slug, file.path, new_path, record])
-    else:
-        new_path = joined(folder, storage_path(file.id, filename))
-        steps.append(["copy", origin.slug, file.path, to.slug, new_path, record])
-        cleanup.append(["delete", origin.slug, file.path])
-    if folder:
-        await make_folder_in_storage(to, folder)
-    now = now_timestamp()
+        if not moves_bytes(to):
+            return [], [], file.path
+        new_path = joined(folder, stored_name(file, filename))
+        if new_path == file.path:
+            return [], [], new_path
+        return [["move", to.slug, file.path, new_path, record]], [], new_path
+    new_path = joined(folder, storage_path(file.id, filename))
+    return ([["copy", origin.slug, file.path, to.slug, new_path, record]],
+            [["delete", origin.slug, file.path]], new_path)
 
-    def write(conn):
-        name, replaced = resolve_file_name(conn, to.slug, folder, filename, on_conflict,
-                                           other_than=file.id)
+
+@dataclass(frozen=True)
+class _Placing:
+    """Where moved files go, and how a name taken there is handled."""
+
+    to: Source
+    folder: str
+    on_conflict: str
+    actor_id: Optional[str]
+    may_replace: set[str]
+    now: str
+
+    def place(self, conn, file: FileRow, new_path: str, filename: str) -> FileRow:
+        """Point ``file``'s row at ``new_path`` under ``filename``, or the name
+        the conflict rule gives; a file it replaces goes to the trash."""
+        name, replaced = resolve_file_name(conn, self.to.slug, self.folder, filename,
+                                           self.on_conflict, other_than=file.id)
         if replaced is not None:
-            if replaced.id not in may_replace:
+            if replaced.id not in self.may_replace:
                 raise Forbidden(f"You may not replace {replaced.filename!r}")
             trash_files_in(conn, TrashItem(
-                id=new_trash_id(), kind="file", source_slug=to.slug, name=replaced.filename,
-                folder=replaced.folder, stored_at=replaced.path, trashed_at=now,
-                trashed_by=actor_id), [replaced.id])
-        return move_file_row(conn, file.id, (file.source_slug, file.path), to.slug, new_path,
-                             folder, name)
-
-    return await apply(registry, sources, steps, write, cleanup)
+                id=new_trash_id(), kind="file", source_slug=self.to.slug,
+                name=replaced.filename, folder=replaced.folder, stored_at=replaced.path,
+                trashed_at=self.now, trashed_by=self.actor_id), [replaced.id])
+        return move_file_row(conn, file.id, (file.source_slug, file.path), self.to.slug,
+                             new_path, self.folder, name)
 
 
 def stored_name(file: FileRow, filename: str) -> str:

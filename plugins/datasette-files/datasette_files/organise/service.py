@@ -80,6 +80,21 @@ class Organiser:
                     filename=filename, on_conflict=on_conflict, actor_id=actor_id,
                     may_replace=may_replace)
 
+    async def move_files(self, rows: list[FileRow], *, to: Source, folder: str,
+                         on_conflict: str, actor_id: Optional[str],
+                         may_replace: frozenset = frozenset()
+                         ) -> list[Union[FileRow, Exception]]:
+        """Files ``rows`` (all of one source) into ``folder`` of ``to``, names
+        kept: each file's moved row, or the error that refused it."""
+        if not rows:
+            return []
+        slug = rows[0].source_slug
+        async with self._changing(min(slug, to.slug)):
+            async with self._second_lock(slug, to.slug):
+                return await files.move_files(
+                    self.registry, self.sources, rows, to=to, folder=folder,
+                    on_conflict=on_conflict, actor_id=actor_id, may_replace=may_replace)
+
     def _second_lock(self, a: str, b: str):
         return self._changing(max(a, b)) if a != b else contextlib.nullcontext()
 
@@ -87,6 +102,15 @@ class Organiser:
         # Allowed during a sync: no bytes move, and a walk knows trashed files' bytes.
         async with self.lock(file.source_slug):
             return await trash.trash_file(self.registry, file, actor_id)
+
+    async def trash_files(self, rows: list[FileRow],
+                          actor_id: Optional[str]) -> list[Union[TrashItem, Exception]]:
+        """Files ``rows`` (all of one source) to the trash, an item each."""
+        if not rows:
+            return []
+        # Allowed during a sync, as trash_file.
+        async with self.lock(rows[0].source_slug):
+            return await trash.trash_files(self.registry, rows, actor_id)
 
     async def trash_folder(self, source: Source, path: str,
                            actor_id: Optional[str]) -> TrashItem:

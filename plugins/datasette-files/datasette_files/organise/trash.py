@@ -45,6 +45,36 @@ async def trash_file(registry: Registry, file: FileRow, actor_id: Optional[str])
     return await registry.trash.get(item.id)
 
 
+async def trash_files(registry: Registry, files: list[FileRow],
+                      actor_id: Optional[str]) -> list[Union[TrashItem, Exception]]:
+    """Put each of ``files`` in the trash as an item of its own (each can be
+    restored alone), in one registry write; a file deleted meanwhile is its
+    NotFound. The caller holds the files' source's lock."""
+    now = now_timestamp()
+    items: list[Union[TrashItem, Exception]] = []
+    for file in files:
+        current = await registry.files.get(file.id)
+        if current is None:
+            items.append(NotFound(f"File not found: {file.id} (deleted meanwhile)"))
+            continue
+        items.append(TrashItem(id=new_trash_id(), kind="file", source_slug=current.source_slug,
+                               name=current.filename, folder=current.folder,
+                               stored_at=current.path, trashed_at=now, trashed_by=actor_id))
+
+    def write(conn):
+        for index, (file, item) in enumerate(zip(files, items)):
+            if isinstance(item, TrashItem):
+                if conn.execute("SELECT 1 FROM datasette_files_files WHERE id = ?",
+                                [file.id]).fetchone() is None:
+                    items[index] = NotFound(f"File not found: {file.id}")
+                else:
+                    trash_files_in(conn, item, [file.id])
+
+    await registry.db.execute_write_fn(write)
+    return [await registry.trash.get(item.id) if isinstance(item, TrashItem) else item
+            for item in items]
+
+
 async def trash_folder(registry: Registry, sources: Sources, source: Source, path: str,
                        actor_id: Optional[str]) -> TrashItem:
     """Put folder ``path`` and everything in it in the trash, as one item."""

@@ -1,28 +1,38 @@
 """POST /-/files/-/delete and /-/files/-/move: one action over many files.
 
-Each file goes through exactly what its own endpoint does (``delete_file``,
-``move_file``), so the rules cannot drift apart; a refusal of one file is that
-file's result, and the others go on.
+Each file is checked exactly as its own endpoint checks it (``deletable_file``,
+``plan_move``), so the rules cannot drift apart; a refusal of one file is that
+file's result, and the others go on. Files that pass are then trashed or moved
+a batch at a time: one registry write per batch instead of one or three per file.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Union
 
 from datasette import Response
 
 from ..errors import ApiError
 from ..organise import names
 from ..registry.placing import ON_CONFLICT
+from ..state import state
+from ..uploads.storing import actor_id_of
 from .common import as_api_error, json_api, json_object_body, require_method
-from .files import delete_file
-from .organise import move_file
+from .file_json import file_json
+from .files import deletable_file, delete_file
+from .organise import plan_move
+from .organise_json import trash_item_json
 
 log = logging.getLogger("datasette_files")
 MAX_BULK_IDS = 1000
+# Files trashed or moved in one change: big enough to share the writes, small
+# enough that other writers wait at most one batch.
+BATCH = 100
 # What a bulk move passes on to each file's move; a bulk move renames nothing.
 MOVE_FIELDS = ("source", "folder", "on_conflict")
+
+Outcome = Union[dict, Exception]
 
 
 @json_api
@@ -34,8 +44,19 @@ async def bulk_delete_view(datasette, request):
     permanent = body.get("permanent", False)
     if not isinstance(permanent, bool):
         raise ApiError("'permanent' must be true or false")
-    return await _each_file(ids, lambda file_id: delete_file(
-        datasette, request, file_id, permanent))
+    if permanent:
+        return _answer(ids, await _each(ids, lambda file_id: delete_file(
+            datasette, request, file_id, True)))
+    plugin = state(datasette)
+    outcomes = await _each(ids, lambda file_id: deletable_file(datasette, request, file_id))
+    for batch in _batches(outcomes, lambda found: found[0].source_slug):
+        items = await plugin.organiser.trash_files([outcomes[i][0] for i in batch],
+                                                   actor_id_of(request.actor))
+        for file_id, item in zip(batch, items):
+            outcomes[file_id] = item if isinstance(item, Exception) else {
+                "deleted": file_id,
+                "trash": trash_item_json(datasette, item, plugin.settings.trash_retention_days)}
+    return _answer(ids, outcomes)
 
 
 @json_api
@@ -55,8 +76,21 @@ async def bulk_move_view(datasette, request):
     if not isinstance(where.get("source", ""), str):
         raise ApiError("'source' must be a source's slug")
     names.on_conflict(where.get("on_conflict"), "rename", ON_CONFLICT)
-    return await _each_file(ids, lambda file_id: move_file(
-        datasette, request, file_id, where))
+    plugin = state(datasette)
+    outcomes = await _each(ids, lambda file_id: plan_move(datasette, request, file_id, where))
+    # Plans differ only in the file, and where a file with no folder given lands.
+    for batch in _batches(outcomes, lambda plan: (plan.file.source_slug, plan.to.slug,
+                                                  plan.folder)):
+        plans = [outcomes[i] for i in batch]
+        first = plans[0]
+        moved = await plugin.organiser.move_files(
+            [plan.file for plan in plans], to=first.to, folder=first.folder,
+            on_conflict=first.on_conflict, actor_id=actor_id_of(request.actor),
+            may_replace=frozenset().union(*(plan.may_replace for plan in plans)))
+        for file_id, row in zip(batch, moved):
+            outcomes[file_id] = row if isinstance(row, Exception) else {
+                "file": file_json(datasette, row)}
+    return _answer(ids, outcomes)
 
 
 def bulk_ids(body: dict) -> list[str]:
@@ -69,18 +103,42 @@ def bulk_ids(body: dict) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-async def _each_file(ids: list[str], act: Callable[[str], Awaitable[dict]]) -> Response:
-    """``act`` on each id in turn: one result per id, in order."""
-    results, errors = [], []
+async def _each(ids: list[str], act: Callable[[str], Awaitable]) -> dict:
+    """``act`` on each id in turn: id -> what it returned, or the error it raised."""
+    outcomes = {}
     for file_id in ids:
         try:
-            results.append({"id": file_id, "ok": True, **await act(file_id)})
+            outcomes[file_id] = await act(file_id)
         except Exception as ex:
-            error = as_api_error(ex)
-            if error is None:
-                log.exception("datasette-files: unexpected error on %s in a bulk action", file_id)
-                error = ApiError("Internal error", status=500)
-            results.append({"id": file_id, "ok": False, "status": error.status,
-                            "errors": error.messages})
-            errors.extend(f"{file_id}: {message}" for message in error.messages)
+            outcomes[file_id] = ex
+    return outcomes
+
+
+def _batches(outcomes: dict, group: Callable) -> list[list[str]]:
+    """The ids whose outcome is not an error, grouped by ``group(outcome)``, in
+    batches of at most BATCH."""
+    keyed = {}
+    for file_id, outcome in outcomes.items():
+        if not isinstance(outcome, Exception):
+            keyed.setdefault(group(outcome), []).append(file_id)
+    return [ids[start:start + BATCH] for ids in keyed.values()
+            for start in range(0, len(ids), BATCH)]
+
+
+def _answer(ids: list[str], outcomes: dict) -> Response:
+    """One result per id, in order: its fields, or its error's status and messages."""
+    results, errors = [], []
+    for file_id in ids:
+        outcome = outcomes[file_id]
+        if not isinstance(outcome, Exception):
+            results.append({"id": file_id, "ok": True, **outcome})
+            continue
+        error = as_api_error(outcome)
+        if error is None:
+            log.error("datasette-files: unexpected error on %s in a bulk action", file_id,
+                      exc_info=outcome)
+            error = ApiError("Internal error", status=500)
+        results.append({"id": file_id, "ok": False, "status": error.status,
+                        "errors": error.messages})
+        errors.extend(f"{file_id}: {message}" for message in error.messages)
     return Response.json({"ok": not errors, "results": results, "errors": errors})

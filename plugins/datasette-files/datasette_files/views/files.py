@@ -10,6 +10,8 @@ from ..base import UnsafePath
 from ..downloads import download_response
 from ..errors import ApiError, Forbidden, NotFound
 from ..permissions import DELETE, EDIT
+from ..registry import FileRow
+from ..sources import Source
 from ..state import state
 from ..thumbnails.icons import icon_svg
 from ..thumbnails.service import DEFAULT_SIZE, SIZES
@@ -115,10 +117,7 @@ async def delete_file(datasette, request, file_id: str, permanent) -> dict:
     purged), or with ``permanent`` delete it for good: the registry row first,
     then the bytes, so a failure between the two leaves unreferenced bytes,
     never a row pointing at missing ones. The answer's fields."""
-    file, source = await file_for(datasette, request, file_id, DELETE)
-    source.require_writable()
-    if not source.capabilities.can_delete:
-        raise ApiError(f"Source {source.slug!r} does not support deleting files")
+    file, source = await deletable_file(datasette, request, file_id)
     if not isinstance(permanent, bool):
         raise ApiError("'permanent' must be true or false")
     plugin = state(datasette)
@@ -132,6 +131,15 @@ async def delete_file(datasette, request, file_id: str, permanent) -> dict:
         except Exception:
             log.exception("datasette-files: %s unregistered but its bytes remain", file.id)
     return {"deleted": file.id, "trash": None}
+
+
+async def deletable_file(datasette, request, file_id: str) -> tuple[FileRow, Source]:
+    """The file and its source, once the actor may delete it and its source can."""
+    file, source = await file_for(datasette, request, file_id, DELETE)
+    source.require_writable()
+    if not source.capabilities.can_delete:
+        raise ApiError(f"Source {source.slug!r} does not support deleting files")
+    return file, source
 
 
 @json_api

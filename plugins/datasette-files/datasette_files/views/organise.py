@@ -4,13 +4,17 @@ needs the right over every file the folder holds."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from datasette import Response
 
 from ..errors import ApiError, Forbidden, NotFound
 from ..organise import names
 from ..permissions import (
     BROWSE, DELETE, EDIT, UPLOAD, allowed_files_sql, allowed_on_every_file, allowed_on_file)
-from ..registry.placing import ON_CONFLICT
+from ..registry import FileRow
+from ..registry.placing import ON_CONFLICT, name_taken
+from ..sources import Source
 from ..state import state
 from ..uploads.storing import actor_id_of
 from .common import file_for, json_api, json_object_body, require_method, source_for
@@ -99,9 +103,31 @@ async def rename_file_view(datasette, request):
         {"filename": body["filename"], "on_conflict": body.get("on_conflict")})})
 
 
+@dataclass(frozen=True)
+class MovePlan:
+    """A move the actor may make, checked: what ``Organiser.move_file`` takes."""
+
+    file: FileRow
+    to: Source
+    folder: str
+    filename: str
+    on_conflict: str
+    may_replace: frozenset
+
+
 async def move_file(datasette, request, file_id: str, body: dict) -> dict:
     """Move file ``file_id`` as ``body`` says (``source``, ``folder``,
     ``filename``, ``on_conflict``); the answer's fields."""
+    plan = await plan_move(datasette, request, file_id, body)
+    moved = await state(datasette).organiser.move_file(
+        plan.file, to=plan.to, folder=plan.folder, filename=plan.filename,
+        on_conflict=plan.on_conflict, actor_id=actor_id_of(request.actor),
+        may_replace=plan.may_replace)
+    return {"file": file_json(datasette, moved)}
+
+
+async def plan_move(datasette, request, file_id: str, body: dict) -> MovePlan:
+    """The move of ``file_id`` that ``body`` asks for, once the actor may make it."""
     plugin = state(datasette)
     file, origin = await file_for(datasette, request, file_id, EDIT)
     origin.require_writable()
@@ -124,10 +150,11 @@ async def move_file(datasette, request, file_id: str, body: dict) -> dict:
         if existing is not None and await allowed_on_file(datasette, request.actor, DELETE,
                                                           existing):
             may_replace = frozenset({existing.id})
-    moved = await plugin.organiser.move_file(
-        file, to=to, folder=folder, filename=filename, on_conflict=on_conflict,
-        actor_id=actor_id_of(request.actor), may_replace=may_replace)
-    return {"file": file_json(datasette, moved)}
+    elif on_conflict == "error":
+        existing = await plugin.registry.files.named(to.slug, folder, filename, file.id)
+        if existing is not None:
+            raise name_taken(existing)
+    return MovePlan(file, to, folder, filename, on_conflict, may_replace)
 
 
 def _folder_of(body: dict) -> str:

@@ -428,3 +428,34 @@ def test_select_search_results_and_delete_them(page_factory, alice, width):
     assert page.locator(".df-result").count() == 0
     assert listed(alice, f"Search {width}") == []
     screenshot(page, "bulk-search-deleted")
+
+
+def test_cancel_a_folder_upload(page_factory, alice):
+    base = "Cancelled"
+    assert alice.post("/-/files/folders/team/-/create", json={"name": base}).status_code == 201
+    page = page_factory()
+    log_in(page)
+    page.goto(f"/-/files/source/team?folder={base}")
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {
+        "offline": False, "latency": 20, "downloadThroughput": -1, "uploadThroughput": 200_000})
+    tree = {"Big": {f"part-{i:03}.bin": SMALL for i in range(250)}}  # three batches
+    transfer = page.evaluate_handle(EMULATE_FOLDER_DROP, [tree, 1])
+    for event in ("dragenter", "dragover", "drop"):
+        page.dispatch_event("[data-drop-zone]", event, {"dataTransfer": transfer})
+    summary = page.locator(".df-batch")
+    page.wait_for_function(
+        "(document.querySelector('[data-batch-status]') || {}).textContent?.includes('MB/s')")
+    summary.get_by_role("button", name="Cancel").click()
+    page.wait_for_selector(".df-batch.df-error", timeout=30_000)
+    cdp.send("Network.emulateNetworkConditions", {
+        "offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+    text = summary.inner_text()
+    assert "Cancelled: " in text and " of 250 files uploaded" in text, text
+    uploaded = int(text.split("Cancelled: ")[1].split(" of ")[0])
+    assert uploaded < 250
+    _, files = folder_listing(alice, f"{base}/Big")
+    assert len(files) == uploaded
+    assert summary.get_by_role("button", name="Cancel").count() == 0
+    screenshot(page, "bulk-folder-cancelled")

@@ -4,7 +4,7 @@
      ticked (to the state of the one clicked).
    - Arrow keys move between the checkboxes, following the grid's rows;
      Shift+arrow and Shift+Space extend the ticked range from the last one ticked.
-   - Ctrl/Cmd+A on a checkbox ticks every file of the page; Escape clears. */
+   - Ctrl/Cmd+A in the grid ticks every file of the page; Escape clears. */
 
 const BOX = "input[data-select]";
 
@@ -70,15 +70,19 @@ export class Selection {
 
   keyed(event) {
     const box = event.target;
-    if (!box.matches(BOX)) { return; }
     const key = event.key;
-    if (key === " " && event.shiftKey) {
-      this.range(box, true);
-    } else if ((key === "a" || key === "A") && (event.ctrlKey || event.metaKey)) {
+    // Anywhere in the grid (a checkbox, a file's link): all, or none.
+    if ((key === "a" || key === "A") && (event.ctrlKey || event.metaKey) && !event.altKey) {
       this.setAll(true);
-    } else if (key === "Escape" && this.ids().length) {
+      return event.preventDefault();
+    }
+    if (key === "Escape" && !event.defaultPrevented && this.ids().length) {
       this.clear();
       return event.preventDefault();
+    }
+    if (!box.matches(BOX)) { return; }
+    if (key === " " && event.shiftKey) {
+      this.range(box, true);
     } else if (key.startsWith("Arrow") && !event.altKey && !event.ctrlKey && !event.metaKey) {
       const next = this.neighbour(box, key);
       if (!next) { return event.preventDefault(); }

@@ -32,7 +32,7 @@ function baseName(path) { return path.slice(path.lastIndexOf("/") + 1); }
 
 /** POST one batch; resolves with the answer's JSON, rejects with an Error
     carrying .status (0: network) for a refusal of the whole request. */
-function post(url, folder, onConflict, batch, onProgress) {
+function post(url, folder, onConflict, batch, progress, onProgress) {
   const form = new FormData();
   if (folder) { form.append("folder", folder); }
   form.append("on_conflict", onConflict);
@@ -57,6 +57,13 @@ function post(url, folder, onConflict, batch, onProgress) {
       error.status = 0;
       reject(error);
     };
+    xhr.onabort = () => {
+      const error = new Error("Cancelled");
+      error.status = -1;
+      reject(error);
+    };
+    xhr.onloadend = () => progress.requests.delete(xhr);
+    progress.requests.add(xhr);  // its Cancel aborts them
     xhr.send(form);
   });
 }
@@ -71,10 +78,12 @@ export async function sendBatches({ url, folder, entries, answers, progress }) {
     const bytes = sizeOf(batch);
     let body;
     try {
-      body = await post(url, folder, onConflict, batch, (fraction) => progress.sending(key, fraction * bytes));
+      body = await post(url, folder, onConflict, batch, progress,
+        (fraction) => progress.sending(key, fraction * bytes));
     } catch (error) {
       progress.answered(key, batch.length, bytes);
-      batch.forEach((entry) => progress.fail(entry.path, error.message));
+      // (Cancelled: the overall row says how many were not sent.)
+      if (error.status !== -1) { batch.forEach((entry) => progress.fail(entry.path, error.message)); }
       return;
     }
     const taken = [];
@@ -87,7 +96,7 @@ export async function sendBatches({ url, folder, entries, answers, progress }) {
     progress.answered(key, batch.length - taken.length, bytes - sizeOf(taken.map(([e]) => e)));
     for (const [entry, result] of taken) {
       const conflict = result.conflict || { file_id: true, filename: baseName(entry.path) };
-      const answer = await answers.answer(entry.path, conflict);
+      const answer = progress.cancelled ? "skip" : await answers.answer(entry.path, conflict);
       if (answer === "skip") {
         progress.answered({}, 1, entry.file.size);
         progress.skip(entry.path);
@@ -98,7 +107,10 @@ export async function sendBatches({ url, folder, entries, answers, progress }) {
   }
 
   async function worker() {
-    for (let batch = queue.shift(); batch; batch = queue.shift()) { await send(batch, "error"); }
+    for (let batch = queue.shift(); batch; batch = queue.shift()) {
+      if (progress.cancelled) { progress.answered({}, batch.length, sizeOf(batch)); continue; }
+      await send(batch, "error");
+    }
   }
   await Promise.all(Array.from({ length: Math.min(AT_ONCE, queue.length) }, worker));
 }

@@ -41,7 +41,7 @@ export class ManyFiles {
     const answers = new ConflictAnswers(files.length);
     const roots = [...new Set(files.map((e) => e.path.split("/")[0]).concat(folders.map((f) => f.split("/")[0])))];
     const folderRoot = treed && roots.length === 1 ? roots[0] : null;
-    const progress = files.length > 1 ? new BatchProgress(this.list, files.length,
+    const progress = files.length > 1 || batched.size ? new BatchProgress(this.list, files.length,
       files.reduce((sum, entry) => sum + entry.file.size, 0),
       folderRoot ? "Folder " + folderRoot : "Upload") : null;
 
@@ -57,6 +57,7 @@ export class ManyFiles {
     const queue = [...alone];
     const next = async () => {
       for (let entry = queue.shift(); entry; entry = queue.shift()) {
+        if (progress && progress.cancelled) { progress.answered({}, 1, entry.file.size); continue; }
         await this.uploadOne(entry.file, answers, joinPath(base, dirName(entry.path)), entry.path, progress);
       }
     };

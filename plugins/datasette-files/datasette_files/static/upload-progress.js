@@ -33,6 +33,15 @@ export class BatchProgress {
     this.status = element("div", { "class": "df-item-status", "aria-live": "off", "data-batch-status": "" },
       "Starting…");
     this.problems = element("ul", { "class": "df-batch-problems" });
+    this.requests = new Set();  // the batch requests in flight
+    this.cancelled = false;
+    this.cancel = element("button", { type: "button", "class": "df-batch-cancel" }, "Cancel");
+    this.cancel.addEventListener("click", () => {
+      this.cancelled = true;  // what has not gone yet stays here; sent files stay uploaded
+      this.requests.forEach((xhr) => xhr.abort());
+      this.cancel.remove();
+    });
+    this.title.append(" ", this.cancel);
     this.node.append(this.title, this.bar, this.status, this.problems);
     list.prepend(this.node);
     this.redraw = this.redraw.bind(this);
@@ -87,7 +96,9 @@ export class BatchProgress {
     this.redraw();
     this.bar.value = 1000;
     const failed = this.count - this.uploaded - this.skipped;
-    const words = [this.uploaded.toLocaleString() + " of " + this.count.toLocaleString() + " files uploaded"];
+    this.cancel.remove();
+    const words = [(this.cancelled ? "Cancelled: " : "") + this.uploaded.toLocaleString() + " of " +
+                   this.count.toLocaleString() + " files uploaded"];
     if (this.skipped) { words.push(this.skipped + " skipped"); }
     if (failed) { words.push(failed + " not uploaded"); }
     this.node.classList.add(failed ? "df-error" : "df-done");

@@ -103,7 +103,10 @@ export class BatchProgress {
     if (failed) { words.push(failed + " not uploaded"); }
     this.node.classList.add(failed ? "df-error" : "df-done");
     this.status.removeAttribute("aria-live");
-    this.status.textContent = words.join(", ") + ".";
+    // A cancelled request may have been stored in part: the server keeps each
+    // file whose bytes had all arrived.
+    this.status.textContent = words.join(", ") + "." +
+      (this.cancelled ? " Some of the files on their way may have arrived too." : "");
     if (link) { this.status.append(" ", link); }
   }
 }

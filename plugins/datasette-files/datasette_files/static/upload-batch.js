@@ -81,7 +81,7 @@ export async function sendBatches({ url, folder, entries, answers, progress }) {
       body = await post(url, folder, onConflict, batch, progress,
         (fraction) => progress.sending(key, fraction * bytes));
     } catch (error) {
-      progress.answered(key, batch.length, bytes);
+      progress.answered(key, batch.length, error.status === -1 ? 0 : bytes);
       // (Cancelled: the overall row says how many were not sent.)
       if (error.status !== -1) { batch.forEach((entry) => progress.fail(entry.path, error.message)); }
       return;
@@ -108,7 +108,7 @@ export async function sendBatches({ url, folder, entries, answers, progress }) {
 
   async function worker() {
     for (let batch = queue.shift(); batch; batch = queue.shift()) {
-      if (progress.cancelled) { progress.answered({}, batch.length, sizeOf(batch)); continue; }
+      if (progress.cancelled) { progress.answered({}, batch.length, 0); continue; }
       await send(batch, "error");
     }
   }

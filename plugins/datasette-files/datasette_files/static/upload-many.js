@@ -57,7 +57,7 @@ export class ManyFiles {
     const queue = [...alone];
     const next = async () => {
       for (let entry = queue.shift(); entry; entry = queue.shift()) {
-        if (progress && progress.cancelled) { progress.answered({}, 1, entry.file.size); continue; }
+        if (progress && progress.cancelled) { progress.answered({}, 1, 0); continue; }
         await this.uploadOne(entry.file, answers, joinPath(base, dirName(entry.path)), entry.path, progress);
       }
     };

@@ -94,19 +94,23 @@ export class BatchProgress {
   finish(link) {
     clearInterval(this.timer);
     this.redraw();
-    this.bar.value = 1000;
-    const failed = this.count - this.uploaded - this.skipped;
     this.cancel.remove();
-    const words = [(this.cancelled ? "Cancelled: " : "") + this.uploaded.toLocaleString() + " of " +
-                   this.count.toLocaleString() + " files uploaded"];
-    if (this.skipped) { words.push(this.skipped + " skipped"); }
-    if (failed) { words.push(failed + " not uploaded"); }
-    this.node.classList.add(failed ? "df-error" : "df-done");
     this.status.removeAttribute("aria-live");
-    // A cancelled request may have been stored in part: the server keeps each
-    // file whose bytes had all arrived.
-    this.status.textContent = words.join(", ") + "." +
-      (this.cancelled ? " Some of the files on their way may have arrived too." : "");
+    if (this.cancelled) {
+      // A cancelled request may have been stored in part: the server keeps each
+      // file whose bytes had all arrived.
+      this.node.classList.add("df-error");
+      this.status.textContent = "Cancelled after " + this.uploaded.toLocaleString() + " of " +
+        this.count.toLocaleString() + " files. Some of those on their way may have arrived too.";
+    } else {
+      this.bar.value = 1000;
+      const failed = this.count - this.uploaded - this.skipped;
+      const words = [this.uploaded.toLocaleString() + " of " + this.count.toLocaleString() + " files uploaded"];
+      if (this.skipped) { words.push(this.skipped + " skipped"); }
+      if (failed) { words.push(failed + " not uploaded"); }
+      this.node.classList.add(failed ? "df-error" : "df-done");
+      this.status.textContent = words.join(", ") + ".";
+    }
     if (link) { this.status.append(" ", link); }
   }
 }

@@ -20,6 +20,14 @@ function failures(results, names) {
     (r.errors || ["refused"]).join("; ").replace(" on file " + r.id, "") + ".").join(" ");
 }
 
+/** A failed move result whose name is taken where it was going. (A 409 also
+    says a move between two sources is impossible: no "conflict", no on_conflict
+    to offer.) */
+function nameTaken(result) {
+  return !result.ok && result.status === 409 &&
+    Boolean(result.conflict || (result.errors || []).some((e) => e.includes("on_conflict")));
+}
+
 class BulkBar {
   constructor(bar, grid) {
     this.bar = bar;
@@ -128,8 +136,8 @@ class BulkBar {
           ids: left, source, folder, on_conflict: onConflict });
         whereTo = [source, ...folder.split("/").filter(Boolean)].join(" / ");
         moved += body.results.filter((r) => r.ok).length;
-        const taken = body.results.filter((r) => !r.ok && r.status === 409);
-        const other = failures(body.results.filter((r) => r.status !== 409), names);
+        const taken = body.results.filter(nameTaken);
+        const other = failures(body.results.filter((r) => !nameTaken(r)), names);
         if (other) { refused.push(other); }
         left = taken.map((r) => r.id);
         if (!taken.length) { picker.dialog.close(); return; }

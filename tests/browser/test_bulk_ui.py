@@ -461,3 +461,20 @@ def test_cancel_a_folder_upload(page_factory, alice):
     assert "may have arrived too" in text
     assert summary.get_by_role("button", name="Cancel").count() == 0
     screenshot(page, "bulk-folder-cancelled")
+
+
+def test_a_refused_download_is_said_on_the_page(page_factory, alice):
+    folder = "Zip refused"
+    files = folder_of_files(alice, folder, names=["kept.txt", "gone.txt"])
+    page = page_factory()
+    log_in(page)
+    open_folder(page, folder)
+    page.get_by_role("checkbox", name="Select all").click()
+    # Deleted elsewhere meanwhile: the zip of the selection is refused as a whole.
+    assert alice.post(f"/-/files/{files['gone.txt']['id']}/-/delete", json={}).status_code == 200
+    page.get_by_role("group", name="Selected files").get_by_role("button", name="Download").click()
+    message = page.get_by_role("status").filter(has_text="Could not download them")
+    message.wait_for()
+    assert files["gone.txt"]["id"] in message.inner_text()
+    assert page.url.endswith("sort=name&order=asc")  # still the folder's page
+    screenshot(page, "bulk-download-refused")

@@ -42,6 +42,13 @@ class BulkBar {
       this.all.focus();
     });
     bar.querySelector("[data-bulk-download]").addEventListener("click", () => this.download());
+    // A download leaves the frame empty; a refusal is a JSON page in it.
+    const frame = bar.querySelector("[data-zip-frame]");
+    frame.addEventListener("load", () => {
+      let body;
+      try { body = JSON.parse(frame.contentDocument.body.textContent); } catch (e) { return; }
+      showUndo("Could not download them: " + (body.errors || ["refused"]).join("; "));
+    });
     bar.querySelector("[data-bulk-delete]")?.addEventListener("click", (e) => this.remove(e.target));
     bar.querySelector("[data-bulk-move]")?.addEventListener("click", (e) => this.move(e.target));
     // Escape clears the selection from anywhere on the page, unless a dialog
@@ -71,8 +78,9 @@ class BulkBar {
     return new Map(this.selection.cards().map((card) => [card.dataset.fileId, card.dataset.filename]));
   }
 
-  /** One zip of the ticked files: a plain form POST, so the browser downloads
-      it as it comes (with its own progress), however many are ticked. */
+  /** One zip of the ticked files: a plain form POST (into a hidden frame), so
+      the browser downloads it as it comes, with its own progress, however many
+      are ticked. */
   download() {
     const form = this.bar.querySelector("[data-zip-form]");
     form.replaceChildren(...this.selection.ids().map((id) => {

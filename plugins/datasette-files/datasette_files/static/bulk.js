@@ -42,12 +42,12 @@ class BulkBar {
       this.all.focus();
     });
     bar.querySelector("[data-bulk-download]").addEventListener("click", () => this.download());
-    // A download leaves the frame empty; a refusal is a JSON page in it.
-    const frame = bar.querySelector("[data-zip-frame]");
-    frame.addEventListener("load", () => {
-      let body;
-      try { body = JSON.parse(frame.contentDocument.body.textContent); } catch (e) { return; }
-      showUndo("Could not download them: " + (body.errors || ["refused"]).join("; "));
+    // A download leaves the frame as it was; anything else loads a page in it
+    // (which the app's frame-ancestors keeps unreadable): ask again to say why.
+    bar.querySelector("[data-zip-frame]").addEventListener("load", () => {
+      const ids = this.zipping;
+      this.zipping = null;
+      if (ids) { this.explainRefusedZip(ids); }
     });
     bar.querySelector("[data-bulk-delete]")?.addEventListener("click", (e) => this.remove(e.target));
     bar.querySelector("[data-bulk-move]")?.addEventListener("click", (e) => this.move(e.target));
@@ -90,7 +90,31 @@ class BulkBar {
       input.value = id;
       return input;
     }));
+    this.zipping = this.selection.ids();
     form.submit();
+  }
+
+  /** The same request by fetch, for its JSON error (a small answer: a zip
+      that comes this time is not read). */
+  async explainRefusedZip(ids) {
+    const controller = new AbortController();
+    let message;
+    try {
+      const response = await fetch(this.bar.querySelector("[data-zip-form]").action, {
+        method: "POST", credentials: "same-origin", signal: controller.signal,
+        headers: { Accept: "application/json" },
+        body: new URLSearchParams(ids.map((id) => ["id", id])) });
+      if (response.ok) {
+        controller.abort();
+        message = "The download did not start: try again.";
+      } else {
+        const body = await response.json().catch(() => ({}));
+        message = (body.errors || ["refused (" + response.status + ")"]).join("; ");
+      }
+    } catch (error) {
+      message = error.message;
+    }
+    showUndo("Could not download them: " + message);
   }
 
   async remove(button) {

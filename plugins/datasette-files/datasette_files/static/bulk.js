@@ -114,6 +114,8 @@ class BulkBar {
     } catch (error) {
       message = error.message;
     }
+    // The server names files by id; the page knows their names.
+    this.names().forEach((name, id) => { message = message.split(id).join(quoted(name)); });
     showUndo("Could not download them: " + message);
   }
 

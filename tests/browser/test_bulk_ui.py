@@ -83,6 +83,9 @@ def test_select_with_the_mouse(page_factory, alice, width):
     open_folder(page, f"Mouse {width}")
     assert count_text(page) == ""
     assert not page.get_by_role("group", name="Selected files").is_visible()
+    # A finger-sized target around each checkbox, at every width.
+    target = page.locator(".df-select").first.bounding_box()
+    assert target["width"] >= 44 and target["height"] >= 44, target
 
     box(page, "bravo.txt").click()
     assert ticked(page) == ["bravo.txt"]
@@ -95,6 +98,10 @@ def test_select_with_the_mouse(page_factory, alice, width):
     assert select_all.evaluate("b => b.indeterminate")
     actions = page.get_by_role("group", name="Selected files")
     assert actions.is_visible()
+    # The bar's four buttons in one row, each tall enough to tap.
+    tops = {round(b.bounding_box()["y"]) for b in actions.get_by_role("button").all()}
+    assert len(tops) == 1, tops
+    assert all(b.bounding_box()["height"] >= 36 for b in actions.get_by_role("button").all())
     no_overflow(page)
     screenshot(page, "bulk-selected-range")
     # The bar stays in view while the page scrolls (a phone's long grid).

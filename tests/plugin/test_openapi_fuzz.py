@@ -138,6 +138,8 @@ def with_examples(description: dict, seeded: dict, actor: dict, token: str) -> d
         "SourceSlug": ["team", "private", "nosuch"],
         "UploadTokenHeader": [token],
         "UploadTokenQuery": [token],
+        "ZipId": [kept[:2], [seeded["secret"], kept[0]]],
+        "ZipSource": ["team", "private", "nosuch"],
     }
     for name, values in examples.items():
         parameters[name].pop("example", None)

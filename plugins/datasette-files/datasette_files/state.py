@@ -7,6 +7,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Coroutine, Optional
 
+from .archives import ArchiveSlots
 from .csv_import.job import RUNNING_IMPORTS
 from .hashing import Hasher
 from .organise.service import Organiser
@@ -51,6 +52,8 @@ class PluginState:
     # How many CSV imports may run at once; the others wait, queued.
     imports_running: asyncio.Semaphore = field(
         default_factory=lambda: asyncio.Semaphore(RUNNING_IMPORTS))
+    # The zip downloads being sent, bounded.
+    archives: ArchiveSlots = field(default_factory=ArchiveSlots)
     # The OpenAPI description as served, made on its first request.
     openapi_json: Optional[str] = None
 

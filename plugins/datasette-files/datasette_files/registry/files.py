@@ -155,6 +155,29 @@ class FilesTable:
             f"{order} LIMIT :limit OFFSET :offset) {order}", params)
         return [FileRow.from_sql(row) for row in rows]
 
+    async def tree_page(self, source: str, folder: str, allowed: AllowedSQL, limit: int,
+                        after: Optional[tuple[str, int]] = None) -> list[FileRow]:
+        """One page of the files in ``folder`` and below (the whole source for
+        ''), that ``allowed`` lets the actor browse, in (folder, seq) order:
+        the first, or those after the ``(folder, seq)`` of the previous page's
+        last file. Keyset pages walk the (source_slug, folder) index, so a tree
+        of a million files is read a page at a time at the same cost each."""
+        where = ["source_slug = :df_source",
+                 "source_slug IN (SELECT parent FROM allowed_sources)"]
+        params = {**allowed.params, "df_source": source, "df_limit": limit}
+        if folder:
+            # The bounds again as a range the index can seek, so the last page
+            # stops at the tree's end instead of scanning the folders after it.
+            where += [in_folder_sql(), "folder >= :folder", "folder < :folder || '0'"]
+            params.update(in_folder_params(folder))
+        if after is not None:
+            where.append("(folder, seq) > (:df_after_folder, :df_after_seq)")
+            params.update(df_after_folder=after[0], df_after_seq=after[1])
+        rows = await self.db.execute(
+            f"{allowed.as_cte()} SELECT {FILE_COLUMNS} FROM datasette_files_files "
+            f"WHERE {' AND '.join(where)} ORDER BY folder, seq LIMIT :df_limit", params)
+        return [FileRow.from_sql(row) for row in rows]
+
     async def named(self, source: str, folder: str, filename: str,
                     other_than: Optional[str] = None) -> Optional[FileRow]:
         """The file called ``filename`` (ASCII letters in any case) in ``folder``."""

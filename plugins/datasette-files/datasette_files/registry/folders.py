@@ -139,6 +139,19 @@ class FoldersTable:
             {"source": source, "path": path})).first()
         return row[0] - len(path.encode("utf-8")) if row and row[0] else 0
 
+    async def empty_below(self, source: str, path: str, limit: int,
+                          after: str = "") -> list[str]:
+        """The folders below ``path`` (the whole source for '') that hold
+        neither files nor folders, in path order, after path ``after``: a page
+        of a tree's empty ends, which a copy of the tree must make itself."""
+        below = below_sql("path", ":path") if path else "path != ''"
+        rows = await self.db.execute(
+            "SELECT path FROM datasette_files_folders WHERE source_slug = :source "
+            f"AND {below} AND path > :after AND file_count = 0 AND folder_count = 0 "
+            "ORDER BY path LIMIT :limit",
+            {"source": source, "path": path, "after": after, "limit": limit})
+        return [row[0] for row in rows]
+
     async def all_paths(self, source: str, limit: int = 10_000) -> list[str]:
         """Every folder of a source (for a move's folder picker), in path order."""
         rows = await self.db.execute(

@@ -158,14 +158,21 @@ async def json_object_body(request) -> dict:
 async def form_body(request) -> dict[str, str]:
     """A url-encoded form body (Datasette's post_vars() takes 2 MB and refuses
     invalid UTF-8 with a 500): at most MAX_FORM_BODY_BYTES and MAX_FORM_FIELDS."""
-    body = await _limited_body(request, MAX_FORM_BODY_BYTES, "Form body")
+    return dict(await form_fields(request))
+
+
+async def form_fields(request, max_bytes: int = MAX_FORM_BODY_BYTES,
+                      max_fields: int = MAX_FORM_FIELDS) -> list[tuple[str, str]]:
+    """A url-encoded form body's fields in order, repeated names kept; a 400
+    (or 413) API error past ``max_bytes`` or ``max_fields``."""
+    body = await _limited_body(request, max_bytes, "Form body")
     try:
-        return dict(urllib.parse.parse_qsl(body.decode("utf-8"), keep_blank_values=True,
-                                           max_num_fields=MAX_FORM_FIELDS))
+        return urllib.parse.parse_qsl(body.decode("utf-8"), keep_blank_values=True,
+                                      max_num_fields=max_fields)
     except UnicodeDecodeError:
         raise ApiError("Form body is not UTF-8")
     except ValueError:  # parse_qsl over max_num_fields
-        raise ApiError(f"Form body has more than {MAX_FORM_FIELDS} fields")
+        raise ApiError(f"Form body has more than {max_fields} fields")
 
 
 async def _limited_body(request, limit: int, what: str) -> bytes:

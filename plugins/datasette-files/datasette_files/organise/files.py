@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Optional, Union
 
 from ..clock import now_timestamp
-from ..errors import Conflict, Forbidden, NotFound
+from ..errors import Conflict, NotFound
 from ..naming import parse_storage_name, storage_path
 from ..registry import FileRow, Registry
 from ..registry.placing import move_file_row, resolve_file_name
@@ -143,7 +143,10 @@ class _Placing:
                                            self.on_conflict, other_than=file.id)
         if replaced is not None:
             if replaced.id not in self.may_replace:
-                raise Forbidden(f"You may not replace {replaced.filename!r}")
+                # Put there after the right to replace it was checked (a file
+                # the actor may not replace is refused then).
+                raise Conflict(f"A file named {replaced.filename!r} was put there meanwhile: "
+                               "try again")
             trash_files_in(conn, TrashItem(
                 id=new_trash_id(), kind="file", source_slug=self.to.slug,
                 name=replaced.filename, folder=replaced.folder, stored_at=replaced.path,

@@ -103,6 +103,12 @@ class Organiser:
         async with self.lock(file.source_slug):
             return await trash.trash_file(self.registry, file, actor_id)
 
+    async def delete_file(self, file: FileRow) -> None:
+        """Delete ``file`` for good (no trash), once no move of its source is
+        under way; allowed during a sync, as trash_file."""
+        async with self.lock(file.source_slug):
+            await trash.delete_file(self.registry, self.sources.get(file.source_slug), file)
+
     async def trash_files(self, rows: list[FileRow],
                           actor_id: Optional[str]) -> list[Union[TrashItem, Exception]]:
         """Files ``rows`` (all of one source) to the trash, an item each."""

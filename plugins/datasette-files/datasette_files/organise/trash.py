@@ -7,6 +7,7 @@ trash folder, so its name is free again."""
 from __future__ import annotations
 
 import datetime
+import logging
 from typing import Optional, Union
 
 from ..base import FileMissing
@@ -24,13 +25,13 @@ from .changes import apply, moves_bytes
 from .files import joined, make_folder_in_storage, stored_name
 from .folders import existing_folder
 
+log = logging.getLogger("datasette_files")
+
 
 async def trash_file(registry: Registry, file: FileRow, actor_id: Optional[str]) -> TrashItem:
     """Put ``file`` in the trash as it is now (read again: the caller holds the
     source's lock, and a rename may have come first)."""
-    file = await registry.files.get(file.id)
-    if file is None:
-        raise NotFound("File not found: deleted meanwhile")
+    file = _still_in_its_source(file, await registry.files.get(file.id))
     item = TrashItem(id=new_trash_id(), kind="file", source_slug=file.source_slug,
                      name=file.filename, folder=file.folder, stored_at=file.path,
                      trashed_at=now_timestamp(), trashed_by=actor_id)
@@ -45,6 +46,22 @@ async def trash_file(registry: Registry, file: FileRow, actor_id: Optional[str])
     return await registry.trash.get(item.id)
 
 
+async def delete_file(registry: Registry, source: Source, file: FileRow) -> None:
+    """Delete ``file`` for good as it is now (the caller holds its source's
+    lock, so no move is taking its bytes elsewhere): its row first, then its
+    bytes, so a failure between the two leaves unreferenced bytes, never a row
+    pointing at missing ones. Gone already, there is nothing to do."""
+    current = await registry.files.get(file.id)
+    if current is None:
+        return
+    current = _still_in_its_source(file, current)
+    if await registry.files.delete(current.id):
+        try:
+            await source.storage.delete_file(current.path)
+        except Exception:
+            log.exception("datasette-files: %s unregistered but its bytes remain", current.id)
+
+
 async def trash_files(registry: Registry, files: list[FileRow],
                       actor_id: Optional[str]) -> list[Union[TrashItem, Exception]]:
     """Put each of ``files`` in the trash as an item of its own (each can be
@@ -53,9 +70,10 @@ async def trash_files(registry: Registry, files: list[FileRow],
     now = now_timestamp()
     items: list[Union[TrashItem, Exception]] = []
     for file in files:
-        current = await registry.files.get(file.id)
-        if current is None:
-            items.append(NotFound(f"File not found: {file.id} (deleted meanwhile)"))
+        try:
+            current = _still_in_its_source(file, await registry.files.get(file.id))
+        except (NotFound, Conflict) as ex:
+            items.append(ex)
             continue
         items.append(TrashItem(id=new_trash_id(), kind="file", source_slug=current.source_slug,
                                name=current.filename, folder=current.folder,
@@ -73,6 +91,17 @@ async def trash_files(registry: Registry, files: list[FileRow],
     await registry.db.execute_write_fn(write)
     return [await registry.trash.get(item.id) if isinstance(item, TrashItem) else item
             for item in items]
+
+
+def _still_in_its_source(checked: FileRow, current: Optional[FileRow]) -> FileRow:
+    """``current``, the file as it is now, if it is still in the source where
+    the right to delete it was ``checked``: moved meanwhile, it may be where
+    the actor has no such right (the caller holds only the first source's lock)."""
+    if current is None:
+        raise NotFound(f"File not found: {checked.id} (deleted meanwhile)")
+    if current.source_slug != checked.source_slug:
+        raise Conflict(f"{checked.id} was moved to another source meanwhile: try again")
+    return current
 
 
 async def trash_folder(registry: Registry, sources: Sources, source: Source, path: str,

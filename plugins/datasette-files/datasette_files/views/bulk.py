@@ -29,6 +29,9 @@ MAX_BULK_IDS = 1000
 # Files trashed or moved in one change: big enough to share the writes, small
 # enough that other writers wait at most one batch.
 BATCH = 100
+# And the bytes a batch copies to another source, with both sources' locks
+# held: 100 files of 50 MiB kept a folder's creation waiting 51 s.
+BATCH_BYTES = 64 * 1024 * 1024
 # What a bulk move passes on to each file's move; a bulk move renames nothing.
 MOVE_FIELDS = ("source", "folder", "on_conflict")
 
@@ -49,9 +52,9 @@ async def bulk_delete_view(datasette, request):
             datasette, request, file_id, True)))
     plugin = state(datasette)
     outcomes = await _each(ids, lambda file_id: deletable_file(datasette, request, file_id))
-    for batch in _batches(outcomes, lambda found: found[0].source_slug):
-        items = await plugin.organiser.trash_files([outcomes[i][0] for i in batch],
-                                                   actor_id_of(request.actor))
+    for batch in batches(outcomes, lambda found: found[0].source_slug):
+        items = await _per_file(batch, plugin.organiser.trash_files(
+            [outcomes[i][0] for i in batch], actor_id_of(request.actor)))
         for file_id, item in zip(batch, items):
             outcomes[file_id] = item if isinstance(item, Exception) else {
                 "deleted": file_id,
@@ -79,14 +82,14 @@ async def bulk_move_view(datasette, request):
     plugin = state(datasette)
     outcomes = await _each(ids, lambda file_id: plan_move(datasette, request, file_id, where))
     # Plans differ only in the file, and where a file with no folder given lands.
-    for batch in _batches(outcomes, lambda plan: (plan.file.source_slug, plan.to.slug,
-                                                  plan.folder)):
+    for batch in batches(outcomes, lambda plan: (plan.file.source_slug, plan.to.slug,
+                                                 plan.folder), _bytes_copied):
         plans = [outcomes[i] for i in batch]
         first = plans[0]
-        moved = await plugin.organiser.move_files(
+        moved = await _per_file(batch, plugin.organiser.move_files(
             [plan.file for plan in plans], to=first.to, folder=first.folder,
             on_conflict=first.on_conflict, actor_id=actor_id_of(request.actor),
-            may_replace=frozenset().union(*(plan.may_replace for plan in plans)))
+            may_replace=frozenset().union(*(plan.may_replace for plan in plans))))
         for file_id, row in zip(batch, moved):
             outcomes[file_id] = row if isinstance(row, Exception) else {
                 "file": file_json(datasette, row)}
@@ -114,15 +117,39 @@ async def _each(ids: list[str], act: Callable[[str], Awaitable]) -> dict:
     return outcomes
 
 
-def _batches(outcomes: dict, group: Callable) -> list[list[str]]:
+async def _per_file(batch: list[str], acting: Awaitable[list]) -> list[Outcome]:
+    """What ``acting`` on ``batch`` gave each file; an error of the whole batch
+    (a sync of its source under way) is each file's, as the batches acted on
+    before it stand and must still be answered for."""
+    try:
+        return await acting
+    except Exception as ex:
+        return [ex] * len(batch)
+
+
+def batches(outcomes: dict, group: Callable,
+            weight: Callable = lambda outcome: 0) -> list[list[str]]:
     """The ids whose outcome is not an error, grouped by ``group(outcome)``, in
-    batches of at most BATCH."""
-    keyed = {}
+    batches of at most BATCH ids and BATCH_BYTES of ``weight(outcome)`` (a
+    heavier outcome alone)."""
+    keyed: dict = {}  # group -> its batches, each [ids, their weight]
     for file_id, outcome in outcomes.items():
-        if not isinstance(outcome, Exception):
-            keyed.setdefault(group(outcome), []).append(file_id)
-    return [ids[start:start + BATCH] for ids in keyed.values()
-            for start in range(0, len(ids), BATCH)]
+        if isinstance(outcome, Exception):
+            continue
+        batched = keyed.setdefault(group(outcome), [[[], 0]])
+        heavy = weight(outcome)
+        batch = batched[-1]
+        if batch[0] and (len(batch[0]) == BATCH or batch[1] + heavy > BATCH_BYTES):
+            batch = [[], 0]
+            batched.append(batch)
+        batch[0].append(file_id)
+        batch[1] += heavy
+    return [ids for batched in keyed.values() for ids, _ in batched]
+
+
+def _bytes_copied(plan) -> int:
+    """What ``plan`` copies: a move to another source copies the file's bytes."""
+    return (plan.file.size or 0) if plan.to.slug != plan.file.source_slug else 0
 
 
 def _answer(ids: list[str], outcomes: dict) -> Response:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from datasette import Response
 
 from ..base import UnsafePath
@@ -21,7 +19,6 @@ from .common import file_for, json_api, json_object_body, require_method
 from .file_json import file_json
 from .organise_json import trash_item_json
 
-log = logging.getLogger("datasette_files")
 MAX_SEARCH_TEXT_CHARS = 100_000
 UPDATABLE_FIELDS = {"search_text"}
 # A thumbnail URL that names its version never changes: browsers keep it a year.
@@ -117,7 +114,7 @@ async def delete_file(datasette, request, file_id: str, permanent) -> dict:
     purged), or with ``permanent`` delete it for good: the registry row first,
     then the bytes, so a failure between the two leaves unreferenced bytes,
     never a row pointing at missing ones. The answer's fields."""
-    file, source = await deletable_file(datasette, request, file_id)
+    file, _ = await deletable_file(datasette, request, file_id)
     if not isinstance(permanent, bool):
         raise ApiError("'permanent' must be true or false")
     plugin = state(datasette)
@@ -125,11 +122,7 @@ async def delete_file(datasette, request, file_id: str, permanent) -> dict:
         item = await plugin.organiser.trash_file(file, actor_id_of(request.actor))
         return {"deleted": file.id, "trash": trash_item_json(
             datasette, item, plugin.settings.trash_retention_days)}
-    if await plugin.registry.files.delete(file.id):
-        try:
-            await source.storage.delete_file(file.path)
-        except Exception:
-            log.exception("datasette-files: %s unregistered but its bytes remain", file.id)
+    await plugin.organiser.delete_file(file)
     return {"deleted": file.id, "trash": None}
 
 

@@ -16,6 +16,7 @@ from ..registry import FileRow
 from ..registry.placing import ON_CONFLICT, name_taken
 from ..sources import Source
 from ..state import state
+from ..uploads.checks import check_size_fits
 from ..uploads.storing import actor_id_of
 from .common import file_for, json_api, json_object_body, require_method, source_for
 from .file_json import file_json
@@ -140,6 +141,9 @@ async def plan_move(datasette, request, file_id: str, body: dict) -> MovePlan:
                                        and origin.capabilities.can_delete):
         raise ApiError(f"Files cannot be moved from {origin.slug!r} to {to.slug!r}: "
                        "one of them cannot store or delete files", status=409)
+    if to.slug != origin.slug and file.size is not None:
+        # The bytes are copied in as an upload would be: the same limits hold.
+        await check_size_fits(to, file.size)
     folder = names.folder_path(body["folder"]) if "folder" in body else (
         file.folder if to.slug == origin.slug else "")
     filename = names.file_name(body["filename"]) if "filename" in body else file.filename
@@ -147,8 +151,9 @@ async def plan_move(datasette, request, file_id: str, body: dict) -> MovePlan:
     may_replace = frozenset()
     if on_conflict == "replace":
         existing = await plugin.registry.files.named(to.slug, folder, filename, file.id)
-        if existing is not None and await allowed_on_file(datasette, request.actor, DELETE,
-                                                          existing):
+        if existing is not None:
+            if not await allowed_on_file(datasette, request.actor, DELETE, existing):
+                raise Forbidden(f"You may not replace {existing.filename!r}")
             may_replace = frozenset({existing.id})
     elif on_conflict == "error":
         existing = await plugin.registry.files.named(to.slug, folder, filename, file.id)

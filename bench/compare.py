@@ -10,11 +10,15 @@ middle), small files one after another and from 8 clients, search.json
 latency over seeded registries (as an admin and as a member), the source
 listing page, peak server RSS during the large upload, and cold start.
 Small files go through each server's simplest upload (ours: one PUT; upstream:
-its three steps; copyparty: PUT) and, for the datasette-files servers, through
-the spec's three steps as well.
-Prints one table with our ratio to each peer (above 1: we are better) and
-writes the figures as JSON. Throughputs are medians of --runs runs; latencies
-are p50/p95 over all requests of all runs.
+its three steps; copyparty: PUT), for the datasette-files servers through the
+spec's three steps as well, and for ours through its fastest: the batch
+upload, BATCH_FILES files per request (one client sends its requests one
+after another; 8 clients each send their share so).
+Prints one table with our ratio to each peer (above 1: we are better), our
+batch upload against each peer's simplest upload, and (with ours and
+copyparty both measured) the two again with both servers up, a run of each
+in turn; writes the figures as JSON. Throughputs are medians of --runs runs;
+latencies are p50/p95 over all requests of all runs.
 --skip leaves parts out (by default nothing is skipped): "large" (the large
 files, which are then not even created), "small" (small files), "search"
 (search, start-up with a large registry and the listing page). Cold start is
@@ -44,6 +48,8 @@ MIB = 1024 * 1024
 METRICS = {}
 # What --skip can leave out.
 PARTS = ("large", "small", "search")
+# Files per request of the batch upload: what the upload page sends at most.
+BATCH_FILES = 100
 
 
 def metric(name: str, unit: str, higher_is_better: bool) -> str:
@@ -116,40 +122,85 @@ def large_file(server: Server, big: Path, runs: int, results: dict, notes: list)
 
 
 def small_files(server: Server, count: int, runs: int, results: dict) -> None:
-    """files/s through the server's simplest upload, and through the spec's three
-    steps where the server has them; one client, then 8 at once."""
+    """files/s through the server's simplest upload, through the spec's three
+    steps and the batch upload where the server has them; one client, then 8
+    at once."""
     content = os.urandom(4096)
     ways = {"simplest upload": server.upload_small}
     if server.has_three_steps and server.has_one_request_upload:
         ways["3-step API"] = lambda client, name, content: server.upload(client, name,
                                                                          content=content)
+    if server.has_batch_upload:
+        ways[f"batch upload ({BATCH_FILES}/request)"] = None
     for way, upload in ways.items():
-        sequential, parallel = [], []
-        for run in range(runs):
-            with server.session("member") as client:
-                started = time.perf_counter()
-                for n in range(count):
-                    upload(client, f"small-{way[0]}{run}-{n}.txt", content)
-                sequential.append(count / (time.perf_counter() - started))
-
-            def one_client(worker: int) -> None:
-                with server.session("member") as client:
-                    for n in range(worker, count, 8):
-                        upload(client, f"small-{way[0]}{run}-c{n}.txt", content)
-
-            with concurrent.futures.ThreadPoolExecutor(8) as pool:
-                started = time.perf_counter()
-                list(pool.map(one_client, range(8)))
-                parallel.append(count / (time.perf_counter() - started))
+        send = sender(server, upload, content)
+        rates = [small_file_rates(server, send, count, f"{way[0]}{run}") for run in range(runs)]
         results[metric(f"{count:,} small files, {way}, one client", "files/s", True)] = \
-            statistics.median(sequential)
+            statistics.median(one for one, _ in rates)
         results[metric(f"{count:,} small files, {way}, 8 clients", "files/s", True)] = \
-            statistics.median(parallel)
+            statistics.median(eight for _, eight in rates)
     if server.has_three_steps and not server.has_one_request_upload:
         # Its simplest upload is the three steps: the same figures.
         for clients in ("one client", "8 clients"):
             results[metric(f"{count:,} small files, 3-step API, {clients}", "files/s", True)] = \
                 results[f"{count:,} small files, simplest upload, {clients}"]
+
+
+def sender(server: Server, upload, content: bytes):
+    """``send(client, names)``: each name with ``content``, through ``upload``
+    one file at a time, or (``upload`` None) the batch upload."""
+    def send(client, names: list[str]) -> None:
+        if upload is None:
+            for start in range(0, len(names), BATCH_FILES):
+                server.upload_batch(client, [(name, content) for name in
+                                             names[start:start + BATCH_FILES]])
+        else:
+            for name in names:
+                upload(client, name, content)
+
+    return send
+
+
+def small_file_rates(server: Server, send, count: int, label: str) -> tuple[float, float]:
+    """files/s of one client sending ``count`` files, then of 8 clients sharing
+    ``count`` others."""
+    with server.session("member") as client:
+        started = time.perf_counter()
+        send(client, [f"small-{label}-{n}.txt" for n in range(count)])
+        one = count / (time.perf_counter() - started)
+
+    def one_client(worker: int) -> None:
+        with server.session("member") as client:
+            send(client, [f"small-{label}-c{n}.txt" for n in range(worker, count, 8)])
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        started = time.perf_counter()
+        list(pool.map(one_client, range(8)))
+        eight = count / (time.perf_counter() - started)
+    return one, eight
+
+
+def batch_head_to_head(workdir: Path, count: int, runs: int) -> dict:
+    """Our batch upload against copyparty's PUT with both servers up, a run of
+    each in turn: a shared machine's load changes less between them than
+    between measurements minutes apart. Medians, by (server, clients)."""
+    ours, copyparty = PEERS["ours"](workdir / "h2h-ours"), PEERS["copyparty"](workdir / "h2h-cp")
+    content = os.urandom(4096)
+    ways = [(ours, sender(ours, None, content)),
+            (copyparty, sender(copyparty, copyparty.upload_small, content))]
+    rates: dict = {(server.name, clients): [] for server, _ in ways for clients in (1, 8)}
+    try:
+        ours.start()
+        copyparty.start()
+        for run in range(runs):
+            for server, send in ways:
+                one, eight = small_file_rates(server, send, count, f"h{run}")
+                rates[(server.name, 1)].append(one)
+                rates[(server.name, 8)].append(eight)
+    finally:
+        ours.stop()
+        copyparty.stop()
+    return {key: statistics.median(values) for key, values in rates.items()}
 
 
 def seed_rows(start: int, stop: int):
@@ -242,6 +293,22 @@ def print_table(table: dict, names: list[str]) -> None:
     print("(vs: our figure against the peer's, above 1 means we are better)")
 
 
+def batch_against_simplest(table: dict, count: int) -> list[str]:
+    """Lines comparing our batch upload with each peer's simplest upload (the
+    rows of the table compare like with like, so they do not)."""
+    lines = []
+    for clients in ("one client", "8 clients"):
+        ours = table.get("ours", {}).get(
+            f"{count:,} small files, batch upload ({BATCH_FILES}/request), {clients}")
+        for peer, figures in table.items():
+            theirs = figures.get(f"{count:,} small files, simplest upload, {clients}")
+            if peer != "ours" and ours and theirs:
+                lines.append(f"{count:,} small files, {clients}: our batch upload {ours:.0f} "
+                             f"files/s, {peer}'s simplest upload {theirs:.0f} files/s: "
+                             f"{ours / theirs:.2f}x")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, under 2 minutes")
@@ -280,11 +347,27 @@ def main() -> None:
                 last_line = str(ex).strip().splitlines()[-1][:300]
                 notes.append(f"{name} stopped: {type(ex).__name__}: {last_line}")
             shutil.rmtree(tmp / name, ignore_errors=True)
+        head_to_head = {}
+        if {"ours", "copyparty"} <= set(names) and "small" not in args.skip:
+            print("measuring our batch upload against copyparty's PUT, in turn...", flush=True)
+            head_to_head = batch_head_to_head(tmp, args.small_files, args.runs)
     elapsed = time.perf_counter() - started
 
     print(f"\n{platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}, "
           f"loopback; {args.runs} run(s); took {elapsed:.0f} s\n")
     print_table(table, names)
+    comparisons = batch_against_simplest(table, args.small_files)
+    for clients in (1, 8):
+        if head_to_head:
+            ours, theirs = head_to_head[("ours", clients)], head_to_head[("copyparty", clients)]
+            comparisons.append(
+                f"{args.small_files:,} small files, {clients} client(s), both servers up, "
+                f"runs in turn: our batch upload {ours:.0f} files/s, copyparty's PUT "
+                f"{theirs:.0f} files/s: {ours / theirs:.2f}x")
+    if comparisons:
+        print()
+    for line in comparisons:
+        print(line)
     for note in notes:
         print(f"note: {note}")
     output = Path(args.json)
@@ -296,6 +379,9 @@ def main() -> None:
         "units": {name: unit for name, (unit, _) in METRICS.items()},
         "higher_is_better": {name: higher for name, (_, higher) in METRICS.items()},
         "results": table,
+        "batch_against_simplest": comparisons,
+        "batch_head_to_head": {f"{name}, {clients} client(s)": rate
+                               for (name, clients), rate in head_to_head.items()},
         "notes": notes,
         "fingerprint": hashlib.sha256(json.dumps(table, sort_keys=True).encode()).hexdigest()[:12],
     }, indent=2))

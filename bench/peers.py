@@ -55,6 +55,16 @@ def accepted(response: httpx.Response, *statuses: int) -> httpx.Response:
     raise AssertionError(f"{response.status_code}: {response.text[:500]}")
 
 
+def multipart_body(files: list[tuple[str, bytes]]) -> tuple[bytes, str]:
+    """A multipart/form-data body of ``file`` parts, and its Content-Type."""
+    boundary = "bench-" + os.urandom(12).hex()
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+             f'filename="{name}"\r\nContent-Type: application/octet-stream\r\n\r\n'.encode()
+             + content + b"\r\n" for name, content in files]
+    return (b"".join(parts) + f"--{boundary}--\r\n".encode(),
+            f"multipart/form-data; boundary={boundary}")
+
+
 def read_chunks(path: Path) -> Iterator[bytes]:
     with open(path, "rb") as fp:
         while chunk := fp.read(CHUNK):
@@ -98,6 +108,12 @@ class Server(ServerProcess):
 
     has_three_steps = False
     has_one_request_upload = True
+    # Many files in one request: upload_batch() (bench/compare.py's batch path).
+    has_batch_upload = False
+
+    def upload_batch(self, client: httpx.Client, files: list[tuple[str, bytes]]) -> None:
+        """Upload ``files`` (name, content) in one request; each must be stored."""
+        raise NotImplementedError
 
     def delete(self, client: httpx.Client, download_url: str) -> None:
         raise NotImplementedError
@@ -191,6 +207,14 @@ class Ours(DatasetteFilesAPI):
     def upload_small(self, client, name, content) -> str:
         response = accepted(client.put(f"/-/files/upload/team/{name}", content=content), 201)
         return f"/-/files/{response.json()['file']['id']}/download"
+
+    has_batch_upload = True
+
+    def upload_batch(self, client, files) -> None:
+        body, content_type = multipart_body(files)
+        response = accepted(client.post("/-/files/upload/team/-/batch", content=body,
+                                        headers={"Content-Type": content_type}), 200)
+        assert response.json()["ok"], response.json()["errors"][:3]
 
     @property
     def internal_db(self) -> Path:

@@ -133,3 +133,25 @@ def search(client: httpx.Client, **params) -> dict:
 def names(result: dict) -> list[str]:
     """The file names of a search's answer, in order."""
     return [file["filename"] for file in result["files"]]
+
+
+def multipart_body(files: list[tuple[str, bytes]], fields: Optional[dict] = None,
+                   content_type: str = "application/octet-stream") -> tuple[bytes, str]:
+    """A multipart/form-data body: ``fields`` first, then a ``file`` part per
+    (filename, content), filenames exactly as given; and its Content-Type."""
+    boundary = "batch-boundary-7d1c"
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+             f'{value}\r\n'.encode() for name, value in (fields or {}).items()]
+    parts += [f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+              f'filename="{filename}"\r\nContent-Type: {content_type}\r\n\r\n'.encode("utf-8")
+              + content + b"\r\n" for filename, content in files]
+    return (b"".join(parts) + f"--{boundary}--\r\n".encode(),
+            f"multipart/form-data; boundary={boundary}")
+
+
+def batch(client: httpx.Client, source: str, files: list[tuple[str, bytes]],
+          **fields) -> httpx.Response:
+    """POST /-/files/upload/{source}/-/batch with these files and fields."""
+    body, content_type = multipart_body(files, fields)
+    return client.post(f"/-/files/upload/{source}/-/batch", content=body,
+                       headers={"Content-Type": content_type})

@@ -135,6 +135,22 @@ def test_a_failing_stream_leaves_nothing(storage):
     assert os.listdir(storage.root / ".datasette-files-tmp") == []
 
 
+def test_many_small_files_are_stored_in_groups_and_a_failure_stays_its_own(storage):
+    """More files than are fsynced together, into three folders; one whose
+    place is taken by a folder fails alone, and no partial write is left."""
+    (storage.root / "b" / "taken").mkdir(parents=True)
+    files = [(f"{'abc'[n % 3]}/f{n}.bin", os.urandom(n)) for n in range(150)]
+    files[100] = ("b/taken", b"cannot go where a folder is")
+    outcomes = storage.write_files_blocking(files, records=[FileRecord(p) for p, _ in files])
+    assert [n for n, error in enumerate(outcomes) if error is not None] == [100]
+    for n, (path, content) in enumerate(files):
+        if n != 100:
+            assert (storage.root / path).read_bytes() == content
+            assert records.read(storage.root / path) == FileRecord(path)
+    assert (storage.root / "b" / "taken").is_dir()
+    assert list((storage.root / ".datasette-files-tmp").iterdir()) == []
+
+
 @pytest.mark.parametrize("config,message", [
     ({}, "needs a 'root' key"),
     ({"root": "/tmp/x", "max_file_size": 0}, "positive number of bytes"),

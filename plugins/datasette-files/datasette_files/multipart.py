@@ -11,8 +11,10 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 from .errors import ApiError, PayloadTooLarge
 
-# Plain fields are held in memory, so they are capped together, part headers
+# Plain fields are held in memory, so they are capped together, their headers
 # included: the upload form has one short field (upload_token) before its file.
+# A file part's headers are not counted in (a batch upload sends a thousand
+# file parts): python_multipart caps each part's (8 lines of about 4 KiB).
 MAX_FIELDS = 32
 MAX_FIELDS_BYTES = 64 * 1024
 
@@ -56,9 +58,9 @@ _BOUNDARY = re.compile(rb"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?
 
 
 class MultipartStream:
-    """Reads a multipart body incrementally: form fields one at a time up to the
-    first file part, then that file's bytes as a stream, so a file of any size
-    is never held in memory, and the fields before it at most MAX_FIELDS_BYTES."""
+    """Reads a multipart body incrementally: form fields one at a time, and each
+    file part's bytes as a stream, so a file of any size is never held in
+    memory, and the fields at most MAX_FIELDS_BYTES."""
 
     def __init__(self, chunks: AsyncIterator[bytes], content_type_header: str):
         _, options = parse_options_header(content_type_header)
@@ -71,6 +73,7 @@ class MultipartStream:
         self._chunks = chunks
         self._events: deque[tuple[str, object]] = deque()
         self._headers: dict[bytes, bytes] = {}
+        self._header_bytes = 0
         self._header_field = b""
         self._header_value = b""
         self._parser = MultipartParser(
@@ -93,15 +96,16 @@ class MultipartStream:
     # Parser callbacks queue events; _next_event hands them out in order.
     def _on_part_begin(self):
         self._headers = {}
+        self._header_bytes = 0
 
     def _on_header_field(self, data, start, end):
         if not self._draining:
-            self._count_field_bytes(end - start)
+            self._header_bytes += end - start
             self._header_field += data[start:end]
 
     def _on_header_value(self, data, start, end):
         if not self._draining:
-            self._count_field_bytes(end - start)
+            self._header_bytes += end - start
             self._header_value += data[start:end]
 
     def _count_field_bytes(self, size: int) -> None:
@@ -124,6 +128,7 @@ class MultipartStream:
                     disposition.get(b"name", b"").decode("utf-8", "replace"),
                     disposition.get(b"filename"),
                     content_type.decode("latin-1") if content_type else None,
+                    self._header_bytes,
                 ),
             )
         )
@@ -160,13 +165,14 @@ class MultipartStream:
             kind, value = event
             if kind != "part":
                 continue
-            name, filename, content_type = value
+            name, filename, content_type, header_bytes = value
             if filename is not None:
                 return FilePart(field_name=name, filename=filename.decode("utf-8", "replace"),
                                 content_type=content_type)
             self._fields += 1
             if self._fields > MAX_FIELDS:
                 raise PayloadTooLarge(f"The form has more than {MAX_FIELDS} fields")
+            self._count_field_bytes(header_bytes)
             return FormField(name, await self._read_field())
 
     async def _read_field(self) -> str:

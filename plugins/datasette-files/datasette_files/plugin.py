@@ -238,6 +238,7 @@ def register_routes(datasette):
         (upload + r"prepare$", api(uploads.prepare_view)),
         (upload + r"upload$", api(uploads.upload_view)),
         (upload + r"complete$", api(uploads.complete_view)),
+        (upload + r"batch$", api(uploads.batch_view)),
         (r"^/-/files/upload/(?P<slug>[^/]+)/(?P<filename>[^/]+)$", api(uploads.put_view)),
         (rf"^/-/files/{file_id}\.json$", api(files.file_json_view)),
         (rf"^/-/files/{file_id}/download$", api(files.download_view)),

@@ -80,3 +80,25 @@ def on_conflict(raw, default: str, allowed: tuple = ON_CONFLICT) -> str:
     if raw not in allowed:
         raise ApiError(f"'on_conflict' must be one of {', '.join(allowed)}")
     return raw
+
+
+def relative_file_path(raw) -> tuple[list[str], str]:
+    """The folders and the name of a file named by a path relative to a folder
+    (``a/b/c.txt``, as a folder upload sends it): each folder checked as
+    folder_name checks a new folder's name, the name as file_name checks it.
+    ApiError for an absolute path, '.', '..' or empty parts, backslashes and
+    control characters (refused, not dropped: a path is not guessed at)."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise ApiError("A file needs a name")
+    if "\\" in raw:
+        raise ApiError(f"A file's path uses '/' between folders, not '\\': {raw!r}")
+    if _CONTROL.search(raw):
+        raise ApiError(f"A file's path cannot contain control characters: {raw!r}")
+    if raw.startswith("/"):
+        raise ApiError(f"A file's path must be relative to the folder it goes to: {raw!r}")
+    *folders, name = raw.split("/")
+    if any(part.strip() in ("", ".", "..") for part in folders):
+        raise ApiError(f"A file's path cannot have empty, '.' or '..' parts: {raw!r}")
+    if len(folders) > MAX_FOLDER_DEPTH:
+        raise ApiError(f"Folders nest at most {MAX_FOLDER_DEPTH} deep")
+    return [folder_name(part) for part in folders], file_name(name)

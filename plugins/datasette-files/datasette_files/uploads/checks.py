@@ -9,11 +9,27 @@ from ..naming import content_type_for, display_filename, is_valid_content_type
 from ..sources import Source
 
 
-async def validate_upload(source: Source, payload: dict) -> tuple[str, str, Optional[int]]:
-    """(name as shown, content type, declared size) of an intended upload, or ApiError."""
+# Types clients send when they know nothing better: the filename tells more.
+UNINFORMATIVE_TYPES = {"", "application/octet-stream", "application/x-www-form-urlencoded"}
+
+
+def informative_type(declared: Optional[str]) -> Optional[str]:
+    """A declared Content-Type without its parameters, lowercase; None when it
+    tells nothing the file's name does not."""
+    content_type = (declared or "").split(";")[0].strip().lower()
+    return None if content_type in UNINFORMATIVE_TYPES else content_type
+
+
+def require_uploads(source: Source) -> None:
+    """Forbidden for a read-only source, ApiError for one that takes no uploads."""
     source.require_writable()
     if not source.capabilities.can_upload:
         raise ApiError(f"Source {source.slug!r} does not accept uploads")
+
+
+async def validate_upload(source: Source, payload: dict) -> tuple[str, str, Optional[int]]:
+    """(name as shown, content type, declared size) of an intended upload, or ApiError."""
+    require_uploads(source)
     filename = payload.get("filename")
     if not isinstance(filename, str) or not filename.strip():
         raise ApiError("'filename' is required and must be a non-empty string")
@@ -36,14 +52,19 @@ async def validate_upload(source: Source, payload: dict) -> tuple[str, str, Opti
 
 async def check_size_fits(source: Source, size: int) -> None:
     """PayloadTooLarge over the source's limit; InsufficientStorage over its free space."""
-    if size > source.max_file_size:
-        raise PayloadTooLarge(
-            f"File is {size} bytes; source {source.slug!r} accepts at most "
-            f"{source.max_file_size} bytes (max_file_size)")
+    check_size_allowed(source, size)
     free = await source.free_space()
     if free is not None and size > free:
         raise InsufficientStorage(
             f"File is {size} bytes but source {source.slug!r} has only {free} bytes free")
+
+
+def check_size_allowed(source: Source, size: int) -> None:
+    """PayloadTooLarge over the source's limit."""
+    if size > source.max_file_size:
+        raise PayloadTooLarge(
+            f"File is {size} bytes; source {source.slug!r} accepts at most "
+            f"{source.max_file_size} bytes (max_file_size)")
 
 
 def upload_limit(source: Source, declared: Optional[int]) -> tuple[int, str]:

@@ -43,8 +43,8 @@ async def put_file(registry: Registry, source: Source, actor, filename: str,
     placement = Placement(on_conflict, may_replace, record.uploaded_by)
     if declared is None or declared > SMALL_FILE_BYTES \
             or not isinstance(source.storage, BatchWrites):
-        return await _put_streamed(registry, source, file_id, path, record, declared, stream,
-                                   folder, placement)
+        return await put_streamed(registry, source, file_id, path, record, declared, stream,
+                                  folder, placement)
     data = await read_exactly(stream, declared)
     width, height = await image_size(data, content_type)
     # Hashed here: a small file hashes faster than a trip to a thread.
@@ -61,10 +61,11 @@ async def put_file(registry: Registry, source: Source, actor, filename: str,
         raise
 
 
-async def _put_streamed(registry: Registry, source: Source, file_id: str, path: str,
-                        record: FileRecord, declared: Optional[int],
-                        stream: AsyncIterator[bytes], folder: str,
-                        placement: Placement) -> FileRow:
+async def put_streamed(registry: Registry, source: Source, file_id: str, path: str,
+                       record: FileRecord, declared: Optional[int],
+                       stream: AsyncIterator[bytes], folder: str,
+                       placement: Placement) -> FileRow:
+    """Stream file ``file_id`` into storage at ``path``, then register it."""
     registering = False
     content_type = record.content_type
     try:

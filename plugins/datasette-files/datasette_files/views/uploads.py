@@ -1,8 +1,11 @@
-"""POST /-/files/upload/{slug}/-/prepare, /-/upload and /-/complete, and the
-one-request PUT /-/files/upload/{slug}/{filename}."""
+"""POST /-/files/upload/{slug}/-/prepare, /-/upload and /-/complete, the
+one-request PUT /-/files/upload/{slug}/{filename}, and many files in one
+request: POST /-/files/upload/{slug}/-/batch."""
 
 from __future__ import annotations
 
+import logging
+from typing import AsyncIterator
 from urllib.parse import unquote
 
 from datasette import Response
@@ -14,13 +17,14 @@ from ..naming import display_filename
 from ..permissions import EDIT, UPLOAD, allowed_on_file
 from ..state import state
 from ..uploads import chunks, tokens
+from ..uploads.batch import BatchItem, BatchUpload, FieldSent, FileSent, PartSent
+from ..uploads.checks import informative_type
 from ..uploads.single_request import put_file
-from .common import json_api, json_object_body, require_method, source_for
+from .common import as_api_error, json_api, json_object_body, require_method, source_for
 from .file_json import file_json
 
+log = logging.getLogger("datasette_files")
 TOKEN_HEADER = "x-upload-token"
-# Types clients send when they know nothing better: the filename tells more.
-UNINFORMATIVE_TYPES = {"", "application/octet-stream", "application/x-www-form-urlencoded"}
 
 
 @json_api
@@ -93,20 +97,75 @@ async def put_view(datasette, request):
         length = whole_number(length)
         if length is None:
             raise ApiError("Content-Length must be a whole number of bytes")
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     filename = unquote(request.url_vars["filename"])
     folder = request.args.get("folder")
     on_conflict = request.args.get("on_conflict") or None
     try:
         file = await put_file(
             plugin.registry, source, request.actor, filename,
-            None if content_type in UNINFORMATIVE_TYPES else content_type,
+            informative_type(request.headers.get("content-type")),
             length, body_chunks(request.receive), folder, on_conflict,
             await may_replace(datasette, request, source, folder, filename, on_conflict))
     except ClientDisconnected:
         raise ApiError("The connection closed before the whole file arrived")
     plugin.thumbnails.enqueue(file)
     return Response.json({"ok": True, "file": file_json(datasette, file)}, status=201)
+
+
+@json_api
+async def batch_view(datasette, request):
+    """Many files in one multipart request, each with a result of its own."""
+    require_method(request, "POST")
+    plugin, source = await source_for(datasette, request, request.url_vars["slug"], UPLOAD)
+    content_type = request.headers.get("content-type", "")
+    if not content_type.lower().startswith("multipart/form-data"):
+        raise ApiError("Send the files as multipart/form-data", status=415)
+
+    async def replaceable(folder: str, filename: str) -> frozenset:
+        return await may_replace(datasette, request, source, folder, filename, "replace")
+
+    batch = BatchUpload(plugin.registry, source, request.actor, replaceable)
+    form = MultipartStream(body_chunks(request.receive), content_type)
+    try:
+        items = await batch.receive(_parts_of(form))
+    except ClientDisconnected:
+        raise ApiError("The connection closed before the whole batch arrived")
+    except ApiError as ex:
+        # Files handled before the request failed stay: say which.
+        if batch.items:
+            ex.details["results"] = [_item_json(datasette, item) for item in batch.items]
+        raise
+    for item in items:
+        if item.file is not None:
+            # Not every file, as a PUT's: other kinds' are drawn when first asked for.
+            plugin.thumbnails.enqueue_image(item.file)
+    results = [_item_json(datasette, item) for item in items]
+    return Response.json({
+        "ok": all(result["ok"] for result in results),
+        "results": results,
+        "errors": [f"{result['name']}: {message}"
+                   for result in results for message in result.get("errors", [])],
+    })
+
+
+async def _parts_of(form: MultipartStream) -> AsyncIterator[PartSent]:
+    while (part := await form.next_part()) is not None:
+        if isinstance(part, FormField):
+            yield FieldSent(part.name, part.value)
+        else:
+            yield FileSent(part.filename, part.content_type, form.file_data())
+
+
+def _item_json(datasette, item: BatchItem) -> dict:
+    if item.file is not None:
+        return {"name": item.name, "ok": True, "file": file_json(datasette, item.file)}
+    error = as_api_error(item.error)
+    if error is None:
+        log.error("datasette-files: unexpected error in a batch upload of %r",
+                  item.name, exc_info=item.error)
+        error = ApiError("Internal error", status=500)
+    return {"name": item.name, "ok": False, "status": error.status,
+            "errors": error.messages, **error.details}
 
 
 @json_api

@@ -14,6 +14,7 @@ import mimetypes
 import os
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable, Collection, Optional, Sequence
 
@@ -32,6 +33,7 @@ from .paths import TEMP_DIR_NAME, Root
 from .spool import Spool
 
 __all__ = ["FilesystemStorage", "TEMP_DIR_NAME"]
+SYNC_THREADS = 8
 
 
 class FilesystemStorage(Storage):
@@ -44,6 +46,8 @@ class FilesystemStorage(Storage):
         self._root: Optional[Root] = None
         self._spool: Optional[Spool] = None
         self.max_file_size = DEFAULT_MAX_FILE_SIZE
+        # The threads a batch of small files is fsynced on, all at once.
+        self._syncs = ThreadPoolExecutor(SYNC_THREADS, thread_name_prefix="datasette-files-fsync")
 
     @property
     def root(self) -> Path:
@@ -152,7 +156,7 @@ class FilesystemStorage(Storage):
                 outcomes.append(None)
             except Exception as ex:
                 outcomes.append(ex)
-        written = iter(writes.write_files(self._root.temp, placed))
+        written = iter(writes.write_files(self._root.temp, placed, self._syncs))
         return [outcome if outcome is not None else next(written) for outcome in outcomes]
 
     async def write_chunk(self, key: str, offset: int, stream: AsyncIterator[bytes],

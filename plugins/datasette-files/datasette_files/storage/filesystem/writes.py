@@ -10,8 +10,9 @@ import ctypes
 import errno
 import hashlib
 import os
+from concurrent.futures import Executor
 from pathlib import Path
-from typing import AsyncIterator, Iterator, Optional, Sequence
+from typing import Any, AsyncIterator, Iterator, Optional, Sequence
 
 from ...base import FileRecord, StorageFull
 from . import records
@@ -21,6 +22,9 @@ from .temporary import create_part
 WRITE_BATCH = 4 * 1024 * 1024
 WRITEBACK_EVERY = 64 * 1024 * 1024
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+# Small files written before they are fsynced together (each holds a file
+# descriptor until it is in place).
+SYNCED_TOGETHER = 64
 
 
 def raise_if_disk_full(ex: BaseException, what: str) -> None:
@@ -76,26 +80,22 @@ async def receive_stream(temp_dir: Path, final: Path, stream: AsyncIterator[byte
     return size, "sha256:" + sha256.hexdigest()
 
 
-def write_files(temp_dir: Path, files: Sequence[tuple[Path, bytes, Optional[FileRecord]]]
-                ) -> list[Optional[Exception]]:
+def write_files(temp_dir: Path, files: Sequence[tuple[Path, bytes, Optional[FileRecord]]],
+                syncs: Optional[Executor] = None) -> list[Optional[Exception]]:
     """Store each ``(final, content, record)``: written with its record to a
-    partial write in ``temp_dir``,
-    fsynced, renamed; then each directory that received a file is synced once.
-    Blocking. One entry per file: None when stored, else its error (a file that
-    failed left nothing)."""
-    outcomes: list[Optional[Exception]] = []
+    partial write in ``temp_dir``, fsynced, renamed; then each directory that
+    received a file is synced once. Blocking. The files are written
+    SYNCED_TOGETHER at a time, then fsynced at once on ``syncs``' threads (if
+    given): a filesystem commits its journal once for the fsyncs that wait
+    together, where fsyncs one after the other pay a commit each. One entry
+    per file: None when stored, else its error (a file that failed left
+    nothing)."""
+    outcomes: list[Optional[Exception]] = [None] * len(files)
     directories: dict[Path, list[int]] = {}
-    for index, (final, content, record) in enumerate(files):
-        try:
-            part, fp = create_part(temp_dir)
-            with _held(part, fp):
-                fp.write(content)
-                records.keep(fp.fileno(), record)
-                _fsync(fp)
-                directories.setdefault(rename_into_place(part, final), []).append(index)
-            outcomes.append(None)
-        except Exception as ex:
-            outcomes.append(_disk_full_as_storage_error(ex))
+    for start in range(0, len(files), SYNCED_TOGETHER):
+        indexes = range(start, min(len(files), start + SYNCED_TOGETHER))
+        for index, directory in _write_group(temp_dir, files, indexes, outcomes, syncs):
+            directories.setdefault(directory, []).append(index)
     for directory, indexes in directories.items():
         try:
             fsync_directory(directory)
@@ -104,6 +104,58 @@ def write_files(temp_dir: Path, files: Sequence[tuple[Path, bytes, Optional[File
                 files[index][0].unlink(missing_ok=True)
                 outcomes[index] = _disk_full_as_storage_error(ex)
     return outcomes
+
+
+def _write_group(temp_dir: Path, files, indexes: range, outcomes: list,
+                 syncs: Optional[Executor]) -> list[tuple[int, Path]]:
+    """Write, fsync and rename files ``indexes``, each partial write held open
+    (so locked against a sweep) until it is in place or removed; (index,
+    directory it went to) of those renamed. ``outcomes`` gets the errors."""
+    held: list[tuple[int, Path, Any]] = []
+    placed: list[tuple[int, Path]] = []
+    try:
+        for index in indexes:
+            final, content, record = files[index]
+            try:
+                part, fp = create_part(temp_dir)
+                held.append((index, part, fp))
+                fp.write(content)
+                records.keep(fp.fileno(), record)
+                fp.flush()
+                if _sync_file_range is not None:
+                    # Start writing it now: the fsyncs below then wait for
+                    # writes made together, not one after the other.
+                    _sync_file_range(fp.fileno(), 0, 0, SYNC_FILE_RANGE_WRITE)
+            except Exception as ex:
+                outcomes[index] = _disk_full_as_storage_error(ex)
+        written = [(index, fp) for index, _, fp in held if outcomes[index] is None]
+        if syncs is not None and len(written) > 1:
+            synced = list(syncs.map(_fsync_outcome, [fp for _, fp in written]))
+        else:
+            synced = [_fsync_outcome(fp) for _, fp in written]
+        for (index, _), error in zip(written, synced):
+            outcomes[index] = error
+        for index, part, _ in held:
+            if outcomes[index] is None:
+                try:
+                    placed.append((index, rename_into_place(part, files[index][0])))
+                except Exception as ex:
+                    outcomes[index] = _disk_full_as_storage_error(ex)
+    finally:
+        renamed = {index for index, _ in placed}
+        for index, part, fp in held:
+            fp.close()
+            if index not in renamed:
+                part.unlink(missing_ok=True)
+    return placed
+
+
+def _fsync_outcome(fp) -> Optional[Exception]:
+    try:
+        os.fsync(fp.fileno())
+    except Exception as ex:
+        return _disk_full_as_storage_error(ex)
+    return None
 
 
 @contextlib.contextmanager

@@ -86,6 +86,14 @@ def test_unknown_file_is_404_json(client, method, suffix, file_id):
     api.assert_api_error(response, 404, "File not found")
 
 
+def test_a_delete_of_an_unknown_file_is_a_404_whatever_its_body(client):
+    """0.1a3 never reads a delete's body: a file it does not have is a 404
+    even when the body is not JSON (ours read the body first, a 400)."""
+    response = client.post("/-/files/df-01aaaaaaaaaaaaaaaaaaaaaaaa/-/delete", content=b"{",
+                           headers={"Content-Type": "application/json"})
+    api.assert_api_error(response, 404, "File not found")
+
+
 @pytest.mark.parametrize(
     "body,fragment",
     [

@@ -208,3 +208,12 @@ def test_a_bulk_move_of_many_files_keeps_every_file(team, tmp_path):
         listed = admin.get("/-/files/source/team.json?folder=Done&limit=200").json()
         assert len(listed["files"]) == 120
         assert admin.get(f"/-/files/{mine[119]['id']}/download").content == b"119"
+
+
+def test_a_bulk_move_to_an_unknown_source_is_the_requests_error(team):
+    """The contract: an unknown destination is a request-level 4xx, said once,
+    not a 200 with the same 404 repeated for every file."""
+    server, files = team
+    with server.client(ADMIN) as admin:
+        api.assert_api_error(admin.post("/-/files/-/move", json={
+            "ids": ids(files["bob"]), "source": "nosuch"}), 404, "nosuch")

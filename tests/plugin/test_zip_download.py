@@ -168,6 +168,19 @@ def test_a_folder_comes_with_its_tree_relative_to_it(server, src):
     assert 'filename="2024.zip"' in inner.headers["content-disposition"]
 
 
+def test_a_file_named_as_a_folder_beside_it_gets_a_name_of_its_own(server, src):
+    """A file "Reports" and a folder "Reports" may sit side by side in a
+    source; in a zip the file came as "Reports" next to "Reports/summary.txt",
+    which no unzip can make."""
+    with server.client(ALICE) as alice:
+        make_folder(alice, src.team, "Reports")
+        api.upload(alice, src.team, "summary.txt", b"summary", folder="Reports")
+        api.upload(alice, src.team, "Reports", b"a file called Reports")
+        whole = alice.get("/-/files/-/zip", params={"source": src.team})
+    assert contents(zip_of(whole)) == {"Reports (2)": b"a file called Reports",
+                                       "Reports/summary.txt": b"summary"}
+
+
 def test_a_folder_of_more_files_than_a_page_is_walked_whole(server, src):
     """The registry is read a thousand files at a time (archives.TREE_PAGE)."""
     files = {f"Big/part-{n // 700}/f{n:05d}.txt": b"%d" % n for n in range(2100)}

@@ -11,7 +11,8 @@ import pytest
 
 from datasette_files.archives import (
     ArchiveBroken, ArchiveSlots, Member, TooManyArchives, ZipArchive)
-from datasette_files.archives.members import UniqueNames, archive_name, safe_part
+from datasette_files.archives.members import (
+    UniqueNames, archive_name, safe_part, uniquely_named)
 from datasette_files.registry import FileRow
 from datasette_files.sources import Source
 from datasette_files.storage.filesystem import FilesystemStorage
@@ -36,6 +37,17 @@ def test_a_taken_name_is_numbered_before_its_extension_in_any_letter_case():
 def test_many_copies_of_one_name_are_numbered_in_turn():
     names = UniqueNames()
     assert [names.claim("x.txt") for _ in range(1000)][-2:] == ["x (999).txt", "x (1000).txt"]
+
+
+def test_a_file_never_takes_the_name_of_a_folder_the_archive_holds():
+    """Unzip tools cannot make a file "Reports" and a folder "Reports/" side by
+    side: the file is numbered, whichever comes first, for folders with files
+    and empty ones (any letter case)."""
+    members = [Member(name, "df-x", None, name, 1) for name in (
+        "Reports", "Reports/summary.txt", "Hollow", "notes.txt", "Reports/2024")]
+    named = uniquely_named(members, ["hollow/", "Reports/2024/Q1/"])
+    assert [m.name for m in named] == ["Reports (2)", "Reports/summary.txt", "Hollow (2)",
+                                       "notes.txt", "Reports/2024 (2)"]
 
 
 def test_names_keep_the_tree_below_the_folder_and_never_climb_out():

@@ -9,8 +9,8 @@ an archive of more files than MAX_ARCHIVE_FILES.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
-from typing import AsyncIterator, Callable, Optional
+from dataclasses import dataclass, replace
+from typing import AsyncIterator, Callable, Optional, Sequence
 
 from ..errors import NotFound, PayloadTooLarge
 from ..registry import AllowedSQL, FileRow, Registry
@@ -59,6 +59,29 @@ class UniqueNames:
         self._next_number[key] = n + 1
         self._taken.add(candidate.casefold())
         return candidate
+
+
+def uniquely_named(members: list[Member], folders: Sequence[str] = ()) -> list[Member]:
+    """``members`` (named as ``archive_name`` names them), each under a name no
+    other entry of the archive has: not another member's, and not a folder's
+    (of a member, or of ``folders``, the empty ones: "a/b/"), as unzip tools
+    cannot make a file "a" beside a folder "a/". Folders keep their names; a
+    file's is numbered (``UniqueNames``)."""
+    names = UniqueNames()
+    for path in _folder_paths(members, folders):
+        names.claim(path)
+    return [replace(member, name=names.claim(member.name)) for member in members]
+
+
+def _folder_paths(members: list[Member], folders: Sequence[str]) -> set[str]:
+    """Every folder the archive holds ("a", "a/b"), in any letter case once."""
+    paths: dict[str, str] = {}
+    for name in [member.name for member in members] + [f.rstrip("/") + "/x" for f in folders]:
+        parts = name.split("/")[:-1]
+        for depth in range(1, len(parts) + 1):
+            path = "/".join(parts[:depth])
+            paths.setdefault(path.casefold(), path)
+    return set(paths.values())
 
 
 def safe_part(part: str) -> str:
@@ -132,7 +155,8 @@ async def empty_folders(registry: Registry, source: str, folder: str,
 async def members_of(files: AsyncIterator[FileRow], sources: Sources,
                      base_folder: Optional[str], missing_is_error: bool,
                      hold: Callable[[int], None]) -> list[Member]:
-    """A member for each file, named uniquely, sized as its bytes are in storage.
+    """A member for each file, named as ``archive_name`` names it (not yet
+    uniquely: see ``uniquely_named``), sized as its bytes are in storage.
 
     A file whose bytes are gone is a NotFound (``missing_is_error``: the actor
     named it) or left out (in a folder's tree, as a listing would). Sizes come
@@ -140,7 +164,6 @@ async def members_of(files: AsyncIterator[FileRow], sources: Sources,
     holds for bytes changed since they were registered. ``hold`` counts each
     member against the bound on what running zips hold (``slots``).
     """
-    names = UniqueNames()
     members: list[Optional[Member]] = []
     gate = asyncio.Semaphore(STAT_CONCURRENCY)
     lookups = []
@@ -160,8 +183,8 @@ async def members_of(files: AsyncIterator[FileRow], sources: Sources,
         async for file in files:
             hold(1)
             source = sources.get(file.source_slug)
-            members.append(Member(names.claim(archive_name(file, base_folder)), file.id,
-                                  source, file.path, file.size or 0))
+            members.append(Member(archive_name(file, base_folder), file.id, source, file.path,
+                                  file.size or 0))
             lookups.append(asyncio.ensure_future(size_of(len(members) - 1, file, source)))
             if len(lookups) >= TREE_PAGE:
                 await _settle(lookups)

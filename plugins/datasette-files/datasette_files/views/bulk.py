@@ -15,10 +15,11 @@ from datasette import Response
 
 from ..errors import ApiError
 from ..organise import names
+from ..permissions import UPLOAD
 from ..registry.placing import ON_CONFLICT
 from ..state import state
 from ..uploads.storing import actor_id_of
-from .common import as_api_error, json_api, json_object_body, require_method
+from .common import as_api_error, json_api, json_object_body, require_method, source_for
 from .file_json import file_json
 from .files import deletable_file, delete_file
 from .organise import plan_move
@@ -48,8 +49,11 @@ async def bulk_delete_view(datasette, request):
     if not isinstance(permanent, bool):
         raise ApiError("'permanent' must be true or false")
     if permanent:
-        return _answer(ids, await _each(ids, lambda file_id: delete_file(
-            datasette, request, file_id, True)))
+        async def delete_for_good(file_id: str) -> dict:
+            file, _ = await deletable_file(datasette, request, file_id)
+            return await delete_file(datasette, request, file, True)
+
+        return _answer(ids, await _each(ids, delete_for_good))
     plugin = state(datasette)
     outcomes = await _each(ids, lambda file_id: deletable_file(datasette, request, file_id))
     for batch in batches(outcomes, lambda found: found[0].source_slug):
@@ -78,6 +82,10 @@ async def bulk_move_view(datasette, request):
         names.folder_path(where["folder"])
     if not isinstance(where.get("source", ""), str):
         raise ApiError("'source' must be a source's slug")
+    if where.get("source"):
+        # An unknown destination, or one the actor may not upload to, is the
+        # request's error (the contract), not the same 404 or 403 per file.
+        await source_for(datasette, request, where["source"], UPLOAD)
     names.on_conflict(where.get("on_conflict"), "rename", ON_CONFLICT)
     plugin = state(datasette)
     outcomes = await _each(ids, lambda file_id: plan_move(datasette, request, file_id, where))

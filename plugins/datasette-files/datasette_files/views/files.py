@@ -104,17 +104,20 @@ async def icon_view(datasette, request):
 @json_api
 async def delete_view(datasette, request):
     require_method(request, "POST")
+    # The file first: 0.1a3 never reads the body, so a file missing or not the
+    # actor's to delete is its 404 or 403 whatever the body holds.
+    file, _ = await deletable_file(datasette, request, request.url_vars["file_id"])
     body = await json_object_body(request)
     return Response.json({"ok": True, **await delete_file(
-        datasette, request, request.url_vars["file_id"], body.get("permanent", False))})
+        datasette, request, file, body.get("permanent", False))})
 
 
-async def delete_file(datasette, request, file_id: str, permanent) -> dict:
-    """Move the file to the trash (its bytes are kept until the trash is
-    purged), or with ``permanent`` delete it for good: the registry row first,
-    then the bytes, so a failure between the two leaves unreferenced bytes,
-    never a row pointing at missing ones. The answer's fields."""
-    file, _ = await deletable_file(datasette, request, file_id)
+async def delete_file(datasette, request, file: FileRow, permanent) -> dict:
+    """Move ``file`` (as ``deletable_file`` found it) to the trash (its bytes
+    are kept until the trash is purged), or with ``permanent`` delete it for
+    good: the registry row first, then the bytes, so a failure between the two
+    leaves unreferenced bytes, never a row pointing at missing ones. The
+    answer's fields."""
     if not isinstance(permanent, bool):
         raise ApiError("'permanent' must be true or false")
     plugin = state(datasette)

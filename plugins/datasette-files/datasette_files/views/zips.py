@@ -13,7 +13,7 @@ import re
 
 from ..archives import (
     MAX_ARCHIVE_FILES, ArchiveResponse, ArchiveSlot, ZipArchive, empty_folders, members_of,
-    selected_files, tree_files)
+    selected_files, tree_files, uniquely_named)
 from ..errors import ApiError, NotFound
 from ..naming import FILE_ID_PATTERN
 from ..organise import names
@@ -77,7 +77,7 @@ async def _selection(datasette, request, ids: list[str], slot: ArchiveSlot):
     members = await members_of(files, plugin.sources, None, missing_is_error=True,
                                hold=slot.hold)
     filename = "files.zip" if len(members) == 1 else f"files-{len(members)}.zip"
-    return ZipArchive(members), filename
+    return ZipArchive(uniquely_named(members)), filename
 
 
 async def _folder(datasette, request, slug: str, raw_folder, slot: ArchiveSlot):
@@ -94,4 +94,5 @@ async def _folder(datasette, request, slug: str, raw_folder, slot: ArchiveSlot):
     folders = await empty_folders(plugin.registry, source.slug, folder,
                                   MAX_ARCHIVE_FILES - len(members))
     slot.hold(len(folders))
-    return ZipArchive(members, folders), f"{folder.rpartition('/')[2] or source.slug}.zip"
+    return (ZipArchive(uniquely_named(members, folders), folders),
+            f"{folder.rpartition('/')[2] or source.slug}.zip")

@@ -485,3 +485,20 @@ def test_a_refused_download_is_said_on_the_page(page_factory, alice):
     assert "File not found: “gone.txt”" in message.inner_text()
     assert page.url.endswith("sort=name&order=asc")  # still the folder's page
     screenshot(page, "bulk-download-refused")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_download_a_whole_folder_as_one_zip(page_factory, alice, width):
+    folder = f"Whole {width}"
+    folder_of_files(alice, folder, names=["top.txt"])
+    folder_of_files(alice, f"{folder}/Inner", names=["deep.txt"])
+    page = page_factory(width)
+    log_in(page)
+    open_folder(page, folder)
+    no_overflow(page)
+    screenshot(page, "bulk-folder-zip-link")
+    with page.expect_download() as waiting:
+        page.get_by_role("link", name="Download folder (zip)").click()
+    archive = zipfile.ZipFile(io.BytesIO(open(waiting.value.path(), "rb").read()))
+    assert sorted(n for n in archive.namelist() if not n.endswith("/")) == ["Inner/deep.txt", "top.txt"]
+    assert archive.read("Inner/deep.txt") == b"content of deep.txt"

@@ -116,7 +116,8 @@ def test_a_bulk_action_on_a_read_only_source_is_refused_per_file(team, tmp_path)
         body = admin.post("/-/files/-/move", json={
             "ids": [files["alice"][0]["id"]], "source": "frozen"}).json()
     assert body["ok"] is False
-    assert body["results"][0]["status"] in (403, 409)
+    assert body["results"][0]["status"] == 403, body
+    assert "read-only" in body["errors"][0]
 
 
 def test_duplicate_ids_are_acted_on_once(team):
@@ -162,12 +163,14 @@ def test_bulk_move_needs_a_destination_and_keeps_names(team):
             "ids": ids(files["bob"]), "permanent": "yes"}), 400, "'permanent'")
 
 
-def test_anonymous_gets_a_result_per_file_not_a_leak(team):
-    """Without any right, every file looks missing: ids cannot be probed."""
+def test_anonymous_may_browse_here_but_deletes_nothing(team):
+    """Browsing is open to all in this config: each file is refused (403), none deleted."""
     server, files = team
     with server.client(None) as anonymous:
         body = anonymous.post("/-/files/-/delete", json={"ids": ids(files["bob"])}).json()
-    assert [r["status"] for r in body["results"]] in ([403, 403], [404, 404])
+    assert [r["status"] for r in body["results"]] == [403, 403], body
+    with server.client(ADMIN) as admin:
+        assert all(admin.get(f"/-/files/{i}.json").status_code == 200 for i in ids(files["bob"]))
 
 
 def test_two_files_of_one_name_moved_together_with_on_conflict_error(team, tmp_path):
@@ -217,3 +220,20 @@ def test_a_bulk_move_to_an_unknown_source_is_the_requests_error(team):
     with server.client(ADMIN) as admin:
         api.assert_api_error(admin.post("/-/files/-/move", json={
             "ids": ids(files["bob"]), "source": "nosuch"}), 404, "nosuch")
+
+
+def test_a_file_replaced_by_another_of_its_batch_is_not_reported_moved(team):
+    """B already sits in Done as n.txt; A (n.txt too) moves in with replace.
+    B goes to the trash, and its result must say so, not that it moved."""
+    server, _ = team
+    with server.client(ADMIN) as admin:
+        admin.post("/-/files/folders/team/-/create", json={"name": "P"})
+        a = api.upload(admin, "team", "n.txt", b"A", folder="P")
+        b = api.upload(admin, "team", "n.txt", b"B", folder="Done")
+        body = admin.post("/-/files/-/move", json={
+            "ids": [a["id"], b["id"]], "folder": "Done", "on_conflict": "replace"}).json()
+        results = {r["id"]: r for r in body["results"]}
+        assert results[a["id"]]["ok"] and results[a["id"]]["file"]["folder"] == "Done"
+        assert admin.get(f"/-/files/{b['id']}.json").status_code == 404  # in the trash
+        assert results[b["id"]]["ok"] is False, body
+        assert body["ok"] is False

@@ -24,6 +24,7 @@ from support.server import actor_cookie
 
 MiB = 1024 * 1024
 MAX_RUNNING_ARCHIVES = 8  # archives.response.MAX_RUNNING_ARCHIVES
+MAX_ARCHIVES_PER_CLIENT = 2  # archives.slots.MAX_ARCHIVES_PER_CLIENT
 
 
 @pytest.fixture(scope="module")
@@ -307,7 +308,8 @@ def test_zips_sent_at_once_are_bounded_and_a_departed_client_frees_its_place(ser
     with server.client(ALICE) as alice:
         params = {"id": file_ids(alice, src.team, folder="Busy")["large.bin"]}
         departed = server.log().count("the client went away")
-        clients = [server.client(ALICE) for _ in range(MAX_RUNNING_ARCHIVES)]
+        # Each a person of their own: one person holds at most MAX_ARCHIVES_PER_CLIENT.
+        clients = [server.client({"id": f"reader{n}"}) for n in range(MAX_RUNNING_ARCHIVES)]
         streams = [client.stream("GET", "/-/files/-/zip", params=params) for client in clients]
         try:
             for stream in streams:
@@ -331,6 +333,29 @@ def test_zips_sent_at_once_are_bounded_and_a_departed_client_frees_its_place(ser
                     break
             time.sleep(0.1)
         assert response.status_code == 200
+
+
+def test_one_person_holds_at_most_two_zips_at_once(server, src):
+    """A slow reader keeps its place for the whole archive: one person's
+    readers cannot take every place and shut the others out."""
+    synced(server, src.team, {"Held/large.bin": 256 * MiB})
+    with server.client(BOB) as bob:
+        params = {"id": file_ids(bob, src.team, folder="Held")["large.bin"]}
+    clients = [server.client(BOB) for _ in range(MAX_ARCHIVES_PER_CLIENT)]
+    streams = [client.stream("GET", "/-/files/-/zip", params=params) for client in clients]
+    try:
+        for stream in streams:
+            assert stream.__enter__().status_code == 200
+        with server.client(BOB) as bob:
+            api.assert_api_error(bob.get("/-/files/-/zip", params=params), 503,
+                                 "already downloading", "try again")
+        with server.client({"id": "someone else"}) as other:
+            with other.stream("GET", "/-/files/-/zip", params=params) as response:
+                assert response.status_code == 200
+    finally:
+        for stream, client in zip(streams, clients):
+            stream.__exit__(None, None, None)
+            client.close()
 
 
 GiB = 1024 * MiB

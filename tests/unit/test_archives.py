@@ -61,9 +61,9 @@ def test_names_keep_the_tree_below_the_folder_and_never_climb_out():
 
 def test_zips_at_once_and_the_files_they_hold_are_bounded():
     slots = ArchiveSlots(most=2, files=10)
-    first, second = slots.take(), slots.take()
+    first, second = slots.take("a"), slots.take("b")
     with pytest.raises(TooManyArchives):
-        slots.take()
+        slots.take("c")
     first.hold(6)
     with pytest.raises(TooManyArchives):
         second.hold(5)
@@ -71,7 +71,19 @@ def test_zips_at_once_and_the_files_they_hold_are_bounded():
     first.give_back()
     first.give_back()  # once only
     assert (slots.running, slots.held) == (1, 4)
-    slots.take().hold(6)
+    slots.take("c").hold(6)
+
+
+def test_one_client_holds_at_most_its_share_of_the_zips():
+    slots = ArchiveSlots(most=8, files=10, per_client=2)
+    mine = [slots.take("me"), slots.take("me")]
+    with pytest.raises(TooManyArchives, match="already downloading 2"):
+        slots.take("me")
+    slots.take("you")
+    mine[0].give_back()
+    mine[0].give_back()
+    slots.take("me")
+    assert slots.by_client == {"me": 2, "you": 1}
 
 
 @pytest.fixture

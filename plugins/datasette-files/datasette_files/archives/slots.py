@@ -16,6 +16,10 @@ from ..errors import ApiError
 MAX_RUNNING_ARCHIVES = 8
 # Files the running zips may hold between them (about 1 KB each).
 MAX_HELD_FILES = 100_000
+# Zips one person (or, signed out, one address) receives at once: a slow
+# reader keeps its place for the whole archive, and one person's readers must
+# not take every place.
+MAX_ARCHIVES_PER_CLIENT = 2
 
 
 class TooManyArchives(ApiError):
@@ -25,27 +29,35 @@ class TooManyArchives(ApiError):
 class ArchiveSlots:
     """The zips being sent, and the files they hold."""
 
-    def __init__(self, most: int = MAX_RUNNING_ARCHIVES, files: int = MAX_HELD_FILES):
+    def __init__(self, most: int = MAX_RUNNING_ARCHIVES, files: int = MAX_HELD_FILES,
+                 per_client: int = MAX_ARCHIVES_PER_CLIENT):
         self.most = most
         self.files = files
+        self.per_client = per_client
         self.running = 0
         self.held = 0
+        self.by_client: dict[str, int] = {}
 
-    def take(self) -> "ArchiveSlot":
-        """A place for one more zip, or TooManyArchives."""
+    def take(self, client: str) -> "ArchiveSlot":
+        """A place for one more zip for ``client``, or TooManyArchives."""
+        if self.by_client.get(client, 0) >= self.per_client:
+            raise TooManyArchives(f"You are already downloading {self.per_client} zips: "
+                                  "try again when one has finished", retry_after=5)
         if self.running >= self.most:
             raise TooManyArchives(f"{self.most} zip downloads are running: try again shortly",
                                   retry_after=5)
         self.running += 1
-        return ArchiveSlot(self)
+        self.by_client[client] = self.by_client.get(client, 0) + 1
+        return ArchiveSlot(self, client)
 
 
 class ArchiveSlot:
     """One zip's place, and the files its zip holds; given back once, when
     the zip is sent, cut off, or refused before its first byte."""
 
-    def __init__(self, slots: ArchiveSlots):
+    def __init__(self, slots: ArchiveSlots, client: str):
         self._slots = slots
+        self._client = client
         self._held = 0
         self._given_back = False
 
@@ -63,5 +75,9 @@ class ArchiveSlot:
         if self._given_back:
             return
         self._given_back = True
-        self._slots.running -= 1
-        self._slots.held -= self._held
+        slots = self._slots
+        slots.running -= 1
+        slots.held -= self._held
+        slots.by_client[self._client] -= 1
+        if not slots.by_client[self._client]:
+            del slots.by_client[self._client]

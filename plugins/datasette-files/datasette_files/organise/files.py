@@ -54,8 +54,12 @@ async def move_files(registry: Registry, sources: Sources, files: list[FileRow],
         return list(await _move_together(registry, sources, files, to=to, folder=folder,
                                          on_conflict=on_conflict, actor_id=actor_id,
                                          may_replace=may_replace))
-    except Exception:
-        pass  # undone whole: each file now moves alone, its error its own result
+    except Exception as ex:
+        # A batch that could not be undone whole is finished or undone at the
+        # next start: moving its files again now could be undone with it.
+        if await _left_in_flight(registry, files, to):
+            return [ex] * len(files)
+    # Undone whole: each file now moves alone, its error its own result.
     outcomes: list[Union[FileRow, Exception]] = []
     for file in files:
         try:
@@ -83,13 +87,25 @@ async def _move_together(registry: Registry, sources: Sources, files: list[FileR
         cleanup += file_cleanup
         moves.append((file, new_path))
     await make_folder_in_storage(to, folder)
-    placing = _Placing(to, folder, on_conflict, actor_id, may_replace, now_timestamp())
+    # A file of the batch that another would replace is refused (Conflict), so
+    # the batch goes file by file and that file's result says it was replaced.
+    placing = _Placing(to, folder, on_conflict, actor_id,
+                       frozenset(may_replace) - {file.id for file in files}, now_timestamp())
 
     def write(conn):
         return [file if new_path is None else placing.place(conn, file, new_path, file.filename)
                 for file, new_path in moves]
 
     return await apply(registry, sources, steps, write, cleanup)
+
+
+async def _left_in_flight(registry: Registry, files: list[FileRow], to: Source) -> bool:
+    """Whether an undone batch left storage steps in the journal (its undo
+    failed): the caller holds both sources' locks, so they are that batch's."""
+    for slug in {files[0].source_slug, to.slug}:
+        if await registry.journal.paths_in_flight(slug):
+            return True
+    return False
 
 
 async def _current(registry: Registry, file: FileRow) -> FileRow:

@@ -41,7 +41,7 @@ async def zip_view(datasette, request):
         raise ApiError("Give either 'id' (files) or 'source' and 'folder' (a folder), not both")
     if not ids and "source" not in given:
         raise ApiError("Give the files as 'id' (repeated), or a folder as 'source' and 'folder'")
-    slot = state(datasette).archives.take()
+    slot = state(datasette).archives.take(_client_of(request))
     try:
         if ids:
             archive, filename = await _selection(datasette, request, ids, slot)
@@ -52,6 +52,15 @@ async def zip_view(datasette, request):
     except BaseException:
         slot.give_back()
         raise
+
+
+def _client_of(request) -> str:
+    """Who asks: the actor's id, or the address of a client not signed in."""
+    actor = request.actor or {}
+    if actor.get("id") is not None:
+        return f"actor:{actor['id']}"
+    client = request.scope.get("client")
+    return f"address:{client[0] if client else ''}"
 
 
 async def _fields(request) -> list[tuple[str, str]]:

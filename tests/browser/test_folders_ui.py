@@ -88,6 +88,7 @@ def test_make_a_folder_upload_into_it_rename_it_and_move_a_file_into_it(
 
     # Back at the root (by the breadcrumb), rename it from its card's menu.
     page.locator(".df-crumbs a", has_text="team").click()
+    page.wait_for_load_state()  # the menus work once the page's scripts have run
     card = folder_card(page, f"Reports {width}")
     assert "1 file" in card.inner_text()
     card.get_by_role("button", name=f"Actions for Reports {width}").click()

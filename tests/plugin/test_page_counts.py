@@ -165,7 +165,7 @@ def page_links(html: str) -> dict:
 
 
 def names_on(html: str) -> list[str]:
-    return re.findall(r'<li class="df-card">.*?<span class="df-name">(.*?)</span>', html, re.S)
+    return re.findall(r'<li class="df-card"[^>]*>.*?<span class="df-name">(.*?)</span>', html, re.S)
 
 
 @pytest.fixture(scope="module")

@@ -29,3 +29,20 @@ export async function postJSON(url, data) {
   });
   return readJSON(response);
 }
+
+/** POST to a bulk endpoint: its 200 answer carries one result per item, some
+    of which may have failed ("ok": false at the top); it resolves with that
+    body. A refusal of the whole request throws as readJSON does. */
+export async function postBulk(url, data) {
+  const response = await fetch(url, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    body: JSON.stringify(data),
+  });
+  if (response.ok) {
+    const body = await response.clone().json().catch(() => ({}));
+    if (Array.isArray(body.results)) { return body; }
+  }
+  return readJSON(response);
+}

@@ -48,8 +48,11 @@ class ActionDialog {
   /* A name taken offers "Keep both" (a numbered name) and, for a file in the
      way, "Replace" (that file goes to the trash). */
   showError(message, conflict) {
-    // The API's message names its on_conflict parameter: say it in people's words.
-    if (conflict && conflict.file_id) {
+    // The API's message names its on_conflict parameter: say it in people's words
+    // (a caller with several files in the way says it in its own: conflict.message).
+    if (conflict && conflict.message) {
+      message = conflict.message;
+    } else if (conflict && conflict.file_id) {
       message = "A file named \u201c" + conflict.filename + "\u201d is already here. " +
         "Replace it (it goes to the trash), or keep both (this one gets a number)?";
     } else if (conflict) {
@@ -159,7 +162,8 @@ class FolderPicker extends ActionDialog {
 }
 
 const names = new NameDialog(organise.querySelector("[data-name-dialog]"));
-const picker = new FolderPicker(organise.querySelector("[data-move-dialog]"));
+/** The folder picker, for other scripts (bulk.js moves many files with it). */
+export const picker = new FolderPicker(organise.querySelector("[data-move-dialog]"));
 
 function reloadFocusing(path) {
   sessionStorage.setItem(FOCUS_KEY, path);
@@ -173,7 +177,7 @@ function setUpSourcePage(page) {
   const folders = base + "folders/" + encodeURIComponent(source) + "/-/";
 
   const newFolder = page.querySelector("[data-new-folder]");
-  newFolder.addEventListener("click", () => {
+  newFolder?.addEventListener("click", () => {
     names.ask("New folder", "Create", "", newFolder, async (name, onConflict) => {
       const body = await postJSON(folders + "create", { folder: here, name, on_conflict: onConflict });
       reloadFocusing(body.folder.path);

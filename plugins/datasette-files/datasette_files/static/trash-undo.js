@@ -29,29 +29,55 @@ export function goWithMessage(url, message, restoreUrl) {
   window.location.assign(target.href);
 }
 
-/** The message bar, with Undo when `restoreUrl` is given. Undo restores the
-    item, then calls onRestored(item, body); by default the page reloads and
-    says what came back. */
+/** The message bar, with Undo when `restoreUrl` is given (one URL, or a list:
+    Undo then restores every item). Undo restores the item, then calls
+    onRestored(item, body); by default the page reloads and says what came back. */
 export function showUndo(message, restoreUrl, onRestored) {
   const bar = messageBar();
-  setMessage(bar, message, restoreUrl ? undoButton(bar, restoreUrl, onRestored) : null);
+  const urls = [].concat(restoreUrl || []);
+  setMessage(bar, message, urls.length ? undoButton(bar, urls, onRestored) : null);
 }
 
-function undoButton(bar, restoreUrl, onRestored) {
+const RESTORING_AT_ONCE = 4;
+
+function undoButton(bar, restoreUrls, onRestored) {
   const undo = document.createElement("button");
   undo.type = "button";
   undo.textContent = "Undo";
+  let left = restoreUrls;
   undo.addEventListener("click", async () => {
     undo.disabled = true;
-    try {
-      const body = await postJSON(restoreUrl, {});
-      (onRestored || reloadSaying)(body.file || body.folder || {}, body);
-    } catch (error) {
-      undo.disabled = false;
-      setMessage(bar, "Could not restore it: " + error.message, undo);
+    const { restored, failed } = await restoreAll(left);
+    if (!failed.length) {
+      if (restored.length === 1) {
+        (onRestored || reloadSaying)(restored[0].file || restored[0].folder || {}, restored[0]);
+      } else {
+        goWithMessage(window.location.href, "Restored " + restored.length + " files.");
+      }
+      return;
     }
+    // Undo again tries only what did not come back.
+    left = failed.map((f) => f.url);
+    undo.disabled = false;
+    setMessage(bar, (restored.length ? "Restored " + restored.length + "; " : "") +
+      "could not restore " + (failed.length === 1 ? "it" : failed.length + " of them") + ": " +
+      [...new Set(failed.map((f) => f.error.message))].join("; "), undo);
   });
   return undo;
+}
+
+/** POST each restore URL, a few at a time; the bodies restored and the failures. */
+async function restoreAll(urls) {
+  const restored = [];
+  const failed = [];
+  const queue = [...urls];
+  async function worker() {
+    for (let url = queue.shift(); url; url = queue.shift()) {
+      try { restored.push(await postJSON(url, {})); } catch (error) { failed.push({ url, error }); }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(RESTORING_AT_ONCE, urls.length) }, worker));
+  return { restored, failed };
 }
 
 function reloadSaying(item) {

@@ -4,9 +4,11 @@
    from disk) -> complete, so a refusal comes before its bytes are sent. Files
    larger than a chunk go in chunks (Content-Range) and resume from what the
    server has after a network error. A name already taken is refused (409) and
-   the person asked: Replace, Keep both or Skip (conflicts.js). */
+   the person asked: Replace, Keep both or Skip (conflicts.js). A dropped or
+   chosen folder, or many small files, go in batches (upload-many.js). */
 import { postJSON, readJSON } from "./api.js";
-import { ConflictAnswers } from "./conflicts.js";
+import { chosenEntries, droppedEntries } from "./folder-drop.js";
+import { ManyFiles } from "./upload-many.js";
 
 (function () {
   "use strict";
@@ -109,7 +111,7 @@ import { ConflictAnswers } from "./conflicts.js";
     return sendFrom(0);
   }
 
-  function QueueItem(list, file, iconUrl) {
+  function QueueItem(list, file, iconUrl, shownName, batch) {
     var self = this;
     this.node = element("li", { "class": "df-item" });
     var preview = element("img", { alt: "" });
@@ -120,8 +122,10 @@ import { ConflictAnswers } from "./conflicts.js";
       preview.src = iconUrl + "?type=" + encodeURIComponent(file.type) + "&name=" + encodeURIComponent(file.name);
     }
     var middle = element("div");
-    this.name = element("div", { "class": "df-item-name" }, file.name);
-    this.bar = element("progress", { max: "100", value: "0", "aria-label": "Upload progress for " + file.name });
+    this.size = file.size;
+    this.batch = batch;  // the overall progress it counts in, if any
+    this.name = element("div", { "class": "df-item-name" }, shownName);
+    this.bar = element("progress", { max: "100", value: "0", "aria-label": "Upload progress for " + shownName });
     this.status = element("div", { "class": "df-item-status" }, "Waiting…");
     middle.append(this.name, this.bar, this.status);
     this.cancel = element("button", { type: "button" }, "Cancel");
@@ -137,11 +141,21 @@ import { ConflictAnswers } from "./conflicts.js";
     var percent = Math.round(fraction * 100);
     this.bar.value = percent;
     this.status.textContent = "Uploading… " + percent + "%";
+    if (this.batch) { this.batch.sending(this, fraction * this.size); }
+  };
+  // The end of this file's upload, for the overall progress.
+  QueueItem.prototype.finished = function (outcome) {
+    if (!this.batch || this.counted) { return; }
+    this.counted = true;
+    this.batch.answered(this, 1, this.size);
+    if (outcome === "done") { this.batch.done(1); }
+    if (outcome === "skipped") { this.batch.skipped += 1; }
   };
   QueueItem.prototype.fail = function (message) {
     this.node.classList.add("df-error");
     this.status.textContent = message;
     this.cancel.remove();
+    this.finished("failed");
   };
   QueueItem.prototype.done = function (file, replaced) {
     this.node.classList.add("df-done");
@@ -151,6 +165,7 @@ import { ConflictAnswers } from "./conflicts.js";
       (replaced ? "Replaced: view " : "Uploaded: view ") + file.filename);
     this.status.append(link);
     this.cancel.remove();
+    this.finished("done");
   };
 
   QueueItem.prototype.skip = function () {
@@ -158,10 +173,10 @@ import { ConflictAnswers } from "./conflicts.js";
     this.bar.hidden = true;
     this.status.textContent = "Skipped: a file of that name is already here";
     this.cancel.remove();
+    this.finished("skipped");
   };
 
-  function putWhole(section, item, file, onConflict) {
-    var folder = section.dataset.folder;
+  function putWhole(section, item, file, folder, onConflict) {
     var put = { upload_method: "PUT",
                 upload_url: section.dataset.putUrl + encodeURIComponent(file.name) +
                   "?on_conflict=" + onConflict +
@@ -169,18 +184,19 @@ import { ConflictAnswers } from "./conflicts.js";
     return sendWhole(item, put, file, file.type ? { "Content-Type": file.type } : {});
   }
 
-  function upload(section, file, answers) {
+  /* One file, by itself, into `folder` (shown as `shownName`, counted in `batch`). */
+  function upload(section, file, answers, folder, shownName, batch) {
     var item = new QueueItem(section.querySelector("[data-queue]"), file,
-      section.dataset.iconUrl);
+      section.dataset.iconUrl, shownName || file.name, batch);
     var chunkSize = Number(section.dataset.chunkSize) || 0;
     // First with on_conflict=error; a name already taken is answered, then tried again.
     function attempt(onConflict) {
       var sent;
       if (section.dataset.putUrl && file.size <= Math.min(ONE_REQUEST_MAX, chunkSize || Infinity)) {
         item.progress(0);
-        sent = putWhole(section, item, file, onConflict);
+        sent = putWhole(section, item, file, folder, onConflict);
       } else {
-        sent = prepareSendComplete(section, item, file, chunkSize, onConflict);
+        sent = prepareSendComplete(section, item, file, folder, chunkSize, onConflict);
       }
       return sent.then(function (uploaded) { return { file: uploaded.file, how: onConflict }; },
         function (error) {
@@ -200,10 +216,10 @@ import { ConflictAnswers } from "./conflicts.js";
     });
   }
 
-  function prepareSendComplete(section, item, file, chunkSize, onConflict) {
+  function prepareSendComplete(section, item, file, folder, chunkSize, onConflict) {
     return postJSON(section.dataset.prepareUrl, {
       filename: file.name, content_type: file.type || null, size: file.size,
-      folder: section.dataset.folder || "", on_conflict: onConflict
+      folder: folder, on_conflict: onConflict
     }).then(function (prepared) {
       if (item.cancelled) { throw new Error("Cancelled"); }
       item.progress(0);
@@ -220,17 +236,17 @@ import { ConflictAnswers } from "./conflicts.js";
   function setUp(section) {
     var zone = section.querySelector("[data-drop-zone]");
     var input = section.querySelector("[data-file-input]");
-    function uploadAll(files) {
-      // Several at once, two at a time: each keeps its own progress bar.
-      var queue = Array.prototype.slice.call(files);
-      var answers = new ConflictAnswers(queue.length);
-      function next() {
-        var file = queue.shift();
-        return file ? upload(section, file, answers).then(next) : Promise.resolve();
-      }
-      next(); next();
-    }
-    input.addEventListener("change", function () { uploadAll(input.files); input.value = ""; });
+    var folderInput = section.querySelector("[data-folder-input]");
+    var uploader = new ManyFiles(section, function (file, answers, folder, shownName, batch) {
+      return upload(section, file, answers, folder, shownName, batch);
+    });
+    [input, folderInput].forEach(function (chooser) {
+      if (!chooser) { return; }
+      chooser.addEventListener("change", function () {
+        uploader.upload(chosenEntries(chooser));
+        chooser.value = "";
+      });
+    });
     ["dragenter", "dragover"].forEach(function (name) {
       zone.addEventListener(name, function (event) {
         event.preventDefault();
@@ -244,8 +260,8 @@ import { ConflictAnswers } from "./conflicts.js";
       });
     });
     zone.addEventListener("drop", function (event) {
-      if (event.dataTransfer && event.dataTransfer.files.length) {
-        uploadAll(event.dataTransfer.files);
+      if (event.dataTransfer && event.dataTransfer.items.length) {
+        droppedEntries(event.dataTransfer).then(function (found) { uploader.upload(found); });
       }
     });
     zone.addEventListener("keydown", function (event) {

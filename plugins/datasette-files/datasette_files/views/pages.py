@@ -15,6 +15,7 @@ from ..registry import LISTING_SORTS, FileRow, FolderRow
 from ..state import state
 from ..thumbnails.icons import kind_of
 from ..uploads import chunk_size_for
+from .bulk_bar import bulk_actions, move_targets
 from .common import browsable_file, html_page, render, render_html
 from .file_json import file_json, versioned_thumbnail_url
 from .params import (
@@ -133,6 +134,9 @@ async def source_page(datasette, request):
         "folder": folder,
         "trail": folder_crumbs(datasette, source.slug, folder),
         "can_see_trash": await may_see_trash(datasette, request, source),
+        **await bulk_actions(datasette, request.actor, source,
+                             await browsable_sources(datasette, request.actor)),
+        "zip_url": datasette.urls.path("/-/files/-/zip"),
     })
 
 
@@ -219,11 +223,8 @@ async def file_page(datasette, request):
         actions=[EDIT, DELETE], resource=FileResource(file.source_slug, file.id),
         actor=request.actor)
     can_edit = not source.read_only and allowed[EDIT]
-    # Where it may go: sources the actor may browse (the picker lists their
-    # folders) and upload to; another source only if this one can delete it.
-    targets = [s["slug"] for s in await browsable_sources(datasette, request.actor)
-               if s["can_upload"] and (s["slug"] == source.slug
-                                       or source.capabilities.can_delete)] if can_edit else []
+    targets = move_targets(await browsable_sources(datasette, request.actor),
+                           source) if can_edit else []
     return await render(datasette, request, "files_file.html", {
         "file": card(datasette, file),
         "trail": folder_crumbs(datasette, file.source_slug, file.folder),

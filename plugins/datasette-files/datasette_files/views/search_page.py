@@ -25,6 +25,7 @@ from ..permissions import allowed_sources_sql
 from ..registry import SEARCH_SORTS, FileRow, InvalidCursor, InvalidQuery, SearchFilters
 from ..registry.search.text import MIN_SUBSTRING_CHARS, fold
 from ..state import state
+from .bulk_bar import search_bulk_actions
 from .common import html_page, render
 from .pages import browsable_sources, card, folder_url
 from .params import choice_param
@@ -108,6 +109,9 @@ async def search_page(datasette, request):
     words = context["q"].split()
     return await render(datasette, request, "files_search.html", {
         **context,
+        **(await search_bulk_actions(datasette, request.actor, context["sources"])
+           if page.files else {}),
+        "zip_url": datasette.urls.path("/-/files/-/zip"),
         "chips": filter_chips(args, filters, actor_id, context["date_presets"],
                               context["size_presets"]),
         "files": [result(datasette, args, file, words, page.matches.get(file.id))

@@ -20,12 +20,11 @@ function failures(results, names) {
     (r.errors || ["refused"]).join("; ").replace(" on file " + r.id, "") + ".").join(" ");
 }
 
-/** A failed move result whose name is taken where it was going. (A 409 also
-    says a move between two sources is impossible: no "conflict", no on_conflict
-    to offer.) */
+/** A failed move result whose name is taken where it was going: it names the
+    file in the way ("conflict"). (A 409 also says a move between two sources is
+    impossible, or a file changed meanwhile: nothing to ask about.) */
 function nameTaken(result) {
-  return !result.ok && result.status === 409 &&
-    Boolean(result.conflict || (result.errors || []).some((e) => e.includes("on_conflict")));
+  return !result.ok && result.status === 409 && Boolean(result.conflict);
 }
 
 class BulkBar {

@@ -363,3 +363,19 @@ def test_files_that_do_not_fit_on_the_disk_fail_alone(make_server, tiny_disk):
         assert len(every_file(client, "tiny")) == len(stored_ok)
     assert len(stored(tiny_disk)) == len(stored_ok)
     assert os.listdir(tiny_disk / ".datasette-files-tmp") == []
+
+
+def test_one_name_sent_many_times_is_numbered_and_gaps_are_filled(server, src):
+    """Each copy of a name gets the first free number, letters in any case;
+    the numbers taken are read in one go (asked one by one, the n-th copy
+    cost n queries: a fuzzer's batches of one name held the writer for minutes)."""
+    with server.client(ALICE) as alice:
+        results = ok_results(api.batch(alice, src.team, [("Same.TXT", b"x")] * 150
+                                       + [("same.txt", b"y")]))
+        # The copies of one request are numbered in the order they are registered.
+        names = {r["file"]["filename"].lower(): r["file"]["id"] for r in results}
+        assert sorted(names) == sorted(["same.txt"] + [f"same ({n}).txt" for n in range(1, 151)])
+        fifth = names["same (5).txt"]
+        assert alice.post(f"/-/files/{fifth}/-/delete", json={}).json()["ok"]
+        again = ok_results(api.batch(alice, src.team, [("same.txt", b"z")]))
+        assert again[0]["file"]["filename"] == "same (5).txt"

@@ -49,20 +49,28 @@ def file_named(conn, source: str, folder: str, filename: str,
 def free_file_name(conn, source: str, folder: str, filename: str,
                    other_than: Optional[str] = None) -> str:
     """``filename``, or the first numbered form of it no other file in
-    ``folder`` has. The numbered forms taken are read in one range of the
-    name index: asked one by one, the n-th copy of a name cost n queries, and
-    a client sending one name a thousand times held the writer for seconds."""
+    ``folder`` has (past SCANNED_NUMBERED_NAMES forms, a free one after them).
+    Asked one by one, the n-th copy of a name cost n queries in the writer, and
+    a client sending one name a thousand times a request held it for minutes."""
     if file_named(conn, source, folder, filename, other_than) is None:
         return filename
     stem, dot, extension = filename.rpartition(".")
     prefix, suffix = (filename + " (", ")") if not dot or not stem else (
         stem + " (", ")." + extension)
+    bounds = {"source": source, "folder": folder, "low": prefix, "high": prefix[:-1] + ")",
+              "other_than": other_than}
+    count = conn.execute(f"SELECT count(*) FROM ({NUMBERED_NAMES_SQL})", bounds).fetchone()[0]
+    if count > SCANNED_NUMBERED_NAMES:
+        # Numbers past every name of the range are free unless a file is
+        # called "name (12345)" with a number beyond the count: a few probes.
+        for n in range(count + 1, min(count + 100, MAX_NUMBERED_NAMES)):
+            if file_named(conn, source, folder, numbered(filename, n), other_than) is None:
+                return numbered(filename, n)
+        raise ApiError(f"Too many files called {filename!r} here: choose another name")
     pattern = re.compile(re.escape(_ascii_lower(prefix)) + r"([1-9][0-9]{0,5})"
                          + re.escape(_ascii_lower(suffix)))
     taken = set()
-    for (name,) in conn.execute(NUMBERED_NAMES_SQL, {
-            "source": source, "folder": folder, "low": prefix, "high": prefix[:-1] + ")",
-            "other_than": other_than}):
+    for (name,) in conn.execute(NUMBERED_NAMES_SQL, bounds):
         match = pattern.fullmatch(_ascii_lower(name))
         if match:
             taken.add(int(match.group(1)))
@@ -72,6 +80,9 @@ def free_file_name(conn, source: str, folder: str, filename: str,
     raise ApiError(f"Too many files called {filename!r} here: choose another name")
 
 
+# Up to this many names in a name's numbered range, its first free number is
+# found (a gap left by a delete is filled); beyond, one after them.
+SCANNED_NUMBERED_NAMES = 1000
 # Names in a folder from :low up to :high (ASCII letters in any case), other
 # than file :other_than's: "report (" to "report )" holds every "report (n).pdf".
 NUMBERED_NAMES_SQL = (

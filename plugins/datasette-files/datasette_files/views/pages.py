@@ -18,6 +18,7 @@ from ..uploads import chunk_size_for
 from .bulk_bar import bulk_actions, move_targets
 from .common import browsable_file, html_page, render, render_html
 from .file_json import file_json, versioned_thumbnail_url
+from .file_preview import preview_context
 from .params import (
     NUMERIC_SORTS, choice_param, decode_listing_cursor, listing_cursor, number_param)
 from .trash_pages import may_see_trash, trashed_file_page
@@ -229,6 +230,7 @@ async def file_page(datasette, request):
         "file": card(datasette, file),
         "trail": folder_crumbs(datasette, file.source_slug, file.folder),
         "is_image": file.content_type.startswith("image/") and file.width is not None,
+        "preview": await preview_context(datasette, request, file, source),
         "can_edit": can_edit,
         "can_rename": file.source_slug in targets,
         "move_targets": targets,

@@ -1,0 +1,22 @@
+"""What a file's page shows of its content: the viewer for its kind of file."""
+
+from __future__ import annotations
+
+from typing import Awaitable, Callable, Optional
+
+from ..previews.choice import preview_kind
+from ..registry import FileRow
+from ..sources import Source
+
+# Each kind's context builder: (datasette, request, file, source) -> dict for
+# its template, _files_preview_{kind}.html. A kind without one gets {}.
+Builder = Callable[..., Awaitable[dict]]
+BUILDERS: dict[str, Builder] = {}
+
+
+async def preview_context(datasette, request, file: FileRow, source: Source) -> dict:
+    """``{"kind": ...}`` and what that kind's template needs; kind None when the
+    file is shown by its thumbnail alone."""
+    kind: Optional[str] = preview_kind(file)
+    builder = BUILDERS.get(kind) if kind else None
+    return {"kind": kind, **(await builder(datasette, request, file, source) if builder else {})}

@@ -3,6 +3,8 @@ they serve only those registered types, inline, with the download's safety
 headers, validators and ranges; everything else is a JSON 404, and the
 download stays an attachment."""
 
+import re
+
 import pytest
 
 from support import api
@@ -159,3 +161,21 @@ def test_unknown_ids_and_methods(server):
         api.assert_api_error(alice.get("/-/files/df-nosuchfile/-/media"), 404)
         api.assert_api_error(alice.get("/-/files/df-nosuchfile/-/image"), 404)
         api.assert_api_error(alice.post("/-/files/df-nosuchfile/-/image"), 405)
+
+
+def test_the_image_page_steps_through_the_raster_images_beside_it_in_its_folder(server):
+    """Newest first, as the folder lists them; SVG, text and files of other
+    folders are not among them."""
+    with server.client(ALICE) as alice:
+        made = alice.post("/-/files/folders/pub/-/create", json={"folder": "", "name": "Album"})
+        assert made.status_code == 201, made.text
+        names = [("one.png", "image/png"), ("skip.svg", "image/svg+xml"),
+                 ("two.jpg", "image/jpeg"), ("skip.txt", "text/plain"),
+                 ("three.gif", "image/gif"), ("four.webp", "image/webp")]
+        album = {name: api.upload(alice, "pub", name, image_bytes(8, 8), content_type,
+                                  folder="Album") for name, content_type in names}
+        page = alice.get(album["two.jpg"]["url"]).text
+    links = re.findall(r'href="([^"]+)" data-lightbox data-lightbox-name="([^"]+)"', page)
+    assert [name for _, name in links] == ["four.webp", "three.gif", "two.jpg", "one.png"]
+    assert links[0][0] == inline_url(album["four.webp"], "image")
+    assert 'rel="prev">← three.gif</a>' in page and 'rel="next">one.png →</a>' in page

@@ -13,7 +13,7 @@ import urllib.parse
 from dataclasses import replace
 from datetime import datetime, timezone
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import AsyncIterator, Callable, Optional
+from typing import AsyncIterator, Callable, Literal, Optional
 
 from datasette import Response
 from datasette.utils import error_body
@@ -26,6 +26,7 @@ from .sources import Source
 
 SIGNED_URL_SECONDS = 300
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+Disposition = Literal["attachment", "inline"]
 
 
 class StreamingResponse:
@@ -53,7 +54,7 @@ class StreamingResponse:
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-def content_disposition(filename: str, disposition: str = "attachment") -> str:
+def content_disposition(filename: str, disposition: Disposition = "attachment") -> str:
     """``attachment`` (or ``inline``) with an ASCII fallback and the exact name
     per RFC 6266."""
     fallback = "".join(
@@ -75,7 +76,8 @@ def etag_for(file: FileRow) -> str:
 
 
 async def download_response(request, file: FileRow, source: Source, registry: Registry,
-                            on_changed: Callable[[], None], disposition: str = "attachment"):
+                            on_changed: Callable[[], None],
+                            disposition: Disposition = "attachment"):
     """The response for GET or HEAD of ``/-/files/{id}/download`` (or, with
     ``disposition="inline"``, of the inline routes: the caller has checked the
     type).
@@ -137,7 +139,7 @@ async def _as_stored(registry: Registry, file: FileRow, opened: OpenFile,
 
 
 def _answer(request, file: FileRow,
-            disposition: str) -> tuple[int, dict, Optional[tuple[int, int]]]:
+            disposition: Disposition) -> tuple[int, dict, Optional[tuple[int, int]]]:
     """The status, the headers and the bytes (start, end) to send, or None for
     an answer without a body."""
     size = file.size or 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datasette import Response
 
 from ..base import UnsafePath
-from ..downloads import download_response
+from ..downloads import Disposition, download_response
 from ..errors import ApiError, Forbidden, NotFound
 from ..permissions import DELETE, EDIT
 from ..registry import FileRow
@@ -40,7 +40,7 @@ async def download_view(datasette, request):
 
 
 async def bytes_response(datasette, request, file: FileRow, source: Source,
-                         disposition: str = "attachment"):
+                         disposition: Disposition = "attachment"):
     """The file's bytes (``download_response``), its storage's errors answered
     as JSON naming the file."""
     plugin = state(datasette)

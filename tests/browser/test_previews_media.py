@@ -183,3 +183,12 @@ def test_a_folder_grid_opens_its_images_in_the_lightbox(page_factory, files, wid
     # The card's name still goes to the file's page.
     cards.nth(0).locator(".df-name").click()
     page.wait_for_url(f"**{files['sunset.png']['url']}")
+    # Search results open it too, over the images they show, in their order.
+    page.goto("/-/files/search?source=team&folder=Trip")
+    shown = page.locator(".df-result-name").all_inner_texts()
+    page.locator(".df-result .df-thumb").nth(0).click()
+    page.wait_for_function("document.querySelector('[data-lightbox-dialog]').open")
+    state = lightbox_state(page)
+    assert state["name"] == shown[0] and state["count"] == f"1 of {len(shown)}"
+    page.keyboard.press("Escape")
+    assert not lightbox_state(page)["open"]

@@ -10,30 +10,38 @@ for (const viewer of document.querySelectorAll("[data-pdf-viewer]")) {
 
   for (const img of strip.querySelectorAll("img")) {
     let tries = 0;
-    img.addEventListener("error", () => {
+    const retry = () => {
       if (tries >= RETRIES) return;
       tries += 1;
       const url = new URL(img.src);
       url.searchParams.set("try", tries);
       setTimeout(() => { img.src = url.href; }, 1500 * 2 ** (tries - 1));
-    });
+    };
+    img.addEventListener("error", retry);
+    // A page that failed before this script ran (modules run last).
+    if (img.complete && img.naturalWidth === 0 && img.loading !== "lazy") retry();
   }
 
-  // The page whose top is nearest the strip's top is the one being read.
-  const visible = new Set();
-  const observer = new IntersectionObserver((entries) => {
-    for (const entry of entries) {
-      if (entry.isIntersecting) visible.add(entry.target);
-      else visible.delete(entry.target);
+  // The page being read: the last one whose top has passed a third of the way
+  // down the strip (the last page once the strip is scrolled to its end).
+  let pending = false;
+  const update = () => {
+    pending = false;
+    const line = strip.getBoundingClientRect().top + strip.clientHeight / 3;
+    let current = pages[0];
+    for (const page of pages) {
+      if (page.getBoundingClientRect().top > line) break;
+      current = page;
     }
-    const top = strip.getBoundingClientRect().top;
-    let current = null;
-    let best = Infinity;
-    for (const page of visible) {
-      const distance = Math.abs(page.getBoundingClientRect().top - top);
-      if (distance < best) { best = distance; current = page; }
+    if (strip.scrollTop + strip.clientHeight >= strip.scrollHeight - 2) {
+      current = pages[pages.length - 1];
     }
-    if (current) at.textContent = `Page ${current.dataset.pdfPage} of ${total}`;
-  }, { root: strip, threshold: [0, 0.25, 0.5, 0.75, 1] });
-  pages.forEach((page) => observer.observe(page));
+    at.textContent = `Page ${current.dataset.pdfPage} of ${total}`;
+  };
+  strip.addEventListener("scroll", () => {
+    if (!pending) {
+      pending = true;
+      requestAnimationFrame(update);
+    }
+  }, { passive: true });
 }

@@ -12,6 +12,7 @@ from .csv_import.job import RUNNING_IMPORTS
 from .hashing import Hasher
 from .organise.service import Organiser
 from .permissions import InstanceVerdicts
+from .previews.pdf import PdfPages
 from .registry import Registry
 from .settings import Settings
 from .sources import Sources
@@ -45,6 +46,8 @@ class PluginState:
     thumbnails: ThumbnailService
     hasher: Hasher
     organiser: Organiser
+    # The PDF viewer's page images (None only in states made without it).
+    pdf_pages: Optional[PdfPages] = None
     uploads: UploadSessions = field(default_factory=UploadSessions)
     syncs: SyncStatuses = field(default_factory=SyncStatuses)
     jobs: BackgroundJobs = field(default_factory=BackgroundJobs)

@@ -460,6 +460,37 @@ PAGE_COUNTS = f"""
             ON datasette_files_files (source_slug, folder, content_type);
 """
 
+# The PDF viewer's cache (registry/pdf_pages.py), keyed by the bytes, not the file.
+PDF_PAGES = """
+        CREATE TABLE datasette_files_pdf_outlines (
+            content_hash TEXT NOT NULL,
+            renderer TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            page_count INTEGER,
+            page_sizes TEXT,
+            error TEXT,
+            PRIMARY KEY (content_hash, renderer)
+        );
+        CREATE INDEX datasette_files_pdf_outlines_created
+            ON datasette_files_pdf_outlines (created_at);
+        CREATE TABLE datasette_files_pdf_pages (
+            content_hash TEXT NOT NULL,
+            renderer TEXT NOT NULL,
+            page INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            content_type TEXT,
+            width INTEGER,
+            height INTEGER,
+            error TEXT,
+            bytes INTEGER NOT NULL DEFAULT 0,
+            image BLOB,
+            PRIMARY KEY (content_hash, renderer, page)
+        );
+        -- Covers the eviction's running total: the images are never read for it.
+        CREATE INDEX datasette_files_pdf_pages_created
+            ON datasette_files_pdf_pages (created_at, bytes);
+"""
+
 # A migration is SQL statements, or a function of the connection for data changes.
 Migration = Union[str, Callable[[sqlite3.Connection], None]]
 
@@ -476,6 +507,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("010_folder_ancestors", insert_missing_ancestors),
     ("011_search_indexes", SEARCH_INDEXES),
     ("012_page_counts", PAGE_COUNTS),
+    ("013_pdf_pages", PDF_PAGES),
 ]
 
 

@@ -12,7 +12,7 @@ from ..organise import names
 from ..permissions import (
     BROWSE, DELETE, EDIT, MANAGE, UPLOAD, FileResource, allowed_on_source, allowed_sources_sql)
 from ..previews.choice import is_inline_image
-from ..previews.image import image_url
+from .image_preview import image_url
 from ..registry import LISTING_SORTS, FileRow, FolderRow
 from ..state import state
 from ..thumbnails.icons import kind_of

@@ -20,6 +20,7 @@ LAYERS = [
     ("plugin",),
     ("api", "views", "column_type"),
     ("state",),
+    ("previews",),
     ("archives",),
     ("uploads", "downloads", "sync", "csv_import", "multipart"),
     ("organise",),

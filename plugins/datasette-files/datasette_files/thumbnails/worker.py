@@ -12,17 +12,20 @@ import asyncio
 import multiprocessing
 import resource
 import signal
-from typing import Optional
+from typing import Callable, Optional, TypeVar
 
 from ..base import ThumbnailGenerator, ThumbnailResult
 
+T = TypeVar("T")
 MEMORY_LIMIT_BYTES = 768 * 1024 * 1024
 CPU_SECONDS = 20
 WALL_SECONDS = 30
 
 _context = multiprocessing.get_context("forkserver")
-# The fork server loads only what generators need, never the server's __main__.
-_context.set_forkserver_preload(["datasette_files.base", "datasette_files.thumbnails.pillow"])
+# The fork server loads only what generators and text previews need, never the
+# server's __main__.
+_context.set_forkserver_preload(["datasette_files.base", "datasette_files.thumbnails.pillow",
+                                  "datasette_files.previews.render"])
 
 
 class ThumbnailFailed(Exception):
@@ -38,17 +41,14 @@ class WorkerStopped(Exception):
 _STOPPED_BY = {signal.SIGTERM, signal.SIGHUP}
 
 
-def _child(conn, generator, file_bytes, content_type, filename, width, height):
+def _child(conn, function, args):
     # The server decides when a worker stops: Ctrl-C reaches the whole process
     # group, and would otherwise end a job with a KeyboardInterrupt.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
     resource.setrlimit(resource.RLIMIT_CPU, (CPU_SECONDS, CPU_SECONDS))
     try:
-        result = asyncio.run(
-            generator.generate(file_bytes, content_type, filename, width, height)
-        )
-        outcome = ("ok", result)
+        outcome = ("ok", function(*args))
     except MemoryError:
         outcome = ("error", "ran out of memory")
     except BaseException as ex:  # report anything; the process ends either way
@@ -61,16 +61,25 @@ def _child(conn, generator, file_bytes, content_type, filename, width, height):
         conn.close()
 
 
+def _generate(generator, file_bytes, content_type, filename, width, height):
+    return asyncio.run(generator.generate(file_bytes, content_type, filename, width, height))
+
+
 async def generate_isolated(
     generator: ThumbnailGenerator, file_bytes: bytes, content_type: str, filename: str,
     width: int, height: int, timeout: float = WALL_SECONDS,
 ) -> Optional[ThumbnailResult]:
+    return await run_isolated(
+        _generate, generator, file_bytes, content_type, filename, width, height,
+        timeout=timeout)
+
+
+async def run_isolated(function: Callable[..., T], *args, timeout: float = WALL_SECONDS) -> T:
+    """``function(*args)`` in a limited worker process: its result, or
+    ThumbnailFailed (it raised, overran a limit or died) or WorkerStopped. The
+    function and its arguments and result are pickled: a module-level function."""
     receiver, sender = _context.Pipe(duplex=False)
-    process = _context.Process(
-        target=_child,
-        args=(sender, generator, file_bytes, content_type, filename, width, height),
-        daemon=True,
-    )
+    process = _context.Process(target=_child, args=(sender, function, args), daemon=True)
     try:
         await asyncio.to_thread(process.start)
     except (OSError, EOFError) as ex:  # the fork server is gone: shutting down

@@ -7,11 +7,14 @@ from typing import Awaitable, Callable, Optional
 from ..previews.choice import preview_kind
 from ..registry import FileRow
 from ..sources import Source
+from .text_preview import TEXT_BUILDERS
 
 # Each kind's context builder: (datasette, request, file, source) -> dict for
 # its template, _files_preview_{kind}.html. A kind without one gets {}.
 Builder = Callable[..., Awaitable[dict]]
-BUILDERS: dict[str, Builder] = {}
+BUILDERS: dict[str, Builder] = {
+    **TEXT_BUILDERS,
+}
 
 
 async def preview_context(datasette, request, file: FileRow, source: Source) -> dict:

@@ -190,12 +190,16 @@ def test_json_pretty_invalid_cut_deep_and_odd_numbers(server, src):
     assert '"nan": NaN,\n  "inf": Infinity' in unescaped(pages["fine-odd.json"])
 
 
-def test_a_binary_file_taken_for_text(server, src):
+def test_a_binary_file_taken_for_text_and_one_gone_from_storage(server, src):
     with server.client(ALICE) as alice:
         file = put(alice, src.team, "data.txt", b"MZ\x90\x00\x03\x00\x00\x00" * 100, "text/plain")
         text = page(alice, file)
+        gone = put(alice, src.team, "gone.md", b"# Gone", "text/markdown")
+        (src.team_dir / f"{gone['id']}-gone.md").unlink()
+        gone_page = page(alice, gone)
     assert "This file looks binary, not like text" in text
     assert "<pre" not in preview_of(text)
+    assert "could not be read just now" in gone_page and "<pre" not in preview_of(gone_page)
 
 
 def test_a_50_mib_text_file(server, src):

@@ -10,6 +10,7 @@ busy for too long, falls back to the escaped text, with a note saying why.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import OrderedDict
 from typing import Optional
 
@@ -19,6 +20,8 @@ from ..registry import FileRow
 from ..sources import Source
 from ..thumbnails.worker import ThumbnailFailed, WorkerStopped, run_isolated
 from .render import render_text_preview
+
+log = logging.getLogger("datasette_files")
 
 PREVIEW_BYTES = 256 * 1024
 # One render's wall-clock limit; a normal 256 KiB Markdown file takes about a second.
@@ -74,7 +77,11 @@ class TextPreviews:
         key = (file.content_hash, kind, RENDER_VERSION) if file.content_hash else None
         cached = self.cache.get(key) if key else None
         if cached is None:
-            sample = await source.storage.read_bytes(file.path, PREVIEW_BYTES + 1)
+            try:
+                sample = await source.storage.read_bytes(file.path, PREVIEW_BYTES + 1)
+            except Exception as ex:  # gone from storage, or the storage failed
+                log.warning("datasette-files: preview of %s not read: %r", file.id, ex)
+                return {"unreadable": True}
             cut = len(sample) > PREVIEW_BYTES
             sample = sample[:PREVIEW_BYTES]
             if key is None or kind == "text":  # cheap: decoded each time

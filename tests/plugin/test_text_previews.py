@@ -30,7 +30,9 @@ def pool(request, tmp_path_factory):
 def server(pool):
     yield from pool.serve({
         "permissions": {"files-browse": {"id": "alice"}, "files-upload": {"id": "alice"}},
-        "plugins": {"datasette-files": {"sources": pool.sources()}},
+        # A render that takes longer falls back to text (the default is 8 s).
+        "plugins": {"datasette-files": {"sources": pool.sources(),
+                                        "thumbnail_timeout_seconds": 3}},
     })
 
 

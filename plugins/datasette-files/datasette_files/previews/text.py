@@ -24,8 +24,9 @@ from .render import render_text_preview
 log = logging.getLogger("datasette_files")
 
 PREVIEW_BYTES = 256 * 1024
-# One render's wall-clock limit; a normal 256 KiB Markdown file takes about a second.
-RENDER_SECONDS = 5
+# One render's wall-clock limit. A long (256 KiB) Markdown file takes one or two
+# seconds, more on a busy machine; a crafted one, tens of seconds.
+RENDER_SECONDS = 8
 CONCURRENT_RENDERS = 2
 # How long a page waits for a render slot before showing the plain text.
 SLOT_WAIT_SECONDS = 2
@@ -72,8 +73,11 @@ class TextPreviews:
         self._slots = asyncio.Semaphore(CONCURRENT_RENDERS)
         self._renders: dict[tuple, asyncio.Task] = {}
 
-    async def preview(self, kind: str, file: FileRow, source: Source) -> dict:
-        """What ``kind``'s template shows of ``file``."""
+    async def preview(self, kind: str, file: FileRow, source: Source,
+                      timeout: float = RENDER_SECONDS) -> dict:
+        """What ``kind``'s template shows of ``file``, rendered within ``timeout``
+        seconds (at most RENDER_SECONDS)."""
+        timeout = min(timeout, RENDER_SECONDS)
         key = (file.content_hash, kind, RENDER_VERSION) if file.content_hash else None
         cached = self.cache.get(key) if key else None
         if cached is None:
@@ -85,32 +89,33 @@ class TextPreviews:
             cut = len(sample) > PREVIEW_BYTES
             sample = sample[:PREVIEW_BYTES]
             if key is None or kind == "text":  # cheap: decoded each time
-                preview, _ = await self._render(kind, sample, file.filename, cut)
+                preview, _ = await self._render(kind, sample, file.filename, cut, timeout)
                 return _shown(preview, sample, cut)
-            cached = await self._shared_render(key, kind, sample, file.filename, cut)
+            cached = await self._shared_render(key, kind, sample, file.filename, cut, timeout)
         return cached
 
     async def _shared_render(self, key: tuple, kind: str, sample: bytes, filename: str,
-                             cut: bool) -> dict:
+                             cut: bool, timeout: float) -> dict:
         # Pages asking for the same file at once wait for the same render; a
         # page that goes away does not cancel it for the others.
         task = self._renders.get(key)
         if task is None:
-            task = asyncio.ensure_future(self._render_and_cache(key, kind, sample, filename, cut))
+            task = asyncio.ensure_future(self._render_and_cache(key, kind, sample, filename, cut,
+                                                              timeout))
             self._renders[key] = task
             task.add_done_callback(lambda _: self._renders.pop(key, None))
         return await asyncio.shield(task)
 
     async def _render_and_cache(self, key: tuple, kind: str, sample: bytes, filename: str,
-                                cut: bool) -> dict:
-        preview, lasting = await self._render(kind, sample, filename, cut)
+                                cut: bool, timeout: float) -> dict:
+        preview, lasting = await self._render(kind, sample, filename, cut, timeout)
         preview = _shown(preview, sample, cut)
         if lasting:
             self.cache.put(key, preview)
         return preview
 
-    async def _render(self, kind: str, sample: bytes, filename: str,
-                      cut: bool) -> tuple[dict, bool]:
+    async def _render(self, kind: str, sample: bytes, filename: str, cut: bool,
+                      timeout: float) -> tuple[dict, bool]:
         """(the preview, whether it lasts: False for a fallback caused by load)."""
         if kind == "text":
             return await asyncio.to_thread(render_text_preview, kind, sample, filename, cut), True
@@ -121,7 +126,7 @@ class TextPreviews:
                                   "shown as plain text: reload the page to see it rendered."), False
         try:
             preview = await run_isolated(render_text_preview, kind, sample, filename, cut,
-                                         timeout=RENDER_SECONDS)
+                                         timeout=timeout)
             return preview, True
         except ThumbnailFailed as ex:
             reason = ("It took too long to render, so it is shown as plain text."

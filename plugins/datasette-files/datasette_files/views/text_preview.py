@@ -14,7 +14,10 @@ def text_builder(kind: str):
     """The preview builder of one of TEXT_KINDS."""
 
     async def build(datasette, request, file: FileRow, source: Source) -> dict:
-        return for_template(await state(datasette).text_previews.preview(kind, file, source))
+        plugin = state(datasette)
+        # The worker's time limit, when configured lower, bounds previews too.
+        return for_template(await plugin.text_previews.preview(
+            kind, file, source, timeout=plugin.settings.thumbnail_timeout_seconds))
 
     return build
 

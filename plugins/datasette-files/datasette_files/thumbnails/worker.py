@@ -34,7 +34,7 @@ _context = multiprocessing.get_context("forkserver")
 # server itself never imports pypdfium2 (a missing module is skipped here).
 _context.set_forkserver_preload([
     "datasette_files.base", "datasette_files.thumbnails.pillow",
-    "datasette_files.thumbnails.pdf", "pypdfium2"])
+    "datasette_files.thumbnails.pdf", "pypdfium2", "datasette_files.previews.render"])
 
 
 class WorkFailed(Exception):

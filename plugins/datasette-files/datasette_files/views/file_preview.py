@@ -10,6 +10,7 @@ from .media_preview import media_preview
 from ..registry import FileRow
 from ..sources import Source
 from .pdf_pages import pdf_preview
+from .text_preview import TEXT_BUILDERS
 
 # Each kind's context builder: (datasette, request, file, source) -> dict for
 # its template, _files_preview_{kind}.html. A kind without one gets {}.
@@ -19,6 +20,7 @@ BUILDERS: dict[str, Builder] = {
     "video": media_preview,
     "image": image_preview,
     "pdf": pdf_preview,
+    **TEXT_BUILDERS,
 }
 
 

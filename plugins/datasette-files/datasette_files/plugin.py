@@ -23,6 +23,7 @@ from .state import PluginState, set_state, state
 from .clock import now_timestamp
 from .storage.filesystem import FilesystemStorage
 from .previews.pdf import PdfPages
+from .previews.text import TextPreviews
 from .thumbnails.pdf import PdfThumbnailGenerator
 from .thumbnails.pillow import PillowThumbnailGenerator
 from .thumbnails.service import ThumbnailService
@@ -138,7 +139,8 @@ def startup(datasette):
                                            settings.hash_retry_seconds),
                              organiser=organiser,
                              pdf_pages=PdfPages(registry, sources, thumbnails.slots,
-                                                timeout=settings.thumbnail_timeout_seconds))
+                                                timeout=settings.thumbnail_timeout_seconds),
+                             text_previews=TextPreviews(thumbnails.slots))
         set_state(datasette, plugin)
         datasette.add_background_task(thumbnails.run_queue, name="datasette-files-thumbnails")
         datasette.add_background_task(plugin.hasher.run, name="datasette-files-hashing")

@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from ..registry import FileRow
 from ..sources import Source
-from ..thumbnails.worker import ThumbnailFailed, WorkerStopped, run_isolated
+from ..thumbnails.worker import ThumbnailFailed, WorkerSlots, WorkerStopped, run_isolated
 from .render import render_text_preview
 
 log = logging.getLogger("datasette_files")
@@ -27,7 +27,6 @@ PREVIEW_BYTES = 256 * 1024
 # One render's wall-clock limit. A long (256 KiB) Markdown file takes one or two
 # seconds, more on a busy machine; a crafted one, tens of seconds.
 RENDER_SECONDS = 8
-CONCURRENT_RENDERS = 2
 # How long a page waits for a render slot before showing the plain text.
 SLOT_WAIT_SECONDS = 2
 CACHE_BYTES = 16 * 1024 * 1024
@@ -66,11 +65,12 @@ class PreviewCache:
 
 class TextPreviews:
     """Builds the previews of one Datasette instance: one render per file at a
-    time, at most CONCURRENT_RENDERS at once, cached by content hash."""
+    time, in the shared workers, cached by content hash."""
 
-    def __init__(self) -> None:
+    def __init__(self, slots: Optional[WorkerSlots] = None) -> None:
         self.cache = PreviewCache()
-        self._slots = asyncio.Semaphore(CONCURRENT_RENDERS)
+        # The workers thumbnails and PDF pages run in: renders take their turn.
+        self._slots = slots or WorkerSlots()
         self._renders: dict[tuple, asyncio.Task] = {}
 
     async def preview(self, kind: str, file: FileRow, source: Source,
@@ -120,14 +120,13 @@ class TextPreviews:
         if kind == "text":
             return await asyncio.to_thread(render_text_preview, kind, sample, filename, cut), True
         try:
-            await asyncio.wait_for(self._slots.acquire(), SLOT_WAIT_SECONDS)
+            async with self._slots.worker(wait=SLOT_WAIT_SECONDS):
+                preview = await run_isolated(render_text_preview, kind, sample, filename, cut,
+                                             timeout=timeout)
+            return preview, True
         except asyncio.TimeoutError:
             return await _as_text(sample, filename, cut, "The server is busy, so it is "
                                   "shown as plain text: reload the page to see it rendered."), False
-        try:
-            preview = await run_isolated(render_text_preview, kind, sample, filename, cut,
-                                         timeout=timeout)
-            return preview, True
         except ThumbnailFailed as ex:
             reason = ("It took too long to render, so it is shown as plain text."
                       if "longer than" in str(ex) else
@@ -136,8 +135,6 @@ class TextPreviews:
         except WorkerStopped:
             return await _as_text(sample, filename, cut, "It could not be rendered now, so "
                                   "it is shown as plain text."), False
-        finally:
-            self._slots.release()
 
 
 async def _as_text(sample: bytes, filename: str, cut: bool, reason: str) -> dict:

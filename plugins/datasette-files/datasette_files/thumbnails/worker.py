@@ -83,10 +83,14 @@ class WorkerSlots:
             self.queued -= 1
 
     @contextlib.asynccontextmanager
-    async def worker(self) -> AsyncIterator[None]:
-        """One of the running workers, waited for."""
-        async with self._running:
+    async def worker(self, wait: Optional[float] = None) -> AsyncIterator[None]:
+        """One of the running workers, waited for (asyncio.TimeoutError when
+        none is free within ``wait`` seconds)."""
+        await asyncio.wait_for(self._running.acquire(), wait)
+        try:
             yield
+        finally:
+            self._running.release()
 
 
 def _child(conn, function, args):

@@ -174,6 +174,8 @@ class FilesTable:
         # then, if the page is not full, the other run from its start. (A row
         # value compared with NULL is NULL: one condition cannot cross them.)
         value, seq = after
+        if value is None and not order.nullable:
+            return []  # a crafted cursor: no file has a NULL here
         params.update(after_value=value, after_seq=seq)
         beyond = "<" if descending else ">"
         if value is None:

@@ -7,6 +7,7 @@ import datetime
 import urllib.parse
 from typing import Optional
 
+from ..clock import parse_timestamp
 from ..state import state
 from ..uploads.storing import actor_id_of
 from .params import NUMERIC_SORTS, choice_param
@@ -67,6 +68,12 @@ def sort_links(link: dict, sorts, sort: str, order: str) -> list[dict]:
     return links
 
 
+def list_columns(link: dict, sort: str, order: str) -> list[dict]:
+    """The list's column headings, each a sort link (sort_links) with its heading."""
+    links = sort_links(link, [name for name, _ in LIST_COLUMNS], sort, order)
+    return [{**column, "label": heading} for column, (_, heading) in zip(links, LIST_COLUMNS)]
+
+
 def view_links(link: dict, view: str) -> list[dict]:
     """The Grid | List toggle: a link to each view of this listing."""
     return [{"name": name, "label": name.capitalize(), "current": name == view,
@@ -86,3 +93,8 @@ def moment(when: Optional[datetime.datetime]) -> Optional[dict]:
 
 def moment_of_ns(ns: int) -> dict:
     return moment(datetime.datetime.fromtimestamp(ns // 1_000_000_000, datetime.timezone.utc))
+
+
+def moment_of_timestamp(timestamp: Optional[str]) -> Optional[dict]:
+    """``moment`` of a registry timestamp ("YYYY-MM-DD HH:MM:SS", UTC)."""
+    return moment(parse_timestamp(timestamp)) if timestamp else None

@@ -11,7 +11,6 @@ from datasette.utils import await_me_maybe
 from ..organise import names
 from ..permissions import (
     BROWSE, DELETE, EDIT, MANAGE, UPLOAD, FileResource, allowed_on_source, allowed_sources_sql)
-from ..clock import parse_timestamp
 from ..registry import FOLDER_SORTS, FileRow, FolderRow
 from ..state import state
 from ..thumbnails.icons import kind_of
@@ -21,8 +20,8 @@ from .common import browsable_file, html_page, render, render_html
 from .file_json import file_json, versioned_thumbnail_url
 from .file_preview import preview_context
 from .list_view import (
-    LIST_COLUMNS, chosen_view, default_order, listing_url, moment, moment_of_ns, sort_links,
-    view_links)
+    chosen_view, default_order, list_columns, listing_url, moment_of_ns, moment_of_timestamp,
+    sort_links, view_links)
 from .params import (
     NUMERIC_SORTS, choice_param, decode_listing_cursor, listing_cursor, number_param)
 from .trash_pages import may_see_trash, trashed_file_page
@@ -129,8 +128,7 @@ async def source_page(datasette, request):
         "sort_links": sort_links(link, FOLDER_SORTS, sort, order),
         "view": view,
         "view_links": view_links(link, view),
-        "list_columns": [{**column, "label": label} for column, (_, label) in zip(
-            sort_links(link, [name for name, _ in LIST_COLUMNS], sort, order), LIST_COLUMNS)],
+        "list_columns": list_columns(link, sort, order),
         "preferences_url": datasette.urls.path("/-/files/-/preferences"),
         "page": page_number,
         "pages": pages,
@@ -194,7 +192,7 @@ def folder_url(datasette, slug: str, path: str) -> str:
 def folder_card(datasette, folder: FolderRow) -> dict:
     """What a listing shows of a folder."""
     return {"name": folder.name, "path": folder.path, "created_at": folder.created_at,
-            "created": moment(parse_timestamp(folder.created_at)) if folder.created_at else None,
+            "created": moment_of_timestamp(folder.created_at),
             "file_count": folder.file_count, "folder_count": folder.folder_count,
             "url": folder_url(datasette, folder.source_slug, folder.path)}
 

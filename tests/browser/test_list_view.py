@@ -181,6 +181,15 @@ def test_select_rows_and_delete_them_in_the_list(browser, app_server, forty):
     assert row_names(page) == names[2:]
     page.get_by_role("button", name="Undo").click()
     page.wait_for_function("document.querySelectorAll('tr.df-list-file').length === 40")
+    # A folder's row has the menu its card has (organise.js): open, whole, closed.
+    page.goto("/-/files/source/team?view=list")
+    page.get_by_role("button", name=f"Actions for {FOLDER}").click()
+    menu = page.get_by_role("menu")
+    assert menu.get_by_role("menuitem", name="Rename").is_visible()
+    box_ = menu.bounding_box()
+    assert box_["x"] >= 0 and box_["x"] + box_["width"] <= 1280 and box_["height"] > 60, box_
+    page.keyboard.press("Escape")
+    assert not menu.is_visible()
     ctx.close()
 
 

@@ -96,6 +96,20 @@ def test_signed_url_backends_redirect(server):
         f"https://photos.bucket.invalid/uploads/{file['id']}-photo.jpg?expires=300")
 
 
+def test_signed_url_backends_stream_inline_bytes_through_the_server(server):
+    """A signed URL would come with the storage's headers (an attachment, no
+    sandbox): the inline routes stream the bytes themselves, ranges included."""
+    content = b"RIFF....WAVEfmt " + bytes(range(256)) * 4
+    with server.client() as client:
+        file = api.upload(client, "bucket", "tone.wav", content, "audio/wav")
+        response = client.get(f"/-/files/{file['id']}/-/media")
+        ranged = client.get(f"/-/files/{file['id']}/-/media", headers={"Range": "bytes=16-31"})
+    assert response.status_code == 200 and response.content == content
+    assert response.headers["content-disposition"].startswith("inline;")
+    assert response.headers["content-security-policy"] == "default-src 'none'; sandbox"
+    assert ranged.status_code == 206 and ranged.content == content[16:32]
+
+
 def test_a_plugin_requiring_datasette_files_installs_beside_ours(tmp_path):
     """pip resolves the plugin's `datasette-files` requirement to our distribution
     and plans to install nothing else, so the upstream can never replace ours."""

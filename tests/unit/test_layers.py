@@ -19,6 +19,7 @@ PACKAGE = "datasette_files"
 LAYERS = [
     ("plugin",),
     ("api", "views", "column_type"),
+    ("previews",),
     ("state",),
     ("archives",),
     ("uploads", "downloads", "sync", "csv_import", "multipart"),

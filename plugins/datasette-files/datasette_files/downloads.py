@@ -1,7 +1,9 @@
 """Streaming downloads with validators, conditional GET, single ranges and HEAD.
 
-Downloads are always attachments with ``nosniff`` and a sandboxing CSP, so an
-uploaded HTML or SVG file can never run script on our origin.
+Downloads are attachments with ``nosniff`` and a sandboxing CSP, so an
+uploaded HTML or SVG file can never run script on our origin. The inline
+routes (views/inline.py) serve raster images, audio and video through the
+same machinery as ``inline``, with the same two headers.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import urllib.parse
 from dataclasses import replace
 from datetime import datetime, timezone
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import AsyncIterator, Callable, Optional
+from typing import AsyncIterator, Callable, Literal, Optional
 
 from datasette import Response
 from datasette.utils import error_body
@@ -24,6 +26,7 @@ from .sources import Source
 
 SIGNED_URL_SECONDS = 300
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+Disposition = Literal["attachment", "inline"]
 
 
 class StreamingResponse:
@@ -51,13 +54,14 @@ class StreamingResponse:
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-def content_disposition(filename: str) -> str:
-    """``attachment`` with an ASCII fallback and the exact name per RFC 6266."""
+def content_disposition(filename: str, disposition: Disposition = "attachment") -> str:
+    """``attachment`` (or ``inline``) with an ASCII fallback and the exact name
+    per RFC 6266."""
     fallback = "".join(
         c if 32 <= ord(c) < 127 and c not in '"\\;' else "_" for c in filename
     ) or "download"
     encoded = urllib.parse.quote(filename, safe="")
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
+    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
 
 
 def etag_for(file: FileRow) -> str:
@@ -72,8 +76,11 @@ def etag_for(file: FileRow) -> str:
 
 
 async def download_response(request, file: FileRow, source: Source, registry: Registry,
-                            on_changed: Callable[[], None]):
-    """The response for GET or HEAD of ``/-/files/{id}/download``.
+                            on_changed: Callable[[], None],
+                            disposition: Disposition = "attachment"):
+    """The response for GET or HEAD of ``/-/files/{id}/download`` (or, with
+    ``disposition="inline"``, of the inline routes: the caller has checked the
+    type).
 
     The storage's errors (``FileMissing``, ``UnsafePath``) are raised before any
     byte is sent: the file is opened, and its first chunk read, first; an
@@ -86,11 +93,14 @@ async def download_response(request, file: FileRow, source: Source, registry: Re
     validators, never cut short or under the old ETag.
     """
     caps = source.capabilities
-    if caps.can_generate_signed_urls and not caps.requires_proxy_download:
+    # Inline bytes always pass through us: a storage's signed URL would be
+    # served with the storage's headers (an attachment, or no sandbox at all).
+    if (disposition == "attachment" and caps.can_generate_signed_urls
+            and not caps.requires_proxy_download):
         url = await source.storage.download_url(file.path, SIGNED_URL_SECONDS)
         return Response.redirect(url, headers={"Cache-Control": "no-store"})
     if not isinstance(source.storage, OpenedReads):
-        status, headers, byte_range = _answer(request, file)
+        status, headers, byte_range = _answer(request, file, disposition)
         if byte_range is None:
             await _check_present(source, file)
             return _without_bytes(request, status, headers)
@@ -99,7 +109,7 @@ async def download_response(request, file: FileRow, source: Source, registry: Re
     opened = await source.storage.open_file(file.path)
     try:
         file = await _as_stored(registry, file, opened, on_changed)
-        status, headers, byte_range = _answer(request, file)
+        status, headers, byte_range = _answer(request, file, disposition)
         if byte_range is None:
             await opened.close()
             return _without_bytes(request, status, headers)
@@ -128,7 +138,8 @@ async def _as_stored(registry: Registry, file: FileRow, opened: OpenFile,
     return file
 
 
-def _answer(request, file: FileRow) -> tuple[int, dict, Optional[tuple[int, int]]]:
+def _answer(request, file: FileRow,
+            disposition: Disposition) -> tuple[int, dict, Optional[tuple[int, int]]]:
     """The status, the headers and the bytes (start, end) to send, or None for
     an answer without a body."""
     size = file.size or 0
@@ -139,7 +150,7 @@ def _answer(request, file: FileRow) -> tuple[int, dict, Optional[tuple[int, int]
         content_type = DEFAULT_CONTENT_TYPE
     headers = {
         "content-type": content_type,
-        "content-disposition": content_disposition(file.filename),
+        "content-disposition": content_disposition(file.filename, disposition),
         "x-content-type-options": "nosniff",
         "content-security-policy": "default-src 'none'; sandbox",
         "cache-control": "private, no-cache",

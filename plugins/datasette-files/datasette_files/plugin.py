@@ -29,6 +29,7 @@ from .views import (
     bulk, files, imports, instance_gate, listings, openapi, organise, pages, preferences,
     search_page, trash, trash_pages, uploads, zips)
 from .views import sources as sources_views
+from .views import inline
 from .views.cache_control import KeepCacheControl
 
 log = logging.getLogger("datasette_files")
@@ -244,6 +245,8 @@ def register_routes(datasette):
         (rf"^/-/files/{file_id}\.json$", api(files.file_json_view)),
         (rf"^/-/files/{file_id}/download$", api(files.download_view)),
         (rf"^/-/files/{file_id}/thumbnail$", api(files.thumbnail_view)),
+        (rf"^/-/files/{file_id}/-/media$", api(inline.media_view)),
+        (rf"^/-/files/{file_id}/-/image$", api(inline.image_view)),
         (rf"^/-/files/{file_id}/-/delete$", api(files.delete_view)),
         (rf"^/-/files/{file_id}/-/update$", api(files.update_view)),
         (rf"^/-/files/{file_id}/-/move$", api(organise.move_file_view)),

@@ -259,3 +259,27 @@ class FilesTable:
         rows = await self.db.execute(
             "SELECT source_slug, file_count FROM datasette_files_source_counts")
         return {row[0]: row[1] for row in rows}
+
+    async def beside_in_folder(self, file: FileRow, content_types: frozenset[str], limit: int,
+                               span: int) -> tuple[list[FileRow], list[FileRow]]:
+        """The files of ``content_types`` directly in ``file``'s folder just before
+        and just after it in the folder's default order (newest first): up to
+        ``limit`` on each side, nearest first, found among the ``span`` files on
+        each side. The (source_slug, folder) index ends in seq, so each side is
+        one seek and a walk of at most ``span`` entries, however big the folder."""
+        types = sorted(content_types)
+        params = {"source": file.source_slug, "folder": file.folder, "seq": file.seq,
+                  "span": span, "limit": limit, **{f"type{n}": t for n, t in enumerate(types)}}
+        in_types = ", ".join(f":type{n}" for n in range(len(types)))
+
+        async def side(newer: bool) -> list[FileRow]:
+            compare, direction = (">", "ASC") if newer else ("<", "DESC")
+            rows = await self.db.execute(
+                f"SELECT {FILE_COLUMNS} FROM datasette_files_files WHERE seq IN ("
+                "SELECT seq FROM datasette_files_files WHERE source_slug = :source "
+                f"AND folder = :folder AND seq {compare} :seq ORDER BY seq {direction} "
+                f"LIMIT :span) AND content_type IN ({in_types}) "
+                f"ORDER BY seq {direction} LIMIT :limit", params)
+            return [FileRow.from_sql(row) for row in rows]
+
+        return await side(True), await side(False)

@@ -5,13 +5,19 @@ from __future__ import annotations
 from typing import Awaitable, Callable, Optional
 
 from ..previews.choice import preview_kind
+from ..previews.image import image_preview
+from ..previews.media import media_preview
 from ..registry import FileRow
 from ..sources import Source
 
 # Each kind's context builder: (datasette, request, file, source) -> dict for
 # its template, _files_preview_{kind}.html. A kind without one gets {}.
 Builder = Callable[..., Awaitable[dict]]
-BUILDERS: dict[str, Builder] = {}
+BUILDERS: dict[str, Builder] = {
+    "audio": media_preview,
+    "video": media_preview,
+    "image": image_preview,
+}
 
 
 async def preview_context(datasette, request, file: FileRow, source: Source) -> dict:

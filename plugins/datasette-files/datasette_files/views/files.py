@@ -5,7 +5,7 @@ from __future__ import annotations
 from datasette import Response
 
 from ..base import UnsafePath
-from ..downloads import download_response
+from ..downloads import Disposition, download_response
 from ..errors import ApiError, Forbidden, NotFound
 from ..permissions import DELETE, EDIT
 from ..registry import FileRow
@@ -36,10 +36,17 @@ async def file_json_view(datasette, request):
 async def download_view(datasette, request):
     require_method(request, "GET", "HEAD")
     file, source = await file_for(datasette, request, request.url_vars["file_id"])
+    return await bytes_response(datasette, request, file, source)
+
+
+async def bytes_response(datasette, request, file: FileRow, source: Source,
+                         disposition: Disposition = "attachment"):
+    """The file's bytes (``download_response``), its storage's errors answered
+    as JSON naming the file."""
     plugin = state(datasette)
     try:
         return await download_response(request, file, source, plugin.registry,
-                                       plugin.hasher.wake.set)
+                                       plugin.hasher.wake.set, disposition)
     # As json_api would answer them, with messages that name the file.
     except FileNotFoundError:  # FileMissing, or a storage's own
         raise NotFound(f"The bytes of {file.id} are missing from storage")

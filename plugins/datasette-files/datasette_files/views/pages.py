@@ -11,6 +11,8 @@ from datasette.utils import await_me_maybe
 from ..organise import names
 from ..permissions import (
     BROWSE, DELETE, EDIT, MANAGE, UPLOAD, FileResource, allowed_on_source, allowed_sources_sql)
+from ..previews.choice import is_inline_image
+from ..previews.image import image_url
 from ..registry import FOLDER_SORTS, FileRow, FolderRow
 from ..state import state
 from ..thumbnails.icons import kind_of
@@ -36,7 +38,9 @@ def card(datasette, file: FileRow) -> dict:
     return {**file_json(datasette, file), "kind": kind_of(file.content_type),
             "thumbnail_src": versioned_thumbnail_url(datasette, file),
             "large_thumbnail_src": versioned_thumbnail_url(datasette, file, size=400),
-            "modified": moment_of_ns(file.modified_ns)}
+            "modified": moment_of_ns(file.modified_ns),
+            # Raster images open the lightbox at full size (lightbox.js).
+            "image_src": image_url(datasette, file) if is_inline_image(file) else None}
 
 
 async def browsable_sources(datasette, actor) -> list[dict]:

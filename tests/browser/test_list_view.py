@@ -95,7 +95,7 @@ def test_toggle_sort_and_remember_the_list_at_1280(browser, app_server, forty):
     assert page.locator("ul.df-grid").is_visible() and not page.locator("table.df-list").count()
     # A card reads its day, its local time and who uploaded it.
     meta = page.locator("li.df-card", has_text="Notes-00.txt").locator(".df-meta").inner_text()
-    assert meta.endswith(" · alice") and "UTC" not in meta, meta
+    assert meta.startswith("1 Byte · alice\n") and "UTC" not in meta, meta
     screenshot(page, "list-grid")
 
     page.get_by_role("group", name="View").get_by_role("link", name="List").click()

@@ -197,7 +197,7 @@ def test_grid_cards_show_the_time_and_the_uploader(server):
     # n=1: its mtime is its registration, 2 Mar 10:00 UTC; uploaded by bob.
     meta = re.sub(r"<[^>]+>", "", re.search(r'<span class="df-meta">(.*?)</span>\s*</li>',
                                             card, re.S).group(1))
-    assert meta == "1000 Bytes · 2 Mar 2026 10:00 UTC · bob", meta
+    assert meta == "1000 Bytes · bob 2 Mar 2026 10:00 UTC", meta
 
 
 def test_the_json_listing_keeps_its_own_sorts_and_a_bad_view_is_a_400(server):

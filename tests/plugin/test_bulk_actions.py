@@ -203,7 +203,7 @@ def test_a_bulk_move_of_many_files_keeps_every_file(team, tmp_path):
     """More files than one batch holds, mixed with files the actor may not move."""
     server, files = team
     with server.client(BOB) as bob:
-        mine = [api.upload(bob, "team", f"many{n}.txt", b"%d" % n) for n in range(120)]
+        mine = api.upload_many(bob, "team", [(f"many{n}.txt", b"%d" % n) for n in range(120)])
         asked = ids(mine) + ids(files["alice"])
         body = bob.post("/-/files/-/move", json={"ids": asked, "folder": "Done"}).json()
     assert [r["ok"] for r in body["results"]] == [True] * 120 + [False] * 3

@@ -83,7 +83,7 @@ def test_a_bulk_delete_does_not_trash_a_file_moved_meanwhile_where_it_may_not(
     server = deletes_in_team_only
     with server.client(ADMIN) as admin:
         targets = [api.upload(admin, "team", f"f{n}.txt", b"f") for n in range(10)]
-        filler = [api.upload(admin, "archive", f"g{n}.txt", b"g") for n in range(200)]
+        filler = api.upload_many(admin, "archive", [(f"g{n}.txt", b"g") for n in range(200)])
     # Files she may not delete: each is checked, and each check takes time.
     slow = ids(filler) + [f"df-missing{n}" for n in range(799)]
 
@@ -187,7 +187,7 @@ def test_a_name_taken_during_a_bulk_move_with_replace_is_a_conflict_not_a_refusa
     a 403 'You may not replace', which is not so: a 409, taken meanwhile."""
     server = owners_only
     with server.client(ADMIN) as admin:
-        filler = ids(api.upload(admin, "team", f"g{n}.txt", b"g") for n in range(200))
+        filler = ids(api.upload_many(admin, "team", [(f"g{n}.txt", b"g") for n in range(200)]))
     slow = [f"df-missing{n}" for n in range(799)]
     refusals = []
     for attempt in range(5):
@@ -250,8 +250,8 @@ def test_a_permanent_delete_racing_a_move_leaves_no_bytes_behind(make_server, tm
 
     for round_ in range(3):
         with server.client(ADMIN) as admin:
-            asked = ids(api.upload(admin, "team", f"r{round_}-{n}.txt", b"x" * 3000)
-                        for n in range(150))
+            asked = ids(api.upload_many(admin, "team", [
+                (f"r{round_}-{n}.txt", b"x" * 3000) for n in range(150)]))
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
             moving = pool.submit(post, "/-/files/-/move", {"ids": asked, "folder": "D"})
             deleting = pool.submit(post, "/-/files/-/delete",

@@ -234,6 +234,8 @@ EVERY_ROUTE = [
     ("HEAD", "/-/files/{id}/-/media", JSON),
     ("GET", "/-/files/{id}/-/image", JSON),
     ("HEAD", "/-/files/{id}/-/image", JSON),
+    ("GET", "/-/files/{id}/-/pdf-page/1", JSON),
+    ("HEAD", "/-/files/{id}/-/pdf-page/1", JSON),
     ("POST", "/-/files/{id}/-/delete", JSON),
     ("POST", "/-/files/{id}/-/update", JSON),
     ("POST", "/-/files/{id}/-/move", JSON),

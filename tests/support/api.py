@@ -155,3 +155,14 @@ def batch(client: httpx.Client, source: str, files: list[tuple[str, bytes]],
     body, content_type = multipart_body(files, fields)
     return client.post(f"/-/files/upload/{source}/-/batch", content=body,
                        headers={"Content-Type": content_type})
+
+
+def upload_many(client: httpx.Client, source: str, files: list[tuple[str, bytes]],
+                **fields) -> list[dict]:
+    """Register many files in one batch request (a test's filler: one request
+    instead of three per file); their file objects, in order."""
+    response = batch(client, source, files, **fields)
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert all(result["ok"] for result in results), results
+    return [result["file"] for result in results]

@@ -19,8 +19,8 @@ PACKAGE = "datasette_files"
 LAYERS = [
     ("plugin",),
     ("api", "views", "column_type"),
-    ("previews",),
     ("state",),
+    ("previews",),
     ("archives",),
     ("uploads", "downloads", "sync", "csv_import", "multipart"),
     ("organise",),

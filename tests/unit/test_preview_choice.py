@@ -14,7 +14,7 @@ def row(content_type: str, filename: str) -> FileRow:
 
 @pytest.mark.parametrize("content_type, filename, kind", [
     ("image/png", "a.png", "image"), ("IMAGE/JPEG; x=1", "a", "image"),
-    ("image/svg+xml", "a.svg", None), ("image/tiff", "a.tif", None),
+    ("image/svg+xml", "a.svg", "text"), ("image/tiff", "a.tif", None),
     # A name never makes bytes inline: only the registered type does.
     ("application/octet-stream", "a.png", None), ("application/octet-stream", "a.mp4", None),
     ("audio/mpeg", "a.mp3", "audio"), ("video/mp4", "a.mp4", "video"),

@@ -22,14 +22,15 @@ from .sources import load_sources, requested_secret_names
 from .state import PluginState, set_state, state
 from .clock import now_timestamp
 from .storage.filesystem import FilesystemStorage
+from .previews.pdf import PdfPages
+from .thumbnails.pdf import PdfThumbnailGenerator
 from .thumbnails.pillow import PillowThumbnailGenerator
 from .thumbnails.service import ThumbnailService
 from .uploads.leftovers import LeftoverSweeper
 from .views import (
-    bulk, files, imports, instance_gate, listings, openapi, organise, pages, preferences,
-    search_page, trash, trash_pages, uploads, zips)
+    bulk, files, imports, inline, instance_gate, listings, openapi, organise, pages, pdf_pages,
+    preferences, search_page, trash, trash_pages, uploads, zips)
 from .views import sources as sources_views
-from .views import inline
 from .views.cache_control import KeepCacheControl
 
 log = logging.getLogger("datasette_files")
@@ -54,7 +55,7 @@ def register_files_storage_types(datasette):
 @hookimpl(trylast=True)
 def register_thumbnail_generators(datasette):
     # Last: a plugin's generator for the same types is more particular, and is tried first.
-    return [PillowThumbnailGenerator()]
+    return [PillowThumbnailGenerator(), PdfThumbnailGenerator()]
 
 
 @hookimpl
@@ -133,9 +134,11 @@ def startup(datasette):
                                       timeout=settings.thumbnail_timeout_seconds)
         plugin = PluginState(config=config, settings=settings, sources=sources,
                              registry=registry, thumbnails=thumbnails,
-                             hasher=Hasher(registry, sources, thumbnails.enqueue_image,
+                             hasher=Hasher(registry, sources, thumbnails.enqueue_eager,
                                            settings.hash_retry_seconds),
-                             organiser=organiser)
+                             organiser=organiser,
+                             pdf_pages=PdfPages(registry, sources, thumbnails.slots,
+                                                timeout=settings.thumbnail_timeout_seconds))
         set_state(datasette, plugin)
         datasette.add_background_task(thumbnails.run_queue, name="datasette-files-thumbnails")
         datasette.add_background_task(plugin.hasher.run, name="datasette-files-hashing")
@@ -247,6 +250,7 @@ def register_routes(datasette):
         (rf"^/-/files/{file_id}/thumbnail$", api(files.thumbnail_view)),
         (rf"^/-/files/{file_id}/-/media$", api(inline.media_view)),
         (rf"^/-/files/{file_id}/-/image$", api(inline.image_view)),
+        (rf"^/-/files/{file_id}/-/pdf-page/(?P<page>[^/]+)$", api(pdf_pages.pdf_page_view)),
         (rf"^/-/files/{file_id}/-/delete$", api(files.delete_view)),
         (rf"^/-/files/{file_id}/-/update$", api(files.update_view)),
         (rf"^/-/files/{file_id}/-/move$", api(organise.move_file_view)),

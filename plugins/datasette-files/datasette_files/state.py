@@ -12,6 +12,8 @@ from .csv_import.job import RUNNING_IMPORTS
 from .hashing import Hasher
 from .organise.service import Organiser
 from .permissions import InstanceVerdicts
+from .previews.pdf import PdfPages
+from .previews.text import TextPreviews
 from .registry import Registry
 from .settings import Settings
 from .sources import Sources
@@ -45,6 +47,8 @@ class PluginState:
     thumbnails: ThumbnailService
     hasher: Hasher
     organiser: Organiser
+    # The PDF viewer's page images (None only in states made without it).
+    pdf_pages: Optional[PdfPages] = None
     uploads: UploadSessions = field(default_factory=UploadSessions)
     syncs: SyncStatuses = field(default_factory=SyncStatuses)
     jobs: BackgroundJobs = field(default_factory=BackgroundJobs)
@@ -54,6 +58,8 @@ class PluginState:
         default_factory=lambda: asyncio.Semaphore(RUNNING_IMPORTS))
     # The zip downloads being sent, bounded.
     archives: ArchiveSlots = field(default_factory=ArchiveSlots)
+    # Text, JSON, Markdown and CSV previews: their renders and cache.
+    text_previews: TextPreviews = field(default_factory=TextPreviews)
     # The OpenAPI description as served, made on its first request.
     openapi_json: Optional[str] = None
 

@@ -55,6 +55,8 @@ def preview_kind(file: FileRow) -> Optional[str]:
         return "markdown"
     if content_type in JSON_TYPES or extension == "json":
         return "json"
+    if content_type == "image/svg+xml" or extension == "svg":
+        return "text"  # its source, escaped: never drawn (it can carry script)
     if kind_of(content_type, file.filename) == "text":
         return "text"
     return None

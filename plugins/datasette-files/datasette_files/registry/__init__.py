@@ -13,6 +13,7 @@ from typing import Iterable, Optional
 from .files import FOLDER_SORTS, LISTING_SORTS, AllowedSQL, FilesTable
 from .folders import FoldersTable, FolderRow
 from .imports import ImportsTable
+from .pdf_pages import PdfPagesTable, StoredPdfOutline, StoredPdfPage
 from .preferences import PreferencesTable
 from .rows import FileRow, ImportJob, StoredThumbnail, UploadRow
 from .schema import apply_migrations
@@ -28,7 +29,7 @@ from .writes import BatchedWrites, FileToStore
 __all__ = [
     "AddedFile", "AllowedSQL", "FOLDER_SORTS", "FileRow", "FolderRow", "TrashItem", "FileToStore", "ImportJob", "InvalidCursor",
     "InvalidQuery", "KnownFile", "LISTING_SORTS", "Registry", "SEARCH_SORTS", "SearchFilters", "SearchPage",
-    "SearchTimedOut", "StoredThumbnail", "UploadRow",
+    "SearchTimedOut", "StoredPdfOutline", "StoredPdfPage", "StoredThumbnail", "UploadRow",
 ]
 
 
@@ -44,6 +45,7 @@ class Registry:
         self.synced = SyncedFiles(db)
         self.uploads = UploadsTable(db, self.batched_writes)
         self.thumbnails = ThumbnailsTable(db)
+        self.pdf_pages = PdfPagesTable(db)
         self.imports = ImportsTable(db)
         self.folders = FoldersTable(db)
         self.trash = TrashTable(db)

@@ -460,6 +460,37 @@ PAGE_COUNTS = f"""
             ON datasette_files_files (source_slug, folder, content_type);
 """
 
+# The PDF viewer's cache (registry/pdf_pages.py), keyed by the bytes, not the file.
+PDF_PAGES = """
+        CREATE TABLE datasette_files_pdf_outlines (
+            content_hash TEXT NOT NULL,
+            renderer TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            page_count INTEGER,
+            page_sizes TEXT,
+            error TEXT,
+            PRIMARY KEY (content_hash, renderer)
+        );
+        CREATE INDEX datasette_files_pdf_outlines_created
+            ON datasette_files_pdf_outlines (created_at);
+        CREATE TABLE datasette_files_pdf_pages (
+            content_hash TEXT NOT NULL,
+            renderer TEXT NOT NULL,
+            page INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            content_type TEXT,
+            width INTEGER,
+            height INTEGER,
+            error TEXT,
+            bytes INTEGER NOT NULL DEFAULT 0,
+            image BLOB,
+            PRIMARY KEY (content_hash, renderer, page)
+        );
+        -- Covers the eviction's running total: the images are never read for it.
+        CREATE INDEX datasette_files_pdf_pages_created
+            ON datasette_files_pdf_pages (created_at, bytes);
+"""
+
 # The list view: its columns "modified" and "uploader" sort a folder's files
 # through an index each, as the other listing sorts do (ties in seq order, the
 # rowid every index ends in); and each actor's choices of the pages (Grid or
@@ -496,7 +527,8 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("010_folder_ancestors", insert_missing_ancestors),
     ("011_search_indexes", SEARCH_INDEXES),
     ("012_page_counts", PAGE_COUNTS),
-    ("013_list_view", LIST_VIEW),
+    ("013_pdf_pages", PDF_PAGES),
+    ("014_list_view", LIST_VIEW),
 ]
 
 

@@ -17,7 +17,8 @@ from ..base import ThumbnailGenerator
 from ..clock import now_timestamp
 from ..registry import FileRow, Registry, StoredThumbnail
 from ..sources import Sources
-from .worker import ThumbnailFailed, WorkerStopped, generate_isolated
+from .pdf import is_pdf
+from .worker import ThumbnailFailed, WorkerSlots, WorkerStopped, generate_isolated
 
 log = logging.getLogger("datasette_files")
 
@@ -25,7 +26,6 @@ SIZES = (200, 400)
 DEFAULT_SIZE = 200
 # Files larger than this are not handed to any generator.
 MAX_INPUT_BYTES = 50 * 1024 * 1024
-CONCURRENT_JOBS = 2
 
 
 @dataclass
@@ -40,13 +40,15 @@ class ThumbnailService:
     """Finds, generates and records thumbnails with the registered generators."""
 
     def __init__(self, registry: Registry, sources: Sources,
-                 generators: list[ThumbnailGenerator], timeout: float):
+                 generators: list[ThumbnailGenerator], timeout: float,
+                 slots: Optional[WorkerSlots] = None):
         self.registry = registry
         self.sources = sources
         self.generators = generators
         self.timeout = timeout
         self.queue: asyncio.Queue = asyncio.Queue()
-        self._jobs = asyncio.Semaphore(CONCURRENT_JOBS)
+        # The workers, shared with the PDF viewer's renders.
+        self.slots = slots or WorkerSlots()
         self._locks: dict[tuple[str, int], asyncio.Lock] = {}
         # Names the generators' output: part of every thumbnail's version.
         self._generators_version = "|".join(
@@ -65,9 +67,11 @@ class ThumbnailService:
         """Generate this file's thumbnail soon, in the background."""
         self.queue.put_nowait(file)
 
-    def enqueue_image(self, file: FileRow) -> None:
-        """Generate an image's thumbnail soon; other types are drawn on request."""
-        if (file.content_type or "").startswith("image/"):
+    def enqueue_eager(self, file: FileRow) -> None:
+        """Generate the thumbnail of an image or a PDF soon (what a listing
+        shows most); other types are drawn on request."""
+        if (file.content_type or "").startswith("image/") or is_pdf(file.content_type,
+                                                                     file.filename):
             self.enqueue(file)
 
     async def run_queue(self, datasette=None) -> None:
@@ -125,7 +129,7 @@ class ThumbnailService:
                     await self._record(file, size, generator, error="file too large")
                     return None
             try:
-                async with self._jobs:
+                async with self.slots.worker():
                     result = await generate_isolated(
                         generator, content, file.content_type, file.filename, size, size,
                         timeout=self.timeout)

@@ -21,13 +21,15 @@ def keep_cache_control(response, value: str):
 
 class KeepCacheControl:
     """ASGI middleware: a response marked by ``keep_cache_control`` leaves with
-    that Cache-Control, and without the mark. Only thumbnail paths are looked at."""
+    that Cache-Control, and without the mark. Only thumbnail and PDF page
+    paths are looked at."""
 
     def __init__(self, app):
         self.app = app
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or not scope["path"].endswith("/thumbnail"):
+        if scope["type"] != "http" or not (scope["path"].endswith("/thumbnail")
+                                           or "/-/pdf-page/" in scope["path"]):
             return await self.app(scope, receive, send)
 
         async def send_kept(message):

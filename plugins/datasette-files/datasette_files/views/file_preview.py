@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Awaitable, Callable, Optional
 
 from ..previews.choice import preview_kind
-from ..previews.image import image_preview
-from ..previews.media import media_preview
+from .image_preview import image_preview
+from .media_preview import media_preview
 from ..registry import FileRow
 from ..sources import Source
+from .pdf_pages import pdf_preview
+from .text_preview import TEXT_BUILDERS
 
 # Each kind's context builder: (datasette, request, file, source) -> dict for
 # its template, _files_preview_{kind}.html. A kind without one gets {}.
@@ -17,6 +19,8 @@ BUILDERS: dict[str, Builder] = {
     "audio": media_preview,
     "video": media_preview,
     "image": image_preview,
+    "pdf": pdf_preview,
+    **TEXT_BUILDERS,
 }
 
 

@@ -12,7 +12,6 @@ from ..organise import names
 from ..permissions import (
     BROWSE, DELETE, EDIT, MANAGE, UPLOAD, FileResource, allowed_on_source, allowed_sources_sql)
 from ..previews.choice import is_inline_image
-from ..previews.image import image_url
 from ..registry import FOLDER_SORTS, FileRow, FolderRow
 from ..state import state
 from ..thumbnails.icons import kind_of
@@ -21,6 +20,7 @@ from .bulk_bar import bulk_actions, move_targets
 from .common import browsable_file, html_page, render, render_html
 from .file_json import file_json, versioned_thumbnail_url
 from .file_preview import preview_context
+from .image_preview import image_url
 from .list_view import (
     chosen_view, default_order, list_columns, listing_url, moment_of_ns, moment_of_timestamp,
     sort_links, view_links)

@@ -136,7 +136,7 @@ async def batch_view(datasette, request):
     for item in items:
         if item.file is not None:
             # Not every file, as a PUT's: other kinds' are drawn when first asked for.
-            plugin.thumbnails.enqueue_image(item.file)
+            plugin.thumbnails.enqueue_eager(item.file)
     results = [_item_json(datasette, item) for item in items]
     return Response.json({
         "ok": all(result["ok"] for result in results),

@@ -40,9 +40,28 @@ class Hostile(ThumbnailGenerator):
             time.sleep(0.01)
 
 
+class StampedPdf(ThumbnailGenerator):
+    """A plugin's generator for some PDFs: tried before the built-in one, it
+    draws "*.stamped.pdf" as a 30 x 10 PNG and declines "*.declined.pdf"."""
+
+    name = "stamped-pdf"
+
+    async def can_generate(self, content_type, filename):
+        return filename.endswith((".stamped.pdf", ".declined.pdf"))
+
+    async def generate(self, file_bytes, content_type, filename, max_width=200, max_height=200):
+        from PIL import Image
+
+        if filename.endswith(".declined.pdf"):
+            return None
+        out = io.BytesIO()
+        Image.new("RGB", (30, 10), "green").save(out, "PNG")
+        return ThumbnailResult(out.getvalue(), "image/png", 30, 10)
+
+
 @hookimpl
 def register_thumbnail_generators(datasette):
-    return [TextPreview(), Hostile()]
+    return [TextPreview(), Hostile(), StampedPdf()]
 
 
 @hookimpl

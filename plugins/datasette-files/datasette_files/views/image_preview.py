@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..registry import FileRow
 from ..sources import Source
 from ..state import state
-from .choice import INLINE_IMAGE_TYPES
+from ..previews.choice import INLINE_IMAGE_TYPES
 
 # The lightbox steps through this many images on each side of the file, found
 # among this many files on each side (one index walk each, whatever the folder).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..registry import FileRow
 from ..sources import Source
-from .choice import media_type
+from ..previews.choice import media_type
 
 
 async def media_preview(datasette, request, file: FileRow, source: Source) -> dict:

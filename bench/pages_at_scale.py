@@ -28,7 +28,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE.parent / "plugins" / "datasette-files"))
 
-from datasette_files.registry.files import LISTING_SORTS  # noqa: E402
+from datasette_files.registry.files import FOLDER_SORTS  # noqa: E402
 from datasette_files.registry.folders import insert_missing_ancestors  # noqa: E402
 from datasette_files.registry.schema import apply_migrations  # noqa: E402
 from datasette_files.views.params import NUMERIC_SORTS, encode_listing_cursor  # noqa: E402
@@ -37,7 +37,7 @@ from support.server import DatasetteServer  # noqa: E402
 
 ADMIN = {"id": "a", "roles": ["admin"]}
 MEMBER = {"id": "m", "roles": ["member"]}
-SORTS = ("date", "name", "size", "type")
+SORTS = tuple(FOLDER_SORTS)  # date, name, size, type, modified, uploader
 
 EXTENSIONS = [
     ("jpg", "image/jpeg", 30), ("png", "image/png", 10), ("pdf", "application/pdf", 15),
@@ -115,11 +115,11 @@ def middle_cursors(db: Path, source: str, root_pages: int) -> dict[str, str]:
     conn = sqlite3.connect(db)
     cursors = {}
     try:
-        for sort, column in LISTING_SORTS.items():
+        for sort, order in FOLDER_SORTS.items():
             direction = "DESC" if sort in NUMERIC_SORTS else "ASC"
             value, seq = conn.execute(
-                f"SELECT {column.partition(' ')[0]}, seq FROM datasette_files_files "
-                f"WHERE source_slug = ? AND folder = '' ORDER BY {column} {direction}, "
+                f"SELECT {order.value}, seq FROM datasette_files_files "
+                f"WHERE source_slug = ? AND folder = '' ORDER BY {order.order_sql} {direction}, "
                 f"seq {direction} LIMIT 1 OFFSET ?", [source, (root_pages // 2) * 50 - 1]
             ).fetchone()
             cursors[sort] = encode_listing_cursor(value, seq)

@@ -30,7 +30,7 @@ from .thumbnails.service import ThumbnailService
 from .uploads.leftovers import LeftoverSweeper
 from .views import (
     bulk, files, imports, inline, instance_gate, listings, openapi, organise, pages, pdf_pages,
-    search_page, trash, trash_pages, uploads, zips)
+    preferences, search_page, trash, trash_pages, uploads, zips)
 from .views import sources as sources_views
 from .views.cache_control import KeepCacheControl
 
@@ -239,6 +239,7 @@ def register_routes(datasette):
         (r"^/-/files/-/move$", api(bulk.bulk_move_view)),
         # Before the {file_id} routes, whose [^/]+ would take "-" for an id.
         (r"^/-/files/-/zip$", api(zips.zip_view)),
+        (r"^/-/files/-/preferences$", api(preferences.preferences_view)),
         (r"^/-/files/batch\.json$", api(listings.batch_view)),
         (r"^/-/files/sources\.json$", api(listings.sources_view)),
         (upload + r"prepare$", api(uploads.prepare_view)),

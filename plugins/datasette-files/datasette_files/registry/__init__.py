@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
-from .files import LISTING_SORTS, AllowedSQL, FilesTable
+from .files import FOLDER_SORTS, LISTING_SORTS, AllowedSQL, FilesTable
 from .folders import FoldersTable, FolderRow
 from .imports import ImportsTable
 from .pdf_pages import PdfPagesTable, StoredPdfOutline, StoredPdfPage
+from .preferences import PreferencesTable
 from .rows import FileRow, ImportJob, StoredThumbnail, UploadRow
 from .schema import apply_migrations
 from .search import SORTS as SEARCH_SORTS
@@ -26,7 +27,7 @@ from .uploads import UploadsTable
 from .writes import BatchedWrites, FileToStore
 
 __all__ = [
-    "AddedFile", "AllowedSQL", "FileRow", "FolderRow", "TrashItem", "FileToStore", "ImportJob", "InvalidCursor",
+    "AddedFile", "AllowedSQL", "FOLDER_SORTS", "FileRow", "FolderRow", "TrashItem", "FileToStore", "ImportJob", "InvalidCursor",
     "InvalidQuery", "KnownFile", "LISTING_SORTS", "Registry", "SEARCH_SORTS", "SearchFilters", "SearchPage",
     "SearchTimedOut", "StoredPdfOutline", "StoredPdfPage", "StoredThumbnail", "UploadRow",
 ]
@@ -49,6 +50,7 @@ class Registry:
         self.folders = FoldersTable(db)
         self.trash = TrashTable(db)
         self.journal = JournalTable(db)
+        self.preferences = PreferencesTable(db)
 
     async def migrate(self) -> list[str]:
         """Bring the schema up to date; the names of the migrations applied."""

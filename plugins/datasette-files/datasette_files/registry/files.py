@@ -11,12 +11,39 @@ from .placing import FILE_NAMED_SQL, Placement, place_new_file
 from .rows import FILE_COLUMNS, FileRow, insert_file
 from .writes import BatchedWrites, FileToStore
 
-# Listing sorts: the name a page uses, and the indexed column it orders by.
+@dataclass(frozen=True)
+class ListingSort:
+    """A listing's order: the SQL of the value it sorts by (as its indexes
+    have it), that value's collation, and whether it can be NULL (NULLs come
+    first going up, last going down, as SQLite orders them)."""
+
+    value: str
+    collation: str = ""
+    nullable: bool = False
+
+    @property
+    def order_sql(self) -> str:
+        return f"{self.value} {self.collation}".rstrip()
+
+
+# When a file's bytes were last modified, in nanoseconds: their mtime once
+# seen in storage, else the file's registration (as Last-Modified says).
+MODIFIED_NS_SQL = "coalesce(mtime_ns, unixepoch(created_at) * 1000000000)"
+
+# Listing sorts, each indexed both over a whole source (source_slug, value,
+# seq) and within one folder (source_slug, folder, value[, seq as rowid]).
 LISTING_SORTS = {
-    "date": "seq",
-    "name": "filename COLLATE NOCASE",
-    "size": "size",
-    "type": "content_type",
+    "date": ListingSort("seq"),
+    "name": ListingSort("filename", "COLLATE NOCASE"),
+    "size": ListingSort("size", nullable=True),
+    "type": ListingSort("content_type", nullable=True),
+}
+# And the sorts indexed within one folder only (a folder's page; the list
+# view's columns), so each costs the write path one index, not two.
+FOLDER_SORTS = {
+    **LISTING_SORTS,
+    "modified": ListingSort(MODIFIED_NS_SQL),
+    "uploader": ListingSort("uploaded_by", nullable=True),
 }
 
 
@@ -127,32 +154,56 @@ class FilesTable:
         only_folder: Optional[str] = None,
     ) -> list[FileRow]:
         """One page of a source's files in the order of ``sort`` (a LISTING_SORTS
-        key): from ``offset``, or after the ``(value, seq)`` of a previous page;
-        within ``folder`` and below, or directly in ``only_folder``."""
-        column = LISTING_SORTS[sort]
-        direction = "DESC" if descending else "ASC"
+        key, or a FOLDER_SORTS one with ``only_folder``): from ``offset``, or
+        after the ``(value, seq)`` of a previous page; within ``folder`` and
+        below, or directly in ``only_folder``."""
+        if sort not in (FOLDER_SORTS if only_folder is not None else LISTING_SORTS):
+            raise ValueError(f"No index lists a whole source by {sort!r}")
+        order = FOLDER_SORTS[sort]
         where = ["source_slug = :source"]
-        params = {"source": source, "limit": limit, "offset": offset}
+        params = {"source": source, "offset": offset}
         if folder:
             where.append(in_folder_sql())
             params.update(in_folder_params(folder))
         if only_folder is not None:
             where.append("folder = :only_folder")
             params["only_folder"] = only_folder
-        if after is not None:
+        if after is None:
+            return await self._page(where, params, order, descending, limit)
+        # A keyset page: the rest of the cursor's run (NULL values or not),
+        # then, if the page is not full, the other run from its start. (A row
+        # value compared with NULL is NULL: one condition cannot cross them.)
+        value, seq = after
+        if value is None and not order.nullable:
+            return []  # a crafted cursor: no file has a NULL here
+        params.update(after_value=value, after_seq=seq)
+        beyond = "<" if descending else ">"
+        if value is None:
+            first = [f"{order.value} IS NULL", f"seq {beyond} :after_seq"]
+        else:
             # The collation on the value, not the column: only so does SQLite
             # seek the index to the cursor instead of scanning up to it.
-            bare, _, collation = column.partition(" ")
-            where.append(f"({bare}, seq) {'<' if descending else '>'} "
-                         f"(:after_value {collation}, :after_seq)")
-            params.update(after_value=after[0], after_seq=after[1])
-        order = f"ORDER BY {column} {direction}, seq {direction}"
+            first = [f"({order.value}, seq) {beyond} "
+                     f"(:after_value {order.collation}, :after_seq)"]
+        rows = await self._page(where + first, params, order, descending, limit)
+        nulls_follow = descending and value is not None
+        non_nulls_follow = not descending and value is None
+        if order.nullable and len(rows) < limit and (nulls_follow or non_nulls_follow):
+            other = f"{order.value} IS {'' if nulls_follow else 'NOT '}NULL"
+            rows += await self._page(where + [other], params, order, descending,
+                                     limit - len(rows))
+        return rows
+
+    async def _page(self, where: list[str], params: dict, order: ListingSort,
+                    descending: bool, limit: int) -> list[FileRow]:
+        direction = "DESC" if descending else "ASC"
+        order_by = f"ORDER BY {order.order_sql} {direction}, seq {direction}"
         # The page's rows are found in an index alone, then read: an OFFSET of
         # 100,000 then steps over index entries, not over table rows.
         rows = await self.db.execute(
             f"SELECT {FILE_COLUMNS} FROM datasette_files_files WHERE seq IN ("
             f"SELECT seq FROM datasette_files_files WHERE {' AND '.join(where)} "
-            f"{order} LIMIT :limit OFFSET :offset) {order}", params)
+            f"{order_by} LIMIT :limit OFFSET :offset) {order_by}", {**params, "limit": limit})
         return [FileRow.from_sql(row) for row in rows]
 
     async def tree_page(self, source: str, folder: str, allowed: AllowedSQL, limit: int,

@@ -6,6 +6,8 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Optional
 
+from ..clock import parse_timestamp
+
 
 @dataclass
 class FileRow:
@@ -38,6 +40,15 @@ class FileRow:
         if self.content_hash:
             return "hashed"
         return "failed" if self.hash_failures else "pending"
+
+    @property
+    def modified_ns(self) -> int:
+        """When the bytes were last modified, in nanoseconds since the epoch:
+        their mtime once seen in storage, else the registration (the value
+        files.MODIFIED_NS_SQL sorts by)."""
+        if self.mtime_ns is not None:
+            return self.mtime_ns
+        return int(parse_timestamp(self.created_at).timestamp()) * 1_000_000_000
 
     @classmethod
     def from_sql(cls, row) -> "FileRow":

@@ -491,6 +491,26 @@ PDF_PAGES = """
             ON datasette_files_pdf_pages (created_at, bytes);
 """
 
+# The list view: its columns "modified" and "uploader" sort a folder's files
+# through an index each, as the other listing sorts do (ties in seq order, the
+# rowid every index ends in); and each actor's choices of the pages (Grid or
+# List), so they follow the actor to another browser. (The modified index
+# is on files.MODIFIED_NS_SQL as written there: the planner matches its text.)
+LIST_VIEW = """
+        CREATE INDEX datasette_files_files_folder_modified
+            ON datasette_files_files
+            (source_slug, folder, coalesce(mtime_ns, unixepoch(created_at) * 1000000000));
+        CREATE INDEX datasette_files_files_folder_uploader
+            ON datasette_files_files (source_slug, folder, uploaded_by);
+        CREATE TABLE datasette_files_preferences (
+            actor_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            value TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (actor_id, name)
+        );
+"""
+
 # A migration is SQL statements, or a function of the connection for data changes.
 Migration = Union[str, Callable[[sqlite3.Connection], None]]
 
@@ -508,6 +528,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("011_search_indexes", SEARCH_INDEXES),
     ("012_page_counts", PAGE_COUNTS),
     ("013_pdf_pages", PDF_PAGES),
+    ("014_list_view", LIST_VIEW),
 ]
 
 

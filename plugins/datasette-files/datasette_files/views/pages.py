@@ -12,8 +12,7 @@ from ..organise import names
 from ..permissions import (
     BROWSE, DELETE, EDIT, MANAGE, UPLOAD, FileResource, allowed_on_source, allowed_sources_sql)
 from ..previews.choice import is_inline_image
-from .image_preview import image_url
-from ..registry import LISTING_SORTS, FileRow, FolderRow
+from ..registry import FOLDER_SORTS, FileRow, FolderRow
 from ..state import state
 from ..thumbnails.icons import kind_of
 from ..uploads import chunk_size_for
@@ -21,6 +20,10 @@ from .bulk_bar import bulk_actions, move_targets
 from .common import browsable_file, html_page, render, render_html
 from .file_json import file_json, versioned_thumbnail_url
 from .file_preview import preview_context
+from .image_preview import image_url
+from .list_view import (
+    chosen_view, default_order, list_columns, listing_url, moment_of_ns, moment_of_timestamp,
+    sort_links, view_links)
 from .params import (
     NUMERIC_SORTS, choice_param, decode_listing_cursor, listing_cursor, number_param)
 from .trash_pages import may_see_trash, trashed_file_page
@@ -35,6 +38,7 @@ def card(datasette, file: FileRow) -> dict:
     return {**file_json(datasette, file), "kind": kind_of(file.content_type),
             "thumbnail_src": versioned_thumbnail_url(datasette, file),
             "large_thumbnail_src": versioned_thumbnail_url(datasette, file, size=400),
+            "modified": moment_of_ns(file.modified_ns),
             # Raster images open the lightbox at full size (lightbox.js).
             "image_src": image_url(datasette, file) if is_inline_image(file) else None}
 
@@ -91,10 +95,10 @@ async def _source_or_error(datasette, request, action: str):
 @html_page
 async def source_page(datasette, request):
     plugin, source = await _source_or_error(datasette, request, BROWSE)
-    sort = choice_param(request.args, "sort", list(LISTING_SORTS), "date")
-    order = choice_param(request.args, "order", ("asc", "desc"),
-                         "desc" if sort in NUMERIC_SORTS else "asc")
+    sort = choice_param(request.args, "sort", list(FOLDER_SORTS), "date")
+    order = choice_param(request.args, "order", ("asc", "desc"), default_order(sort))
     descending = order == "desc"
+    view = await chosen_view(datasette, request)
     folder = names.folder_path(request.args.get("folder"))
     here = await plugin.registry.folders.get(source.slug, folder)
     if here is None:
@@ -109,7 +113,10 @@ async def source_page(datasette, request):
         if page_number == 1 else []
     can_upload = source.capabilities.can_upload and await allowed_on_source(
         datasette, request.actor, UPLOAD, source.slug)
-    link = {"sort": sort, "order": order, **({"folder": folder} if folder else {})}
+    # Links keep the sort, the folder, and a view asked for in the URL (without
+    # one, each page shows the actor's saved view).
+    link = {"sort": sort, "order": order, **({"folder": folder} if folder else {}),
+            **({"view": view} if request.args.get("view") else {})}
     return await render(datasette, request, "files_source.html", {
         "source": source,
         "files": [card(datasette, file) for file in rows],
@@ -121,8 +128,12 @@ async def source_page(datasette, request):
         else await plugin.registry.files.count_in_source(source.slug),
         "folder_count": here.folder_count,
         "sort": sort,
-        "order": "desc" if descending else "asc",
-        "sorts": list(LISTING_SORTS),
+        "order": order,
+        "sort_links": sort_links(link, FOLDER_SORTS, sort, order),
+        "view": view,
+        "view_links": view_links(link, view),
+        "list_columns": list_columns(link, sort, order),
+        "preferences_url": datasette.urls.path("/-/files/-/preferences"),
         "page": page_number,
         "pages": pages,
         # Next and previous carry a cursor (found through an index however
@@ -173,7 +184,7 @@ def _page_url(link: dict, page: int, direction: str, file: FileRow, sort: str) -
     """A link to ``page``, the one just before or after ``file`` (the first page
     needs no cursor)."""
     cursor = {direction: listing_cursor(file, sort)} if page > 1 else {}
-    return "?" + urllib.parse.urlencode({**link, "page": page, **cursor})
+    return listing_url(link, page=page, **cursor)
 
 
 def folder_url(datasette, slug: str, path: str) -> str:
@@ -185,13 +196,14 @@ def folder_url(datasette, slug: str, path: str) -> str:
 def folder_card(datasette, folder: FolderRow) -> dict:
     """What a listing shows of a folder."""
     return {"name": folder.name, "path": folder.path, "created_at": folder.created_at,
+            "created": moment_of_timestamp(folder.created_at),
             "file_count": folder.file_count, "folder_count": folder.folder_count,
             "url": folder_url(datasette, folder.source_slug, folder.path)}
 
 
 def _sorted_folders(folders: list[FolderRow], sort: str, descending: bool) -> list[FolderRow]:
-    # Folders have no size or type: those sorts list them by name.
-    if sort == "date":
+    # Folders have no size, type or uploader: those sorts list them by name.
+    if sort in ("date", "modified"):
         return sorted(folders, key=lambda f: f.created_at or "", reverse=descending)
     return sorted(folders, key=lambda f: f.name.casefold(),
                   reverse=descending and sort == "name")

@@ -18,7 +18,7 @@ MAX_CURSOR_CHARS = 2048
 INVALID_CURSOR = "Invalid cursor: use the 'next' value of a previous page"
 # The listing sorts whose values (and so cursors) are whole numbers; these
 # list the largest first unless asked otherwise.
-NUMERIC_SORTS = ("date", "size")
+NUMERIC_SORTS = ("date", "size", "modified")
 
 
 def number_param(args, name: str, default: int, minimum: int = 1,
@@ -50,7 +50,8 @@ def encode_listing_cursor(value, seq: int) -> str:
 def listing_cursor(file, sort: str) -> str:
     """A source listing's cursor at ``file`` (a FileRow) in the order of ``sort``."""
     value = {"date": file.seq, "name": file.filename, "size": file.size,
-             "type": file.content_type}[sort]
+             "type": file.content_type, "modified": file.modified_ns,
+             "uploader": file.uploaded_by}[sort]
     return encode_listing_cursor(value, file.seq)
 
 

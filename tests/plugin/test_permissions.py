@@ -211,6 +211,8 @@ EVERY_ROUTE = [
     ("GET", "/-/files/openapi.json", JSON),
     ("GET", "/-/files/search.json?q=x", JSON),
     ("GET", "/-/files/batch.json?id={id}", JSON),
+    ("GET", "/-/files/-/preferences", JSON),
+    ("POST", "/-/files/-/preferences", JSON),
     ("POST", "/-/files/-/delete", JSON),
     ("POST", "/-/files/-/move", JSON),
     ("GET", "/-/files/-/zip?id={id}", JSON),

@@ -120,6 +120,29 @@ async def download_response(request, file: FileRow, source: Source, registry: Re
     return StreamingResponse(status, headers, body)
 
 
+async def read_as_registered(registry: Registry, file: FileRow, source: Source, limit: int,
+                             on_changed: Callable[[], None]) -> tuple[FileRow, bytes]:
+    """Up to ``limit`` bytes of ``file`` as stored now, and the file as those
+    bytes are: bytes that changed since they were registered are registered
+    anew (as a download does), so the file returned has no ``content_hash``
+    and nothing made from them is kept under the old bytes' hash, which other
+    files share. A storage that cannot say what it opened is read as it is."""
+    if not isinstance(source.storage, OpenedReads):
+        return file, await source.storage.read_bytes(file.path, limit)
+    opened = await source.storage.open_file(file.path)
+    try:
+        file = await _as_stored(registry, file, opened, on_changed)
+        if limit <= 0 or opened.size == 0:
+            await opened.close()
+            return file, b""
+        chunks = [chunk async for chunk in
+                  opened.stream_range(0, min(limit, opened.size) - 1)]
+    except BaseException:
+        await opened.close()
+        raise
+    return file, b"".join(chunks)
+
+
 async def _as_stored(registry: Registry, file: FileRow, opened: OpenFile,
                      on_changed: Callable[[], None]) -> FileRow:
     """``file`` as the bytes just opened are: registered anew if they changed."""
@@ -233,15 +256,22 @@ def _requested_range(request, etag: str, size: int):
     if first == "" and last == "":
         return None
     if first == "":
-        suffix = int(last)
+        suffix = _position(last)
         if suffix == 0 or size == 0:
             return "unsatisfiable"
         return max(size - suffix, 0), size - 1
-    start = int(first)
-    end = size - 1 if last == "" else min(int(last), size - 1)
-    if start >= size or (last != "" and int(last) < start):
+    start = _position(first)
+    end = size - 1 if last == "" else min(_position(last), size - 1)
+    if start >= size or (last != "" and _position(last) < start):
         return "unsatisfiable"
     return start, end
+
+
+def _position(digits: str) -> int:
+    """A byte position from the header's digits; one past any file for more
+    digits than int() converts (it refuses 4,300) or than any size has."""
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) <= 19 else 10**19
 
 
 async def _opened(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

@@ -133,13 +133,13 @@ def startup(datasette):
         await organiser.recover()
         thumbnails = ThumbnailService(registry, sources, await _thumbnail_generators(datasette),
                                       timeout=settings.thumbnail_timeout_seconds)
+        hasher = Hasher(registry, sources, thumbnails.enqueue_eager, settings.hash_retry_seconds)
         plugin = PluginState(config=config, settings=settings, sources=sources,
-                             registry=registry, thumbnails=thumbnails,
-                             hasher=Hasher(registry, sources, thumbnails.enqueue_eager,
-                                           settings.hash_retry_seconds),
+                             registry=registry, thumbnails=thumbnails, hasher=hasher,
                              organiser=organiser,
                              pdf_pages=PdfPages(registry, sources, thumbnails.slots,
-                                                timeout=settings.thumbnail_timeout_seconds),
+                                                timeout=settings.thumbnail_timeout_seconds,
+                                                on_changed=hasher.wake.set),
                              text_previews=TextPreviews(thumbnails.slots))
         set_state(datasette, plugin)
         datasette.add_background_task(thumbnails.run_queue, name="datasette-files-thumbnails")

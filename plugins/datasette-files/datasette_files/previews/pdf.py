@@ -14,9 +14,10 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from typing import AsyncIterator, Optional
+from typing import AsyncIterator, Callable, Optional
 
 from ..clock import now_timestamp
+from ..downloads import read_as_registered
 from ..errors import ApiError, NotFound
 from ..registry import FileRow, Registry, StoredPdfOutline, StoredPdfPage
 from ..sources import Sources
@@ -47,13 +48,25 @@ class PdfPages:
     """Outlines and page images of PDFs, cached by content hash."""
 
     def __init__(self, registry: Registry, sources: Sources, slots: WorkerSlots,
-                 timeout: float, max_pages: int = MAX_VIEWABLE_PAGES):
+                 timeout: float, max_pages: int = MAX_VIEWABLE_PAGES,
+                 on_changed: Callable[[], None] = lambda: None):
         self.registry = registry
+        # Told when a file's bytes were found changed since they were hashed.
+        self.on_changed = on_changed
         self.sources = sources
         self.slots = slots
         self.timeout = timeout
         self.max_pages = max_pages
         self._locks: dict[tuple, asyncio.Lock] = {}
+
+    async def current(self, file: FileRow) -> FileRow:
+        """``file`` as its bytes are now: without a hash (so no pages yet, and
+        none of the old bytes' pages) when they changed since they were hashed."""
+        if not is_pdf(file.content_type, file.filename):
+            return file  # refused as it is (outline, page)
+        source = self.sources.get(file.source_slug)
+        file, _ = await read_as_registered(self.registry, file, source, 0, self.on_changed)
+        return file
 
     def version(self, file: FileRow) -> Optional[str]:
         """What a file's page images are made from: its bytes and the renderer.
@@ -119,7 +132,7 @@ class PdfPages:
     async def _read_outline(self, file: FileRow, content_hash: str) -> StoredPdfOutline:
         try:
             async with self.slots.worker():
-                content = await self._read_input(file)
+                content = await self._read_input(file, content_hash)
                 outline = await run_isolated(read_outline, content, self.max_pages,
                                              timeout=self.timeout)
         except WorkerStopped as ex:  # says nothing about the file: not recorded
@@ -136,7 +149,7 @@ class PdfPages:
     async def _render(self, file: FileRow, content_hash: str, number: int) -> StoredPdfPage:
         try:
             async with self.slots.worker():
-                content = await self._read_input(file)
+                content = await self._read_input(file, content_hash)
                 rendered: RenderedPage = await run_isolated(
                     render_page, content, number, timeout=self.timeout)
         except WorkerStopped as ex:
@@ -151,13 +164,19 @@ class PdfPages:
         await self.registry.pdf_pages.store_page(stored)
         return stored
 
-    async def _read_input(self, file: FileRow) -> bytes:
-        """The file's bytes; WorkFailed past MAX_INPUT_BYTES (recorded: these
+    async def _read_input(self, file: FileRow, content_hash: str) -> bytes:
+        """The file's bytes, if they are still those hashed as ``content_hash``
+        (what is drawn is kept under it, and other files share it): WorkerBusy
+        when they changed. WorkFailed past MAX_INPUT_BYTES (recorded: these
         bytes will never fit)."""
         if file.size is not None and file.size > MAX_INPUT_BYTES:
             raise WorkFailed(f"larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB")
         source = self.sources.get(file.source_slug)
-        content = await source.storage.read_bytes(file.path, MAX_INPUT_BYTES + 1)
+        file, content = await read_as_registered(self.registry, file, source,
+                                                 MAX_INPUT_BYTES + 1, self.on_changed)
+        if file.content_hash != content_hash:
+            raise WorkerBusy(f"File {file.id} changed and is being read again: "
+                             "try again shortly", retry_after=RETRY_AFTER_SECONDS)
         if len(content) > MAX_INPUT_BYTES:
             raise WorkFailed(f"larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB")
         return content

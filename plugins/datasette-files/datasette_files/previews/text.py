@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from typing import Optional
+from typing import Callable, Optional
 
 from markupsafe import Markup
 
-from ..registry import FileRow
+from ..downloads import read_as_registered
+from ..registry import FileRow, Registry
 from ..sources import Source
 from ..thumbnails.worker import ThumbnailFailed, WorkerSlots, WorkerStopped, run_isolated
 from .render import render_text_preview
@@ -73,26 +74,33 @@ class TextPreviews:
         self._slots = slots or WorkerSlots()
         self._renders: dict[tuple, asyncio.Task] = {}
 
-    async def preview(self, kind: str, file: FileRow, source: Source,
-                      timeout: float = RENDER_SECONDS) -> dict:
+    async def preview(self, kind: str, file: FileRow, source: Source, registry: Registry,
+                      on_changed: Callable[[], None], timeout: float = RENDER_SECONDS) -> dict:
         """What ``kind``'s template shows of ``file``, rendered within ``timeout``
-        seconds (at most RENDER_SECONDS)."""
+        seconds (at most RENDER_SECONDS). Bytes changed on disk since they were
+        registered are registered anew (``on_changed`` hears of it) and shown,
+        never cached under the old bytes' hash nor answered from it."""
         timeout = min(timeout, RENDER_SECONDS)
+        try:
+            # Whether the bytes are still those hashed: one open, nothing read.
+            file, _ = await read_as_registered(registry, file, source, 0, on_changed)
+            key = (file.content_hash, kind, RENDER_VERSION) if file.content_hash else None
+            cached = self.cache.get(key) if key else None
+            if cached is not None:
+                return cached
+            # Read and checked again, in one open: they may have changed since.
+            file, sample = await read_as_registered(registry, file, source,
+                                                    PREVIEW_BYTES + 1, on_changed)
+        except Exception as ex:  # gone from storage, or the storage failed
+            log.warning("datasette-files: preview of %s not read: %r", file.id, ex)
+            return {"unreadable": True}
         key = (file.content_hash, kind, RENDER_VERSION) if file.content_hash else None
-        cached = self.cache.get(key) if key else None
-        if cached is None:
-            try:
-                sample = await source.storage.read_bytes(file.path, PREVIEW_BYTES + 1)
-            except Exception as ex:  # gone from storage, or the storage failed
-                log.warning("datasette-files: preview of %s not read: %r", file.id, ex)
-                return {"unreadable": True}
-            cut = len(sample) > PREVIEW_BYTES
-            sample = sample[:PREVIEW_BYTES]
-            if key is None or kind == "text":  # cheap: decoded each time
-                preview, _ = await self._render(kind, sample, file.filename, cut, timeout)
-                return _shown(preview, sample, cut)
-            cached = await self._shared_render(key, kind, sample, file.filename, cut, timeout)
-        return cached
+        cut = len(sample) > PREVIEW_BYTES
+        sample = sample[:PREVIEW_BYTES]
+        if key is None or kind == "text":  # cheap: decoded each time
+            preview, _ = await self._render(kind, sample, file.filename, cut, timeout)
+            return _shown(preview, sample, cut)
+        return await self._shared_render(key, kind, sample, file.filename, cut, timeout)
 
     async def _shared_render(self, key: tuple, kind: str, sample: bytes, filename: str,
                              cut: bool, timeout: float) -> dict:

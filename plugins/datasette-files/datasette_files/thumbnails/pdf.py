@@ -75,7 +75,10 @@ def fitted_scale(width: float, height: float, max_width: int, max_height: int) -
 
 def fitted_size(width: float, height: float, max_width: int, max_height: int
                 ) -> tuple[int, int]:
-    """The pixel size of that page's image (rounded up, as pypdfium2 does)."""
+    """The pixel size of that page's image (rounded up, as pypdfium2 does); the
+    whole box for a page of no finite size (which render_page refuses to draw)."""
+    if not (math.isfinite(width) and math.isfinite(height)):
+        return max_width, max_height
     scale = fitted_scale(max(width, MIN_POINTS), max(height, MIN_POINTS), max_width,
                          max_height)
     return max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))
@@ -115,6 +118,8 @@ def render_page(file_bytes: bytes, number: int, max_width: int = PAGE_BOX[0],
         page = document[number - 1]
         try:
             width, height = page.get_size()  # rotation applied
+            if not (math.isfinite(width) and math.isfinite(height)):
+                raise ValueError(f"page {number} is {width:g} x {height:g} points: too large")
             if width < MIN_POINTS or height < MIN_POINTS:
                 raise ValueError(f"page {number} is {width:g} x {height:g} points: too small")
             scale = fitted_scale(width, height, max_width, max_height)

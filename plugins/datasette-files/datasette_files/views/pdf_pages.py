@@ -39,11 +39,14 @@ async def pdf_preview(datasette, request, file: FileRow, source: Source) -> dict
     count, or why there are no pages to show (``error``, ``busy``)."""
     pages: PdfPages = state(datasette).pdf_pages
     try:
+        file = await pages.current(file)
         outline = await pages.outline(file)
     except PdfUnreadable as ex:
         return {"error": str(ex), "pages": []}
     except WorkerBusy:
         return {"busy": True, "pages": []}
+    except FileNotFoundError:  # FileMissing, or a storage's own
+        return {"error": "The file's bytes are missing from storage", "pages": []}
     shown = pages.viewable(outline)
     version = pages.version(file)
     sizes = page_sizes_in_pixels(outline, shown)
@@ -78,6 +81,7 @@ async def pdf_page_view(datasette, request):
 
 
 async def _page_response(request, pages: PdfPages, file: FileRow, number: int) -> Response:
+    file = await pages.current(file)
     outline = await pages.outline(file)
     if number > outline.page_count:
         raise NotFound(f"This PDF has {outline.page_count:,} pages: there is no page {number}")

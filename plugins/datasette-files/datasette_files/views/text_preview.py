@@ -17,7 +17,8 @@ def text_builder(kind: str):
         plugin = state(datasette)
         # The worker's time limit, when configured lower, bounds previews too.
         return for_template(await plugin.text_previews.preview(
-            kind, file, source, timeout=plugin.settings.thumbnail_timeout_seconds))
+            kind, file, source, plugin.registry, plugin.hasher.wake.set,
+            timeout=plugin.settings.thumbnail_timeout_seconds))
 
     return build
 

@@ -17,7 +17,7 @@ own, downloads a 14-byte file and asks /-/health in a loop. One row per attack:
   outcome what the attack is about (429s, a copied cookie, bytes left...)
 
 Attacks (--only takes these names): image, login-60, login-100,
-login-accounts, fields, search, malformed, logout, parts, slow, stale,
+login-accounts, fields, search, malformed, logout, parts, slow, previews, stale,
 anonymous, adopted. Login attacks come from 127.0.0.2 and up (loopback has all
 of 127/8); the bystander is 127.0.0.1. Not run: a nearly full disk (/-/health
 degraded), a storage error the hasher cannot survive and a file it cannot read
@@ -57,7 +57,7 @@ import httpx
 
 from ab import conditions, cpu_pressure_total, prepare
 from hostile_floods import (image, login_60, login_100, login_accounts, long_searches,
-                            multipart_fields, search_corpus, slow_clients)
+                            multipart_fields, preview_pages, search_corpus, slow_clients)
 from hostile_server import (BENCH, BYSTANDER_FILE, MEMBER, PASSWORDS, Bystander, Ctx, Sampler,
                             Server, Target, latency_summary, login, password_hash_env)
 from hostile_state import adopted, anonymous, logout, malformed, parts, stale_bytes
@@ -85,6 +85,7 @@ ATTACKS = [
     Attack("logout", "Logout does not revoke", logout),
     Attack("parts", "Leftover parts", parts),
     Attack("slow", "Slow clients", slow_clients),
+    Attack("previews", "Preview pages flood", preview_pages),
     Attack("stale", "Stale bytes", stale_bytes),
     Attack("anonymous", "Anonymous 200s", anonymous),
     Attack("adopted", "Adopted under a new name", adopted),

@@ -233,6 +233,58 @@ async def multipart_fields(ctx: Ctx, fields: int = 9000, size: int = 60 * KIB) -
             + "; ".join(outcomes))
 
 
+# Preview pages ---------------------------------------------------------------
+
+PREVIEW_LOADS = 300
+MARKDOWN_FILES = 20
+
+
+def preview_text(n: int = 0) -> bytes:
+    """256 KiB of text past ASCII (so Python keeps 4 bytes a character), with
+    markup that has to be escaped; ``n`` makes each file's bytes its own."""
+    lines = (f"line {j} of {n} é€😀 <b>&amp;</b> *em* [link](https://example.com)\n"
+             for j in range(30000))
+    return "".join(lines).encode()[:256 * KIB]
+
+
+async def preview_pages(ctx: Ctx) -> str:
+    """300 loads at once of one 256 KiB text file's page (its preview is
+    decoded and escaped for each), then 300 across 20 different 256 KiB
+    Markdown files (each rendered in the worker once, then cached): what the
+    server's memory does, and whether every page is whole."""
+    phases = []
+    async with ctx.client(cookies=ctx.member_cookies, connections=PREVIEW_LOADS) as client:
+        text = await send(ctx, client, "PUT", f"{TEAM}/big.txt", content=preview_text(),
+                          headers={"Content-Type": "text/plain"})
+        markdown = [await send(ctx, client, "PUT", f"{TEAM}/notes-{n}.md",
+                               content=preview_text(n), headers={"Content-Type": "text/markdown"})
+                    for n in range(MARKDOWN_FILES)]
+        stored = [a.json()["file"]["id"] for a in [text, *markdown]
+                  if isinstance(a, httpx.Response) and a.status_code == 201]
+        if len(stored) != MARKDOWN_FILES + 1:
+            return f"uploads failed: {counts([status_of(a) for a in [text, *markdown]])}"
+        for label, ids in (("one text file", stored[:1]),
+                           (f"{MARKDOWN_FILES} Markdown files", stored[1:])):
+            start = time.monotonic()
+            base = ctx.sampler.before(start)
+            answers = await asyncio.gather(*(
+                send(ctx, client, "GET", f"/-/files/{ids[n % len(ids)]}")
+                for n in range(PREVIEW_LOADS)))
+            seconds = time.monotonic() - start
+            peak = ctx.sampler.window(start, time.monotonic())
+            await asyncio.sleep(2)
+            after = ctx.sampler.before(time.monotonic())
+            whole = sum(1 for a in answers if isinstance(a, httpx.Response)
+                        and a.status_code == 200 and b"</html>" in a.content)
+            ctx.figures[label] = {"base": base, "peak": peak, "after": after,
+                                  "seconds": seconds, "whole": whole}
+            phases.append(
+                f"{label}: server {mib(base['server'])}→{mib(peak['server'])} MiB at the peak, "
+                f"{mib(after['server'])} MiB 2 s later; {whole}/{PREVIEW_LOADS} pages whole "
+                f"({counts([status_of(a) for a in answers])}) in {seconds:.1f} s")
+    return f"{PREVIEW_LOADS} page loads at once. " + ". ".join(phases)
+
+
 # Long searches ---------------------------------------------------------------
 
 SEARCH_FILES = 3000

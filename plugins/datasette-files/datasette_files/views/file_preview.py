@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+from contextlib import AbstractAsyncContextManager
 from typing import Awaitable, Callable, Optional
 
 from ..previews.choice import preview_kind
-from .image_preview import image_preview
-from .media_preview import media_preview
 from ..registry import FileRow
 from ..sources import Source
+from ..state import state
+from .image_preview import image_preview
+from .media_preview import media_preview
 from .pdf_pages import pdf_preview
-from .text_preview import TEXT_BUILDERS
+from .text_preview import TEXT_BUILDERS, TEXT_KINDS
 
 # Each kind's context builder: (datasette, request, file, source) -> dict for
 # its template, _files_preview_{kind}.html. A kind without one gets {}.
@@ -30,3 +33,12 @@ async def preview_context(datasette, request, file: FileRow, source: Source) -> 
     kind: Optional[str] = preview_kind(file)
     builder = BUILDERS.get(kind) if kind else None
     return {"kind": kind, **(await builder(datasette, request, file, source) if builder else {})}
+
+
+def page_build(datasette, file: FileRow) -> AbstractAsyncContextManager:
+    """What building the page of ``file`` holds: a place among the few pages
+    with a text preview built at once (TextPreviews.page_builds); nothing for
+    other files."""
+    if preview_kind(file) in TEXT_KINDS:
+        return state(datasette).text_previews.page_builds
+    return contextlib.nullcontext()

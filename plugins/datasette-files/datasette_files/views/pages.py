@@ -19,7 +19,7 @@ from ..uploads import chunk_size_for
 from .bulk_bar import bulk_actions, move_targets
 from .common import browsable_file, html_page, render, render_html
 from .file_json import file_json, versioned_thumbnail_url
-from .file_preview import preview_context
+from .file_preview import page_build, preview_context
 from .image_preview import image_url
 from .list_view import (
     chosen_view, default_order, list_columns, listing_url, moment_of_ns, moment_of_timestamp,
@@ -242,17 +242,18 @@ async def file_page(datasette, request):
     can_edit = not source.read_only and allowed[EDIT]
     targets = move_targets(await browsable_sources(datasette, request.actor),
                            source) if can_edit else []
-    return await render(datasette, request, "files_file.html", {
-        "file": card(datasette, file),
-        "trail": folder_crumbs(datasette, file.source_slug, file.folder),
-        "is_image": file.content_type.startswith("image/") and file.width is not None,
-        "preview": await preview_context(datasette, request, file, source),
-        "can_edit": can_edit,
-        "can_rename": file.source_slug in targets,
-        "move_targets": targets,
-        "can_delete": source.capabilities.can_delete and allowed[DELETE],
-        "actions": await file_actions(datasette, request.actor, file, source),
-    })
+    async with page_build(datasette, file):
+        return await render(datasette, request, "files_file.html", {
+            "file": card(datasette, file),
+            "trail": folder_crumbs(datasette, file.source_slug, file.folder),
+            "is_image": file.content_type.startswith("image/") and file.width is not None,
+            "preview": await preview_context(datasette, request, file, source),
+            "can_edit": can_edit,
+            "can_rename": file.source_slug in targets,
+            "move_targets": targets,
+            "can_delete": source.capabilities.can_delete and allowed[DELETE],
+            "actions": await file_actions(datasette, request.actor, file, source),
+        })
 
 
 async def file_actions(datasette, actor, file: FileRow, source) -> list[dict]:

@@ -2,7 +2,7 @@
 """One entry point for working on this project; needs only Python 3.10+.
 
     python3 dev.py serve          # set up .venv if needed, then run the server
-    python3 dev.py test           # set up .venv if needed, then run every test
+    python3 dev.py test           # set up .venv if needed, then run every test (in parallel)
     python3 dev.py cli ARGS...    # another files-server command (token, member, backup...)
 
 The virtualenv is (re)installed only when a pyproject.toml changes.
@@ -59,6 +59,12 @@ def serve(args: list[str]) -> int:
 
 
 def test(args: list[str]) -> int:
+    """Every test, a process per core (at most 4: the tests start servers and
+    browsers of their own), each test module whole in one process (its
+    server is shared by its tests); with arguments, pytest with those alone."""
+    if not args:
+        workers = min(os.cpu_count() or 1, 4)
+        args = ["-n", str(workers), "--dist", "loadfile"] if workers > 1 else []
     return subprocess.call([str(PYTHON), "-m", "pytest", *args], cwd=ROOT)
 
 

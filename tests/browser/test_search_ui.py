@@ -161,7 +161,7 @@ def test_filters_work_without_javascript(page_factory, files):
     page.goto("/-/files/search?q=budget")
     assert sorted(result_names(page)) == ["budget-2024.xlsx", "budget-photo.png"]
     open_filters(page)
-    page.get_by_label("Image").check()
+    page.get_by_label("Image", exact=True).check()
     page.get_by_role("button", name="Apply filters").click()
     page.wait_for_url("**kind=image*")
     assert result_names(page) == ["budget-photo.png"]

@@ -7,6 +7,7 @@ pyproject.toml of a checkout installed editable)."""
 from __future__ import annotations
 
 import concurrent.futures
+import fcntl
 import hashlib
 import os
 import shutil
@@ -79,6 +80,15 @@ def stop_background_installs() -> None:
 
 
 def _install(name: str, requirements: Sequence[str], inputs: Sequence[Path]) -> Path:
+    # Test processes running side by side (pytest-xdist) each start the installs
+    # their tests need: one installs, the others wait and find it done.
+    PEERS_DIR.mkdir(parents=True, exist_ok=True)
+    with open(PEERS_DIR / f".{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _install_locked(name, requirements, inputs)
+
+
+def _install_locked(name: str, requirements: Sequence[str], inputs: Sequence[Path]) -> Path:
     home = PEERS_DIR / name
     stamp = home / ".installed-key"
     key = venv_key(requirements, inputs)

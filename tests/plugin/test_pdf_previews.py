@@ -260,3 +260,59 @@ def test_a_page_too_slow_to_draw_is_stopped_while_the_server_answers(server, ali
             or "ran out of memory" in message), message
     assert meanwhile.status_code == 200
     assert answered_at < slow_finished_at
+
+
+def test_bytes_changed_on_disk_never_show_under_the_old_hash(server, alice, src):
+    """The page cache is keyed by content hash, shared by every file with those
+    bytes: a file rewritten behind the registry's back (its row still has the
+    old hash) must not put its new pages under the old hash, where a copy of
+    the old bytes would show them."""
+    import os
+
+    portrait = pdfs.document([(612, 792)], title="Portrait")
+    changed = upload(alice, src, "changed.pdf", portrait)
+    copy = upload(alice, src, "copy.pdf", portrait)
+    for file in (changed, copy):
+        for _ in range(200):
+            if alice.get(f"/-/files/{file['id']}.json").json()["content_hash"]:
+                break
+            time.sleep(0.05)
+    [path] = [src.docs_dir / name for name in os.listdir(src.docs_dir)
+              if name.startswith(changed["id"])]
+    path.write_bytes(pdfs.document([(792, 612), (792, 612)], title="Landscape"))
+
+    # The rewritten file's viewer and first page are asked for first...
+    alice.get(f"/-/files/{changed['id']}")
+    alice.get(f"/-/files/{changed['id']}/-/pdf-page/1")
+    # ...and the copy still shows its own one portrait page.
+    urls = viewer_pages(alice, copy)
+    assert len(urls) == 1
+    assert image_size(alice.get(urls[0])) == (1200, 1553)
+
+
+def test_a_same_size_rewrite_keeping_its_mtime_never_shows_under_the_old_hash(alice, src):
+    """As above, when the new bytes have the old size and modification time (a
+    restore with ``cp -p`` or ``rsync -t``): size and mtime say nothing changed,
+    but pages shared by hash must still be drawn from the hashed bytes only."""
+    import os
+
+    portrait = pdfs.document([(612, 792)], title="Portrait")
+    landscape = pdfs.document([(792, 612), (792, 612)], title="Landscape")
+    size = max(len(portrait), len(landscape))
+    # PDF readers ignore what follows %%EOF: both padded to one size.
+    portrait, landscape = (content + b"\n" * (size - len(content))
+                           for content in (portrait, landscape))
+    changed = upload(alice, src, "changed.pdf", portrait)
+    copy = upload(alice, src, "copy.pdf", portrait)
+    [path] = [src.docs_dir / name for name in os.listdir(src.docs_dir)
+              if name.startswith(changed["id"])]
+    alice.get(changed["download_url"])  # seen once: its mtime is registered
+    before = path.stat()
+    path.write_bytes(landscape)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+    alice.get(f"/-/files/{changed['id']}")
+    alice.get(f"/-/files/{changed['id']}/-/pdf-page/1")
+    urls = viewer_pages(alice, copy)
+    assert len(urls) == 1
+    assert image_size(alice.get(urls[0])) == (1200, 1553)

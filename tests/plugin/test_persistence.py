@@ -65,6 +65,13 @@ def test_a_data_directory_from_the_first_release_opens(make_server, tmp_path):
         assert {f["filename"] for f in result["files"]} == {"fixture-one.txt", "fixture-two.png"}
         one = next(f for f in result["files"] if f["filename"] == "fixture-one.txt")
         assert client.get(one["download_url"]).content == b"written by 0.2.0\n"
+        for sort in ("modified", "uploader", "type", "size"):
+            for order in ("asc", "desc"):
+                listing = client.get(f"/-/files/source/keep?sort={sort}&order={order}&view=list")
+                assert listing.status_code == 200, (sort, listing.text[:300])
+                assert "fixture-one.txt" in listing.text
+        assert "written by 0.2.0" in client.get(f"/-/files/{one['id']}").text
+        assert client.post("/-/files/-/preferences", json={"view": "list"}).status_code == 200
     conn = sqlite3.connect(server.internal_db)
     applied = [row[0] for row in conn.execute("SELECT name FROM datasette_files_migrations")]
     conn.close()

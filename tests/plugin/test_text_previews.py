@@ -251,3 +251,21 @@ def test_other_pages_answer_while_a_hostile_preview_renders(server, src):
     Page(text).assert_nothing_live_from_the_file()
     # Rendered in time or shown as text with the reason: never an error.
     assert "df-markdown" in text or "It took too long to render" in text
+
+
+def test_bytes_changed_on_disk_never_show_under_the_old_hash(server, src):
+    """Rendered previews are cached by what they are made of: a file rewritten
+    behind the registry's back (its row keeps the old hash) does not put its
+    new preview where a copy of the old bytes would show it."""
+    import os
+
+    with server.client(ALICE) as client:
+        changed = put(client, src.team, "changed.md", b"# The original\n", "text/markdown")
+        copy = put(client, src.team, "copy.md", b"# The original\n", "text/markdown")
+        assert changed["content_hash"] and changed["content_hash"] == copy["content_hash"]
+        [path] = [src.team_dir / name for name in os.listdir(src.team_dir)
+                  if name.startswith(changed["id"])]
+        path.write_bytes(b"# Rewritten on disk\n")
+        assert "Rewritten on disk" in page(client, changed)
+        shown = page(client, copy)
+        assert "The original" in shown and "Rewritten on disk" not in shown

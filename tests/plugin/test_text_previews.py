@@ -269,3 +269,36 @@ def test_bytes_changed_on_disk_never_show_under_the_old_hash(server, src):
         assert "Rewritten on disk" in page(client, changed)
         shown = page(client, copy)
         assert "The original" in shown and "Rewritten on disk" not in shown
+
+
+def test_a_same_size_rewrite_keeping_its_mtime_never_shows_under_the_old_hash(server, src):
+    """As above, when the new bytes have the old size and modification time (a
+    restore with ``cp -p`` or ``rsync -t``): nothing in the registry says they
+    changed, so previews are kept by the bytes they are made of."""
+    import os
+
+    with server.client(ALICE) as client:
+        changed = put(client, src.team, "same.md", b"# The original\n", "text/markdown")
+        copy = put(client, src.team, "same-copy.md", b"# The original\n", "text/markdown")
+        [path] = [src.team_dir / name for name in os.listdir(src.team_dir)
+                  if name.startswith(changed["id"])]
+        client.get(changed["download_url"])  # seen once: its mtime is registered
+        before = path.stat()
+        path.write_bytes(b"# Secret copy!\n")
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+        assert "Secret copy!" in page(client, changed)
+        shown = page(client, copy)
+        assert "The original" in shown and "Secret copy!" not in shown
+
+
+def test_one_table_for_the_same_bytes_named_csv_and_tsv(server, src):
+    """The name picks the delimiter when the sniffer cannot: bytes shared by a
+    .csv and a .tsv file are two tables, each its own."""
+    content = b"a\tb,c\n1\t2,3\n4\n"  # no delimiter the sniffer is sure of
+    with server.client(ALICE) as client:
+        as_csv = put(client, src.team, "both.csv", content, "text/csv")
+        as_tsv = put(client, src.team, "both.tsv", content, "text/tab-separated-values")
+        csv_page, tsv_page = page(client, as_csv), page(client, as_tsv)
+    # Split at tabs, "b,c" is a cell; split at commas, it is not.
+    cell = re.compile(r">\s*b,c\s*<")
+    assert cell.search(tsv_page) and not cell.search(csv_page)

@@ -10,6 +10,7 @@ busy for too long, falls back to the escaped text, with a note saying why.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections import OrderedDict
 from typing import Callable, Optional
@@ -17,6 +18,7 @@ from typing import Callable, Optional
 from markupsafe import Markup
 
 from ..downloads import read_as_registered
+from ..kinds import extension_of
 from ..registry import FileRow, Registry
 from ..sources import Source
 from ..thumbnails.worker import ThumbnailFailed, WorkerSlots, WorkerStopped, run_isolated
@@ -67,7 +69,7 @@ class PreviewCache:
 
 class TextPreviews:
     """Builds the previews of one Datasette instance: one render per file at a
-    time, in the shared workers, cached by content hash."""
+    time, in the shared workers, cached by the bytes they are made of."""
 
     def __init__(self, slots: Optional[WorkerSlots] = None) -> None:
         self.cache = PreviewCache()
@@ -88,24 +90,24 @@ class TextPreviews:
         never cached under the old bytes' hash nor answered from it."""
         timeout = min(timeout, RENDER_SECONDS)
         try:
-            # Whether the bytes are still those hashed: one open, nothing read.
-            file, _ = await read_as_registered(registry, file, source, 0, on_changed)
-            key = (file.content_hash, kind, RENDER_VERSION) if file.content_hash else None
-            cached = self.cache.get(key) if key else None
-            if cached is not None:
-                return cached
-            # Read and checked again, in one open: they may have changed since.
             file, sample = await read_as_registered(registry, file, source,
                                                     PREVIEW_BYTES + 1, on_changed)
         except Exception as ex:  # gone from storage, or the storage failed
             log.warning("datasette-files: preview of %s not read: %r", file.id, ex)
             return {"unreadable": True}
-        key = (file.content_hash, kind, RENDER_VERSION) if file.content_hash else None
         cut = len(sample) > PREVIEW_BYTES
         sample = sample[:PREVIEW_BYTES]
-        if key is None or kind == "text":  # cheap: decoded each time
+        if kind == "text":  # cheap: decoded each time
             preview, _ = await self._render(kind, sample, file.filename, cut, timeout)
             return _shown(preview, sample, cut)
+        # Kept by what it is made of: the bytes read (the registry's hash may
+        # describe older ones, rewritten keeping their size and mtime), and the
+        # name's extension (a .tsv's delimiter, when the sniffer cannot tell).
+        key = (hashlib.sha256(sample).digest(), cut, kind, extension_of(file.filename),
+               RENDER_VERSION)
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
         return await self._shared_render(key, kind, sample, file.filename, cut, timeout)
 
     async def _shared_render(self, key: tuple, kind: str, sample: bytes, filename: str,

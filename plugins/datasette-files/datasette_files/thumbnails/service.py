@@ -8,6 +8,7 @@ files for eager generation by a background task, never in the upload request.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -117,35 +118,39 @@ class ThumbnailService:
                   for entry in await self.registry.thumbnails.for_file(file.id, size)
                   if entry.content_hash == file.content_hash}
         content = None
-        for generator in applicable:
-            entry = stored.get(generator.name)
-            if entry is not None and entry.generator_version == str(generator.version):
-                if entry.thumb is not None:
-                    return Thumbnail(entry.thumb, entry.content_type, entry.width, entry.height)
-                continue  # it failed for these bytes: not tried again
-            if content is None:
-                content = await self._read_input(file)
+        async with contextlib.AsyncExitStack() as held:
+            for generator in applicable:
+                entry = stored.get(generator.name)
+                if entry is not None and entry.generator_version == str(generator.version):
+                    if entry.thumb is not None:
+                        return Thumbnail(entry.thumb, entry.content_type, entry.width,
+                                         entry.height)
+                    continue  # it failed for these bytes: not tried again
                 if content is None:
-                    await self._record(file, size, generator, error="file too large")
-                    return None
-            try:
-                async with self.slots.worker():
+                    # The bytes (up to 50 MiB) are read once a worker is free:
+                    # requests waiting for one hold nothing.
+                    await held.enter_async_context(self.slots.worker())
+                    content = await self._read_input(file)
+                    if content is None:
+                        await self._record(file, size, generator, error="file too large")
+                        return None
+                try:
                     result = await generate_isolated(
                         generator, content, file.content_type, file.filename, size, size,
                         timeout=self.timeout)
-            except ThumbnailFailed as ex:
-                await self._record(file, size, generator, error=str(ex))
-                continue
-            except WorkerStopped as ex:  # nothing to record: tried again next time
-                log.warning("datasette-files: thumbnail for %s not made: %s", file.id, ex)
-                return None
-            if result is None:
-                await self._record(file, size, generator, error="no thumbnail")
-                continue
-            thumbnail = Thumbnail(result.thumb_bytes, result.content_type, result.width,
-                                  result.height)
-            await self._record(file, size, generator, thumbnail=thumbnail)
-            return thumbnail
+                except ThumbnailFailed as ex:
+                    await self._record(file, size, generator, error=str(ex))
+                    continue
+                except WorkerStopped as ex:  # nothing to record: tried again next time
+                    log.warning("datasette-files: thumbnail for %s not made: %s", file.id, ex)
+                    return None
+                if result is None:
+                    await self._record(file, size, generator, error="no thumbnail")
+                    continue
+                thumbnail = Thumbnail(result.thumb_bytes, result.content_type, result.width,
+                                      result.height)
+                await self._record(file, size, generator, thumbnail=thumbnail)
+                return thumbnail
         return None
 
     async def _read_input(self, file: FileRow) -> Optional[bytes]:

@@ -19,6 +19,7 @@ def row(content_type: str, filename: str) -> FileRow:
     ("application/octet-stream", "a.png", None), ("application/octet-stream", "a.mp4", None),
     ("audio/mpeg", "a.mp3", "audio"), ("video/mp4", "a.mp4", "video"),
     ("application/pdf", "a", "pdf"), ("application/octet-stream", "a.PDF", "pdf"),
+    ("application/x-pdf", "a.bin", "pdf"),
     ("text/csv", "a", "csv"), ("application/octet-stream", "a.tsv", "csv"),
     ("text/markdown", "a", "markdown"), ("text/plain", "README.md", "markdown"),
     ("application/json", "a", "json"), ("application/octet-stream", "a.json", "json"),

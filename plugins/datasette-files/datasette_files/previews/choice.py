@@ -12,6 +12,7 @@ from typing import Optional
 from ..csv_import.detect import is_csv
 from ..kinds import extension_of, kind_of
 from ..registry import FileRow
+from ..thumbnails.pdf import is_pdf
 
 # Raster types every current browser draws; never SVG (it can carry script) nor
 # types a browser would hand to a plug-in or download.
@@ -47,7 +48,7 @@ def preview_kind(file: FileRow) -> Optional[str]:
         return "audio"
     if content_type.startswith("video/"):
         return "video"
-    if content_type == "application/pdf" or extension == "pdf":
+    if is_pdf(content_type, file.filename):  # as the PDF thumbnails and pages decide it
         return "pdf"
     if is_csv(content_type, file.filename):
         return "csv"

@@ -3,15 +3,12 @@ scroll into view, with the page in view named, at desktop and phone widths."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
 
 import pytest
 
 from support import api, pdfs
 from support.browser import log_in, screenshot
 
-SHOTS = Path("/work/shots20")
 LETTER, A4_LANDSCAPE = (612, 792), (842, 595)
 
 
@@ -48,8 +45,7 @@ def test_the_viewer_shows_pages_as_they_scroll_into_view(page_factory, pdf_files
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     assert not loaded(page, 6)  # not yet in view: not asked for
     page.wait_for_timeout(300)
-    SHOTS.mkdir(exist_ok=True)
-    shutil.copy(screenshot(page, "pdf-viewer"), SHOTS / f"pdf-viewer-{width}.png")
+    screenshot(page, "pdf-viewer")
 
     strip = page.locator("[data-pdf-pages]")
     strip.evaluate("strip => strip.scrollTo(0, strip.scrollHeight)")
@@ -68,4 +64,4 @@ def test_the_viewer_shows_pages_as_they_scroll_into_view(page_factory, pdf_files
     assert "Showing 50 of 100,000 pages" in capped.inner_text()
     assert page.locator("[data-pdf-page]").count() == 50
     if width == 375:
-        shutil.copy(screenshot(page, "pdf-viewer-capped"), SHOTS / "pdf-viewer-capped-375.png")
+        screenshot(page, "pdf-viewer-capped")

@@ -64,8 +64,8 @@ def test_the_token_follows_changes_in_its_folder_only(server, src):
 
         file = api.upload(alice, src.team, "notes.txt", b"notes", "text/plain", folder="A")
         after = tokens(alice, src)
-        # A's listing, and the root's (which shows A's file count); never B's or the other source's.
-        assert changed(before, after) == {"a", "root"}
+        # A's listing; not B's, the root's, or the other source's.
+        assert changed(before, after) == {"a"}
         assert token(alice, src.team, "A", since=before["a"]) == after["a"]
 
         before = after
@@ -78,18 +78,30 @@ def test_the_token_follows_changes_in_its_folder_only(server, src):
         moved = alice.post(f"/-/files/{file['id']}/-/move", json={"source": src.team, "folder": "B"})
         assert moved.status_code == 200, moved.text
         after = tokens(alice, src)
-        assert changed(before, after) == {"a", "b", "root"}
+        assert changed(before, after) == {"a", "b"}
 
         before = after
         deleted = alice.post(f"/-/files/{file['id']}/-/delete")
         assert deleted.status_code == 200, deleted.text
         after = tokens(alice, src)
-        assert changed(before, after) == {"b", "root"}
+        assert changed(before, after) == {"b"}
 
         before = after
         api.upload(alice, src.other, "elsewhere.txt", b"x", "text/plain")
         after = tokens(alice, src)
         assert changed(before, after) == {"other"}
+
+        before = after
+        made = alice.post(f"/-/files/folders/{src.team}/-/create", json={"folder": "A", "name": "C"})
+        assert made.status_code == 201, made.text
+        after = tokens(alice, src)
+        assert changed(before, after) == {"a"}  # a folder in A: in A's listing
+
+        before = after
+        renamed = alice.post(f"/-/files/folders/{src.team}/-/move", json={"path": "A/C", "name": "D"})
+        assert renamed.status_code == 200, renamed.text
+        after = tokens(alice, src)
+        assert changed(before, after) == {"a"}
 
 
 def test_the_page_carries_its_token_and_poll_interval(server, src):

@@ -516,7 +516,8 @@ LIST_VIEW = """
 # or changes what its listing shows. A page polls its folder's version (one
 # primary-key lookup) to learn that its listing is stale; no write path has
 # to remember to bump it. Rows are never deleted: a folder made again goes on
-# counting from where it was.
+# counting from where it was. A subfolder's counts changing does not count (it
+# would double each upload's writes): its card's counts catch up at the next change.
 _BUMP = """INSERT INTO datasette_files_listing_versions (source_slug, folder, version)
             SELECT {slug}, {folder}, 1 WHERE {when}
             ON CONFLICT (source_slug, folder) DO UPDATE SET version = version + 1"""
@@ -551,7 +552,7 @@ LISTING_VERSIONS = f"""
             {_BUMP.format(slug="old.source_slug", folder="old.parent", when="1")};
         END;
         CREATE TRIGGER datasette_files_listing_version_folder_update
-        AFTER UPDATE OF source_slug, path, parent, name, file_count, folder_count
+        AFTER UPDATE OF source_slug, path, parent, name
         ON datasette_files_folders WHEN new.path != '' BEGIN
             {_BUMP.format(slug="old.source_slug", folder="old.parent", when="1")};
             {_BUMP.format(slug="new.source_slug", folder="new.parent",

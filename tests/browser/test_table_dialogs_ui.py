@@ -87,7 +87,9 @@ def assert_field_shows(page, name: str, width: int):
     assert field.locator("input[name=attachment]").get_attribute("type") == "hidden"
     assert page.locator(".row-edit-dialog input[name=attachment]:visible").count() == 0
     change, clear = field.locator(".dff-change"), field.locator(".dff-clear")
-    page.evaluate("document.activeElement && document.activeElement.blur()")  # no :focus look
+    # Neither :focus nor :hover (the mouse may rest where the picker was).
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.mouse.move(0, 0)
     assert change.inner_text() == "Change" and clear.inner_text() == "Clear"
     assert change.is_visible() and clear.is_visible()
     # Datasette's own in-field button look (its binary field's classes), not
@@ -112,6 +114,7 @@ def pick(page, name: str):
     for part in (".modal-header .modal-title", ".modal-body", ".modal-footer"):
         assert picker.locator(part).count() == 1
     cancel = picker.locator(".modal-footer .dff-close")
+    page.mouse.move(0, 0)
     assert "modal-btn-ghost" in cancel.get_attribute("class")
     # Looks exactly as the row dialog's own Cancel button.
     assert style(cancel, *BUTTON_LOOK) == style(page.locator(".row-edit-cancel"), *BUTTON_LOOK)

@@ -84,8 +84,10 @@ function renderFile(file, asLink = true) {
 /* A file that is not there: marked, never shown as a bare id. */
 function renderAbsent(fileId, found) {
   if (found.trashedAt) {
+    const when = new Date(found.trashedAt);
+    const at = isNaN(when) ? found.trashedAt : when.toLocaleString();
     return el("span", { class: "dff-absent dff-trashed",
-      title: `${fileId} was moved to the trash (${found.trashedAt}); it can be restored from there` },
+      title: `${fileId} was moved to the trash on ${at}; it can be restored from there` },
     "In the trash");
   }
   return el("span", { class: "dff-absent dff-missing",
@@ -230,7 +232,7 @@ function renderField(field) {
       chosen.replaceChildren(el("span", { class: "row-edit-binary-name dff-empty" }, "No file"));
     }
     change.textContent = fileId ? "Change" : "Choose file…";
-    change.setAttribute("aria-label", (fileId ? "Change the file of " : "Choose a file for ")
+    change.setAttribute("aria-label", (fileId ? "Change the file of " : "Choose file for ")
       + input.name);
     clear.hidden = !fileId;
     clear.setAttribute("aria-label", "Clear the file of " + input.name);

@@ -129,7 +129,8 @@ def test_prepare_refuses_more_than_the_free_space(make_server, tmp_path):
     })
     with server.client() as client:
         response = api.prepare(client, "huge", "planet.bin", 2**61)
-    api.assert_api_error(response, 507, "TiB free")
+    body = api.assert_api_error(response, 507, "2097152.0 TiB but source 'huge' has only")
+    assert body["size"] == 2**61 and body["free_bytes"] < 2**61
 
 
 def test_token_is_spent_by_complete(open_server):

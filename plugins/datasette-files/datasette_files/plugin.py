@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from datasette import hookimpl
+from datasette import Response, hookimpl
 from datasette.plugins import pm
 from datasette.utils import await_me_maybe
 from datasette.utils.asgi import Base400
@@ -226,16 +226,18 @@ def forbidden(datasette, request, message):
     # Datasette's Forbidden, raised by our pages, comes here rather than to
     # handle_exception; JSON callers (by Accept too) keep Datasette's answer.
     if error_pages.is_our_page(datasette, request) and not answers_json(request):
-        return _error_page(error_pages.error_page(datasette, request, 403, message))
+        # Datasette answers with the first response it gets here: never None.
+        return _error_page(error_pages.error_page(datasette, request, 403, message),
+                           Response.text(message, status=403))
     return None
 
 
-async def _error_page(rendering):
+async def _error_page(rendering, fallback=None):
     try:
         return await rendering
     except Exception:
         log.exception("datasette-files: could not render the error page")
-        return None
+        return fallback
 
 
 @hookimpl

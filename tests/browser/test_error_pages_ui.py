@@ -46,6 +46,9 @@ def test_a_missing_file_and_a_refused_import(page_factory, app_server):
     screenshots(page, "error-file-gone")
     page.click("text=Search the files")
     page.wait_for_url("**/-/files/search")
+    # Datasette's own error pages keep the member too (the app's hook).
+    assert page.goto("/no_such_database").status == 404
+    assert page.inner_text("header .actor").strip() == "admin"
 
     # The import form pre-fills "budget", which is taken: it comes back filled
     # in, saying what to change, with the focus on the name.

@@ -6,6 +6,7 @@ import asyncio
 
 import datasette_files
 from datasette import Response, hookimpl
+from datasette.utils.asgi import Base400
 # As a module: a hook implementation imported by name would be registered as ours.
 from datasette.default_permissions import tokens as datasette_tokens
 from datasette.tokens import SignedTokenHandler
@@ -71,6 +72,28 @@ def register_routes():
         (r"^/-/sign-out-everywhere$", sign_out_everywhere),
         (r"^/-/members/(?P<member>[^/]+)/sign-out$", sign_member_out),
     ]
+
+
+@hookimpl
+def handle_exception(datasette, request, exception):
+    """Datasette's own error pages (an unknown database, a bad query), rendered
+    with the request so that the header keeps the member's name and menu.
+    The files pages have their own (datasette_files' hook); JSON and CSV
+    answers, and unexpected errors, stay Datasette's."""
+    path = request.path
+    if (not isinstance(exception, Base400) or path.endswith((".json", ".csv"))
+            or path == "/-/files" or path.startswith("/-/files/")):
+        return None
+
+    async def page():
+        status = exception.status
+        return Response.html(await datasette.render_template(
+            [f"{status}.html", "error.html"],
+            {"ok": False, "status": status, "title": None,
+             "error": exception.args[0] if exception.args else ""},
+            request=request), status=status)
+
+    return page()
 
 
 @hookimpl

@@ -244,7 +244,7 @@ def test_the_servers_error_is_shown_for_a_file_it_refuses(page_factory):
     drop_files(page, "[data-drop-zone]", [("too-big.bin", 101 * 1024 * 1024)])
     page.wait_for_selector(".df-item.df-error")
     message = page.inner_text(".df-item.df-error .df-item-status")
-    assert "accepts at most 104857600 bytes" in message
+    assert "accepts files of at most 100.0 MiB" in message
 
 
 @pytest.mark.parametrize("width", [1280, 375])

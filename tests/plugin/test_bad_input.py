@@ -455,7 +455,7 @@ def test_form_fields_are_capped_in_total(client):
     # Two fields of 40 KiB: each under any per-field cap, together over the total.
     big = _multipart(("a", b"x" * 40_000), ("b", b"x" * 40_000), ("upload_token", token.encode()))
     api.assert_api_error(client.post(UPLOAD_STEP, content=big, headers=headers), 413,
-                         "larger than 65536 bytes in total")
+                         "larger than 64.0 KiB in total")
     many = _multipart(*[(f"f{n}", b"x") for n in range(33)], ("upload_token", token.encode()))
     api.assert_api_error(client.post(UPLOAD_STEP, content=many, headers=headers), 413,
                          "more than 32 fields")

@@ -68,7 +68,7 @@ def test_out_of_order_duplicate_overlapping_and_oversized_chunks(server):
         big = prepared(client, size=100 * MIB)
         api.assert_api_error(api.send_chunk(client, "one", big, b"x" * 1000, 0, 100 * MIB,
                                             content_range=f"bytes 0-{65 * MIB}/{100 * MIB}"),
-                             413, "at most 67108864")
+                             413, "at most 64.0 MiB")
         api.assert_api_error(send(1000, 2000, content_range=f"bytes 1000-1499/{total}"), 413,
                              "longer than its Content-Range")
         api.assert_api_error(send(1000, 2000, content_range="bytes 1000-1999/4000000"), 400,
@@ -89,8 +89,10 @@ def test_out_of_order_duplicate_overlapping_and_oversized_chunks(server):
 def test_a_file_larger_than_the_source_accepts_is_refused_at_the_first_chunk(server):
     with server.client() as client:
         token = api.prepare(client, "one", "huge.bin", None).json()["upload_token"]
-        api.assert_api_error(api.send_chunk(client, "one", token, b"x" * 10, 0, 300 * MIB),
-                             413, "max_file_size")
+        body = api.assert_api_error(
+            api.send_chunk(client, "one", token, b"x" * 10, 0, 300 * MIB), 413,
+            "The file is 300.0 MiB", "accepts files of at most")
+        assert body["size"] == 300 * MIB and body["max_file_size"] < 300 * MIB
 
 
 def test_a_dropped_chunk_is_resumed_from_what_the_server_has(server):

@@ -197,7 +197,8 @@ def test_refusals(server):
     api.assert_api_error(run(server, file, "carols", actor=carol), 403, "insert-row")
     with server.client(carol) as client:
         assert "You may not create tables" in client.get(f"/-/files/import/{file['id']}").text
-    api.assert_api_error(run(server, file, "no such name!"), 400, "'table_name'")
+    bad_name = api.assert_api_error(run(server, file, "no such name!"), 400, "table name")
+    assert bad_name["field"] == "table_name"
     api.assert_api_error(run(server, file, "x", database="nope"), 400, "'database'")
     with server.client() as anonymous:
         assert anonymous.get(f"/-/files/import/{file['id']}").status_code == 404

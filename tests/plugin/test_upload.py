@@ -129,7 +129,8 @@ def test_prepare_refuses_more_than_the_free_space(make_server, tmp_path):
     })
     with server.client() as client:
         response = api.prepare(client, "huge", "planet.bin", 2**61)
-    api.assert_api_error(response, 507, "bytes free")
+    body = api.assert_api_error(response, 507, "2097152.0 TiB but source 'huge' has only")
+    assert body["size"] == 2**61 and body["free_bytes"] < 2**61
 
 
 def test_token_is_spent_by_complete(open_server):
@@ -324,7 +325,7 @@ def test_small_puts_that_fill_the_disk_together(make_server, tiny_disk):
     # Refused while writing, or (had the other been stored first) before.
     message = api.assert_api_error(refused, 507)["errors"][0]
     assert "not enough free space" in message or (
-        f"File is {size} bytes but source 'tiny' has only" in message), message
+        refused.json()["size"] == size and "but source 'tiny' has only" in message), message
     stored = next(r for r in responses if r.status_code == 201).json()["file"]
     assert len(stored_files(tiny_disk)) == 2 and temp_files(tiny_disk) == []
     with server.client() as client:

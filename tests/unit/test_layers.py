@@ -30,7 +30,7 @@ LAYERS = [
     ("sources",),
     ("storage",),
     ("settings",),
-    ("base", "errors", "naming", "clock", "hookspecs", "parsing", "kinds"),
+    ("base", "errors", "naming", "clock", "hookspecs", "parsing", "kinds", "sizes"),
 ]
 REPO = Path(__file__).resolve().parents[2]
 

@@ -35,6 +35,8 @@ from .plugin import (  # noqa: E402,F401  (hook implementations Datasette finds 
     extra_css_urls,
     extra_js_urls,
     file_actions,
+    forbidden,
+    handle_exception,
     menu_links,
     permission_resources_sql,
     register_actions,

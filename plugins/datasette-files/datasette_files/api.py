@@ -14,6 +14,7 @@ from typing import AsyncIterator, Optional
 from .base import HealthChecks
 from .clock import parse_timestamp
 from .registry import FileRow
+from .sizes import human_size
 from .sources import Source, load_sources
 from .state import state
 from .sync import SyncInProgress, SyncStatus
@@ -145,13 +146,10 @@ async def check_source(datasette, slug: str) -> SourceCheck:
     free = await source.free_space()
     floor = plugin.settings.min_free_space
     if free is not None and free < floor and not source.read_only:
-        return SourceCheck("degraded", free, f"{_mib(free)} free, below min_free_space "
-                                             f"({_mib(floor)}): uploads will soon fail")
+        return SourceCheck("degraded", free, f"{human_size(free)} free, below "
+                                             f"min_free_space ({human_size(floor)}): "
+                                             "uploads will soon fail")
     return SourceCheck("ok" if checked else "not checked", free)
-
-
-def _mib(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f} MiB"
 
 
 def _summary(source: Source) -> SourceSummary:

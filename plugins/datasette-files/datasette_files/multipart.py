@@ -10,6 +10,7 @@ from typing import AsyncIterator, Optional, Union
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from .errors import ApiError, PayloadTooLarge
+from .sizes import human_size
 
 # Plain fields are held in memory, so they are capped together, their headers
 # included: the upload form has one short field (upload_token) before its file.
@@ -111,8 +112,8 @@ class MultipartStream:
     def _count_field_bytes(self, size: int) -> None:
         self._field_bytes += size
         if self._field_bytes > MAX_FIELDS_BYTES:
-            raise PayloadTooLarge(f"The form's fields are larger than {MAX_FIELDS_BYTES} "
-                                  "bytes in total")
+            raise PayloadTooLarge(f"The form's fields are larger than "
+                                  f"{human_size(MAX_FIELDS_BYTES)} in total")
 
     def _on_header_end(self):
         self._headers[self._header_field.lower()] = self._header_value

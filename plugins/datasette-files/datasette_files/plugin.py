@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from datasette import hookimpl
+from datasette import Response, hookimpl
 from datasette.plugins import pm
 from datasette.utils import await_me_maybe
+from datasette.utils.asgi import Base400
 
 from . import permissions
 from .api import sync_all_sources
@@ -29,11 +30,11 @@ from .thumbnails.pillow import PillowThumbnailGenerator
 from .thumbnails.service import ThumbnailService
 from .uploads.leftovers import LeftoverSweeper
 from .views import (
-    bulk, files, imports, inline, instance_gate, listings, openapi, organise, pages, pdf_pages,
-    preferences, search_page, trash, trash_pages, uploads, zips)
-from .views import live_listing
+    bulk, error_pages, files, imports, inline, instance_gate, listings, live_listing, openapi,
+    organise, pages, pdf_pages, preferences, search_page, trash, trash_pages, uploads, zips)
 from .views import sources as sources_views
 from .views.cache_control import KeepCacheControl
+from .views.negotiation import answers_json
 
 log = logging.getLogger("datasette_files")
 PLUGIN_NAME = "datasette-files"
@@ -209,6 +210,34 @@ def menu_links(datasette, actor, request):
         return []
 
     return links
+
+
+@hookimpl
+def handle_exception(datasette, request, exception):
+    # The errors of our pages keep the member's header and menu, and say what
+    # to do next; a failure to render them leaves Datasette's page.
+    if isinstance(exception, Base400) and error_pages.is_our_page(datasette, request):
+        return _error_page(error_pages.exception_page(datasette, request, exception))
+    return None
+
+
+@hookimpl
+def forbidden(datasette, request, message):
+    # Datasette's Forbidden, raised by our pages, comes here rather than to
+    # handle_exception; JSON callers (by Accept too) keep Datasette's answer.
+    if error_pages.is_our_page(datasette, request) and not answers_json(request):
+        # Datasette answers with the first response it gets here: never None.
+        return _error_page(error_pages.error_page(datasette, request, 403, message),
+                           Response.text(message, status=403))
+    return None
+
+
+async def _error_page(rendering, fallback=None):
+    try:
+        return await rendering
+    except Exception:
+        log.exception("datasette-files: could not render the error page")
+        return fallback
 
 
 @hookimpl

@@ -6,6 +6,7 @@ from typing import Optional
 
 from ..errors import ApiError, InsufficientStorage, PayloadTooLarge
 from ..naming import content_type_for, display_filename, is_valid_content_type
+from ..sizes import human_sizes
 from ..sources import Source
 
 
@@ -55,16 +56,25 @@ async def check_size_fits(source: Source, size: int) -> None:
     check_size_allowed(source, size)
     free = await source.free_space()
     if free is not None and size > free:
+        shown, free_shown = human_sizes(size, free)
         raise InsufficientStorage(
-            f"File is {size} bytes but source {source.slug!r} has only {free} bytes free")
+            f"The file is {shown} but source {source.slug!r} has only {free_shown} free: "
+            "free some space there, or choose another source", size=size, free_bytes=free)
 
 
 def check_size_allowed(source: Source, size: int) -> None:
     """PayloadTooLarge over the source's limit."""
     if size > source.max_file_size:
-        raise PayloadTooLarge(
-            f"File is {size} bytes; source {source.slug!r} accepts at most "
-            f"{source.max_file_size} bytes (max_file_size)")
+        raise too_large_for(source, size)
+
+
+def too_large_for(source: Source, size: int) -> PayloadTooLarge:
+    """The error for a file of ``size`` over the source's limit, in units for
+    people; the exact numbers beside the message for clients."""
+    shown, limit = human_sizes(size, source.max_file_size)
+    return PayloadTooLarge(
+        f"The file is {shown}; source {source.slug!r} accepts files of at most {limit}",
+        size=size, max_file_size=source.max_file_size)
 
 
 def upload_limit(source: Source, declared: Optional[int]) -> tuple[int, str]:

@@ -18,8 +18,9 @@ from ..base import FileRecords, ResumableWrites
 from ..errors import ApiError, Conflict, PayloadTooLarge
 from ..registry import Registry, UploadRow
 from ..settings import Settings
+from ..sizes import human_sizes
 from ..sources import Source
-from .checks import check_size_fits
+from .checks import check_size_fits, too_large_for
 from .sessions import UploadSessions
 from .storing import upload_record
 
@@ -56,12 +57,12 @@ async def receive_chunk(registry: Registry, sessions: UploadSessions, source: So
         raise ApiError(f"Content-Range says the file is {total} bytes but {declared} bytes "
                        "were declared")
     if total > source.max_file_size:
-        raise PayloadTooLarge(f"File is {total} bytes; source {source.slug!r} accepts at most "
-                              f"{source.max_file_size} bytes (max_file_size)")
+        raise too_large_for(source, total)
     length = end - start + 1
     if length > MAX_CHUNK_BYTES:
-        raise PayloadTooLarge(f"Chunk is {length} bytes; chunks may be at most "
-                              f"{MAX_CHUNK_BYTES} bytes", received=received)
+        shown, limit = human_sizes(length, MAX_CHUNK_BYTES)
+        raise PayloadTooLarge(f"The chunk is {shown}; chunks may be at most {limit}",
+                              received=received)
     if start != received:
         raise Conflict(f"Chunk out of order: {_out_of_order(start, end, received)}; send the "
                        f"chunk starting at byte {received}", received=received)

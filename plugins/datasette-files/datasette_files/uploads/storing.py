@@ -10,6 +10,7 @@ from ..base import FileMetadata, FileRecord, FileRecords, ResumableWrites
 from ..clock import now_timestamp
 from ..errors import ApiError, PayloadTooLarge
 from ..registry import FileRow, UploadRow
+from ..sizes import human_size
 from ..sources import Source
 from .checks import upload_limit
 
@@ -26,7 +27,7 @@ async def store(source: Source, path: str, content_type: str, declared: Optional
     source's limit as they arrive, with ``record`` kept beside them where the
     storage can; the storage's FileMetadata."""
     limit, limit_reason = upload_limit(source, declared)
-    too_large = f"Upload exceeds {limit_reason}: {limit} bytes."
+    too_large = f"Upload exceeds {limit_reason}: {human_size(limit)}."
     if declared is not None and limit == declared:
         too_large += SIZE_HINT
     received = 0

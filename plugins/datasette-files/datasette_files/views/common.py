@@ -18,6 +18,7 @@ from ..errors import ApiError, Forbidden, MethodNotAllowed, NotFound, PayloadToo
 from ..permissions import BROWSE, allowed_on_file, allowed_on_source, allowed_sources_sql
 from ..parsing import InvalidJSON, loads
 from ..registry import FileRow, InvalidCursor, InvalidQuery, SearchTimedOut
+from ..sizes import human_size
 from ..sources import Source, UnknownSource
 from ..state import PluginState, state
 
@@ -195,7 +196,7 @@ async def _limited_body(request, limit: int, what: str) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise PayloadTooLarge(f"{what} is larger than {limit} bytes")
+            raise PayloadTooLarge(f"{what} is larger than {human_size(limit)}")
         chunks.append(chunk)
         if not message.get("more_body"):
             return b"".join(chunks)

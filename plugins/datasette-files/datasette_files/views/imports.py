@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Optional
 
 from datasette import Response
 from datasette.resources import DatabaseResource, TableResource
@@ -16,7 +17,8 @@ from ..errors import ApiError, MethodNotAllowed, NotFound
 from ..registry import FileRow, ImportJob
 from ..sources import Source
 from ..state import state
-from .common import browsable_file, json_error, page_error, render, require_method
+from .common import (
+    as_api_error, browsable_file, json_error, page_error, render, require_method)
 from .negotiation import answers_json, fields_of_body
 
 SAMPLE_BYTES = 64 * 1024
@@ -59,6 +61,14 @@ async def preview_page(datasette, request):
         file, source = await _csv_file(datasette, request)
     except ApiError as ex:
         page_error(request, ex)
+    return await _import_form(datasette, request, file, source)
+
+
+async def _import_form(datasette, request, file: FileRow, source: Source,
+                       refused: Optional[ApiError] = None, values: Optional[dict] = None
+                       ) -> Response:
+    """The preview and its form; after a refused import, with the values sent
+    and the message saying what to change, answered with the error's status."""
     sample, encoding = decode_sample(await source.storage.read_bytes(file.path, SAMPLE_BYTES))
     delimiter, has_header = sniff(sample, file.filename)
     rows = preview_rows(sample, delimiter)
@@ -68,6 +78,8 @@ async def preview_page(datasette, request):
     types = ColumnTypes()
     for cells in body:
         types.observe(cells[:width])
+    values = values or {}
+    table_name = _form_value(values, "table_name") or table_name_for(file.filename)
     return await render(datasette, request, "files_import.html", {
         "file": file,
         "columns": list(zip(column_names(header, width), types.sqlite_types(width))),
@@ -77,10 +89,17 @@ async def preview_page(datasette, request):
             delimiter, repr(delimiter)),
         "has_header": has_header,
         "encoding": encoding,
-        "databases": await target_databases(datasette, request.actor,
-                                            table_name_for(file.filename)),
-        "table_name": table_name_for(file.filename),
-    })
+        "databases": await target_databases(datasette, request.actor, table_name),
+        "database": _form_value(values, "database") or _form_value(values, "database_name"),
+        "table_name": table_name,
+        "refused": refused.messages[0] if refused else None,
+        "refused_field": refused.details.get("field") if refused else None,
+    }, status=refused.status if refused else 200)
+
+
+def _form_value(values: dict, name: str) -> str:
+    value = values.get(name)
+    return value if isinstance(value, str) else ""
 
 
 async def start_import(datasette, request):
@@ -89,9 +108,20 @@ async def start_import(datasette, request):
     URLs, a browser goes to the progress page."""
     wants_json = answers_json(request)
     try:
-        job, file, source, db = await _validated_job(datasette, request)
-    except Exception as ex:  # a storage's error too (reading the sample)
+        file, source = await _csv_file(datasette, request)
+        data = await fields_of_body(request)
+    except Exception as ex:
         return (json_error if wants_json else page_error)(request, ex)
+    try:
+        job, db = await _validated_job(datasette, request, file, source, data)
+    except Exception as ex:  # a storage's error too (reading the sample)
+        if wants_json:
+            return json_error(request, ex)
+        error = as_api_error(ex)
+        if error is None or error.status >= 500:
+            page_error(request, ex)
+        # A browser's form comes back filled in, saying what to change.
+        return await _import_form(datasette, request, file, source, error, data)
     plugin = state(datasette)
     await plugin.registry.imports.create(job)
     plugin.jobs.start(run_import(plugin.registry.imports, source, file, job, db,
@@ -103,36 +133,40 @@ async def start_import(datasette, request):
     return Response.redirect(url)
 
 
-async def _validated_job(datasette, request):
-    file, source = await _csv_file(datasette, request)
-    data = await fields_of_body(request)
+async def _validated_job(datasette, request, file: FileRow, source: Source, data: dict):
+    """The job the fields ask for and the database it writes to, or an ApiError
+    naming the ``field`` to change."""
     # database_name is the published datasette-files' name for the field.
     database = _text(data, "database") or _text(data, "database_name")
     table = _text(data, "table_name").strip()
     if database not in datasette.databases or database.startswith("_"):
-        raise ApiError(f"'database' must name a database to import into, not {database!r}")
+        raise ApiError(f"'database' must name a database to import into, not {database!r}",
+                       field="database")
     db = datasette.databases[database]
     if not db.is_mutable or db.is_memory:
-        raise ApiError(f"Database {database!r} cannot be written to")
+        raise ApiError(f"Database {database!r} cannot be written to: choose another",
+                       field="database")
     if not TABLE_NAME.match(table):
-        raise ApiError("'table_name' must be letters, digits and underscores, "
-                       "starting with a letter or underscore")
+        raise ApiError("The table name must be letters, digits and underscores, "
+                       "starting with a letter or underscore", field="table_name")
     actor = request.actor
     if not await datasette.allowed(action="create-table", resource=DatabaseResource(database),
                                    actor=actor):
-        raise ApiError(f"You do not have create-table permission on {database!r}", status=403)
+        raise ApiError(f"You do not have create-table permission on {database!r}: "
+                       "choose another database", status=403, field="database")
     if not await datasette.allowed(action="insert-row",
                                    resource=TableResource(database, table), actor=actor):
-        raise ApiError(f"You do not have insert-row permission on {database!r}", status=403)
+        raise ApiError(f"You do not have insert-row permission on {database!r}: "
+                       "choose another database", status=403, field="database")
     if await db.table_exists(table):
-        raise ApiError(f"A table called {table!r} already exists in {database!r}: "
-                       "choose another name", status=409)
+        raise ApiError(f"A table named {table!r} already exists in {database!r}: "
+                       "choose another name", status=409, field="table_name")
     delimiter = _text(data, "delimiter") or ","
     if delimiter not in (",", "\t", ";", "|"):
-        raise ApiError("'delimiter' must be one of , ; | or a tab")
+        raise ApiError("'delimiter' must be one of , ; | or a tab", field="delimiter")
     has_header = data.get("has_header", True)
     if not isinstance(has_header, (bool, str)):
-        raise ApiError("'has_header' must be true or false")
+        raise ApiError("'has_header' must be true or false", field="has_header")
     sample, encoding = decode_sample(await source.storage.read_bytes(file.path, SAMPLE_BYTES))
     has_header = has_header not in (False, "0", "false", "off", "")
     job = ImportJob(
@@ -140,7 +174,7 @@ async def _validated_job(datasette, request):
         actor_id=str(actor["id"]) if actor and actor.get("id") is not None else None,
         database_name=database, table_name=table, delimiter=delimiter, has_header=has_header,
         encoding=encoding, status="queued", total_bytes=file.size, created_at=now_timestamp())
-    return job, file, source, db
+    return job, db
 
 
 def _text(data: dict, name: str) -> str:

@@ -264,11 +264,8 @@ import { ManyFiles } from "./upload-many.js";
         droppedEntries(event.dataTransfer).then(function (found) { uploader.upload(found); });
       }
     });
-    zone.addEventListener("keydown", function (event) {
-      if (event.key === "Enter" || event.key === " ") { event.preventDefault(); input.click(); }
-    });
-    zone.setAttribute("tabindex", "0");
-    zone.setAttribute("role", "button");
+    // The file input itself is the one Tab stop (the label around it shows its
+    // focus): a focusable zone around it would be a second, nested one.
   }
 
   document.querySelectorAll("[data-upload]").forEach(setUp);

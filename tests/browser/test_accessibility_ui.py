@@ -102,3 +102,112 @@ def test_every_page_passes_axe(browser, app_server, pages, axe_script, width):
     failures = {name: problems for name, problems in found.items() if problems}
     assert not failures, "\n".join(f"{name}:\n  " + "\n  ".join(problems)
                                    for name, problems in failures.items())
+
+
+# Each Tab stop as a person sees it: the element, and whether it or (for a
+# visually hidden file input) the label around it shows on screen with a focus ring.
+FOCUSED = """() => {
+    const el = document.activeElement;
+    const shown = el.closest("label.df-drop, label.df-choose-folder") || el;
+    const box = shown.getBoundingClientRect();
+    const style = getComputedStyle(shown);
+    return {tag: el.tagName, id: el.id, text: (el.textContent || el.value || "").trim().slice(0, 40),
+            input: el.matches("[data-file-input]") ? "files" : el.matches("[data-folder-input]") ? "folder" : "",
+            in_listing: !!el.closest(".df-grid, .df-list"), in_upload: !!el.closest("[data-upload]"),
+            width: box.width, height: box.height, top: box.top + window.scrollY,
+            ring: el === shown || style.outlineStyle !== "none"};
+}"""
+
+# The contrast of every colour our stylesheet gives links (visited, hovered,
+# focused ones included), against white and our lightest blue: axe cannot see
+# :visited styles, which browsers hide from scripts.
+LINK_CONTRASTS = """() => {
+    const rgb = (c) => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
+    const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255;
+        return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+        .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+    const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
+        return (x + 0.05) / (y + 0.05); };
+    const probe = document.createElement("span");
+    document.body.append(probe);
+    const found = [];
+    for (const sheet of document.styleSheets) {
+        if (!sheet.href || !sheet.href.includes("/datasette-files/files.css")) continue;
+        for (const rule of sheet.cssRules) {
+            if (!rule.selectorText || !/\\ba[^,]*:(visited|link|hover|focus)/.test(rule.selectorText)) continue;
+            if (!rule.style.color || rule.style.color === "inherit" || rule.style.color === "#fff") continue;
+            if (rule.style.color === "rgb(255, 255, 255)") continue;  // on a coloured background
+            probe.style.color = rule.style.color;
+            const colour = rgb(getComputedStyle(probe).color);
+            for (const background of [[255, 255, 255], [238, 244, 255]]) {
+                found.push([rule.selectorText, ratio(colour, background)]);
+            }
+        }
+    }
+    probe.remove();
+    return found;
+}"""
+
+
+def test_the_keyboard_path_through_a_source(browser, app_server, pages):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=app_server.url)
+    page = context.new_page()
+    log_in(page)
+
+    # Our link colours: 4.5:1 at least, visited and focused ones too.
+    page.goto(pages["source-grid"])
+    contrasts = page.evaluate(LINK_CONTRASTS)
+    assert any(":visited" in selector for selector, _ in contrasts), contrasts
+    assert all(ratio >= 4.5 for _, ratio in contrasts), [c for c in contrasts if c[1] < 4.5]
+
+    # The first Tab stop is the skip link, shown when focused; it leads to the files.
+    page.keyboard.press("Tab")
+    first = page.evaluate(FOCUSED)
+    assert first["text"] == "Skip to files" and first["top"] >= 0 and first["width"] > 0, first
+    screenshot(page, "a11y-skip-link")
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "df-files"
+    page.keyboard.press("Tab")
+    assert page.evaluate(FOCUSED)["in_listing"], page.evaluate(FOCUSED)
+
+    # From the top of the page to the listing: every Tab stop is seen on screen,
+    # and each file chooser is one stop, shown by the ring around its label.
+    page.goto(pages["source-grid"])
+    stops = []
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        stop = page.evaluate(FOCUSED)
+        if stop["in_listing"]:
+            break
+        stops.append(stop)
+        if stop["input"] == "files":
+            screenshot(page, "a11y-file-chooser-focused")
+    else:
+        raise AssertionError(f"40 Tabs did not reach the listing: {stops}")
+    invisible = [s for s in stops if s["width"] < 4 or s["height"] < 4 or not s["ring"]]
+    assert not invisible, invisible
+    assert [s["input"] for s in stops if s["in_upload"]] == ["files", "folder"], stops
+
+    # After an upload, focus stays on the chooser that was used.
+    page.focus("[data-file-input]")
+    page.set_input_files("[data-file-input]", files=[
+        {"name": "a11y-keyboard.txt", "mimeType": "text/plain", "buffer": b"typed"}])
+    page.wait_for_selector(".df-item.df-done")
+    assert page.evaluate(FOCUSED)["input"] == "files"
+
+    # A dialog gives the focus back to what opened it.
+    page.focus("[data-new-folder]")
+    page.keyboard.press("Enter")
+    page.locator("dialog[open]").wait_for()
+    assert page.evaluate("!!document.activeElement.closest('dialog')")
+    page.keyboard.press("Escape")
+    page.locator("dialog[open]").wait_for(state="detached")
+    assert page.evaluate("document.activeElement.matches('[data-new-folder]')")
+
+    # A delete from a file's page leads to its folder, focus on the listing.
+    page.goto(pages["file-text"])
+    page.locator("[data-delete-form] button").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/-/files/source/team**")
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'df-files'")
+    context.close()

@@ -65,7 +65,7 @@ def pages(app_server) -> dict[str, str]:
         "search": "/-/files/search?q=a11y",
         "trash": "/-/files/trash/team", "trashed-file": gone["url"],
         "import": csv["url"].replace("/-/files/", "/-/files/import/"),
-        "not-found": "/-/files/df-0000000000000000000000",
+        "not-found": "/-/files/df-" + "0" * 26,  # a well-formed id of no file
     }
 
 

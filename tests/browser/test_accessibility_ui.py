@@ -111,17 +111,19 @@ def test_every_page_passes_axe(browser, app_server, pages, axe_script, width):
 
 
 # Each Tab stop as a person sees it: the element, and whether it or (for a
-# visually hidden file input) the label around it shows on screen with a focus ring.
+# visually hidden file input) the label around it shows on screen, a label
+# (the drop zone, the folder chooser) with a focus ring.
 FOCUSED = """() => {
     const el = document.activeElement;
     const shown = el.closest("label.df-drop, label.df-choose-folder") || el;
     const box = shown.getBoundingClientRect();
     const style = getComputedStyle(shown);
     return {tag: el.tagName, id: el.id, text: (el.textContent || el.value || "").trim().slice(0, 40),
-            input: el.matches("[data-file-input]") ? "files" : el.matches("[data-folder-input]") ? "folder" : "",
+            input: el.matches("[data-file-input], [data-drop-zone]") ? "files"
+                 : el.matches("[data-folder-input]") ? "folder" : "",
             in_listing: !!el.closest(".df-grid, .df-list"), in_upload: !!el.closest("[data-upload]"),
             width: box.width, height: box.height, top: box.top + window.scrollY,
-            ring: el === shown || style.outlineStyle !== "none"};
+            ring: shown.tagName !== "LABEL" || style.outlineStyle !== "none"};
 }"""
 
 # The contrast of every colour our stylesheet gives links (visited, hovered,

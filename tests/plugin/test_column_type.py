@@ -20,7 +20,7 @@ def server(tmp_path_factory):
     conn.close()
     server = DatasetteServer(data, {
         "permissions": {"files-browse": {"id": ["alice", "admin"]},
-                        "files-upload": {"id": "alice"},
+                        "files-upload": {"id": "alice"}, "files-delete": {"id": "alice"},
                         "insert-row": {"id": "alice"}, "view-table": True,
                         "set-column-type": {"id": "alice"}},
         "databases": {"data": {"tables": {"attachments": {
@@ -65,6 +65,24 @@ def test_batch_hides_what_the_viewer_may_not_browse(server):
     with server.client(ADMIN) as admin:
         assert file["id"] in admin.get("/-/files/batch.json",
                                        params={"id": file["id"]}).json()["files"]
+
+
+def test_batch_says_which_files_are_in_the_trash(server):
+    """A cell marks a trashed file as such; an unknown id, or one the viewer
+    may not browse, is in neither part of the answer."""
+    with server.client(ALICE) as alice:
+        kept = api.upload(alice, "docs", "kept.txt", b"k")
+        binned = api.upload(alice, "docs", "binned.txt", b"b")
+        assert alice.post(f"/-/files/{binned['id']}/-/delete", json={}).status_code == 200
+        unknown = "df-01aaaaaaaaaaaaaaaaaaaaaaaa"
+        answer = alice.get("/-/files/batch.json",
+                           params={"id": [kept["id"], binned["id"], unknown]}).json()
+    assert list(answer["files"]) == [kept["id"]]
+    assert list(answer["trashed"]) == [binned["id"]]
+    assert answer["trashed"][binned["id"]]["trashed_at"]
+    with server.client(BOB) as bob:
+        assert bob.get("/-/files/batch.json", params={"id": binned["id"]}).json() == {
+            "ok": True, "files": {}, "trashed": {}}
 
 
 def test_assigning_the_type_at_runtime(server):

@@ -7,11 +7,13 @@ from .server import REPO_ROOT
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "screenshots"
 
 
-def screenshot(page, name: str) -> Path:
-    """Saved as a test artifact: test-artifacts/screenshots/NAME-WIDTH.png."""
+def screenshot(page, name: str, full_page: bool = True) -> Path:
+    """Saved as a test artifact: test-artifacts/screenshots/NAME-WIDTH.png.
+    (A full-page shot of an ``is_mobile`` context is drawn without its touch
+    emulation: ``full_page=False`` shows what a phone shows.)"""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}-{page.viewport_size['width']}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path
 
 

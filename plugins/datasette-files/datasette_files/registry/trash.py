@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from ..naming import new_file_id
 from .folders import ensure_folders
 from .rows import FILE_COLUMN_NAMES, FileRow
+
+if TYPE_CHECKING:
+    from .files import AllowedSQL
 
 # Every column a file's row has, as the trash keeps it.
 _COLUMNS = ", ".join([*FILE_COLUMN_NAMES, "hash_retry_at"])
@@ -79,6 +82,17 @@ class TrashTable:
         item = TrashItem.from_sql(row)
         await self._attach_files([item])
         return item
+
+    async def trashed_at(self, file_ids: list[str], allowed: AllowedSQL) -> dict[str, str]:
+        """When each of ``file_ids`` that is in the trash was put there, for the
+        files in sources ``allowed`` names; the others are absent."""
+        sql = f"""{allowed.as_cte()}
+            SELECT t.id, i.trashed_at FROM datasette_files_trash t
+            JOIN datasette_files_trash_items i ON i.id = t.item_id
+            WHERE t.id IN (SELECT value FROM json_each(:df_ids))
+              AND t.source_slug IN (SELECT parent FROM allowed_sources)"""
+        params = {**allowed.params, "df_ids": json.dumps(file_ids)}
+        return {row[0]: row[1] for row in await self.db.execute(sql, params)}
 
     async def item_of_file(self, file_id: str) -> Optional[TrashItem]:
         """The item holding file ``file_id`` (a file item, or a folder's)."""

@@ -4,6 +4,8 @@
    folders), and answers per file. A few requests go at once. A name already
    taken (409) is asked about (conflicts.js) and that file sent again alone. */
 
+import { announceUploaded } from "./upload-many.js";
+
 export const MAX_FILES = 100;
 export const MAX_BYTES = 4 * 1024 * 1024;
 const AT_ONCE = 3;
@@ -89,7 +91,10 @@ export async function sendBatches({ url, folder, entries, answers, progress }) {
     const taken = [];
     body.results.forEach((result, i) => {
       const entry = batch[i];
-      if (result.ok) { progress.done(1); }
+      if (result.ok) {
+        progress.done(1);
+        if (result.file) { announceUploaded(result.file); }
+      }
       else if (result.status === 409 && onConflict === "error") { taken.push([entry, result]); }
       else { progress.fail(entry.path, (result.errors || ["refused"]).join("; ")); }
     });

@@ -16,6 +16,11 @@ const BATCH_FILE_MAX = 1024 * 1024;
 const MANY = 10;
 const ONE_BY_ONE_AT_ONCE = 2;
 
+/** Tell the page (say, a listing that shows it) that `file` was uploaded. */
+export function announceUploaded(file) {
+  document.dispatchEvent(new CustomEvent("df:uploaded", { detail: { file } }));
+}
+
 function joinPath(folder, path) { return folder ? (path ? folder + "/" + path : folder) : path; }
 function dirName(path) { return path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : ""; }
 
@@ -28,11 +33,12 @@ export class ManyFiles {
     this.folders = new Map();  // path -> the promise of its existence
   }
 
-  /** Upload `found` ({files: [{file, path}], folders: [path]}). */
-  async upload(found) {
+  /** Upload `found` ({files: [{file, path}], folders: [path]}) into `folder`
+      (by default the one the upload area is for). */
+  async upload(found, folder) {
     const { files, folders } = found;
     if (!files.length && !folders.length) { return; }
-    const base = this.section.dataset.folder || "";
+    const base = typeof folder === "string" ? folder : this.section.dataset.folder || "";
     const batchUrl = this.section.dataset.batchUrl;
     const treed = folders.length > 0 || files.some((entry) => entry.path.includes("/"));
     const small = files.filter((entry) => entry.file.size <= BATCH_FILE_MAX);

@@ -112,5 +112,16 @@ export class BatchProgress {
       this.status.textContent = words.join(", ") + ".";
     }
     if (link) { this.status.append(" ", link); }
+    if (this.node.classList.contains("df-error")) {
+      // Kept until removed: what was not uploaded stays listed below.
+      const remove = element("button", { type: "button", "data-remove": "", "class": "df-batch-cancel",
+                                         "aria-label": "Remove this upload's summary" }, "Remove");
+      remove.addEventListener("click", () => {
+        const next = this.node.nextElementSibling;
+        this.node.remove();
+        if (next && next.querySelector("button")) { next.querySelector("button").focus(); }
+      });
+      this.title.append(" ", remove);
+    }
   }
 }

@@ -5,10 +5,16 @@
    larger than a chunk go in chunks (Content-Range) and resume from what the
    server has after a network error. A name already taken is refused (409) and
    the person asked: Replace, Keep both or Skip (conflicts.js). A dropped or
-   chosen folder, or many small files, go in batches (upload-many.js). */
+   chosen folder, or many small files, go in batches (upload-many.js). A failed
+   or cancelled file can be retried (a chunked one resumes where the server got
+   to) or removed; "Clear finished" empties the queue of what is done. Files may
+   be dropped anywhere on the page, or onto a folder card (page-drop.js). Each
+   file uploaded fires `df:uploaded` on document, detail {file}. */
 import { postJSON, readJSON } from "./api.js";
 import { chosenEntries, droppedEntries } from "./folder-drop.js";
-import { ManyFiles } from "./upload-many.js";
+import { ConflictAnswers } from "./conflicts.js";
+import { dropAnywhere } from "./page-drop.js";
+import { announceUploaded, ManyFiles } from "./upload-many.js";
 
 (function () {
   "use strict";
@@ -79,7 +85,7 @@ import { ManyFiles } from "./upload-many.js";
 
   /* Chunks in order; after a network error or a server error, ask the server how
      many bytes it has and go on from there, waiting a little longer each time. */
-  function sendChunks(item, prepared, file, chunkSize) {
+  function sendChunks(item, prepared, file, chunkSize, start) {
     var failures = 0;
     function sendFrom(offset) {
       if (offset >= file.size) { return Promise.resolve(); }
@@ -108,7 +114,7 @@ import { ManyFiles } from "./upload-many.js";
         });
       });
     }
-    return sendFrom(0);
+    return sendFrom(start || 0);
   }
 
   function QueueItem(list, file, iconUrl, shownName, batch) {
@@ -128,14 +134,42 @@ import { ManyFiles } from "./upload-many.js";
     this.bar = element("progress", { max: "100", value: "0", "aria-label": "Upload progress for " + shownName });
     this.status = element("div", { "class": "df-item-status" }, "Waiting…");
     middle.append(this.name, this.bar, this.status);
-    this.cancel = element("button", { type: "button" }, "Cancel");
+    this.actions = element("div", { "class": "df-item-actions" });
+    this.cancel = element("button", { type: "button", "aria-label": "Cancel " + shownName }, "Cancel");
     this.cancel.addEventListener("click", function () {
       self.cancelled = true;
       if (self.xhr) { self.xhr.abort(); }
       self.fail("Cancelled");
     });
-    this.node.append(preview, middle, this.cancel);
+    this.actions.append(this.cancel);
+    this.shownName = shownName;
+    this.node.append(preview, middle, this.actions);
     list.append(this.node);
+  }
+  /* Retry and Remove, in place of Cancel, once the file failed or was cancelled. */
+  QueueItem.prototype.offerRetry = function () {
+    var self = this;
+    if (!this.retry) { return; }
+    var again = element("button", { type: "button", "data-retry": "", "aria-label": "Retry " + this.shownName }, "Retry");
+    var remove = element("button", { type: "button", "data-remove": "", "aria-label": "Remove " + this.shownName }, "Remove");
+    again.addEventListener("click", function () {
+      self.actions.replaceChildren(self.cancel);
+      self.cancel.focus();  // the button pressed is gone: focus stays on this row
+      self.retry();
+    });
+    remove.addEventListener("click", function () { removeRow(self.node); });
+    this.actions.replaceChildren(again, remove);
+  };
+  /* A row leaves the queue; focus goes to the next row's button, else the queue's chooser. */
+  function removeRow(node) {
+    var list = node.parentNode;
+    var next = node.nextElementSibling || node.previousElementSibling;
+    var hadFocus = node.contains(document.activeElement);
+    node.remove();
+    if (!hadFocus || !list) { return; }
+    var target = next && next.querySelector("button, a");
+    if (!target) { target = list.closest("[data-upload]").querySelector("[data-drop-zone]"); }
+    if (target) { target.focus(); }
   }
   QueueItem.prototype.progress = function (fraction) {
     var percent = Math.round(fraction * 100);
@@ -152,10 +186,21 @@ import { ManyFiles } from "./upload-many.js";
     if (outcome === "skipped") { this.batch.skipped += 1; }
   };
   QueueItem.prototype.fail = function (message) {
+    var focused = this.cancel.contains(document.activeElement);
     this.node.classList.add("df-error");
     this.status.textContent = message;
     this.cancel.remove();
     this.finished("failed");
+    this.offerRetry();
+    if (focused && this.actions.firstChild) { this.actions.firstChild.focus(); }
+  };
+  /* Back to the start for another try: counted by itself, no longer in its batch. */
+  QueueItem.prototype.reset = function () {
+    this.node.classList.remove("df-error");
+    this.cancelled = false;
+    this.batch = null;
+    this.bar.value = 0;
+    this.status.textContent = "Waiting…";
   };
   QueueItem.prototype.done = function (file, replaced) {
     this.node.classList.add("df-done");
@@ -166,6 +211,7 @@ import { ManyFiles } from "./upload-many.js";
     this.status.append(link);
     this.cancel.remove();
     this.finished("done");
+    announceUploaded(file);
   };
 
   QueueItem.prototype.skip = function () {
@@ -195,6 +241,8 @@ import { ManyFiles } from "./upload-many.js";
       if (section.dataset.putUrl && file.size <= Math.min(ONE_REQUEST_MAX, chunkSize || Infinity)) {
         item.progress(0);
         sent = putWhole(section, item, file, folder, onConflict);
+      } else if (item.prepared) {
+        sent = resume(section, item, file, folder, chunkSize, onConflict);
       } else {
         sent = prepareSendComplete(section, item, file, folder, chunkSize, onConflict);
       }
@@ -209,10 +257,38 @@ import { ManyFiles } from "./upload-many.js";
           });
         });
     }
-    return attempt("error").then(function (uploaded) {
-      if (uploaded) { item.done(uploaded.file, uploaded.how === "replace"); } else { item.skip(); }
-    }).catch(function (error) {
-      if (!item.node.classList.contains("df-error")) { item.fail(error.message); }
+    function run() {
+      return attempt("error").then(function (uploaded) {
+        if (uploaded) { item.done(uploaded.file, uploaded.how === "replace"); } else { item.skip(); }
+      }).catch(function (error) {
+        if (!item.node.classList.contains("df-error")) { item.fail(error.message); }
+      });
+    }
+    item.retry = function () {
+      item.reset();
+      answers = new ConflictAnswers(1);  // a name conflict is asked about again
+      return run();
+    };
+    return run();
+  }
+
+  /* A chunked upload that stopped: go on from what the server has, if it still
+     has the upload; else start again. */
+  function resume(section, item, file, folder, chunkSize, onConflict) {
+    var prepared = item.prepared;
+    item.status.textContent = "Resuming…";
+    return receivedSoFar(prepared).then(function (progress) {
+      return progress.received;
+    }, function () { return null; }).then(function (received) {
+      if (typeof received !== "number") {
+        item.prepared = null;
+        return prepareSendComplete(section, item, file, folder, chunkSize, onConflict);
+      }
+      item.progress(received / file.size);
+      return sendChunks(item, prepared, file, chunkSize, received).then(function () {
+        item.status.textContent = "Finishing…";
+        return postJSON(section.dataset.completeUrl, { upload_token: prepared.upload_token });
+      });
     });
   }
 
@@ -223,9 +299,9 @@ import { ManyFiles } from "./upload-many.js";
     }).then(function (prepared) {
       if (item.cancelled) { throw new Error("Cancelled"); }
       item.progress(0);
-      var sending = chunkSize && file.size > chunkSize
-        ? sendChunks(item, prepared, file, chunkSize)
-        : sendWhole(item, prepared, file);
+      var chunked = chunkSize && file.size > chunkSize;
+      if (chunked) { item.prepared = prepared; }  // a retry resumes it
+      var sending = chunked ? sendChunks(item, prepared, file, chunkSize) : sendWhole(item, prepared, file);
       return sending.then(function () {
         item.status.textContent = "Finishing…";
         return postJSON(section.dataset.completeUrl, { upload_token: prepared.upload_token });
@@ -247,25 +323,31 @@ import { ManyFiles } from "./upload-many.js";
         chooser.value = "";
       });
     });
-    ["dragenter", "dragover"].forEach(function (name) {
-      zone.addEventListener(name, function (event) {
-        event.preventDefault();
-        zone.classList.add("df-dragging");
-      });
-    });
-    ["dragleave", "drop"].forEach(function (name) {
-      zone.addEventListener(name, function (event) {
-        event.preventDefault();
-        zone.classList.remove("df-dragging");
-      });
-    });
-    zone.addEventListener("drop", function (event) {
-      if (event.dataTransfer && event.dataTransfer.items.length) {
-        droppedEntries(event.dataTransfer).then(function (found) { uploader.upload(found); });
-      }
-    });
     // The file input itself is the one Tab stop (the label around it shows its
-    // focus): a focusable zone around it would be a second, nested one.
+    // focus, and focus stays there after a choice): a focusable zone around it
+    // would nest one control in another (axe's nested-interactive).
+    dropAnywhere(section, zone, function (dataTransfer, folder) {
+      droppedEntries(dataTransfer).then(function (found) { uploader.upload(found, folder); });
+    });
+    setUpClearFinished(section);
+  }
+
+  /* "Clear finished": shown while the queue holds done or skipped rows. */
+  function setUpClearFinished(section) {
+    var list = section.querySelector("[data-queue]");
+    var button = section.querySelector("[data-clear-finished]");
+    if (!button) { return; }
+    var finished = ".df-item.df-done, .df-item.df-skipped, .df-batch.df-done";
+    function refresh() { button.parentNode.hidden = !list.querySelector(finished); }
+    new MutationObserver(refresh).observe(list, {
+      childList: true, subtree: true, attributes: true, attributeFilter: ["class"] });
+    button.addEventListener("click", function () {
+      list.querySelectorAll(finished).forEach(function (node) { node.remove(); });
+      refresh();
+      var first = list.querySelector("button");
+      (first || section.querySelector("[data-file-input]")).focus();
+    });
+    refresh();
   }
 
   document.querySelectorAll("[data-upload]").forEach(setUp);

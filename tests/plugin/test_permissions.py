@@ -219,6 +219,7 @@ EVERY_ROUTE = [
     ("POST", "/-/files/-/zip", JSON),
     ("GET", "/-/files/sources.json", JSON),
     ("GET", "/-/files/source/pub.json", JSON),
+    ("GET", "/-/files/source/pub/-/changes", JSON),
     ("POST", "/-/files/sync/pub", JSON),
     ("GET", "/-/files/sync/pub.json", JSON),
     ("POST", "/-/files/upload/pub/-/prepare", JSON),

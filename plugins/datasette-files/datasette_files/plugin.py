@@ -31,6 +31,7 @@ from .uploads.leftovers import LeftoverSweeper
 from .views import (
     bulk, files, imports, inline, instance_gate, listings, openapi, organise, pages, pdf_pages,
     preferences, search_page, trash, trash_pages, uploads, zips)
+from .views import live_listing
 from .views import sources as sources_views
 from .views.cache_control import KeepCacheControl
 
@@ -221,6 +222,7 @@ def register_routes(datasette):
         (r"^/-/files/sync/(?P<slug>[^/]+)\.json$", api(sources_views.sync_status_view)),
         (r"^/-/files/sync/(?P<slug>[^/]+)$", api(sources_views.sync_view)),
         (r"^/-/files/source/(?P<slug>[^/]+)\.json$", api(sources_views.listing_view)),
+        (r"^/-/files/source/(?P<slug>[^/]+)/-/changes$", api(live_listing.changes_view)),
         (r"^/-/files$", page(pages.index_page)),
         (r"^/-/files/search$", page(search_page.search_page)),
         (r"^/-/files/icon\.svg$", api(files.icon_view)),

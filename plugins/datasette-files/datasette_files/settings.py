@@ -17,6 +17,8 @@ DEFAULT_HASH_RETRY_SECONDS = 60.0
 DEFAULT_MIN_FREE_SPACE = DEFAULT_MAX_FILE_SIZE
 DEFAULT_TEMP_SWEEP_INTERVAL_SECONDS = 300.0
 DEFAULT_TRASH_RETENTION_DAYS = 30.0
+# Teammates' changes show within this (the issue asks for 30 s at most).
+DEFAULT_LIVE_POLL_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class Settings:
     temp_sweep_interval_seconds: float = DEFAULT_TEMP_SWEEP_INTERVAL_SECONDS
     # What is deleted stays in the trash this long, then is purged for good.
     trash_retention_days: float = DEFAULT_TRASH_RETENTION_DAYS
+    # A source or folder page asks whether its listing changed this often.
+    live_poll_seconds: float = DEFAULT_LIVE_POLL_SECONDS
 
     @classmethod
     def from_config(cls, config: dict) -> "Settings":
@@ -69,6 +73,8 @@ class Settings:
                                                   DEFAULT_TEMP_SWEEP_INTERVAL_SECONDS),
             trash_retention_days=_positive(config, "trash_retention_days", float,
                                            DEFAULT_TRASH_RETENTION_DAYS),
+            live_poll_seconds=_positive(config, "live_poll_seconds", float,
+                                        DEFAULT_LIVE_POLL_SECONDS),
         )
 
 

@@ -23,6 +23,7 @@ from .synced import AddedFile, KnownFile, SyncedFiles
 from .thumbnails import ThumbnailsTable
 from .trash import TrashItem, TrashTable
 from .journal import JournalTable
+from .listing_versions import ListingVersions
 from .uploads import UploadsTable
 from .writes import BatchedWrites, FileToStore
 
@@ -51,6 +52,7 @@ class Registry:
         self.trash = TrashTable(db)
         self.journal = JournalTable(db)
         self.preferences = PreferencesTable(db)
+        self.listing_versions = ListingVersions(db)
 
     async def migrate(self) -> list[str]:
         """Bring the schema up to date; the names of the migrations applied."""

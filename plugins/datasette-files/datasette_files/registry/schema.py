@@ -511,6 +511,55 @@ LIST_VIEW = """
         );
 """
 
+# Live listings: a version per folder of each source (the root is folder ''),
+# counted up by triggers whenever a file or folder directly in it comes, goes,
+# or changes what its listing shows. A page polls its folder's version (one
+# primary-key lookup) to learn that its listing is stale; no write path has
+# to remember to bump it. Rows are never deleted: a folder made again goes on
+# counting from where it was. A subfolder's counts changing does not count (it
+# would double each upload's writes): its card's counts catch up at the next change.
+_BUMP = """INSERT INTO datasette_files_listing_versions (source_slug, folder, version)
+            SELECT {slug}, {folder}, 1 WHERE {when}
+            ON CONFLICT (source_slug, folder) DO UPDATE SET version = version + 1"""
+LISTING_VERSIONS = f"""
+        CREATE TABLE datasette_files_listing_versions (
+            source_slug TEXT NOT NULL,
+            folder TEXT NOT NULL,
+            version INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (source_slug, folder)
+        ) WITHOUT ROWID;
+        CREATE TRIGGER datasette_files_listing_version_file_insert
+        AFTER INSERT ON datasette_files_files BEGIN
+            {_BUMP.format(slug="new.source_slug", folder="new.folder", when="1")};
+        END;
+        CREATE TRIGGER datasette_files_listing_version_file_delete
+        AFTER DELETE ON datasette_files_files BEGIN
+            {_BUMP.format(slug="old.source_slug", folder="old.folder", when="1")};
+        END;
+        CREATE TRIGGER datasette_files_listing_version_file_update
+        AFTER UPDATE OF source_slug, folder, filename, path, size, content_type, mtime_ns,
+            uploaded_by ON datasette_files_files BEGIN
+            {_BUMP.format(slug="old.source_slug", folder="old.folder", when="1")};
+            {_BUMP.format(slug="new.source_slug", folder="new.folder",
+                         when="new.source_slug IS NOT old.source_slug OR new.folder IS NOT old.folder")};
+        END;
+        CREATE TRIGGER datasette_files_listing_version_folder_insert
+        AFTER INSERT ON datasette_files_folders WHEN new.path != '' BEGIN
+            {_BUMP.format(slug="new.source_slug", folder="new.parent", when="1")};
+        END;
+        CREATE TRIGGER datasette_files_listing_version_folder_delete
+        AFTER DELETE ON datasette_files_folders WHEN old.path != '' BEGIN
+            {_BUMP.format(slug="old.source_slug", folder="old.parent", when="1")};
+        END;
+        CREATE TRIGGER datasette_files_listing_version_folder_update
+        AFTER UPDATE OF source_slug, path, parent, name
+        ON datasette_files_folders WHEN new.path != '' BEGIN
+            {_BUMP.format(slug="old.source_slug", folder="old.parent", when="1")};
+            {_BUMP.format(slug="new.source_slug", folder="new.parent",
+                         when="new.source_slug IS NOT old.source_slug OR new.parent IS NOT old.parent")};
+        END;
+"""
+
 # A migration is SQL statements, or a function of the connection for data changes.
 Migration = Union[str, Callable[[sqlite3.Connection], None]]
 
@@ -529,6 +578,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("012_page_counts", PAGE_COUNTS),
     ("013_pdf_pages", PDF_PAGES),
     ("014_list_view", LIST_VIEW),
+    ("015_listing_versions", LISTING_VERSIONS),
 ]
 
 

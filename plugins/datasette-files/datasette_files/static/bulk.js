@@ -8,9 +8,6 @@ import { quoted } from "./format.js";
 import { Selection } from "./selection.js";
 import { goWithMessage, showUndo } from "./trash-undo.js";
 
-const bar = document.querySelector("[data-bulk]");
-const grid = document.querySelector("[data-selectable]");
-
 function counted(n, word) { return n.toLocaleString() + " " + word + (n === 1 ? "" : "s"); }
 
 /** "“a.txt”: reason. “b.txt”: reason." for the failed results of a bulk
@@ -35,6 +32,7 @@ class BulkBar {
     this.all = bar.querySelector("[data-select-all]");
     this.actions = bar.querySelector("[data-bulk-actions]");
     this.selection = new Selection(grid, (ids) => this.show(ids));
+    this.stopped = new AbortController();  // stop(): the page-wide listener goes
     this.all.addEventListener("change", () => this.selection.setAll(this.all.checked));
     bar.querySelector("[data-bulk-clear]").addEventListener("click", () => {
       this.selection.clear();
@@ -57,11 +55,13 @@ class BulkBar {
           && this.selection.ids().length) {
         this.selection.clear();
       }
-    });
+    }, { signal: this.stopped.signal });
     grid.classList.add("df-selectable");
     bar.hidden = false;
     this.show([]);
   }
+
+  stop() { this.stopped.abort(); }
 
   show(ids) {
     const total = this.selection.boxes().length;
@@ -192,4 +192,14 @@ class BulkBar {
   }
 }
 
-if (bar && grid) { new BulkBar(bar, grid); }
+/* The page's bar, bound again when live-listing.js replaces the listing. */
+let current = null;
+function start() {
+  const bar = document.querySelector("[data-bulk]");
+  const grid = document.querySelector("[data-selectable]");
+  if (!bar || !grid || current?.bar === bar) { return; }
+  current?.stop();
+  current = new BulkBar(bar, grid);
+}
+start();
+document.addEventListener("df:listing-replaced", start);

@@ -184,7 +184,23 @@ function setUpSourcePage(page) {
     });
   });
 
+  setUpFolderCards(page, source, here, folders);
+  // live-listing.js replaced the listing: its folder cards are new.
+  document.addEventListener("df:listing-replaced", () => setUpFolderCards(page, source, here, folders));
+
+  const focus = sessionStorage.getItem(FOCUS_KEY);
+  if (focus !== null) {
+    sessionStorage.removeItem(FOCUS_KEY);
+    const card = [...page.querySelectorAll(".df-folder-card")].find((c) => c.dataset.folderPath === focus);
+    if (card) { card.querySelector("a").focus(); }
+  }
+}
+
+/* Each folder card's menu: Rename, Move, and Delete (once per card). */
+function setUpFolderCards(page, source, here, folders) {
   page.querySelectorAll(".df-folder-card").forEach((card) => {
+    if (card.dataset.menuBound) { return; }
+    card.dataset.menuBound = "1";
     const path = card.dataset.folderPath;
     const name = card.dataset.folderName;
     const button = card.querySelector("[data-menu-button]");
@@ -218,13 +234,6 @@ function setUpSourcePage(page) {
       }
     });
   });
-
-  const focus = sessionStorage.getItem(FOCUS_KEY);
-  if (focus !== null) {
-    sessionStorage.removeItem(FOCUS_KEY);
-    const card = [...page.querySelectorAll(".df-folder-card")].find((c) => c.dataset.folderPath === focus);
-    if (card) { card.querySelector("a").focus(); }
-  }
 }
 
 /* A small menu: opened by its button, closed by Escape or a click elsewhere;

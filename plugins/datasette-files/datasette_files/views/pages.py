@@ -21,6 +21,7 @@ from .common import browsable_file, html_page, render, render_html
 from .file_json import file_json, versioned_thumbnail_url
 from .file_preview import page_build, preview_context
 from .image_preview import image_url
+from .live_listing import live_listing
 from .list_view import (
     chosen_view, default_order, list_columns, listing_url, moment_of_ns, moment_of_timestamp,
     sort_links, view_links)
@@ -104,6 +105,8 @@ async def source_page(datasette, request):
     if here is None:
         raise NotFound(f"Folder not found: {folder!r} in source {source.slug!r}")
     # The folder row's counts are kept by triggers: nothing is counted here.
+    # Read before the rows: a change in between shows now and again at the next poll.
+    version = await plugin.registry.listing_versions.of(source.slug, folder)
     pages = max(1, -(-here.file_count // PAGE_SIZE))
     page_number = min(number_param(request.args, "page", 1), pages)
     rows = await _listing_page(plugin.registry.files, request.args, source.slug, folder,
@@ -153,6 +156,7 @@ async def source_page(datasette, request):
         **await bulk_actions(datasette, request.actor, source,
                              await browsable_sources(datasette, request.actor)),
         "zip_url": datasette.urls.path("/-/files/-/zip"),
+        "live": live_listing(datasette, source.slug, folder, version, plugin.settings),
     })
 
 

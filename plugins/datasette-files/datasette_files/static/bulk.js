@@ -132,6 +132,9 @@ class BulkBar {
       button.disabled = false;
     }
     const deleted = body.results.filter((r) => r.ok);
+    const gone = new Set(deleted.map((r) => r.id));
+    // Focus goes to the file now where the first deleted one was (or the last one left).
+    const at = this.selection.boxes().findIndex((box) => gone.has(box.value));
     deleted.forEach((r) => this.grid.querySelector(`[data-file-id="${CSS.escape(r.id)}"]`)?.remove());
     this.selection.changed();
     const restoreUrls = deleted.map((r) => r.trash && r.trash.restore_url).filter(Boolean);
@@ -142,7 +145,8 @@ class BulkBar {
       message = (deleted.length ? message + " " : "") + "Not deleted: " + failures(body.results, names);
     }
     showUndo(message, restoreUrls);
-    (this.selection.boxes()[0] || this.all).focus();
+    const left = this.selection.boxes();
+    (left[Math.min(Math.max(at, 0), left.length - 1)] || document.getElementById("df-files") || this.all).focus();
   }
 
   async move(button) {

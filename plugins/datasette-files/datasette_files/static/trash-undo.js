@@ -122,6 +122,11 @@ export function showPendingUndo() {
   try { pending = JSON.parse(stored); } catch (e) { return; }
   if (pending.page === window.location.pathname + window.location.search) {
     showUndo(pending.message, pending.restoreUrl);
+    // Arrived here from a delete (or an Undo): focus goes where the skip link
+    // leads (the listing), not back to the top of the page.
+    const skip = document.querySelector(".df-skip-link");
+    const target = skip && document.getElementById(skip.hash.slice(1));
+    if (target) { target.focus(); }
   }
 }
 

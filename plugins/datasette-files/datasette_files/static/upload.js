@@ -321,21 +321,15 @@ import { announceUploaded, ManyFiles } from "./upload-many.js";
       chooser.addEventListener("change", function () {
         uploader.upload(chosenEntries(chooser));
         chooser.value = "";
-        // Not left on the hidden input: on the visible control that chose.
-        if (document.activeElement === chooser && chooser === input) { zone.focus(); }
       });
     });
-    // The zone (a button to the keyboard) opens the chooser: one Tab stop, not two.
-    input.tabIndex = -1;
+    // The file input itself is the one Tab stop (the label around it shows its
+    // focus, and focus stays there after a choice): a focusable zone around it
+    // would nest one control in another (axe's nested-interactive).
     dropAnywhere(section, zone, function (dataTransfer, folder) {
       droppedEntries(dataTransfer).then(function (found) { uploader.upload(found, folder); });
     });
     setUpClearFinished(section);
-    zone.addEventListener("keydown", function (event) {
-      if (event.key === "Enter" || event.key === " ") { event.preventDefault(); input.click(); }
-    });
-    zone.setAttribute("tabindex", "0");
-    zone.setAttribute("role", "button");
   }
 
   /* "Clear finished": shown while the queue holds done or skipped rows. */
@@ -351,7 +345,7 @@ import { announceUploaded, ManyFiles } from "./upload-many.js";
       list.querySelectorAll(finished).forEach(function (node) { node.remove(); });
       refresh();
       var first = list.querySelector("button");
-      (first || section.querySelector("[data-drop-zone]")).focus();
+      (first || section.querySelector("[data-file-input]")).focus();
     });
     refresh();
   }

@@ -92,6 +92,9 @@ def test_every_page_passes_axe(browser, app_server, pages, axe_script, width):
     assert response.status == 403
     found["forbidden"] = violations(page, axe_script)
     screenshot(page, "a11y-forbidden")
+    page.goto("/-/login")
+    found["login"] = violations(page, axe_script)
+    screenshot(page, "a11y-login")
     anonymous.close()
 
     context = browser.new_context(viewport={"width": width, "height": 900},

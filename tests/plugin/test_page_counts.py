@@ -60,7 +60,7 @@ def heading_counts(client, slug: str, folder: str) -> str:
     """The counts under a source or folder page's heading."""
     page = client.get(f"/-/files/source/{slug}", params={"folder": folder} if folder else {})
     assert page.status_code == 200, page.text
-    return text(re.search(r'<p class="df-subtle">(.*?)</p>', page.text, re.S).group(1)).strip()
+    return text(re.search(r'<p class="df-subtle"[^>]*>(.*?)</p>', page.text, re.S).group(1)).strip()
 
 
 def card_counts(client, slug: str, folder: str) -> dict:

@@ -9,7 +9,6 @@ same machinery as ``inline``, with the same two headers.
 from __future__ import annotations
 
 import re
-import urllib.parse
 from dataclasses import replace
 from datetime import datetime, timezone
 from email.utils import format_datetime, parsedate_to_datetime
@@ -20,7 +19,7 @@ from datasette.utils import error_body
 
 from .base import FileMissing, OpenedReads, OpenFile, RangeReads
 from .clock import parse_timestamp
-from .naming import DEFAULT_CONTENT_TYPE, is_valid_content_type
+from .naming import DEFAULT_CONTENT_TYPE, content_disposition, is_valid_content_type
 from .registry import FileRow, Registry
 from .sources import Source
 
@@ -52,16 +51,6 @@ class StreamingResponse:
             async for chunk in self.body:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-
-def content_disposition(filename: str, disposition: Disposition = "attachment") -> str:
-    """``attachment`` (or ``inline``) with an ASCII fallback and the exact name
-    per RFC 6266."""
-    fallback = "".join(
-        c if 32 <= ord(c) < 127 and c not in '"\\;' else "_" for c in filename
-    ) or "download"
-    encoded = urllib.parse.quote(filename, safe="")
-    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
 
 
 def etag_for(file: FileRow) -> str:

@@ -12,6 +12,7 @@ import mimetypes
 import re
 import secrets
 import unicodedata
+import urllib.parse
 from typing import NamedTuple, Optional
 
 from ulid import ULID
@@ -93,6 +94,16 @@ def storage_name_time(name: str) -> Optional[datetime.datetime]:
     the ULID in the name; None for a name ``storage_path`` did not make."""
     parsed = parse_storage_name(name)
     return parsed.id_time if parsed else None
+
+
+def content_disposition(filename: str, disposition: str = "attachment") -> str:
+    """``attachment`` (or ``inline``) with an ASCII fallback and the exact name
+    per RFC 6266: for our downloads, and for a storage's presigned ones."""
+    fallback = "".join(
+        c if 32 <= ord(c) < 127 and c not in '"\\;' else "_" for c in filename
+    ) or "download"
+    encoded = urllib.parse.quote(filename, safe="")
+    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
 
 
 def is_valid_content_type(value: str) -> bool:

@@ -23,6 +23,7 @@ from .sources import load_sources, requested_secret_names
 from .state import PluginState, set_state, state
 from .clock import now_timestamp
 from .storage.filesystem import FilesystemStorage
+from .storage.s3 import S3CompatibleStorage
 from .previews.pdf import PdfPages
 from .previews.text import TextPreviews
 from .thumbnails.pdf import PdfThumbnailGenerator
@@ -52,7 +53,7 @@ def plugin_config(datasette) -> dict:
 
 @hookimpl
 def register_files_storage_types(datasette):
-    return [FilesystemStorage]
+    return [FilesystemStorage, S3CompatibleStorage]
 
 
 @hookimpl(trylast=True)

@@ -1,0 +1,61 @@
+"""A file's record (display name, content type, owner) and id, kept in the
+object's own user metadata (``x-amz-meta-*``), written in the same request as
+the bytes, so a registry rebuilt from the bucket finds them again.
+
+S3 metadata values are ASCII header values, and all of an object's user
+metadata must fit in 2 KiB: the record is JSON with non-ASCII characters
+escaped; one that would not fit is dropped (the file is stored all the same,
+as the contract allows).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+from ...base import FileRecord
+from ...naming import parse_storage_name
+
+RECORD_KEY = "datasette-files"
+FILE_ID_KEY = "datasette-files-id"
+# Set by a move's copy: the ETag of the object it copied, so a move cut short
+# between its copy and its delete is recognised and finished, not doubled.
+COPY_OF_KEY = "datasette-files-copy-of"
+MAX_METADATA_BYTES = 2048
+
+
+def metadata_for(path: str, record: Optional[FileRecord]) -> dict[str, str]:
+    """The user metadata to store with the object at ``path``."""
+    metadata: dict[str, str] = {}
+    name = parse_storage_name(path.rpartition("/")[2])
+    if name is not None:
+        metadata[FILE_ID_KEY] = name.file_id
+    if record is not None:
+        fields = {"filename": record.filename, "content_type": record.content_type,
+                  "uploaded_by": record.uploaded_by}
+        value = json.dumps({k: v for k, v in fields.items() if v is not None},
+                           ensure_ascii=True, separators=(",", ":"))
+        if _size({**metadata, RECORD_KEY: value}) <= MAX_METADATA_BYTES - 200:
+            metadata[RECORD_KEY] = value
+    return metadata
+
+
+def record_from(metadata: dict) -> Optional[FileRecord]:
+    """The record in an object's user metadata; None if there is none (or it is
+    not one of ours)."""
+    value = (metadata or {}).get(RECORD_KEY)
+    if not isinstance(value, str) or len(value) > MAX_METADATA_BYTES:
+        return None
+    try:
+        fields = json.loads(value)
+    except ValueError:
+        return None
+    if not isinstance(fields, dict) or not isinstance(fields.get("filename"), str) or any(
+            not isinstance(fields.get(key), (str, type(None)))
+            for key in ("content_type", "uploaded_by")):
+        return None
+    return FileRecord(fields["filename"], fields.get("content_type"), fields.get("uploaded_by"))
+
+
+def _size(metadata: dict[str, str]) -> int:
+    return sum(len(k) + len(v) for k, v in metadata.items())

@@ -1,0 +1,126 @@
+"""Storing a stream as an object, never holding the whole file: a small file
+is one PUT; a larger one a multipart upload of ``part_size`` parts, one part
+being sent while the next is received (so at most two parts are in memory).
+The SHA-256 and size are computed on the way; each request carries its own
+SHA-256 for the service to check. A multipart upload that fails is aborted,
+so nothing half-written remains (not even invisible parts that cost money).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+from typing import Any, AsyncIterator, Callable, Optional
+
+from .errors import translated
+
+
+async def put_stream(client_of: Callable, bucket: str, key: str, path: str,
+                     stream: AsyncIterator[bytes], content_type: str,
+                     metadata: dict[str, str], part_size: int) -> tuple[int, str]:
+    """Store ``stream`` at ``key``; ``(size, "sha256:<hex>")``."""
+    whole = hashlib.sha256()
+    buffer = bytearray()
+    size = 0
+    upload: Optional[_Multipart] = None
+    try:
+        async for chunk in stream:
+            if not chunk:
+                continue
+            whole.update(chunk)
+            size += len(chunk)
+            buffer += chunk
+            while len(buffer) >= part_size:
+                if upload is None:
+                    upload = await _Multipart.start(client_of, bucket, key, path,
+                                                    content_type, metadata)
+                part = bytes(buffer[:part_size])
+                del buffer[:part_size]
+                await upload.send(part)
+        if upload is None:
+            async with client_of() as client:
+                with translated(path):
+                    await client.put_object(
+                        Bucket=bucket, Key=key, Body=bytes(buffer), ContentType=content_type,
+                        Metadata=metadata, ChecksumAlgorithm="SHA256",
+                        ChecksumSHA256=_b64_sha256(buffer))
+        else:
+            if buffer:
+                await upload.send(bytes(buffer))
+            buffer = bytearray()
+            await upload.complete()
+    except BaseException:
+        if upload is not None:
+            await asyncio.shield(upload.abort())
+        raise
+    return size, f"sha256:{whole.hexdigest()}"
+
+
+class _Multipart:
+    """One multipart upload in progress: at most one part in flight."""
+
+    def __init__(self, client_of: Callable, bucket: str, key: str, path: str, upload_id: str):
+        self.client_of, self.bucket, self.key, self.path = client_of, bucket, key, path
+        self.upload_id = upload_id
+        self.parts: list[dict] = []
+        self._sending: Optional[asyncio.Task] = None
+
+    @classmethod
+    async def start(cls, client_of: Callable, bucket: str, key: str, path: str,
+                    content_type: str, metadata: dict[str, str]) -> "_Multipart":
+        async with client_of() as client:
+            with translated(path):
+                answer = await client.create_multipart_upload(
+                    Bucket=bucket, Key=key, ContentType=content_type, Metadata=metadata,
+                    ChecksumAlgorithm="SHA256")
+        return cls(client_of, bucket, key, path, answer["UploadId"])
+
+    async def send(self, part: bytes) -> None:
+        """Start sending ``part`` once the previous one is sent."""
+        await self._wait()
+        number = len(self.parts) + 1
+        self.parts.append({"PartNumber": number})
+        self._sending = asyncio.ensure_future(self._upload(number, part))
+
+    async def _upload(self, number: int, part: bytes) -> None:
+        checksum = _b64_sha256(part)
+        async with self.client_of() as client:
+            with translated(self.path):
+                answer = await client.upload_part(
+                    Bucket=self.bucket, Key=self.key, UploadId=self.upload_id,
+                    PartNumber=number, Body=part, ChecksumAlgorithm="SHA256",
+                    ChecksumSHA256=checksum)
+        self.parts[number - 1].update(ETag=answer["ETag"], ChecksumSHA256=checksum)
+
+    async def _wait(self) -> None:
+        if self._sending is not None:
+            sending, self._sending = self._sending, None
+            await sending
+
+    async def complete(self) -> None:
+        await self._wait()
+        async with self.client_of() as client:
+            with translated(self.path):
+                await client.complete_multipart_upload(
+                    Bucket=self.bucket, Key=self.key, UploadId=self.upload_id,
+                    MultipartUpload={"Parts": self.parts})
+
+    async def abort(self) -> None:
+        """Drop the parts sent; never raises (the upload's own error matters more)."""
+        if self._sending is not None:
+            self._sending.cancel()
+            try:
+                await self._sending
+            except BaseException:
+                pass
+        try:
+            async with self.client_of() as client:
+                await client.abort_multipart_upload(Bucket=self.bucket, Key=self.key,
+                                                    UploadId=self.upload_id)
+        except Exception:
+            pass  # swept later (TemporaryFileSweeps)
+
+
+def _b64_sha256(data: Any) -> str:
+    return base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")

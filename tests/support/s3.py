@@ -61,3 +61,10 @@ class Bucket:
 
     def keys(self) -> list[str]:
         return json.loads(self._run("keys"))
+
+    def multipart_uploads(self) -> list[list[str]]:
+        """``[key, upload id]`` of each multipart upload in progress."""
+        return json.loads(self._run("uploads"))
+
+    def cors_rules(self) -> list[dict]:
+        return json.loads(self._run("cors"))

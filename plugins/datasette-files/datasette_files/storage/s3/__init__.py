@@ -27,6 +27,7 @@ from ...base import FileMetadata, FileMissing, FileRecord, Storage, StorageCapab
 from ...naming import content_disposition
 from .client import ClientHolder, require_aiobotocore
 from .config import S3Config, read_config
+from .direct import S3DirectUploads
 from .errors import translated
 from . import keys, reads, records, walk, writes
 
@@ -34,7 +35,7 @@ __all__ = ["S3CompatibleStorage"]
 log = logging.getLogger("datasette_files")
 
 
-class S3CompatibleStorage(Storage):
+class S3CompatibleStorage(S3DirectUploads, Storage):
     """Files as objects under ``prefix`` in ``bucket``; the path of a file is
     its key without the prefix."""
 

@@ -1,0 +1,235 @@
+"""Uploads straight to the bucket (a real S3-compatible server: moto's server
+mode): prepare answers a presigned POST, or a multipart plan whose parts the
+client PUTs to presigned URLs; our server never sees the bytes, and complete
+checks what the bucket holds before registering the file."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+
+import httpx
+import pytest
+
+from support import api
+from support.config import OPEN_PERMISSIONS
+from support.s3 import CREDENTIALS, MotoServer
+from support.venvs import ensure_venv, required
+
+MIB = 1024 * 1024
+PART_SIZE = 5 * MIB  # S3's smallest part
+MOTO_REQUIREMENTS = ["moto[server]>=5.1,<6", "boto3"]
+AWS_ENV = {"AWS_ACCESS_KEY_ID": CREDENTIALS["access_key_id"],
+           "AWS_SECRET_ACCESS_KEY": CREDENTIALS["secret_access_key"],
+           "AWS_DEFAULT_REGION": CREDENTIALS["region"]}
+
+
+@pytest.fixture(scope="module")
+def moto(tmp_path_factory):
+    bin_dir = required(lambda: ensure_venv("moto", MOTO_REQUIREMENTS))
+    server = MotoServer(bin_dir, tmp_path_factory.mktemp("moto") / "moto.log").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def bucket(moto, request):
+    name = "direct-" + hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:12]
+    return moto.bucket(name).create()
+
+
+def s3_source(moto, bucket, **extra) -> dict:
+    config = {"bucket": bucket.name, "endpoint_url": moto.url,
+              "region": CREDENTIALS["region"], "part_size": PART_SIZE,
+              "cors_origins": ["*"], "manage_cors": True}
+    return {"storage": "s3-compatible", "config": config, **extra}
+
+
+@pytest.fixture
+def make_s3_server(make_server, moto, bucket, tmp_path):
+    def make(settings: dict = None, **source_extra):
+        return make_server({"permissions": OPEN_PERMISSIONS, "plugins": {"datasette-files": {
+            "sources": {"bucket": s3_source(moto, bucket, **source_extra)},
+            **(settings or {})}}}, data_dir=tmp_path / "data", env=AWS_ENV)
+    return make
+
+
+def post_form(answer: dict, content: bytes, filename: str = "file.bin") -> httpx.Response:
+    """Step 2 as the spec says: the upload_fields, then the file in a 'file' field."""
+    return httpx.post(answer["upload_url"], data=answer["upload_fields"],
+                      files={"file": (filename, content)}, timeout=60)
+
+
+def key_of(bucket, file_id: str) -> str:
+    [key] = [key for key in bucket.keys() if file_id in key]
+    return key
+
+
+def download(client, file: dict) -> bytes:
+    response = client.get(file["download_url"], follow_redirects=True)
+    assert response.status_code == 200, response.text
+    return response.content
+
+
+def server_requests(log: str) -> list[str]:
+    """The access log's lines of requests to the plugin's upload endpoints."""
+    return [line for line in log.splitlines() if '/-/files/upload/' in line]
+
+
+def test_a_spec_client_uploads_straight_to_the_bucket(make_s3_server, bucket, moto):
+    server = make_s3_server()
+    content = os.urandom(300_000)
+    with server.client() as client:
+        # Not a PDF or an image: no thumbnail worker starts (its start racing
+        # the server's stop is not what this test is about).
+        answer = api.prepare(client, "bucket", "report.json", len(content),
+                             "application/json").json()
+        assert answer["transfer"] == "direct" and answer["upload_method"] == "POST"
+        assert answer["upload_url"].startswith(moto.url)
+        fields = answer["upload_fields"]
+        assert "upload_token" not in fields and "policy" in fields
+        assert fields["key"].endswith(".json") and answer["file_id"] in fields["key"]
+        assert fields["Content-Type"] == "application/json"
+        sent = post_form(answer, content, "report.json")
+        assert sent.status_code in (200, 201, 204), sent.text
+        completed = api.complete(client, "bucket", answer["upload_token"])
+        assert completed.status_code == 201, completed.text
+        file = completed.json()["file"]
+        assert (file["filename"], file["size"], file["content_type"]) == (
+            "report.json", len(content), "application/json")
+        assert bucket.get(key_of(bucket, file["id"])) == content
+        assert download(client, file) == content
+    # Our server saw prepare and complete: never the bytes.
+    requests = server_requests(server.wait_for_log("/-/complete"))
+    assert [line for line in requests if "/-/upload " in line] == []
+    assert [line.split('"')[1] for line in requests] == [
+        "POST /-/files/upload/bucket/-/prepare HTTP/1.1",
+        "POST /-/files/upload/bucket/-/complete HTTP/1.1"]
+
+
+def test_a_wrong_size_is_refused_at_complete_and_the_object_removed(make_s3_server, bucket):
+    server = make_s3_server()
+    with server.client() as client:
+        answer = api.prepare(client, "bucket", "notes.txt", 10).json()
+        assert answer["transfer"] == "direct"
+        # moto does not enforce the policy's content-length-range: complete must.
+        assert post_form(answer, b"twelve bytes").status_code < 300
+        refused = api.complete(client, "bucket", answer["upload_token"])
+        body = api.assert_api_error(refused, 422, "12 bytes", "declared 10 bytes")
+        assert (body["stored_size"], body["declared_size"]) == (12, 10)
+        assert [key for key in bucket.keys() if answer["file_id"] in key] == []
+        # The token lives on: the right bytes complete it.
+        assert post_form(answer, b"ten bytes!").status_code < 300
+        file = api.complete(client, "bucket", answer["upload_token"]).json()["file"]
+        assert file["size"] == 10 and download(client, file) == b"ten bytes!"
+
+
+def test_nothing_uploaded_yet_is_a_clear_error(make_s3_server):
+    server = make_s3_server()
+    with server.client() as client:
+        answer = api.prepare(client, "bucket", "a.txt", 5).json()
+        api.assert_api_error(api.complete(client, "bucket", answer["upload_token"]), 400,
+                             "No file has been uploaded")
+
+
+def ask_parts(client, token, numbers=None) -> dict:
+    body = {"upload_token": token}
+    if numbers is not None:
+        body["part_numbers"] = numbers
+    response = client.post("/-/files/upload/bucket/-/parts", json=body)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def put_part(part: dict, content: bytes) -> None:
+    start = (part["part_number"] - 1) * PART_SIZE
+    data = content[start:start + part["size"]]
+    response = httpx.put(part["url"], content=data, timeout=60)
+    assert response.status_code == 200, response.text
+
+
+def test_a_multipart_upload_resumes_after_an_interruption_and_a_restart(make_s3_server,
+                                                                         bucket):
+    server = make_s3_server()
+    content = os.urandom(2 * PART_SIZE + 123_456)
+    with server.client() as client:
+        answer = api.prepare(client, "bucket", "video.mp4", len(content),
+                             multipart=True).json()
+        assert answer["transfer"] == "multipart"
+        plan = answer["multipart"]
+        assert (plan["part_size"], plan["part_count"]) == (PART_SIZE, 3)
+        assert plan["parts_url"].endswith("/-/files/upload/bucket/-/parts")
+        token = answer["upload_token"]
+        first = ask_parts(client, token, [1, 2])
+        assert first["uploaded"] == [] and [p["size"] for p in first["parts"]] == [PART_SIZE] * 2
+        put_part(first["parts"][0], content)  # then the connection drops
+    server.restart()
+    with server.client() as client:
+        resumed = ask_parts(client, token)
+        assert [(p["part_number"], p["size"]) for p in resumed["uploaded"]] == [(1, PART_SIZE)]
+        assert resumed["uploaded_bytes"] == PART_SIZE
+        early = api.complete(client, "bucket", token)
+        body = api.assert_api_error(early, 409, "2 of the 3 parts", "part 2")
+        assert body["missing_parts"] == [2, 3]
+        rest = ask_parts(client, token, [2, 3])
+        assert rest["parts"][1]["size"] == 123_456
+        for part in rest["parts"]:
+            put_part(part, content)
+        completed = api.complete(client, "bucket", token)
+        assert completed.status_code == 201, completed.text
+        file = completed.json()["file"]
+        assert file["size"] == len(content)
+        assert download(client, file) == content
+        assert bucket.multipart_uploads() == []
+        api.assert_api_error(client.post("/-/files/upload/bucket/-/parts",
+                                         json={"upload_token": token}), 409, "already")
+
+
+def test_an_expired_token_aborts_its_multipart_upload(make_s3_server, bucket):
+    server = make_s3_server({"upload_expiry_seconds": 2, "temp_sweep_interval_seconds": 0.5})
+    content = os.urandom(PART_SIZE + 10)
+    with server.client() as client:
+        answer = api.prepare(client, "bucket", "big.bin", len(content), multipart=True).json()
+        token = answer["upload_token"]
+        put_part(ask_parts(client, token, [1])["parts"][0], content)
+        assert len(bucket.multipart_uploads()) == 1
+        deadline = time.monotonic() + 15
+        while bucket.multipart_uploads() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert bucket.multipart_uploads() == []
+        api.assert_api_error(client.post("/-/files/upload/bucket/-/parts",
+                                         json={"upload_token": token}), 404, "Unknown")
+
+
+def test_a_source_with_direct_uploads_off_takes_the_bytes_itself(make_s3_server, bucket):
+    server = make_s3_server(direct_uploads=False)
+    with server.client() as client:
+        answer = api.prepare(client, "bucket", "a.txt", 5, multipart=True).json()
+        assert answer["transfer"] == "server" and "multipart" not in answer
+        assert answer["upload_url"].endswith("/-/files/upload/bucket/-/upload")
+        file = api.upload(client, "bucket", "a.txt", b"hello")
+        assert bucket.get(key_of(bucket, file["id"])) == b"hello"
+
+
+def test_bad_multipart_requests_are_json_errors(make_s3_server):
+    server = make_s3_server()
+    with server.client() as client:
+        api.assert_api_error(api.prepare(client, "bucket", "a.bin", None, multipart=True),
+                             400, "'size' is required")
+        api.assert_api_error(api.prepare(client, "bucket", "a.bin", 9, multipart="yes"),
+                             400, "'multipart' must be true or false")
+        direct = api.prepare(client, "bucket", "a.bin", 9).json()["upload_token"]
+        api.assert_api_error(client.post("/-/files/upload/bucket/-/parts",
+                                         json={"upload_token": direct}), 400,
+                             "not a multipart upload")
+        token = api.prepare(client, "bucket", "b.bin", PART_SIZE + 1,
+                            multipart=True).json()["upload_token"]
+        for numbers, message in ((["1"], "list of part numbers"), ([0], "from 1 to 2"),
+                                 ([3], "from 1 to 2"), ("1", "list of part numbers")):
+            api.assert_api_error(client.post("/-/files/upload/bucket/-/parts", json={
+                "upload_token": token, "part_numbers": numbers}), 400, message)
+        api.assert_api_error(client.post("/-/files/upload/bucket/-/parts", json={}), 400,
+                             "'upload_token' is required")
+        api.assert_api_error(api.complete(client, "bucket", token), 400,
+                             "No part of this upload")

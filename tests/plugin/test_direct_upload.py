@@ -5,7 +5,6 @@ checks what the bucket holds before registering the file."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 
@@ -14,36 +13,21 @@ import pytest
 
 from support import api
 from support.config import OPEN_PERMISSIONS
-from support.s3 import CREDENTIALS, MotoServer
-from support.venvs import ensure_venv, required
+from support.s3_direct import AWS_ENV, PART_SIZE, bucket_for, s3_source, start_moto
 
 MIB = 1024 * 1024
-PART_SIZE = 5 * MIB  # S3's smallest part
-MOTO_REQUIREMENTS = ["moto[server]>=5.1,<6", "boto3"]
-AWS_ENV = {"AWS_ACCESS_KEY_ID": CREDENTIALS["access_key_id"],
-           "AWS_SECRET_ACCESS_KEY": CREDENTIALS["secret_access_key"],
-           "AWS_DEFAULT_REGION": CREDENTIALS["region"]}
 
 
 @pytest.fixture(scope="module")
 def moto(tmp_path_factory):
-    bin_dir = required(lambda: ensure_venv("moto", MOTO_REQUIREMENTS))
-    server = MotoServer(bin_dir, tmp_path_factory.mktemp("moto") / "moto.log").start()
+    server = start_moto(tmp_path_factory.mktemp("moto"))
     yield server
     server.stop()
 
 
 @pytest.fixture
 def bucket(moto, request):
-    name = "direct-" + hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:12]
-    return moto.bucket(name).create()
-
-
-def s3_source(moto, bucket, **extra) -> dict:
-    config = {"bucket": bucket.name, "endpoint_url": moto.url,
-              "region": CREDENTIALS["region"], "part_size": PART_SIZE,
-              "cors_origins": ["*"], "manage_cors": True}
-    return {"storage": "s3-compatible", "config": config, **extra}
+    return bucket_for(moto, request.node.nodeid)
 
 
 @pytest.fixture

@@ -52,6 +52,13 @@ def direct_storage(source: Source) -> Optional[DirectUploads]:
     return None
 
 
+def direct_upload_part_size(source: Source) -> Optional[int]:
+    """For the upload page: the part size when uploads go straight to the
+    source's storage (a file bigger than one part goes in parts), else None."""
+    storage = direct_storage(source)
+    return storage.part_size if storage is not None else None
+
+
 def transfer_for(source: Source, payload: dict, size: Optional[int]) -> str:
     """How an upload prepared with ``payload`` sends its bytes."""
     wants_multipart = payload.get("multipart", False)

@@ -14,7 +14,8 @@ import pytest
 
 from support.browser import screenshot
 from support.config import OPEN_PERMISSIONS
-from support.s3_direct import AWS_ENV, PART_SIZE, bucket_for, s3_source, start_moto
+from support.s3 import needs_moto, s3_env, start_moto
+from support.s3_direct import PART_SIZE, bucket_for, direct_source
 
 SMALL = 200_000
 LARGE = 2 * PART_SIZE + 300_000  # three parts
@@ -47,6 +48,9 @@ def row(page, name):
     return page.locator(".df-item", has=page.locator(".df-item-name", has_text=name))
 
 
+pytestmark = needs_moto()
+
+
 @pytest.fixture(scope="module")
 def moto(tmp_path_factory):
     server = start_moto(tmp_path_factory.mktemp("moto"))
@@ -62,8 +66,8 @@ def bucket(moto, request):
 @pytest.fixture
 def server(make_server, moto, bucket, tmp_path):
     return make_server({"permissions": OPEN_PERMISSIONS, "plugins": {"datasette-files": {
-        "sources": {"bucket": s3_source(moto, bucket)}}}},
-        data_dir=tmp_path / "data", env=AWS_ENV)
+        "sources": {"bucket": direct_source(moto, bucket)}}}},
+        data_dir=tmp_path / "data", env=s3_env())
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ def start_fails(tmp_path, sources) -> str:
 def test_unknown_storage_type(tmp_path):
     log = start_fails(tmp_path, {"photos": {"storage": "nosuch", "config": {}}})
     assert "Error: datasette-files: source 'photos': unknown storage type 'nosuch'; " \
-           "expected one of: filesystem" in log
+           "expected one of: filesystem, s3-compatible" in log
     assert "Traceback" not in log
 
 

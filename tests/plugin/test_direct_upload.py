@@ -13,9 +13,13 @@ import pytest
 
 from support import api
 from support.config import OPEN_PERMISSIONS
-from support.s3_direct import AWS_ENV, PART_SIZE, bucket_for, s3_source, start_moto
+from support.s3 import needs_moto, s3_env, start_moto
+from support.s3_direct import PART_SIZE, bucket_for, direct_source
 
 MIB = 1024 * 1024
+
+
+pytestmark = needs_moto()
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +38,8 @@ def bucket(moto, request):
 def make_s3_server(make_server, moto, bucket, tmp_path):
     def make(settings: dict = None, **source_extra):
         return make_server({"permissions": OPEN_PERMISSIONS, "plugins": {"datasette-files": {
-            "sources": {"bucket": s3_source(moto, bucket, **source_extra)},
-            **(settings or {})}}}, data_dir=tmp_path / "data", env=AWS_ENV)
+            "sources": {"bucket": direct_source(moto, bucket, **source_extra)},
+            **(settings or {})}}}, data_dir=tmp_path / "data", env=s3_env())
     return make
 
 

@@ -7,9 +7,6 @@ the credentials and region in boto3's environment variables:
     python s3_bucket.py ENDPOINT BUCKET get KEY      (the bytes on stdout)
     python s3_bucket.py ENDPOINT BUCKET delete KEY
     python s3_bucket.py ENDPOINT BUCKET keys         (a JSON list on stdout)
-    python s3_bucket.py ENDPOINT BUCKET uploads      (multipart uploads in progress:
-                                                      a JSON list of [key, upload id])
-    python s3_bucket.py ENDPOINT BUCKET cors         (the CORS rules, JSON; [] if none)
 """
 
 import json
@@ -31,15 +28,6 @@ def main(endpoint: str, bucket: str, operation: str, *key: str) -> None:
     elif operation == "keys":
         pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
         print(json.dumps([item["Key"] for page in pages for item in page.get("Contents", [])]))
-    elif operation == "uploads":
-        answer = s3.list_multipart_uploads(Bucket=bucket)
-        print(json.dumps([[item["Key"], item["UploadId"]] for item in answer.get("Uploads", [])]))
-    elif operation == "cors":
-        try:
-            rules = s3.get_bucket_cors(Bucket=bucket)["CORSRules"]
-        except s3.exceptions.ClientError:
-            rules = []
-        print(json.dumps(rules))
     else:
         raise SystemExit(f"unknown operation {operation!r}")
 

@@ -473,3 +473,34 @@ class DirectUploads(Protocol):
 
     async def keep_record(self, path: str, record: FileRecord) -> None:
         """Attach ``record`` to the object at ``path`` (one stored without it)."""
+
+@runtime_checkable
+class AttachmentUrls(Protocol):
+    """Signs download URLs whose answer names the file: the specification's
+    ``download_url(path, expires_in)`` knows only the storage path, so a
+    storage that signs URLs (``can_generate_signed_urls``) and has this is
+    handed the registered name and type, and its URL's answer is an
+    ``attachment`` called that (RFC 6266), of that type."""
+
+    async def attachment_url(self, path: str, filename: str, content_type: Optional[str],
+                             expires_in: int = 300) -> str:
+        """An expiring URL answering the bytes at ``path`` as an attachment
+        called ``filename``, of ``content_type`` (when given)."""
+
+
+@runtime_checkable
+class StartupChecks(Protocol):
+    """Checks (and prepares) what it stores into once, at start-up, knowing
+    whether its source may write: say, a bucket's CORS rules."""
+
+    async def check_at_start(self, writable: bool) -> None:
+        """Raise ``ConfigError`` (datasette_files.errors) for a problem that
+        must stop start-up; log the others."""
+
+
+@runtime_checkable
+class Closing(Protocol):
+    """Holds connections (or other resources) to release at shutdown."""
+
+    async def close(self) -> None:
+        """Release them; the storage may open them again if used afterwards."""

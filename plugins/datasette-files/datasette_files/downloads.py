@@ -17,7 +17,7 @@ from typing import AsyncIterator, Callable, Literal, Optional
 from datasette import Response
 from datasette.utils import error_body
 
-from .base import FileMissing, OpenedReads, OpenFile, RangeReads
+from .base import AttachmentUrls, FileMissing, OpenedReads, OpenFile, RangeReads
 from .clock import parse_timestamp
 from .naming import DEFAULT_CONTENT_TYPE, content_disposition, is_valid_content_type
 from .registry import FileRow, Registry
@@ -86,7 +86,11 @@ async def download_response(request, file: FileRow, source: Source, registry: Re
     # served with the storage's headers (an attachment, or no sandbox at all).
     if (disposition == "attachment" and caps.can_generate_signed_urls
             and not caps.requires_proxy_download):
-        url = await source.storage.download_url(file.path, SIGNED_URL_SECONDS)
+        if isinstance(source.storage, AttachmentUrls):
+            url = await source.storage.attachment_url(
+                file.path, file.filename, _served_type(file), SIGNED_URL_SECONDS)
+        else:
+            url = await source.storage.download_url(file.path, SIGNED_URL_SECONDS)
         return Response.redirect(url, headers={"Cache-Control": "no-store"})
     if not isinstance(source.storage, OpenedReads):
         status, headers, byte_range = _answer(request, file, disposition)
@@ -157,11 +161,8 @@ def _answer(request, file: FileRow,
     size = file.size or 0
     etag = etag_for(file)
     last_modified = _last_modified(file)
-    content_type = file.content_type or DEFAULT_CONTENT_TYPE
-    if not is_valid_content_type(content_type):
-        content_type = DEFAULT_CONTENT_TYPE
     headers = {
-        "content-type": content_type,
+        "content-type": _served_type(file),
         "content-disposition": content_disposition(file.filename, disposition),
         "x-content-type-options": "nosniff",
         "content-security-policy": "default-src 'none'; sandbox",
@@ -184,6 +185,12 @@ def _answer(request, file: FileRow,
     if request.method == "HEAD" or size == 0:
         return status, headers, None
     return status, headers, (start, end)
+
+
+def _served_type(file: FileRow) -> str:
+    """The registered type, when it is a valid one."""
+    content_type = file.content_type or DEFAULT_CONTENT_TYPE
+    return content_type if is_valid_content_type(content_type) else DEFAULT_CONTENT_TYPE
 
 
 def _without_bytes(request, status: int, headers: dict):

@@ -21,6 +21,7 @@ from .registry import Registry
 from .settings import Settings
 from .sources import load_sources, requested_secret_names
 from .state import PluginState, set_state, state
+from .base import Closing
 from .clock import now_timestamp
 from .storage.filesystem import FilesystemStorage
 from .storage.s3 import S3CompatibleStorage
@@ -115,6 +116,22 @@ def permission_resources_sql(datasette, actor, action):
 @hookimpl
 def asgi_wrapper(datasette):
     return KeepCacheControl
+
+
+@hookimpl
+def shutdown(datasette):
+    async def stop():
+        try:
+            sources = state(datasette).sources
+        except RuntimeError:  # never started
+            return
+        for source in sources:
+            if isinstance(source.storage, Closing):
+                try:
+                    await source.storage.close()
+                except Exception:
+                    log.exception("datasette-files: closing source %r failed", source.slug)
+    return stop
 
 
 @hookimpl

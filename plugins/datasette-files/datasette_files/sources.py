@@ -10,7 +10,7 @@ from typing import Iterator, Optional
 
 from datasette.plugins import pm
 
-from .base import DEFAULT_MAX_FILE_SIZE, FreeSpace, Storage, StorageCapabilities
+from .base import DEFAULT_MAX_FILE_SIZE, FreeSpace, StartupChecks, Storage, StorageCapabilities
 from .errors import ConfigError, Forbidden
 
 SLUG_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -86,12 +86,26 @@ class Sources:
 
 
 def storage_types(datasette) -> dict[str, type]:
-    """Every registered ``Storage`` subclass, by its ``storage_type``."""
+    """Every registered ``Storage`` subclass, by its ``storage_type``.
+
+    ConfigError when two classes claim one type: installing a plugin must
+    never silently swap one implementation for another."""
     types: dict[str, type] = {}
     for classes in pm.hook.register_files_storage_types(datasette=datasette):
         for cls in classes or []:
-            types[_storage_type_of(cls)] = cls
+            storage_type = _storage_type_of(cls)
+            claimed = types.get(storage_type)
+            if claimed is not None and claimed is not cls:
+                raise ConfigError(
+                    f"datasette-files: two storage classes claim the storage type "
+                    f"{storage_type!r}: {_class_name(claimed)} and {_class_name(cls)}; "
+                    "uninstall one of the plugins that register them")
+            types[storage_type] = cls
     return types
+
+
+def _class_name(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def _storage_type_of(cls: type) -> str:
@@ -154,6 +168,11 @@ async def load_sources(datasette, plugin_config: Optional[dict]) -> Sources:
         direct_uploads = source_config.get("direct_uploads", True)
         if not isinstance(direct_uploads, bool):
             raise ConfigError(f"{where}: direct_uploads must be true or false")
+        if isinstance(storage, StartupChecks):
+            try:
+                await storage.check_at_start(writable=not read_only)
+            except ConfigError as ex:
+                raise ConfigError(f"{where}: {ex}") from None
         sources.append(Source(slug=slug, storage_type=storage_type, storage=storage,
                               read_only=read_only, direct_uploads=direct_uploads))
     return Sources(sources)

@@ -18,21 +18,37 @@ multipart uploads, presigned downloads that force ``attachment``, and a check
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import hashlib
+import uuid
 import logging
 import mimetypes
-from typing import Any, AsyncIterator, Callable, Optional
+from typing import Any, AsyncIterator, Awaitable, Callable, Collection, Optional, Sequence
 
-from ...base import FileMetadata, FileMissing, FileRecord, Storage, StorageCapabilities
+from ...base import (
+    FileMetadata,
+    FileMissing,
+    FileRecord,
+    PathTaken,
+    ScannedFolder,
+    Storage,
+    StorageCapabilities,
+    StorageUnavailable,
+)
+from ...errors import ConfigError
 from ...naming import content_disposition
 from .client import ClientHolder, require_aiobotocore
 from .config import S3Config, read_config
 from .direct import S3DirectUploads
+from . import errors
 from .errors import translated
-from . import keys, reads, records, walk, writes
+from . import cors, keys, moves, reads, records, temporary, walk, writes
 
 __all__ = ["S3CompatibleStorage"]
 log = logging.getLogger("datasette_files")
+# HEADs in flight at once for records and hashes of a batch of files.
+HEAD_CONCURRENCY = 8
 
 
 class S3CompatibleStorage(S3DirectUploads, Storage):
@@ -47,6 +63,10 @@ class S3CompatibleStorage(S3DirectUploads, Storage):
         # Whether the bucket's CORS rules let browsers of cors_origins PUT and
         # GET directly (set at start-up; direct uploads fall back to the server).
         self.cors_ready: bool = False
+        # UploadIds of this process's multipart uploads in flight.
+        self._writing: set[str] = set()
+        # How old an unknown multipart upload must be before a sweep aborts it.
+        self.stale_upload_seconds: float = temporary.STALE_SECONDS
 
     # The surface other parts build on (direct uploads) ------------------------
 
@@ -128,7 +148,7 @@ class S3CompatibleStorage(S3DirectUploads, Storage):
         size, content_hash = await writes.put_stream(
             self.s3, self.bucket, key, path, stream,
             content_type or "application/octet-stream",
-            records.metadata_for(path, record), self.config.part_size)
+            records.metadata_for(path, record), self.config.part_size, self._writing)
         return FileMetadata(path=path, filename=path.rpartition("/")[2],
                             content_type=content_type, content_hash=content_hash, size=size)
 
@@ -176,11 +196,130 @@ class S3CompatibleStorage(S3DirectUploads, Storage):
             raise FileMissing(f"no file at {path!r} in storage")
         return reads.OpenObject(self.s3, self.bucket, path, found)
 
-    def walk_folders(self, include_hidden: bool = False) -> AsyncIterator[list]:
+    def walk_folders(self, include_hidden: bool = False) -> AsyncIterator[list[ScannedFolder]]:
         return walk.walk_folders(self.s3, self.bucket, self.prefix, include_hidden)
+
+    async def stored_records(self, paths: Sequence[str]) -> dict[str, Optional[FileRecord]]:
+        heads = await self._heads(paths, checksums=False)
+        return {path: records.record_from(found.metadata) if found else None
+                for path, found in heads.items()}
+
+    async def content_hashes(self, paths: Sequence[str]) -> dict[str, Optional[str]]:
+        """The SHA-256 the service stored with each object (HeadObject with
+        ChecksumMode), without reading it; an object without one (a multipart
+        upload's checksum covers its parts, and objects written by other
+        tools may have none) is read and hashed here, in bounded chunks."""
+        heads = await self._heads(paths, checksums=True)
+        digests: dict[str, Optional[str]] = {}
+        for path, found in heads.items():
+            digests[path] = found.sha256 if found and found.sha256 else (
+                await self._streamed_sha256(path) if found else None)
+        return digests
+
+    async def move_file(self, path: str, new_path: str, *,
+                        record: Optional[FileRecord] = None) -> None:
+        await moves.move_file(self.s3, self.bucket, self.prefix, path, new_path, record)
+
+    async def move_folder(self, path: str, new_path: str) -> None:
+        await moves.move_folder(self.s3, self.bucket, self.prefix, path, new_path)
+
+    async def make_folder(self, path: str) -> None:
+        """A zero-byte ``path/`` marker object, as S3 consoles make: the folder
+        exists while empty (folders above it exist through its key)."""
+        key = keys.folder_prefix(self.prefix, path)
+        async with self.s3() as client:
+            if await reads.head(client, self.bucket, key[:-1], path) is not None:
+                raise PathTaken(f"a file is already at {path!r}")
+            with translated(path):
+                await client.put_object(Bucket=self.bucket, Key=key, Body=b"",
+                                        ContentType="application/x-directory")
+
+    async def remove_empty_folder(self, path: str) -> bool:
+        key = keys.folder_prefix(self.prefix, path)
+        async with self.s3() as client:
+            with translated(path):
+                answer = await client.list_objects_v2(Bucket=self.bucket, Prefix=key,
+                                                      MaxKeys=2)
+                if any(item["Key"] != key for item in answer.get("Contents", [])):
+                    return False
+                await client.delete_object(Bucket=self.bucket, Key=key)
+        return True
+
+    async def sweep_temporary_files(
+            self, live_upload_keys: Callable[[], Awaitable[Collection[str]]]) -> int:
+        return await temporary.sweep(self.s3, self.bucket, self.prefix, self._writing,
+                                     live_upload_keys, self.stale_upload_seconds)
+
+    async def check_health(self, writable: bool) -> None:
+        """HeadBucket; when ``writable``, a probe object written and deleted
+        (a read-only source's bucket is never written)."""
+        probe = f"{self.prefix}.datasette-files-probe-{uuid.uuid4().hex}"
+        try:
+            async with self.s3() as client:
+                with translated(self.bucket):
+                    await client.head_bucket(Bucket=self.bucket)
+                    if writable:
+                        await client.put_object(Bucket=self.bucket, Key=probe, Body=b"")
+                        await client.delete_object(Bucket=self.bucket, Key=probe)
+        except StorageUnavailable:
+            raise
+        except Exception as ex:
+            raise StorageUnavailable(
+                f"bucket {self.bucket} cannot be {'written' if writable else 'read'}: "
+                f"{type(ex).__name__}") from ex
+
+    async def check_at_start(self, writable: bool) -> None:
+        """The bucket must exist (a typo in its name stops start-up); its CORS
+        rules are checked, or set with ``manage_cors`` on a writable source.
+        An unreachable service only warns: the health check reports it."""
+        from botocore.exceptions import ClientError
+
+        async with self.s3() as client:
+            try:
+                await client.head_bucket(Bucket=self.bucket)
+            except ClientError as ex:
+                if errors.error_code(ex) in ("404", "NoSuchBucket", "NotFound"):
+                    raise ConfigError(f"bucket {self.bucket!r} does not exist at "
+                                      f"{self.config.endpoint_url or 'the AWS endpoint'}")
+                log.warning("datasette-files: bucket %s answered %s at start-up", self.bucket,
+                            errors.error_code(ex))
+                return
+            except Exception as ex:
+                log.warning("datasette-files: bucket %s cannot be reached at start-up (%s)",
+                            self.bucket, type(ex).__name__)
+                return
+            self.cors_ready = await cors.prepare(client, self.bucket, self.config.cors_origins,
+                                                 self.config.manage_cors and writable)
 
     # Internals -------------------------------------------------------------------
 
     async def _require(self, path: str) -> None:
         if await self.get_file_metadata(path) is None:
             raise FileMissing(f"no file at {path!r} in storage")
+
+    async def _heads(self, paths: Sequence[str], checksums: bool) -> dict:
+        """``path -> Head`` (None for a path that is gone, unsafe or unreadable),
+        a few HEADs at a time."""
+        limit = asyncio.Semaphore(HEAD_CONCURRENCY)
+
+        async def one(path: str):
+            async with limit:
+                try:
+                    key = self.object_key(path)
+                    async with self.s3() as client:
+                        return path, await reads.head(client, self.bucket, key, path,
+                                                      checksums=checksums)
+                except Exception:
+                    return path, None
+
+        return dict(await asyncio.gather(*(one(path) for path in paths)))
+
+    async def _streamed_sha256(self, path: str) -> Optional[str]:
+        digest = hashlib.sha256()
+        try:
+            async for chunk in self.stream_range(path, 0, None):
+                digest.update(chunk)
+        except Exception as ex:
+            log.warning("datasette-files: cannot hash %s: %s", path, type(ex).__name__)
+            return None
+        return f"sha256:{digest.hexdigest()}"

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import base64
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Callable, Optional
 
 from ...base import FileMissing
 from .errors import is_missing, translated
 
 CHUNK_BYTES = 256 * 1024
+_CONTENT_HEADERS = ("CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage")
 _MULTIPART_ETAG = re.compile(r'-\d+"?$')
 
 
@@ -28,6 +29,8 @@ class Head:
     # "sha256:<hex>" when the service kept a full-object SHA-256 (not a
     # multipart upload's checksum of checksums).
     sha256: Optional[str] = None
+    # Content headers a copy keeps (CacheControl, ContentDisposition, ...).
+    headers: dict = field(default_factory=dict)
 
 
 async def head(client: Any, bucket: str, key: str, path: str,
@@ -58,7 +61,8 @@ def head_from(key: str, answer: dict) -> Head:
                 content_type=answer.get("ContentType"),
                 metadata=answer.get("Metadata") or {},
                 sha256=full_object_sha256(answer.get("ChecksumSHA256"),
-                                          answer.get("ChecksumType"), answer.get("ETag", "")))
+                                          answer.get("ChecksumType"), answer.get("ETag", "")),
+                headers={name: answer[name] for name in _CONTENT_HEADERS if answer.get(name)})
 
 
 def full_object_sha256(checksum: Optional[str], checksum_type: Optional[str],

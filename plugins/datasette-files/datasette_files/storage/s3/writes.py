@@ -11,15 +11,21 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import logging
 from typing import Any, AsyncIterator, Callable, Optional
 
 from .errors import translated
 
+log = logging.getLogger("datasette_files")
+
 
 async def put_stream(client_of: Callable, bucket: str, key: str, path: str,
                      stream: AsyncIterator[bytes], content_type: str,
-                     metadata: dict[str, str], part_size: int) -> tuple[int, str]:
-    """Store ``stream`` at ``key``; ``(size, "sha256:<hex>")``."""
+                     metadata: dict[str, str], part_size: int,
+                     writing: set[str]) -> tuple[int, str]:
+    """Store ``stream`` at ``key``; ``(size, "sha256:<hex>")``. The UploadId of
+    a multipart upload is in ``writing`` while it is in flight (sweeps leave
+    it alone)."""
     whole = hashlib.sha256()
     buffer = bytearray()
     size = 0
@@ -35,6 +41,7 @@ async def put_stream(client_of: Callable, bucket: str, key: str, path: str,
                 if upload is None:
                     upload = await _Multipart.start(client_of, bucket, key, path,
                                                     content_type, metadata)
+                    writing.add(upload.upload_id)
                 part = bytes(buffer[:part_size])
                 del buffer[:part_size]
                 await upload.send(part)
@@ -54,6 +61,9 @@ async def put_stream(client_of: Callable, bucket: str, key: str, path: str,
         if upload is not None:
             await asyncio.shield(upload.abort())
         raise
+    finally:
+        if upload is not None:
+            writing.discard(upload.upload_id)
     return size, f"sha256:{whole.hexdigest()}"
 
 
@@ -118,8 +128,9 @@ class _Multipart:
             async with self.client_of() as client:
                 await client.abort_multipart_upload(Bucket=self.bucket, Key=self.key,
                                                     UploadId=self.upload_id)
-        except Exception:
-            pass  # swept later (TemporaryFileSweeps)
+        except Exception as ex:
+            log.warning("datasette-files: could not abort the multipart upload of %s (%s); "
+                        "the next sweep will", self.key, type(ex).__name__)
 
 
 def _b64_sha256(data: Any) -> str:

@@ -5,6 +5,10 @@ checks what the bucket holds before registering the file."""
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import hashlib
+import json
 import os
 import time
 
@@ -113,6 +117,41 @@ def test_a_wrong_size_is_refused_at_complete_and_the_object_removed(make_s3_serv
         assert file["size"] == 10 and download(client, file) == b"ten bytes!"
 
 
+def test_a_sha256_given_at_prepare_is_pinned_in_the_policy(make_s3_server):
+    server = make_s3_server()
+    content = b"checked by the bucket"
+    digest = hashlib.sha256(content).digest()
+    with server.client() as client:
+        answer = api.prepare(client, "bucket", "a.txt", len(content),
+                             sha256=digest.hex()).json()
+        fields = answer["upload_fields"]
+        assert fields["x-amz-checksum-sha256"] == base64.b64encode(digest).decode()
+        policy = json.loads(base64.b64decode(fields["policy"]))
+        assert {"x-amz-checksum-sha256": fields["x-amz-checksum-sha256"]} in policy["conditions"]
+        assert ["content-length-range", len(content), len(content)] in policy["conditions"]
+        assert {"key": fields["key"]} in policy["conditions"]
+        api.assert_api_error(api.prepare(client, "bucket", "a.txt", 3, sha256="abc"), 400,
+                             "'sha256' must be 64 hexadecimal digits")
+
+
+def test_a_folder_moved_while_the_bytes_travel_takes_the_file(make_s3_server, bucket):
+    server = make_s3_server()
+    with server.client() as client:
+        assert client.post("/-/files/folders/bucket/-/create",
+                           json={"folder": "", "name": "Drafts"}).status_code == 201
+        answer = api.prepare(client, "bucket", "plan.txt", 4, folder="Drafts").json()
+        assert answer["upload_fields"]["key"].startswith("Drafts/")
+        moved = client.post("/-/files/folders/bucket/-/move",
+                            json={"path": "Drafts", "name": "Final"})
+        assert moved.status_code == 200, moved.text
+        assert post_form(answer, b"plan").status_code < 300  # to the key presigned before
+        file = api.complete(client, "bucket", answer["upload_token"]).json()["file"]
+        assert client.get(f"/-/files/{file['id']}.json").json()["folder"] == "Final"
+        assert download(client, file) == b"plan"
+        assert [key for key in bucket.keys() if file["id"] in key] == [
+            f"Final/{file['id']}-plan.txt"]
+
+
 def test_nothing_uploaded_yet_is_a_clear_error(make_s3_server):
     server = make_s3_server()
     with server.client() as client:
@@ -188,6 +227,42 @@ def test_an_expired_token_aborts_its_multipart_upload(make_s3_server, bucket):
         assert bucket.multipart_uploads() == []
         api.assert_api_error(client.post("/-/files/upload/bucket/-/parts",
                                          json={"upload_token": token}), 404, "Unknown")
+
+
+def test_expiry_alone_aborts_the_multipart_upload(moto, bucket, tmp_path, monkeypatch):
+    """tokens.expire by itself, with no storage sweep (which aborts abandoned
+    uploads too, but only after 15 minutes on a real bucket)."""
+    from datasette.app import Datasette
+
+    from datasette_files.registry import Registry
+    from datasette_files.sources import Source, Sources
+    from datasette_files.storage.s3 import S3CompatibleStorage
+    from datasette_files.uploads import UploadSessions, direct
+    from datasette_files.uploads.tokens import expire, prepare
+
+    for name, value in s3_env().items():
+        monkeypatch.setenv(name, value)
+
+    async def run():
+        registry = Registry(Datasette(internal=str(tmp_path / "internal.db"))
+                            .get_internal_database())
+        await registry.migrate()
+        storage = S3CompatibleStorage()
+        await storage.configure(direct_source(moto, bucket)["config"], None)
+        await storage.check_at_start(writable=True)
+        source = Source("bucket", "s3-compatible", storage)
+        upload = await prepare(registry, source, None, {"filename": "big.bin",
+                               "size": PART_SIZE + 1, "multipart": True}, expiry_seconds=1)
+        await direct.parts(registry, source, upload, [])
+        begun = bucket.multipart_uploads()
+        time.sleep(1.1)
+        expired = await expire(registry, Sources([source]), UploadSessions())
+        await storage.close()
+        return begun, expired
+
+    begun, expired = asyncio.run(run())
+    assert len(begun) == 1 and expired == 1
+    assert bucket.multipart_uploads() == []
 
 
 def test_a_source_with_direct_uploads_off_takes_the_bytes_itself(make_s3_server, bucket):

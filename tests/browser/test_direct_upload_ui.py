@@ -6,6 +6,7 @@ only ever sees prepare, parts and complete."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from urllib.parse import parse_qs, urlparse
@@ -90,8 +91,11 @@ def test_files_go_straight_to_the_bucket_and_a_cut_upload_resumes(page_at, serve
                                                                   bucket, width):
     page = page_at(width)
     ours, parts_sent = [], []
+    prepared = []
     page.on("request", lambda request: ours.append(f"{request.method} {request.url}")
             if request.url.startswith(server.url + "/-/files/upload/bucket/") else None)
+    page.on("request", lambda request: prepared.append(json.loads(request.post_data))
+            if request.url.endswith("/-/prepare") else None)
 
     def parts(route, request):
         query = parse_qs(urlparse(request.url).query)
@@ -138,6 +142,10 @@ def test_files_go_straight_to_the_bucket_and_a_cut_upload_resumes(page_at, serve
               if key.endswith("-" + name)}
     assert bucket.get(stored[small]) == pattern(SMALL)
     assert bucket.get(stored[large]) == pattern(LARGE)
+    # The small file's hash went with prepare (the bucket checks it); parts have none.
+    asked = {body["filename"]: body for body in prepared}
+    assert asked[small]["sha256"] == hashlib.sha256(pattern(SMALL)).hexdigest()
+    assert asked[large]["multipart"] is True and "sha256" not in asked[large]
     # Our server saw the steps, never the bytes.
     paths = {urlparse(line.split(" ", 1)[1]).path.rsplit("/", 1)[-1] for line in ours}
     assert paths == {"prepare", "parts", "complete"}, ours

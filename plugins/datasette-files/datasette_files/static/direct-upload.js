@@ -49,6 +49,20 @@ function tracked(item) {
   item.xhr = { abort: () => item.requests.forEach((xhr) => xhr.abort()) };
 }
 
+/** The file's SHA-256 (hex) when the browser can work it out cheaply (a
+    file of one part at most, in a secure context); else null. Given at
+    prepare, the bucket checks the bytes against it and keeps it, so the server
+    need not read them to hash them. */
+export async function smallFileSha256(file, limit) {
+  if (!(window.crypto && window.crypto.subtle) || !(file.size <= limit)) { return null; }
+  try {
+    const digest = await window.crypto.subtle.digest("SHA-256", await file.arrayBuffer());
+    return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  } catch (e) {
+    return null;  // unreadable now: the upload itself will say so
+  }
+}
+
 /** The file in one presigned form POST: the fields first, the file last. */
 export function sendForm(item, prepared, file) {
   tracked(item);

@@ -13,7 +13,7 @@
    source's storage takes the bytes itself (data-direct), every file goes
    through prepare and then straight to the storage (direct-upload.js). */
 import { postJSON, readJSON } from "./api.js";
-import { forget, remember, remembered, sendForm, sendParts } from "./direct-upload.js";
+import { forget, remember, remembered, sendForm, sendParts, smallFileSha256 } from "./direct-upload.js";
 import { chosenEntries, droppedEntries } from "./folder-drop.js";
 import { ConflictAnswers } from "./conflicts.js";
 import { dropAnywhere } from "./page-drop.js";
@@ -326,11 +326,17 @@ import { announceUploaded, ManyFiles } from "./upload-many.js";
   function prepareSendComplete(section, item, file, folder, chunkSize, onConflict) {
     var request = { filename: file.name, content_type: file.type || null, size: file.size,
                     folder: folder, on_conflict: onConflict };
+    var hashed = Promise.resolve(null);
     if (section.dataset.direct !== undefined) {
-      // Bigger than one part: parts in parallel, resumable.
-      request.multipart = file.size > Number(section.dataset.multipartFrom || Infinity);
+      // Bigger than one part: parts in parallel, resumable; else one POST with its hash.
+      var partSize = Number(section.dataset.multipartFrom || Infinity);
+      request.multipart = file.size > partSize;
+      if (!request.multipart) { hashed = smallFileSha256(file, partSize); }
     }
-    return postJSON(section.dataset.prepareUrl, request).then(function (prepared) {
+    return hashed.then(function (sha256) {
+      if (sha256) { request.sha256 = sha256; }
+      return postJSON(section.dataset.prepareUrl, request);
+    }).then(function (prepared) {
       if (item.cancelled) { throw new Error("Cancelled"); }
       item.progress(0);
       if (prepared.transfer === "direct" || (prepared.transfer === "multipart" && prepared.multipart)) {

@@ -187,6 +187,11 @@ class PathTaken(StorageError, FileExistsError):
     """Something is already stored where a move or a new folder would go."""
 
 
+class PartsRefused(StorageError):
+    """The storage would not join a multipart upload's parts (a part sent again
+    meanwhile, one too small): the client sends them again."""
+
+
 # Optional capabilities -----------------------------------------------------------
 
 

@@ -194,7 +194,10 @@ async def complete_view(datasette, request):
     upload = await tokens.load(plugin.registry, source, request.actor,
                                payload.get("upload_token"))
     if upload.transfer != direct.SERVER and upload.status != "uploaded":
-        upload = await direct.finish(plugin.registry, source, upload)
+        # One complete at a time joins the parts and checks the object (and
+        # the token is not expired meanwhile).
+        with plugin.uploads.receiving(upload.token, "This upload is being completed already"):
+            upload = await direct.finish(plugin.registry, source, upload)
     file = await tokens.complete(
         plugin.registry, source, upload, payload.get("sha256"),
         await may_replace(datasette, request, source, upload.folder, upload.filename,

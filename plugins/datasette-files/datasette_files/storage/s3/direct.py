@@ -16,7 +16,7 @@ import base64
 import logging
 from typing import Any, Optional, Sequence
 
-from ...base import DirectObject, FileRecord, PresignedPost, UploadedPart
+from ...base import DirectObject, FileRecord, PartsRefused, PresignedPost, UploadedPart
 from . import reads, records
 from .config import DEFAULT_PART_SIZE
 from .errors import error_code, translated
@@ -28,6 +28,7 @@ SINGLE_REQUEST_LIMIT = 5 * 1024 ** 3
 # CopyObject copies at most 5 GiB in one request.
 MAX_COPY_BYTES = 5 * 1024 ** 3
 _GONE_UPLOAD_CODES = frozenset({"NoSuchUpload", "404", "NotFound"})
+_REFUSED_PARTS_CODES = frozenset({"InvalidPart", "InvalidPartOrder", "EntityTooSmall"})
 
 
 class S3DirectUploads:
@@ -116,12 +117,20 @@ class S3DirectUploads:
 
     async def complete_multipart(self, path: str, upload_id: str,
                                  parts: Sequence[UploadedPart]) -> None:
+        from botocore.exceptions import ClientError
+
         async with self.s3() as client:
-            with translated(path):
-                await client.complete_multipart_upload(
-                    Bucket=self.bucket, Key=self.object_key(path), UploadId=upload_id,
-                    MultipartUpload={"Parts": [{"PartNumber": part.number, "ETag": part.etag}
-                                               for part in parts]})
+            try:
+                with translated(path):
+                    await client.complete_multipart_upload(
+                        Bucket=self.bucket, Key=self.object_key(path), UploadId=upload_id,
+                        MultipartUpload={"Parts": [{"PartNumber": part.number,
+                                                    "ETag": part.etag} for part in parts]})
+            except ClientError as ex:
+                if error_code(ex) in _REFUSED_PARTS_CODES:
+                    raise PartsRefused(f"the storage would not join the parts "
+                                       f"({error_code(ex)}): send them again") from None
+                raise
 
     async def abort_multipart(self, path: str, upload_id: str) -> None:
         from botocore.exceptions import ClientError

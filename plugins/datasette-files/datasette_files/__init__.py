@@ -45,6 +45,7 @@ from .plugin import (  # noqa: E402,F401  (hook implementations Datasette finds 
     register_routes,
     register_secrets,
     register_thumbnail_generators,
+    shutdown,
     startup,
     top_homepage,
 )

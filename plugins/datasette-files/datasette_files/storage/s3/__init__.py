@@ -272,8 +272,13 @@ class S3CompatibleStorage(S3DirectUploads, Storage):
         """The bucket must exist (a typo in its name stops start-up); its CORS
         rules are checked, or set with ``manage_cors`` on a writable source.
         An unreachable service only warns: the health check reports it."""
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
+        try:
+            async with self.s3() as client:
+                pass
+        except BotoCoreError as ex:  # a named profile that is missing, say
+            raise ConfigError(f"the S3 client could not be made: {ex}") from None
         async with self.s3() as client:
             try:
                 await client.head_bucket(Bucket=self.bucket)

@@ -43,8 +43,6 @@ async def move_file(client_of: Callable, bucket: str, prefix: str, path: str, ne
         if not is_copy(source, target):
             raise PathTaken(f"something is already at {new_path!r}")
     else:
-        if record is None:
-            record = records.record_from(source.metadata)
         await copy_object(client_of, bucket, source, target_key, new_path, record)
     async with client_of() as client:
         with translated(path):
@@ -88,7 +86,7 @@ async def move_folder(client_of: Callable, bucket: str, prefix: str, path: str,
                 return  # gone since the listing
             target_path = new_path + "/" + name if name else new_path
             await copy_object(client_of, bucket, source, target_prefix + name, target_path,
-                              records.record_from(source.metadata))
+                              None)
 
     await asyncio.gather(*(copy(name) for kind, name in plans if kind == "copy"))
     await delete_keys(client_of, bucket, [source_prefix + name for name in sources])
@@ -104,8 +102,10 @@ def is_copy(source: reads.Head, target: reads.Head) -> bool:
 async def copy_object(client_of: Callable, bucket: str, source: reads.Head, target_key: str,
                       target_path: str, record: Optional[FileRecord]) -> None:
     """Copy ``source`` to ``target_key`` with the metadata a file at
-    ``target_path`` has (its id, ``record``), the source's other user metadata
-    and headers, and the ETag it was copied from."""
+    ``target_path`` has (its id, ``record`` or else the source's), the
+    source's other user metadata and headers, and the ETag it was copied from."""
+    if record is None:
+        record = records.record_from(source.metadata)
     metadata = {key: value for key, value in source.metadata.items()
                 if key not in (records.RECORD_KEY, records.FILE_ID_KEY, records.COPY_OF_KEY)}
     metadata.update(records.metadata_for(target_path, record) if target_path else {})

@@ -1,6 +1,7 @@
 """Storing a stream as an object, never holding the whole file: a small file
 is one PUT; a larger one a multipart upload of ``part_size`` parts, one part
-being sent while the next is received (so at most two parts are in memory).
+being sent while the next is received (so memory holds about three parts: the
+one received, the one sent, and the HTTP library's copy of it).
 The SHA-256 and size are computed on the way; each request carries its own
 SHA-256 for the service to check. A multipart upload that fails is aborted,
 so nothing half-written remains (not even invisible parts that cost money).
@@ -27,8 +28,10 @@ async def put_stream(client_of: Callable, bucket: str, key: str, path: str,
     a multipart upload is in ``writing`` while it is in flight (sweeps leave
     it alone)."""
     whole = hashlib.sha256()
-    buffer = bytearray()
-    size = 0
+    # The chunks of the part being received: joined once, when it is full (a
+    # growing bytearray would hold up to twice the part while it grows).
+    pending: list[bytes] = []
+    pending_size = size = 0
     upload: Optional[_Multipart] = None
     try:
         async for chunk in stream:
@@ -36,26 +39,38 @@ async def put_stream(client_of: Callable, bucket: str, key: str, path: str,
                 continue
             whole.update(chunk)
             size += len(chunk)
-            buffer += chunk
-            while len(buffer) >= part_size:
-                if upload is None:
-                    upload = await _Multipart.start(client_of, bucket, key, path,
-                                                    content_type, metadata)
-                    writing.add(upload.upload_id)
-                part = bytes(buffer[:part_size])
-                del buffer[:part_size]
-                await upload.send(part)
+            while chunk:
+                room = part_size - pending_size
+                pending.append(chunk[:room])
+                pending_size += min(room, len(chunk))
+                chunk = chunk[room:]
+                if pending_size == part_size:
+                    if upload is None:
+                        upload = await _Multipart.start(client_of, bucket, key, path,
+                                                        content_type, metadata)
+                        writing.add(upload.upload_id)
+                    # The previous part is sent first: then at most one part is
+                    # being received while another is sent.
+                    await upload.sent()
+                    part = b"".join(pending)
+                    pending, pending_size = [], 0
+                    await upload.send(part)
+                    del part
+        if upload is not None:
+            await upload.sent()
+        body = b"".join(pending)
+        pending = []
         if upload is None:
             async with client_of() as client:
                 with translated(path):
                     await client.put_object(
-                        Bucket=bucket, Key=key, Body=bytes(buffer), ContentType=content_type,
+                        Bucket=bucket, Key=key, Body=body, ContentType=content_type,
                         Metadata=metadata, ChecksumAlgorithm="SHA256",
-                        ChecksumSHA256=_b64_sha256(buffer))
+                        ChecksumSHA256=_b64_sha256(body))
         else:
-            if buffer:
-                await upload.send(bytes(buffer))
-            buffer = bytearray()
+            if body:
+                await upload.send(body)
+            del body
             await upload.complete()
     except BaseException:
         if upload is not None:
@@ -85,6 +100,10 @@ class _Multipart:
                     Bucket=bucket, Key=key, ContentType=content_type, Metadata=metadata,
                     ChecksumAlgorithm="SHA256")
         return cls(client_of, bucket, key, path, answer["UploadId"])
+
+    async def sent(self) -> None:
+        """Once the part being sent is in (its error, if it failed)."""
+        await self._wait()
 
     async def send(self, part: bytes) -> None:
         """Start sending ``part`` once the previous one is sent."""

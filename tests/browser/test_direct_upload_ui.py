@@ -121,6 +121,7 @@ def test_files_go_straight_to_the_bucket_and_a_cut_upload_resumes(page_at, serve
     # whose train went into a tunnel would.
     page.wait_for_function("document.body.innerText.includes('Connection lost')", timeout=30_000)
     assert 1 in parts_sent
+    screenshot(page, "direct-upload-resuming")
     row(page, large).get_by_role("button", name=f"Cancel {large}").click()
     remembered = page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('df-direct'))")
     assert len(remembered) == 1

@@ -268,8 +268,9 @@ async def _object_in_place(storage: DirectUploads, upload: UploadRow) -> Optiona
     return upload.object_path
 
 
-async def abort_expired(source: Source, upload: UploadRow) -> None:
-    """Free the storage's parts of an expired multipart upload."""
+async def abort_multipart(source: Source, upload: UploadRow) -> None:
+    """Free the storage's parts of a multipart upload that will not be joined
+    (its token expired, or its bytes came through the server instead)."""
     if upload.multipart_id is None or not isinstance(source.storage, DirectUploads):
         return
     try:

@@ -167,7 +167,7 @@ async def expire(registry: Registry, sources: Sources, sessions: UploadSessions)
         status = await registry.uploads.delete(upload.token)
         if status not in (None, "completed") and upload.source_slug in sources:
             source = sources.get(upload.source_slug)
-            await direct.abort_expired(source, upload)
+            await direct.abort_multipart(source, upload)
             await discard_partial(source, upload.path, upload.file_id)
             if upload.object_path not in (None, upload.path):
                 await discard_partial(source, upload.object_path)

@@ -198,6 +198,8 @@ async def complete_view(datasette, request):
         # the token is not expired meanwhile).
         with plugin.uploads.receiving(upload.token, "This upload is being completed already"):
             upload = await direct.finish(plugin.registry, source, upload)
+    elif upload.multipart_id is not None:
+        await direct.abort_multipart(source, upload)  # the bytes came through us instead
     file = await tokens.complete(
         plugin.registry, source, upload, payload.get("sha256"),
         await may_replace(datasette, request, source, upload.folder, upload.filename,

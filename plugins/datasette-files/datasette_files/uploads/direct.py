@@ -38,7 +38,7 @@ SERVER, DIRECT, MULTIPART = "server", "direct", "multipart"
 MAX_PARTS = 10_000
 # Part URLs one request may ask for (a client asks again as it goes).
 MAX_PART_URLS_PER_REQUEST = 100
-# A presigned request outlives its token by no more than this, and lives at least this.
+# Presigned requests live as long as their token, and at least this long.
 MIN_PRESIGN_SECONDS = 60
 _SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 

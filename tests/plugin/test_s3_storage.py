@@ -22,12 +22,11 @@ from PIL import Image
 
 from support import api
 from support.config import ALICE
-from support.s3 import S3Admin, needs_moto, s3_env, s3_source, start_moto
+from support.s3 import S3Admin, needs_moto, s3_env, s3_source
+from support.s3_fixtures import moto, s3_server_config  # noqa: F401
 from support.server import DatasetteServer, assert_no_server_errors
 
 pytestmark = needs_moto()
-ACTIONS = ("files-browse", "files-upload", "files-edit", "files-delete",
-           "files-manage-sources")
 ORIGIN = "http://files.example.test"
 
 
@@ -35,13 +34,6 @@ def png(width: int, height: int, colour: tuple) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (width, height), colour).save(buffer, "PNG")
     return buffer.getvalue()
-
-
-@pytest.fixture(scope="module")
-def moto(tmp_path_factory):
-    server = start_moto(tmp_path_factory.mktemp("moto"))
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +58,7 @@ def shared(moto):
 
 
 def config_for(moto, **sources) -> dict:
-    return {"permissions": {action: {"id": ALICE["id"]} for action in ACTIONS},
-            "plugins": {"datasette-files": {"sources": sources}}}
+    return s3_server_config(sources)
 
 
 @pytest.fixture(scope="module")

@@ -23,12 +23,11 @@ from datasette_files.storage.s3 import S3CompatibleStorage, moves, reads
 
 from support import api
 from support.config import ALICE
-from support.s3 import CREDENTIALS, S3Admin, needs_moto, s3_env, s3_source, start_moto
+from support.s3 import CREDENTIALS, S3Admin, needs_moto, s3_env, s3_source
+from support.s3_fixtures import moto, s3_bucket, s3_server, s3_server_config  # noqa: F401
 from support.server import DatasetteServer, actor_cookie, assert_no_server_errors
 
 pytestmark = needs_moto()
-ACTIONS = ("files-browse", "files-upload", "files-edit", "files-delete",
-           "files-manage-sources")
 MiB = 1024 * 1024
 DUPLICATE_TYPE_PLUGIN = '''
 from datasette import hookimpl
@@ -45,24 +44,13 @@ def register_files_storage_types(datasette):
 '''
 
 
-@pytest.fixture(scope="module")
-def moto(tmp_path_factory):
-    server = start_moto(tmp_path_factory.mktemp("moto"))
-    yield server
-    server.stop()
-
-
-_buckets = iter(range(1000))
-
-
 @pytest.fixture
-def bucket(moto):
-    return S3Admin(moto.url, f"edge-{next(_buckets)}").create()
+def bucket(s3_bucket):
+    return s3_bucket
 
 
 def config_for(**sources) -> dict:
-    return {"permissions": {action: {"id": ALICE["id"]} for action in ACTIONS},
-            "plugins": {"datasette-files": {"sources": sources}}}
+    return s3_server_config(sources)
 
 
 def no_aws_env() -> dict:
@@ -135,11 +123,8 @@ def test_two_classes_claiming_one_storage_type_stop_start_up(moto, bucket, tmp_p
 
 
 @pytest.fixture
-def server(moto, bucket, tmp_path):
-    config = config_for(team=s3_source(moto.url, bucket.name, "t/"))
-    server = DatasetteServer(tmp_path / "server", config, env=s3_env()).start()
-    yield server
-    server.stop()
+def server(s3_server):
+    return s3_server()
 
 
 def test_a_failed_upload_leaves_no_object_nor_open_multipart_upload(server, bucket):

@@ -7,12 +7,13 @@ import asyncio
 import base64
 import hashlib
 import json
+import sys
 
 import pytest
 
 from datasette_files.base import FileRecord, UnsafePath
 from datasette_files.errors import ConfigError
-from datasette_files.storage.s3 import cors, keys, records
+from datasette_files.storage.s3 import S3CompatibleStorage, cors, keys, records
 from datasette_files.storage.s3.config import normalise_prefix, read_config
 from datasette_files.storage.s3.reads import full_object_sha256
 
@@ -135,3 +136,16 @@ def test_cors_rules_are_checked_per_origin():
         f"origin {origin} may not PUT, POST, HEAD",
         f"origin {origin} may not send any header (AllowedHeaders '*')",
         f"origin {origin} cannot read the ETag header (ExposeHeaders)"]
+
+
+def test_without_aiobotocore_configure_says_how_to_install_it(monkeypatch):
+    # As if it were not installed: an import of it fails.
+    for name in ("aiobotocore", "aiobotocore.session"):
+        monkeypatch.setitem(sys.modules, name, None)
+
+    async def get_secret(name):
+        return None
+
+    with pytest.raises(ConfigError) as refused:
+        asyncio.run(S3CompatibleStorage().configure({"bucket": "b-1"}, get_secret))
+    assert "pip install 'datasette-files[s3]'" in str(refused.value)

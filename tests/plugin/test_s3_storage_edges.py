@@ -313,3 +313,37 @@ def test_config_is_checked_before_any_request():
         asyncio.run(configure({"prefix": "x"}))
     with pytest.raises(ConfigError, match="'secret_access_key' must not be in the config"):
         asyncio.run(configure({"bucket": "b-1", "secret_access_key": "x"}))
+
+
+@pytest.mark.parametrize("point", ["step-1", "committed"])
+def test_a_folder_move_killed_anywhere_leaves_one_copy(moto, bucket, tmp_path, point):
+    """Killed after the copy-then-delete (before the registry's commit) or after
+    the commit: the next start undoes or finishes it, and the bucket holds the
+    folder's files once, where the registry says."""
+    config = config_for(team=s3_source(moto.url, bucket.name, "t/"))
+    config["plugins"]["datasette-files"]["sync_on_start"] = False
+    server = DatasetteServer(tmp_path / "server", config,
+                             env={**s3_env(), "DATASETTE_FILES_TEST_CRASH_AT": point}).start()
+    try:
+        with server.client(ALICE) as client:
+            client.post("/-/files/folders/team/-/create", json={"name": "Trip"})
+            file = api.upload(client, "team", "photo.jpg", b"jpeg", folder="Trip")
+            with pytest.raises(httpx.HTTPError):
+                client.post("/-/files/folders/team/-/move", json={"path": "Trip", "name": "Trips"})
+        server.process.wait(timeout=30)
+        assert server.process.returncode == -9
+        server.env = s3_env()
+        server.start()
+        with server.client(ALICE) as client:
+            now = client.get(f"/-/files/{file['id']}.json").json()
+            assert now["folder"] == ("Trip" if point != "committed" else "Trips")
+            assert httpx.get(client.get(now["download_url"]).headers["location"]).content \
+                == b"jpeg"
+            [key] = [k for k in bucket.keys() if file["id"] in k]
+            assert key.startswith(f"t/{now['folder']}/")
+            sync = client.post("/-/files/sync/team")
+            assert sync.status_code == 202
+            status = api.wait_for_sync(client, "team")["sync"]
+            assert (status["added"], status["removed"]) == (0, 0)
+    finally:
+        server.stop()

@@ -24,7 +24,7 @@ from support import api
 from support.config import ALICE
 from support.s3 import S3Admin, needs_moto, s3_env, s3_source
 from support.s3_fixtures import moto, s3_server_config  # noqa: F401
-from support.server import DatasetteServer, assert_no_server_errors
+from support.server import DatasetteServer, assert_no_server_errors, source_config
 
 pytestmark = needs_moto()
 ORIGIN = "http://files.example.test"
@@ -67,7 +67,8 @@ def server(moto, team, archive, shared, tmp_path_factory):
         moto,
         team=s3_source(moto.url, team.name, "team", cors_origins=[ORIGIN], manage_cors=True),
         archive={**s3_source(moto.url, archive.name, cors_origins=[ORIGIN]), "read_only": True},
-        shared=s3_source(moto.url, shared.name, "drive/"))
+        shared=s3_source(moto.url, shared.name, "drive/"),
+        local=source_config(tmp_path_factory.mktemp("local-files")))
     server = DatasetteServer(tmp_path_factory.mktemp("s3-storage"), config,
                              env=s3_env()).start()
     yield server
@@ -212,6 +213,18 @@ def test_rename_and_move_files_and_folders(server, team):
         assert client.get(f"/-/files/{file['id']}.json").json()["folder"] == "Archive 2025"
         assert httpx.get(client.get(file["download_url"]).headers["location"]).content == \
             b"draft"
+        # To a folder on disk and back: streamed out of the bucket, then into it.
+        away = client.post(f"/-/files/{file['id']}/-/move", json={"source": "local"})
+        assert away.status_code == 200, away.text
+        assert not [k for k in team.keys() if file["id"] in k]
+        back = client.post(f"/-/files/{file['id']}/-/move",
+                           json={"source": "team", "folder": "Archive 2025"})
+        assert back.status_code == 200, back.text
+        assert team.get(key_of(team, file["id"])) == b"draft"
+        assert json.loads(team.head(key_of(team, file["id"]))["Metadata"]["datasette-files"]) \
+            == {"filename": "final.txt", "content_type": "text/plain", "uploaded_by": "alice"}
+        key = key_of(team, file["id"])
+
         # A folder in the trash moves into the hidden trash folder, and back.
         trashed = client.post("/-/files/folders/team/-/delete", json={"path": "Archive 2025"})
         assert trashed.status_code == 200, trashed.text

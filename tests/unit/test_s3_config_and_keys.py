@@ -28,7 +28,8 @@ def config(values: dict, secrets: dict | None = None):
     return asyncio.run(read_config(values, get_secret)), asked
 
 
-def test_a_minimal_config_uses_the_aws_chain():
+def test_a_minimal_config_uses_the_aws_chain(monkeypatch):
+    monkeypatch.delenv("AWS_REGION", raising=False)
     read, asked = config({"bucket": "team-files"})
     assert (read.bucket, read.prefix, read.region, read.endpoint_url) == (
         "team-files", "", None, None)
@@ -149,3 +150,10 @@ def test_without_aiobotocore_configure_says_how_to_install_it(monkeypatch):
     with pytest.raises(ConfigError) as refused:
         asyncio.run(S3CompatibleStorage().configure({"bucket": "b-1"}, get_secret))
     assert "pip install 'datasette-files[s3]'" in str(refused.value)
+
+
+def test_aws_region_is_read_as_fly_sets_it(monkeypatch):
+    # botocore itself reads only AWS_DEFAULT_REGION.
+    monkeypatch.setenv("AWS_REGION", "auto")
+    assert config({"bucket": "b-1"})[0].client_arguments() == {"region_name": "auto"}
+    assert config({"bucket": "b-1", "region": "eu-west-1"})[0].region == "eu-west-1"

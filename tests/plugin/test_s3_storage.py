@@ -22,12 +22,11 @@ from PIL import Image
 
 from support import api
 from support.config import ALICE
-from support.s3 import S3Admin, needs_moto, s3_env, s3_source, start_moto
-from support.server import DatasetteServer, assert_no_server_errors
+from support.s3 import S3Admin, needs_moto, s3_env, s3_source
+from support.s3_fixtures import moto, s3_server_config  # noqa: F401
+from support.server import DatasetteServer, assert_no_server_errors, source_config
 
 pytestmark = needs_moto()
-ACTIONS = ("files-browse", "files-upload", "files-edit", "files-delete",
-           "files-manage-sources")
 ORIGIN = "http://files.example.test"
 
 
@@ -35,13 +34,6 @@ def png(width: int, height: int, colour: tuple) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (width, height), colour).save(buffer, "PNG")
     return buffer.getvalue()
-
-
-@pytest.fixture(scope="module")
-def moto(tmp_path_factory):
-    server = start_moto(tmp_path_factory.mktemp("moto"))
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +58,7 @@ def shared(moto):
 
 
 def config_for(moto, **sources) -> dict:
-    return {"permissions": {action: {"id": ALICE["id"]} for action in ACTIONS},
-            "plugins": {"datasette-files": {"sources": sources}}}
+    return s3_server_config(sources)
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +67,8 @@ def server(moto, team, archive, shared, tmp_path_factory):
         moto,
         team=s3_source(moto.url, team.name, "team", cors_origins=[ORIGIN], manage_cors=True),
         archive={**s3_source(moto.url, archive.name, cors_origins=[ORIGIN]), "read_only": True},
-        shared=s3_source(moto.url, shared.name, "drive/"))
+        shared=s3_source(moto.url, shared.name, "drive/"),
+        local=source_config(tmp_path_factory.mktemp("local-files")))
     server = DatasetteServer(tmp_path_factory.mktemp("s3-storage"), config,
                              env=s3_env()).start()
     yield server
@@ -221,6 +213,18 @@ def test_rename_and_move_files_and_folders(server, team):
         assert client.get(f"/-/files/{file['id']}.json").json()["folder"] == "Archive 2025"
         assert httpx.get(client.get(file["download_url"]).headers["location"]).content == \
             b"draft"
+        # To a folder on disk and back: streamed out of the bucket, then into it.
+        away = client.post(f"/-/files/{file['id']}/-/move", json={"source": "local"})
+        assert away.status_code == 200, away.text
+        assert not [k for k in team.keys() if file["id"] in k]
+        back = client.post(f"/-/files/{file['id']}/-/move",
+                           json={"source": "team", "folder": "Archive 2025"})
+        assert back.status_code == 200, back.text
+        assert team.get(key_of(team, file["id"])) == b"draft"
+        assert json.loads(team.head(key_of(team, file["id"]))["Metadata"]["datasette-files"]) \
+            == {"filename": "final.txt", "content_type": "text/plain", "uploaded_by": "alice"}
+        key = key_of(team, file["id"])
+
         # A folder in the trash moves into the hidden trash folder, and back.
         trashed = client.post("/-/files/folders/team/-/delete", json={"path": "Archive 2025"})
         assert trashed.status_code == 200, trashed.text

@@ -23,12 +23,11 @@ from datasette_files.storage.s3 import S3CompatibleStorage, moves, reads
 
 from support import api
 from support.config import ALICE
-from support.s3 import CREDENTIALS, S3Admin, needs_moto, s3_env, s3_source, start_moto
+from support.s3 import CREDENTIALS, S3Admin, needs_moto, s3_env, s3_source
+from support.s3_fixtures import moto, s3_bucket, s3_server, s3_server_config  # noqa: F401
 from support.server import DatasetteServer, actor_cookie, assert_no_server_errors
 
 pytestmark = needs_moto()
-ACTIONS = ("files-browse", "files-upload", "files-edit", "files-delete",
-           "files-manage-sources")
 MiB = 1024 * 1024
 DUPLICATE_TYPE_PLUGIN = '''
 from datasette import hookimpl
@@ -45,24 +44,13 @@ def register_files_storage_types(datasette):
 '''
 
 
-@pytest.fixture(scope="module")
-def moto(tmp_path_factory):
-    server = start_moto(tmp_path_factory.mktemp("moto"))
-    yield server
-    server.stop()
-
-
-_buckets = iter(range(1000))
-
-
 @pytest.fixture
-def bucket(moto):
-    return S3Admin(moto.url, f"edge-{next(_buckets)}").create()
+def bucket(s3_bucket):
+    return s3_bucket
 
 
 def config_for(**sources) -> dict:
-    return {"permissions": {action: {"id": ALICE["id"]} for action in ACTIONS},
-            "plugins": {"datasette-files": {"sources": sources}}}
+    return s3_server_config(sources)
 
 
 def no_aws_env() -> dict:
@@ -135,11 +123,8 @@ def test_two_classes_claiming_one_storage_type_stop_start_up(moto, bucket, tmp_p
 
 
 @pytest.fixture
-def server(moto, bucket, tmp_path):
-    config = config_for(team=s3_source(moto.url, bucket.name, "t/"))
-    server = DatasetteServer(tmp_path / "server", config, env=s3_env()).start()
-    yield server
-    server.stop()
+def server(s3_server):
+    return s3_server()
 
 
 def test_a_failed_upload_leaves_no_object_nor_open_multipart_upload(server, bucket):
@@ -328,3 +313,37 @@ def test_config_is_checked_before_any_request():
         asyncio.run(configure({"prefix": "x"}))
     with pytest.raises(ConfigError, match="'secret_access_key' must not be in the config"):
         asyncio.run(configure({"bucket": "b-1", "secret_access_key": "x"}))
+
+
+@pytest.mark.parametrize("point", ["step-1", "committed"])
+def test_a_folder_move_killed_anywhere_leaves_one_copy(moto, bucket, tmp_path, point):
+    """Killed after the copy-then-delete (before the registry's commit) or after
+    the commit: the next start undoes or finishes it, and the bucket holds the
+    folder's files once, where the registry says."""
+    config = config_for(team=s3_source(moto.url, bucket.name, "t/"))
+    config["plugins"]["datasette-files"]["sync_on_start"] = False
+    server = DatasetteServer(tmp_path / "server", config,
+                             env={**s3_env(), "DATASETTE_FILES_TEST_CRASH_AT": point}).start()
+    try:
+        with server.client(ALICE) as client:
+            client.post("/-/files/folders/team/-/create", json={"name": "Trip"})
+            file = api.upload(client, "team", "photo.jpg", b"jpeg", folder="Trip")
+            with pytest.raises(httpx.HTTPError):
+                client.post("/-/files/folders/team/-/move", json={"path": "Trip", "name": "Trips"})
+        server.process.wait(timeout=30)
+        assert server.process.returncode == -9
+        server.env = s3_env()
+        server.start()
+        with server.client(ALICE) as client:
+            now = client.get(f"/-/files/{file['id']}.json").json()
+            assert now["folder"] == ("Trip" if point != "committed" else "Trips")
+            assert httpx.get(client.get(now["download_url"]).headers["location"]).content \
+                == b"jpeg"
+            [key] = [k for k in bucket.keys() if file["id"] in k]
+            assert key.startswith(f"t/{now['folder']}/")
+            sync = client.post("/-/files/sync/team")
+            assert sync.status_code == 202
+            status = api.wait_for_sync(client, "team")["sync"]
+            assert (status["added"], status["removed"]) == (0, 0)
+    finally:
+        server.stop()

@@ -7,12 +7,13 @@ import asyncio
 import base64
 import hashlib
 import json
+import sys
 
 import pytest
 
 from datasette_files.base import FileRecord, UnsafePath
 from datasette_files.errors import ConfigError
-from datasette_files.storage.s3 import cors, keys, records
+from datasette_files.storage.s3 import S3CompatibleStorage, cors, keys, records
 from datasette_files.storage.s3.config import normalise_prefix, read_config
 from datasette_files.storage.s3.reads import full_object_sha256
 
@@ -27,7 +28,8 @@ def config(values: dict, secrets: dict | None = None):
     return asyncio.run(read_config(values, get_secret)), asked
 
 
-def test_a_minimal_config_uses_the_aws_chain():
+def test_a_minimal_config_uses_the_aws_chain(monkeypatch):
+    monkeypatch.delenv("AWS_REGION", raising=False)
     read, asked = config({"bucket": "team-files"})
     assert (read.bucket, read.prefix, read.region, read.endpoint_url) == (
         "team-files", "", None, None)
@@ -135,3 +137,23 @@ def test_cors_rules_are_checked_per_origin():
         f"origin {origin} may not PUT, POST, HEAD",
         f"origin {origin} may not send any header (AllowedHeaders '*')",
         f"origin {origin} cannot read the ETag header (ExposeHeaders)"]
+
+
+def test_without_aiobotocore_configure_says_how_to_install_it(monkeypatch):
+    # As if it were not installed: an import of it fails.
+    for name in ("aiobotocore", "aiobotocore.session"):
+        monkeypatch.setitem(sys.modules, name, None)
+
+    async def get_secret(name):
+        return None
+
+    with pytest.raises(ConfigError) as refused:
+        asyncio.run(S3CompatibleStorage().configure({"bucket": "b-1"}, get_secret))
+    assert "pip install 'datasette-files[s3]'" in str(refused.value)
+
+
+def test_aws_region_is_read_as_fly_sets_it(monkeypatch):
+    # botocore itself reads only AWS_DEFAULT_REGION.
+    monkeypatch.setenv("AWS_REGION", "auto")
+    assert config({"bucket": "b-1"})[0].client_arguments() == {"region_name": "auto"}
+    assert config({"bucket": "b-1", "region": "eu-west-1"})[0].region == "eu-west-1"

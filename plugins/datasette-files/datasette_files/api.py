@@ -11,7 +11,7 @@ import datetime
 from dataclasses import dataclass
 from typing import AsyncIterator, Optional
 
-from .base import HealthChecks
+from .base import Closing, HealthChecks
 from .clock import parse_timestamp
 from .registry import FileRow
 from .sizes import human_size
@@ -90,6 +90,9 @@ async def validate_sources(datasette) -> list[SourceSummary]:
     """Configure every source's storage without starting the plugin: the
     sources, or ConfigError naming the first problem."""
     sources = await load_sources(datasette, datasette.plugin_config("datasette-files") or {})
+    for source in sources:
+        if isinstance(source.storage, Closing):
+            await source.storage.close()  # opened for the check: released with its loop
     return [_summary(source) for source in sources]
 
 

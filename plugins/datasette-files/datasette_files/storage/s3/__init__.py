@@ -21,9 +21,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import uuid
 import logging
 import mimetypes
+import uuid
 from typing import Any, AsyncIterator, Awaitable, Callable, Collection, Optional, Sequence
 
 from ...base import (
@@ -38,12 +38,11 @@ from ...base import (
 )
 from ...errors import ConfigError
 from ...naming import content_disposition
+from . import cors, errors, keys, moves, reads, records, temporary, walk, writes
 from .client import ClientHolder, require_aiobotocore
 from .config import S3Config, read_config
 from .direct import S3DirectUploads
-from . import errors
 from .errors import translated
-from . import cors, keys, moves, reads, records, temporary, walk, writes
 
 __all__ = ["S3CompatibleStorage"]
 log = logging.getLogger("datasette_files")
@@ -275,8 +274,8 @@ class S3CompatibleStorage(S3DirectUploads, Storage):
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            async with self.s3() as client:
-                pass
+            async with self.s3():
+                pass  # opened now, so that its own errors are told apart
         except BotoCoreError as ex:  # a named profile that is missing, say
             raise ConfigError(f"the S3 client could not be made: {ex}") from None
         async with self.s3() as client:

@@ -94,7 +94,8 @@ async def read_config(config: dict, get_secret: Callable) -> S3Config:
     return S3Config(
         bucket=bucket,
         prefix=normalise_prefix(config.get("prefix")),
-        region=_optional_string(config, "region") or None,
+        # botocore reads AWS_DEFAULT_REGION only; Fly's Tigris sets AWS_REGION.
+        region=_optional_string(config, "region") or os.environ.get("AWS_REGION") or None,
         endpoint_url=_endpoint(config.get("endpoint_url")),
         credentials=await _credentials(config, get_secret),
         cors_origins=_origins(config.get("cors_origins")),
@@ -206,6 +207,3 @@ def _part_size(value) -> int:
     return value
 
 
-def environment_endpoint() -> Optional[str]:
-    """The endpoint the AWS environment names, as botocore would pick it (for logs)."""
-    return os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")

@@ -213,6 +213,23 @@ def test_a_multipart_upload_resumes_after_an_interruption_and_a_restart(make_s3_
                                          json={"upload_token": token}), 409, "already")
 
 
+def test_a_part_of_the_wrong_size_is_named_at_complete(make_s3_server, bucket):
+    server = make_s3_server()
+    content = os.urandom(PART_SIZE + 1000)
+    with server.client() as client:
+        token = api.prepare(client, "bucket", "big.bin", len(content),
+                            multipart=True).json()["upload_token"]
+        first, last = ask_parts(client, token, [1, 2])["parts"]
+        assert httpx.put(first["url"], content=content[:1000], timeout=60).status_code == 200
+        put_part(last, content)
+        body = api.assert_api_error(api.complete(client, "bucket", token), 409,
+                                    "Part 1 holds 1000 bytes but should hold")
+        assert body["wrong_parts"] == [1]
+        put_part(first, content)  # sent again, whole
+        file = api.complete(client, "bucket", token).json()["file"]
+        assert download(client, file) == content
+
+
 def test_an_expired_token_aborts_its_multipart_upload(make_s3_server, bucket):
     server = make_s3_server({"upload_expiry_seconds": 2, "temp_sweep_interval_seconds": 0.5})
     content = os.urandom(PART_SIZE + 10)

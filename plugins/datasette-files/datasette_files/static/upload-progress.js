@@ -35,7 +35,7 @@ export class BatchProgress {
     this.problems = element("ul", { "class": "df-batch-problems" });
     this.requests = new Set();  // the batch requests in flight
     this.cancelled = false;
-    this.cancel = element("button", { type: "button", "class": "df-batch-cancel" }, "Cancel");
+    this.cancel = element("button", { type: "button", "class": "df-batch-cancel df-queue-button" }, "Cancel");
     this.cancel.addEventListener("click", () => {
       this.cancelled = true;  // what has not gone yet stays here; sent files stay uploaded
       this.requests.forEach((xhr) => xhr.abort());
@@ -62,10 +62,40 @@ export class BatchProgress {
 
   skip(name) { this.skipped += 1; this.note(name, "skipped: a file of that name is already there", "df-skipped"); }
 
-  fail(name, message) { this.note(name, message, "df-error"); }
+  /** `name` was not uploaded: `message` says why. With `retry(focus)`, the
+      line offers Retry (that file again, by itself) and Remove. */
+  fail(name, message, retry) {
+    const line = this.note(name, message, "df-error");
+    if (retry) { this.offerRetry(line, name, message, retry); }
+  }
 
   note(name, message, kind) {
-    this.problems.append(element("li", { "class": kind }, quoted(name) + ": " + message));
+    const line = element("li", { "class": kind });
+    line.append(element("span", {}, quoted(name) + ": " + message));
+    this.problems.append(line);
+    return line;
+  }
+
+  offerRetry(line, name, message, retry) {
+    const actions = element("span", { "class": "df-item-actions" });
+    const again = element("button", { type: "button", "class": "df-queue-button", "data-retry": "",
+                                      "aria-label": "Retry " + name }, "Retry");
+    const remove = element("button", { type: "button", "class": "df-queue-button", "data-remove": "",
+                                       "aria-label": "Remove " + name }, "Remove");
+    again.addEventListener("click", () => {
+      const focus = line.contains(document.activeElement);
+      line.remove();
+      // Its own row now (upload.js), focused when this button was.
+      Promise.resolve(retry(focus)).catch((error) => this.fail(name, error.message, retry));
+    });
+    remove.addEventListener("click", () => {
+      const next = line.nextElementSibling || line.previousElementSibling;
+      const focus = line.contains(document.activeElement);
+      line.remove();
+      if (focus) { (next ? next.querySelector("button") : this.node.querySelector("button") || this.node).focus(); }
+    });
+    actions.append(again, remove);
+    line.append(actions);
   }
 
   loaded() {
@@ -114,7 +144,7 @@ export class BatchProgress {
     if (link) { this.status.append(" ", link); }
     if (this.node.classList.contains("df-error")) {
       // Kept until removed: what was not uploaded stays listed below.
-      const remove = element("button", { type: "button", "data-remove": "", "class": "df-batch-cancel",
+      const remove = element("button", { type: "button", "data-remove": "", "class": "df-batch-cancel df-queue-button",
                                          "aria-label": "Remove this upload's summary" }, "Remove");
       remove.addEventListener("click", () => {
         const next = this.node.nextElementSibling;

@@ -232,3 +232,41 @@ def test_the_keyboard_path_through_a_source(browser, app_server, pages):
     page.wait_for_url("**/-/files/source/team**")
     page.wait_for_function("document.activeElement && document.activeElement.id === 'df-files'")
     context.close()
+
+
+# What the focused skip link overlaps: every other element with text or a
+# control of its own that is drawn where it is (its ancestors aside).
+SKIP_LINK_OVERLAPS = """() => {
+    const skip = document.activeElement;
+    const box = skip.getBoundingClientRect();
+    const hits = [];
+    for (const el of document.body.querySelectorAll("a, button, summary, input, svg, h1, p, span, strong, li")) {
+        if (el === skip || el.contains(skip) || skip.contains(el)) continue;
+        const r = el.getBoundingClientRect();
+        if (!r.width || !r.height || getComputedStyle(el).visibility === "hidden") continue;
+        if (el.closest(".df-visually-hidden, [hidden]")) continue;
+        if (r.left < box.right && box.left < r.right && r.top < box.bottom && box.top < r.bottom) {
+            hits.push(el.tagName + " " + (el.textContent || "").trim().slice(0, 30));
+        }
+    }
+    return {hits, top: box.top, height: box.height};
+}"""
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_focused_skip_link_hides_nothing(page_factory, pages, width):
+    page = page_factory(width)
+    log_in(page)
+    for name in ("source-grid", "folder", "file-text", "upload", "search"):
+        page.goto(pages[name])
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.matches('.df-skip-link')"), name
+        found = page.evaluate(SKIP_LINK_OVERLAPS)
+        assert found["top"] >= 0 and found["height"] >= 24, (name, found)
+        assert not found["hits"], (name, found)
+        if name == "folder":
+            screenshot(page, "a11y-skip-link-focused", full_page=False)
+        # Tabbed past, it leaves no gap: the page is as it was.
+        page.keyboard.press("Tab")
+        assert page.evaluate("getComputedStyle(document.querySelector('.df-skip-link')).position") \
+            == "absolute", name

@@ -1,4 +1,9 @@
 """Every page of ours checked by axe-core in a real browser, at 1280 and 375 px,
+(each HTML route of the plugin and the app: the files index, search, a source
+as grid, list and folder, upload, trash, a file of each preview kind and one in
+the trash, the CSV import form as a member and as an admin, an import's progress
+page, the form refused, the error pages: 400, 403, 404 for a file and for no
+route; the login and account pages),
 plus the keyboard paths the checker cannot see: the skip link, no invisible
 Tab stop, and where focus goes after an upload, a delete and a dialog.
 
@@ -51,6 +56,11 @@ def pages(app_server) -> dict[str, str]:
         text = up("a11y-notes.txt", b"Some notes\nover two lines\n", "text/plain")
         csv = up("a11y-roster.csv", b"name,age\nAda,36\nGrace,45\n", "text/csv")
         audio = up("a11y-tone.wav", media.wav_bytes(0.5), "audio/wav")
+        video = up("a11y-clip.webm", media.webm_bytes(), "video/webm")
+        markdown = up("a11y-readme.md", b"# Read me\n\nSome *words* and a [link](https://example.com).\n",
+                      "text/markdown")
+        data = up("a11y-data.json", b'{"name": "Ada", "langs": ["en", "fr"]}', "application/json")
+        binary = up("a11y-blob.bin", bytes(range(256)) * 4, "application/octet-stream")
         gone = up("a11y-gone.txt", b"to the trash", "text/plain")
         deleted = alice.post(gone["url"] + "/-/delete")
         assert deleted.status_code == 200, deleted.text
@@ -65,8 +75,31 @@ def pages(app_server) -> dict[str, str]:
         "search": "/-/files/search?q=a11y",
         "trash": "/-/files/trash/team", "trashed-file": gone["url"],
         "import": csv["url"].replace("/-/files/", "/-/files/import/"),
+        "file-video": video["url"], "file-markdown": markdown["url"], "file-json": data["url"],
+        "file-binary": binary["url"],
         "not-found": "/-/files/df-" + "0" * 26,  # a well-formed id of no file
+        "no-such-page": "/-/files/no/such/page",  # no route: the bare 404
+        "bad-address": "/-/files/source/team?sort=nonsense",  # the 400 page
+        "account": "/-/logout",  # log out here or everywhere
     }
+
+
+def admin_pages(page, import_path: str, table: str):
+    """Visit, in turn, an admin's import form, the progress page of an import it
+    starts, and the form refused for the same table name; yields each's name."""
+    page.goto(import_path)
+    assert page.locator("#df-table-name").count() == 1, "no import form for the admin"
+    yield "import-admin", import_path
+    page.fill("#df-table-name", table)
+    page.get_by_role("button", name="Import").click()
+    page.wait_for_url(f"**{import_path}/*")
+    page.wait_for_load_state("networkidle")
+    yield "import-progress", page.url
+    page.goto(import_path)
+    page.fill("#df-table-name", table)
+    page.get_by_role("button", name="Import").click()
+    page.locator("#df-import-error").wait_for()
+    yield "import-refused", import_path
 
 
 def violations(page, axe_script: str) -> list[str]:
@@ -105,6 +138,17 @@ def test_every_page_passes_axe(browser, app_server, pages, axe_script, width):
         page.goto(path)
         if name in FILLED_BY_SCRIPT:
             page.wait_for_load_state("networkidle")
+        found[name] = violations(page, axe_script)
+        screenshot(page, f"a11y-{name}")
+    context.close()
+
+    # An admin's pages (members may not create tables): the import form, its
+    # progress page, and the form given back refused (a table of that name is there).
+    context = browser.new_context(viewport={"width": width, "height": 900},
+                                  base_url=app_server.url, bypass_csp=True)
+    page = context.new_page()
+    log_in(page, "admin", app_server.generated_admin_password())
+    for name, path in admin_pages(page, pages["import"], f"a11y_roster_{width}"):
         found[name] = violations(page, axe_script)
         screenshot(page, f"a11y-{name}")
     context.close()

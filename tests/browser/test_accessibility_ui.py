@@ -6,31 +6,19 @@ page, the form refused, the error pages: 400, 403, 404 for a file and for no
 route; the login and account pages),
 plus the keyboard paths the checker cannot see: the skip link, no invisible
 Tab stop, and where focus goes after an upload, a delete and a dialog.
-
-axe-core's script comes from the axe-playwright-python package on PyPI (it
-ships axe.min.js), installed with the test dependencies: never from a CDN."""
+axe-core's script: tests/support/axe.py. Datasette's table page, where our
+file column and its dialogs live, is checked in test_table_dialogs_ui.py."""
 
 from __future__ import annotations
-
-from importlib import resources
 
 import pytest
 
 from support import api, media, pdfs
+from support.axe import load_axe_script, violations
 from support.browser import log_in, screenshot
 from support.images import image_bytes
 
 WIDTHS = (1280, 375)
-# Impacts that fail the test; "moderate" and "minor" are reported by axe too,
-# but the issue's bar is no serious or critical violation.
-FAILING = ("serious", "critical")
-# Datasette's own chrome (base.html), not ours, taken out of the page before the
-# check. <navigation-search> is its "Jump to" dialog (a web component, closed
-# until "/" is pressed): axe-core 4.12.1 stops with "e[to] is not a function"
-# while naming a node of its shadow tree, and an `exclude` does not prevent it.
-DATASETTE_CHROME = ["navigation-search"]
-
-
 # Pages whose content a script fetches after the load (the trash's list, the
 # PDF's pages): checked once it is there.
 FILLED_BY_SCRIPT = {"trash", "file-pdf"}
@@ -38,7 +26,7 @@ FILLED_BY_SCRIPT = {"trash", "file-pdf"}
 
 @pytest.fixture(scope="module")
 def axe_script() -> str:
-    return (resources.files("axe_playwright_python") / "axe.min.js").read_text()
+    return load_axe_script()
 
 
 @pytest.fixture(scope="module")
@@ -100,19 +88,6 @@ def admin_pages(page, import_path: str, table: str):
     page.get_by_role("button", name="Import").click()
     page.locator("#df-import-error").wait_for()
     yield "import-refused", import_path
-
-
-def violations(page, axe_script: str) -> list[str]:
-    """axe-core's serious and critical violations on the page as it is now."""
-    page.add_script_tag(content=axe_script)
-    result = page.evaluate("""async (chrome) => {
-        for (const selector of chrome) document.querySelectorAll(selector).forEach(e => e.remove());
-        const results = await axe.run({resultTypes: ["violations"]});
-        return results.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-            nodes: v.nodes.map(n => n.target.join(" ") + " :: " + n.failureSummary)}));
-    }""", DATASETTE_CHROME)
-    return [f"{v['id']} ({v['impact']}): {v['help']}\n    " + "\n    ".join(v["nodes"][:5])
-            for v in result if v["impact"] in FAILING]
 
 
 @pytest.mark.parametrize("width", WIDTHS)

@@ -66,7 +66,7 @@ export class BatchProgress {
       line offers Retry (that file again, by itself) and Remove. */
   fail(name, message, retry) {
     const line = this.note(name, message, "df-error");
-    if (retry) { this.offerRetry(line, name, message, retry); }
+    if (retry) { this.offerRetry(line, name, retry); }
   }
 
   note(name, message, kind) {
@@ -76,7 +76,7 @@ export class BatchProgress {
     return line;
   }
 
-  offerRetry(line, name, message, retry) {
+  offerRetry(line, name, retry) {
     const actions = element("span", { "class": "df-item-actions" });
     const again = element("button", { type: "button", "class": "df-queue-button", "data-retry": "",
                                       "aria-label": "Retry " + name }, "Retry");
@@ -92,7 +92,9 @@ export class BatchProgress {
       const next = line.nextElementSibling || line.previousElementSibling;
       const focus = line.contains(document.activeElement);
       line.remove();
-      if (focus) { (next ? next.querySelector("button") : this.node.querySelector("button") || this.node).focus(); }
+      // Focus stays in this upload: the next failed file's button, else the row's own.
+      const target = (next && next.querySelector("button")) || this.node.querySelector("button");
+      if (focus && target) { target.focus(); }
     });
     actions.append(again, remove);
     line.append(actions);

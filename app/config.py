@@ -18,6 +18,7 @@ from typing import Optional
 
 import yaml
 
+from .bucket_source import add_bucket_source
 from .datadir import DataDir
 
 AUTH_PLUGIN = "datasette-auth-passwords"
@@ -91,7 +92,14 @@ def prepare_config(
     env = os.environ if environ is None else environ
     config = copy.deepcopy(raw)
     plugins = config.setdefault("plugins", {})
-    _place_relative_roots(plugins.get("datasette-files") or {}, data_dir)
+    files_config = plugins.get("datasette-files")
+    if files_config is None:
+        files_config = plugins["datasette-files"] = {}
+    _place_relative_roots(files_config, data_dir)
+    try:
+        add_bucket_source(files_config, env)
+    except ValueError as ex:
+        raise ConfigProblem(str(ex)) from None
     plugins.setdefault("datasette-secrets", {})["encryption-key"] = {
         "$env": "DATASETTE_SECRETS_ENCRYPTION_KEY"
     }

@@ -36,6 +36,9 @@ CHECKOUT_FLY_TOML = Path(__file__).resolve().parents[1] / "fly.toml"
 INSTALL_HINT = "https://fly.io/docs/flyctl/install/"
 HEALTH_PATH = "/-/health"
 ADMIN_SECRET = hash_env_name(GENERATED_ADMIN)
+# Set on the app by `fly storage create`, beside the AWS_* variables; the server
+# makes its bucket source from them (app/bucket_source.py).
+BUCKET_SECRET = "BUCKET_NAME"
 POLL_SECONDS = 1.0
 
 
@@ -157,13 +160,19 @@ class Plan:
 
 
 def plan_deploy(existing: Existing, toml: FlyToml, app: str, org: Optional[str],
-                region: str, size: int) -> Plan:
+                region: str, size: int, tigris: bool = False) -> Plan:
     plan = Plan(steps=[])
     if not existing.app:
         plan.steps.append(Step("apps create", [app, *(["--org", org] if org else [])]))
     new_secrets = _secrets_to_make(existing, toml.volume, plan)
     if new_secrets:
         plan.steps.append(Step("secrets import", ["--app", app, "--stage"], new_secrets))
+    if tigris and BUCKET_SECRET in existing.secrets:
+        plan.notes.append(f"the app has a bucket already ({BUCKET_SECRET} is set)")
+    elif tigris:
+        # Sets BUCKET_NAME and the AWS_* secrets on the app (staged for the deploy).
+        plan.steps.append(Step("storage create", ["--app", app, "--name", f"{app}-files",
+                                                  "--yes"]))
     if not existing.volumes:
         plan.steps.append(Step("volumes create", [toml.volume, "--app", app, "--region", region,
                                                   "--size", str(size), "--yes"]))
@@ -231,8 +240,9 @@ def _echo_login(password: Optional[str], notes: list[str]) -> None:
 
 
 def deploy_to_fly(fly: Flyctl, toml: FlyToml, app: str, org: Optional[str], region: str,
-                  size: int, url: str, health_timeout: float, dry_run: bool) -> None:
-    plan = plan_deploy(ask_fly(fly, app, toml.volume), toml, app, org, region, size)
+                  size: int, url: str, health_timeout: float, dry_run: bool,
+                  tigris: bool = False) -> None:
+    plan = plan_deploy(ask_fly(fly, app, toml.volume), toml, app, org, region, size, tigris)
     if dry_run:
         click.echo("Would run (secret values are made at the real run, never shown here):")
         for step in plan.steps:
@@ -280,7 +290,11 @@ def deploy():
 @click.option("--dry-run", is_flag=True,
               help="Print the fly commands it would run (secrets hidden); runs only "
                    "flyctl's read-only list queries.")
-def fly_command(app, org, region, size, config_path, url, health_timeout, dry_run):
+@click.option("--tigris", is_flag=True,
+              help="Store files in a Tigris bucket (`fly storage create`, once): the "
+                   "server adds a source named 'bucket' for it. The volume keeps the "
+                   "database.")
+def fly_command(app, org, region, size, config_path, url, health_timeout, dry_run, tigris):
     """Create the Fly.io app APP [default: fly.toml's app], its secrets and its
     volume where missing, deploy this checkout, and wait until it is healthy.
 
@@ -301,6 +315,7 @@ def fly_command(app, org, region, size, config_path, url, health_timeout, dry_ru
         if not region:
             raise DeployProblem(f"no region: pass --region, or set primary_region in {toml.path}")
         deploy_to_fly(Flyctl.find(), toml, app, org, region, size,
-                      (url or f"https://{app}.fly.dev").rstrip("/"), health_timeout, dry_run)
+                      (url or f"https://{app}.fly.dev").rstrip("/"), health_timeout, dry_run,
+                      tigris)
     except DeployProblem as ex:
         raise click.ClickException(str(ex))

@@ -17,6 +17,7 @@ from support.server import REPO_ROOT
 
 FAKE_FLY = Path(__file__).resolve().parents[1] / "support" / "fake_fly.py"
 MUTATING = ({"apps", "create"}, {"volumes", "create"}, {"secrets", "import"}, {"secrets", "set"},
+            {"storage", "create"},
             {"deploy"})
 SECRET_NAMES = {"DATASETTE_SECRET", "DATASETTE_SECRETS_ENCRYPTION_KEY", "PASSWORD_HASH_ADMIN"}
 
@@ -233,3 +234,40 @@ def test_an_app_deployed_by_hand_keeps_the_keys_on_its_volume(fly, health):
     assert [argv[0] for argv in fly.mutations()] == ["deploy"]
     assert "keeps the keys its first start made" in result.stdout
     assert "password:" not in result.stdout
+
+
+def test_tigris_makes_a_bucket_once_and_the_server_gets_a_bucket_source(fly, health, tmp_path):
+    first = fly.run("team-files", "--tigris", "--url", health.url)
+    assert first.returncode == 0, first.stderr
+    mutations = fly.mutations()
+    assert ["storage", "create", "--app", "team-files", "--name", "team-files-files",
+            "--yes"] in mutations
+    # The bucket's secrets are on the app before the deploy that needs them.
+    assert mutations.index(["storage", "create", "--app", "team-files", "--name",
+                            "team-files-files", "--yes"]) < len(mutations) - 1
+    assert mutations[-1][0] == "deploy"
+    stored = fly.state()["apps"]["team-files"]["secrets"]
+    assert stored["BUCKET_NAME"] == "team-files-files"
+    assert not any(stored["AWS_SECRET_ACCESS_KEY"] in line for line in (first.stdout, first.stderr))
+
+    # What the server makes of those secrets on Fly (FLY_APP_NAME is set there).
+    from app.config import prepare_config
+    from app.datadir import DataDir
+    prepared = prepare_config({}, DataDir(tmp_path), {**stored, "FLY_APP_NAME": "team-files"},
+                              create_admin=False)
+    assert prepared.config["plugins"]["datasette-files"]["sources"]["bucket"] == {
+        "storage": "s3-compatible", "config": {
+            "bucket": "team-files-files", "cors_origins": ["https://team-files.fly.dev"],
+            "manage_cors": True}}
+
+    rerun = fly.run("team-files", "--tigris", "--url", health.url)
+    assert rerun.returncode == 0, rerun.stderr
+    assert sum(m[:2] == ["storage", "create"] for m in fly.mutations()) == 1
+    assert "the app has a bucket already (BUCKET_NAME is set)" in rerun.stdout
+
+
+def test_a_tigris_dry_run_shows_the_bucket_step_and_makes_nothing(fly, health):
+    dry = fly.run("team-files", "--tigris", "--dry-run", "--url", health.url)
+    assert dry.returncode == 0, dry.stderr
+    assert "fly storage create --app team-files --name team-files-files --yes" in dry.stdout
+    assert fly.mutations() == []

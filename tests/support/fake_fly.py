@@ -107,6 +107,26 @@ def secrets_import(argv: list[str], state: dict, stdin: str) -> None:
           else "Secrets are deployed")
 
 
+def storage_create(argv: list[str], state: dict) -> None:
+    """A Tigris bucket: flyctl sets these secrets on the app."""
+    app = state["apps"][app_of(argv, state)]
+    name = option(argv, "--name") or option(argv, "-n")
+    if not name:
+        fail("prompt: non interactive (Choose a name, use the default, or leave blank to "
+             "generate one)")
+    if "--yes" not in argv and "-y" not in argv:
+        fail("prompt: non interactive (Your Tigris Object Storage bucket will be billed "
+             "...; do you want to continue?)")
+    app["secrets"].update({
+        "AWS_ACCESS_KEY_ID": "tid_" + hashlib.sha256(name.encode()).hexdigest()[:20],
+        "AWS_SECRET_ACCESS_KEY": "tsec_" + hashlib.sha256(name.encode()[::-1]).hexdigest(),
+        "AWS_ENDPOINT_URL_S3": "https://fly.storage.tigris.dev", "AWS_REGION": "auto",
+        "BUCKET_NAME": name})
+    print(f"Your Tigris project ({name}) is ready. The following secrets were set on "
+          f"the app: AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL_S3, AWS_REGION, "
+          f"AWS_SECRET_ACCESS_KEY, BUCKET_NAME")
+
+
 def deploy(argv: list[str], state: dict) -> None:
     name = app_of(argv, state)
     config = option(argv, "--config") or option(argv, "-c")
@@ -141,6 +161,8 @@ def main() -> None:
         answer = secrets_list(argv, state)
     elif command == ["secrets", "import"]:
         secrets_import(argv, state, stdin)
+    elif command == ["storage", "create"]:
+        storage_create(argv, state)
     elif argv[:1] == ["deploy"]:
         deploy(argv, state)
     else:

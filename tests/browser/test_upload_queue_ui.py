@@ -287,6 +287,9 @@ def test_a_file_that_failed_inside_a_batch_is_retried_alone(page_factory, app_se
     assert page.request.get(href + "/download").body() == content(1003)
     assert batch.locator(".df-batch-problems li", has_text="in-batch-03.bin").count() == 0
     assert batch.locator(".df-batch-problems .df-error").count() == 11
+    # The upload's summary counts it uploaded now.
+    assert batch.locator("[data-batch-status]").inner_text().startswith(
+        "1 of 12 files uploaded, 11 not uploaded."), batch.inner_text()
     focused = page.evaluate("document.activeElement.closest('li') && "
                             "document.activeElement.closest('li').textContent")
     assert focused and "in-batch-03.bin" in focused, focused

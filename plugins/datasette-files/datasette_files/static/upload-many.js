@@ -78,14 +78,17 @@ export class ManyFiles {
 
   /** Send `entry`, which failed inside a batch, again by itself (into its
       folder under `base`, made first), in a row of its own with its own Retry;
-      `focus`: that row's button takes the focus. */
+      `focus`: that row's button takes the focus. Resolves with whether it
+      was uploaded (this time). */
   async retryAlone(entry, base, focus) {
     const folder = joinPath(base, dirName(entry.path));
     await this.folder(folder);
     const sending = this.uploadOne(entry.file, new ConflictAnswers(1), folder, entry.path, null);
-    const button = focus && this.list.lastElementChild && this.list.lastElementChild.querySelector("button");
+    const row = this.list.lastElementChild;
+    const button = focus && row && row.querySelector("button");
     if (button) { button.focus(); }
-    return sending;
+    await sending;
+    return Boolean(row && row.classList.contains("df-done"));
   }
 
   /** Make folder `path` (and its parents) unless it is there; once per path. */

@@ -86,7 +86,8 @@ export class BatchProgress {
       const focus = line.contains(document.activeElement);
       line.remove();
       // Its own row now (upload.js), focused when this button was.
-      Promise.resolve(retry(focus)).catch((error) => this.fail(name, error.message, retry));
+      Promise.resolve(retry(focus)).then((uploaded) => { if (uploaded) { this.uploadedOnRetry(); } },
+        (error) => this.fail(name, error.message, retry));
     });
     remove.addEventListener("click", () => {
       const next = line.nextElementSibling || line.previousElementSibling;
@@ -122,6 +123,24 @@ export class BatchProgress {
     this.status.textContent = parts.join(" · ");
   }
 
+  /** "N of M files uploaded, K not uploaded.": again after a retry. */
+  summarise() {
+    const failed = this.count - this.uploaded - this.skipped;
+    const words = [this.uploaded.toLocaleString() + " of " + this.count.toLocaleString() + " files uploaded"];
+    if (this.skipped) { words.push(this.skipped + " skipped"); }
+    if (failed) { words.push(failed + " not uploaded"); }
+    this.node.classList.toggle("df-error", failed > 0);
+    this.node.classList.toggle("df-done", !failed);
+    this.status.textContent = words.join(", ") + ".";
+    if (this.link) { this.status.append(" ", this.link); }
+  }
+
+  /** A file that failed was retried alone and is uploaded now. */
+  uploadedOnRetry() {
+    this.uploaded += 1;
+    if (this.ended) { this.summarise(); }
+  }
+
   /** All answered: say what happened, once, where the live region hears it. */
   finish(link) {
     clearInterval(this.timer);
@@ -136,14 +155,11 @@ export class BatchProgress {
         this.count.toLocaleString() + " files. Some of those on their way may have arrived too.";
     } else {
       this.bar.value = 1000;
-      const failed = this.count - this.uploaded - this.skipped;
-      const words = [this.uploaded.toLocaleString() + " of " + this.count.toLocaleString() + " files uploaded"];
-      if (this.skipped) { words.push(this.skipped + " skipped"); }
-      if (failed) { words.push(failed + " not uploaded"); }
-      this.node.classList.add(failed ? "df-error" : "df-done");
-      this.status.textContent = words.join(", ") + ".";
+      this.ended = true;
+      this.link = link;
+      this.summarise();
     }
-    if (link) { this.status.append(" ", link); }
+    if (link && this.cancelled) { this.status.append(" ", link); }
     if (this.node.classList.contains("df-error")) {
       // Kept until removed: what was not uploaded stays listed below.
       const remove = element("button", { type: "button", "data-remove": "", "class": "df-batch-cancel df-queue-button",

@@ -17,7 +17,7 @@ import time
 import httpx
 import pytest
 
-from datasette_files.base import FileRecord
+from datasette_files.base import FileRecord, StorageUnavailable
 from datasette_files.errors import ConfigError
 from datasette_files.storage.s3 import S3CompatibleStorage, moves, reads
 
@@ -347,3 +347,23 @@ def test_a_folder_move_killed_anywhere_leaves_one_copy(moto, bucket, tmp_path, p
             assert (status["added"], status["removed"]) == (0, 0)
     finally:
         server.stop()
+
+
+def test_health_checks_write_a_probe_only_now_and_then(moto, bucket):
+    storage = storage_for(moto, bucket)
+
+    def probes() -> int:
+        return moto.log().count(f"PUT /{bucket.name}/p/.datasette-files-probe-")
+
+    async def check(writable: bool, times: int):
+        for _ in range(times):
+            await storage.check_health(writable)
+        await storage.close()
+
+    asyncio.run(check(False, 2))
+    assert probes() == 0
+    asyncio.run(check(True, 3))
+    assert probes() == 1 and bucket.keys() == []
+    bucket.client.delete_bucket(Bucket=bucket.name)
+    with pytest.raises(StorageUnavailable):
+        asyncio.run(check(False, 1))

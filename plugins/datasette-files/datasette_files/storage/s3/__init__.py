@@ -22,7 +22,9 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import math
 import mimetypes
+import time
 import uuid
 from typing import Any, AsyncIterator, Awaitable, Callable, Collection, Optional, Sequence
 
@@ -48,6 +50,8 @@ __all__ = ["S3CompatibleStorage"]
 log = logging.getLogger("datasette_files")
 # HEADs in flight at once for records and hashes of a batch of files.
 HEAD_CONCURRENCY = 8
+# A writable source's health check writes a probe object at most this often.
+WRITE_PROBE_SECONDS = 300
 
 
 class S3CompatibleStorage(S3DirectUploads, Storage):
@@ -64,6 +68,8 @@ class S3CompatibleStorage(S3DirectUploads, Storage):
         self.cors_ready: bool = False
         # UploadIds of this process's multipart uploads in flight.
         self._writing: set[str] = set()
+        # When a health check's write probe last succeeded (monotonic seconds).
+        self._written_at = -math.inf
         # How old an unknown multipart upload must be before a sweep aborts it.
         self.stale_upload_seconds: float = temporary.STALE_SECONDS
 
@@ -250,16 +256,18 @@ class S3CompatibleStorage(S3DirectUploads, Storage):
                                      live_upload_keys, self.stale_upload_seconds)
 
     async def check_health(self, writable: bool) -> None:
-        """HeadBucket; when ``writable``, a probe object written and deleted
-        (a read-only source's bucket is never written)."""
+        """HeadBucket; when ``writable``, a probe object written and deleted, at
+        most every WRITE_PROBE_SECONDS (health checks poll often, and each
+        write is a billed request). A read-only source's bucket is never written."""
         probe = f"{self.prefix}.datasette-files-probe-{uuid.uuid4().hex}"
         try:
             async with self.s3() as client:
                 with translated(self.bucket):
                     await client.head_bucket(Bucket=self.bucket)
-                    if writable:
+                    if writable and time.monotonic() - self._written_at > WRITE_PROBE_SECONDS:
                         await client.put_object(Bucket=self.bucket, Key=probe, Body=b"")
                         await client.delete_object(Bucket=self.bucket, Key=probe)
+                        self._written_at = time.monotonic()
         except StorageUnavailable:
             raise
         except Exception as ex:

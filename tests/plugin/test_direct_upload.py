@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -228,6 +229,24 @@ def test_a_part_of_the_wrong_size_is_named_at_complete(make_s3_server, bucket):
         put_part(first, content)  # sent again, whole
         file = api.complete(client, "bucket", token).json()["file"]
         assert download(client, file) == content
+
+
+def test_two_completes_at_once_register_the_file_once(make_s3_server, bucket):
+    server = make_s3_server()
+    content = os.urandom(PART_SIZE + 10)
+    with server.client() as client:
+        token = api.prepare(client, "bucket", "twice.bin", len(content),
+                            multipart=True).json()["upload_token"]
+        for part in ask_parts(client, token, [1, 2])["parts"]:
+            put_part(part, content)
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: server.client().post(
+            "/-/files/upload/bucket/-/complete", json={"upload_token": token}), range(4)))
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [201, 409, 409, 409], [answer.text for answer in answers]
+    with server.client() as client:
+        listed = client.get("/-/files/source/bucket.json").json()["files"]
+        assert [file["filename"] for file in listed] == ["twice.bin"]
 
 
 def test_an_expired_token_aborts_its_multipart_upload(make_s3_server, bucket):

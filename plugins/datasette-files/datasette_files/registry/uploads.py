@@ -42,10 +42,11 @@ class UploadsTable:
         return UploadRow.from_sql(row) if row else None
 
     async def record_received(self, token: str, received_bytes: int, content_hash: str) -> None:
-        """Every byte is in: ready to complete."""
+        """Every byte is in: ready to complete (unless it is completed already)."""
         await self.writes.run(lambda conn: conn.execute(
             "UPDATE datasette_files_uploads SET status = 'uploaded', received_bytes = ?, "
-            "content_hash = ? WHERE token = ?", [received_bytes, content_hash, token]))
+            "content_hash = ? WHERE token = ? AND status != 'completed'",
+            [received_bytes, content_hash, token]))
 
     async def record_chunk(self, token: str, received_bytes: int, total: int) -> None:
         """A chunk is in: ready for the next one."""

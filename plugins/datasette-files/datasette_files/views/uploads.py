@@ -193,17 +193,26 @@ async def complete_view(datasette, request):
     payload = await json_object_body(request)
     upload = await tokens.load(plugin.registry, source, request.actor,
                                payload.get("upload_token"))
+
+    async def register(upload):
+        return await tokens.complete(
+            plugin.registry, source, upload, payload.get("sha256"),
+            await may_replace(datasette, request, source, upload.folder, upload.filename,
+                              upload.on_conflict))
+
     if upload.transfer != direct.SERVER and upload.status != "uploaded":
-        # One complete at a time joins the parts and checks the object (and
-        # the token is not expired meanwhile).
+        # One complete at a time joins the parts, checks the object and
+        # registers the file (and the token is not expired meanwhile).
         with plugin.uploads.receiving(upload.token, "This upload is being completed already"):
-            upload = await direct.finish(plugin.registry, source, upload)
-    elif upload.multipart_id is not None:
-        await direct.abort_multipart(source, upload)  # the bytes came through us instead
-    file = await tokens.complete(
-        plugin.registry, source, upload, payload.get("sha256"),
-        await may_replace(datasette, request, source, upload.folder, upload.filename,
-                          upload.on_conflict))
+            # Read again: a complete that has just finished spent the token.
+            upload = await tokens.load(plugin.registry, source, request.actor, upload.token)
+            if upload.status != "uploaded":
+                upload = await direct.finish(plugin.registry, source, upload)
+            file = await register(upload)
+    else:
+        if upload.multipart_id is not None:
+            await direct.abort_multipart(source, upload)  # the bytes came through us instead
+        file = await register(upload)
     plugin.thumbnails.enqueue(file)
     if file.content_hash is None:
         plugin.hasher.wake.set()

@@ -36,6 +36,7 @@ def test_a_minimal_config_uses_the_aws_chain(monkeypatch):
     assert read.credentials is None and asked == []
     assert read.client_arguments() == {}
     assert (read.cors_origins, read.manage_cors, read.part_size) == ((), False, 8 * 1024**2)
+    assert read.timeout_seconds == 20
 
 
 def test_credentials_come_from_named_secrets_and_never_show():
@@ -63,6 +64,8 @@ def test_credentials_come_from_named_secrets_and_never_show():
     ({"bucket": "b-1", "cors_origins": ["https://x.test/path"]}, "is not an origin"),
     ({"bucket": "b-1", "manage_cors": "yes"}, "true or false"),
     ({"bucket": "b-1", "part_size": 1024}, "at least 5242880"),
+    ({"bucket": "b-1", "timeout_seconds": 0}, "positive whole number of seconds"),
+    ({"bucket": "b-1", "timeout_seconds": "5"}, "positive whole number of seconds"),
     ({"bucket": "b-1", "buckt": "typo"}, "unknown config key(s) 'buckt'"),
 ])
 def test_bad_configs_are_refused_saying_why(values, message):

@@ -73,6 +73,9 @@ def _new_client_context(config: S3Config):
         signature_version="s3v4",
         max_pool_connections=MAX_POOL_CONNECTIONS,
         retries={"max_attempts": 3, "mode": "standard"},
+        # A hung bucket answers 503 in seconds, not after botocore's minutes.
+        connect_timeout=config.timeout_seconds,
+        read_timeout=config.timeout_seconds,
         # Checksums only where an operation needs one, or we ask (ChecksumAlgorithm):
         # several S3-compatible services refuse the newer defaults' trailers.
         request_checksum_calculation="when_required",

@@ -24,13 +24,17 @@ _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-_]{1,62}$")
 KNOWN_KEYS = frozenset({
     "bucket", "prefix", "region", "endpoint_url", "access_key_id_secret",
     "secret_access_key_secret", "session_token_secret", "cors_origins", "manage_cors",
-    "max_file_size", "part_size", "presign_expires",
+    "max_file_size", "part_size", "presign_expires", "timeout_seconds",
 })
 # Keys that would put a credential in the config file itself.
 _CREDENTIAL_KEYS = ("access_key_id", "secret_access_key", "session_token",
                     "aws_access_key_id", "aws_secret_access_key", "aws_session_token")
 MIN_PART_SIZE = 5 * 1024 * 1024  # S3's minimum for every part but the last
 DEFAULT_PART_SIZE = 8 * 1024 * 1024
+# How long one request to the bucket may wait to connect, and then between
+# bytes: botocore's default (60 s, times its retries) kept a request waiting on
+# a hung bucket for minutes.
+DEFAULT_TIMEOUT_SECONDS = 20
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,7 @@ class S3Config:
     manage_cors: bool = False
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     part_size: int = DEFAULT_PART_SIZE
+    timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
 
     def client_arguments(self) -> dict:
         """Keyword arguments for ``session.create_client("s3", ...)``."""
@@ -102,6 +107,7 @@ async def read_config(config: dict, get_secret: Callable) -> S3Config:
         manage_cors=_boolean(config, "manage_cors"),
         max_file_size=_positive(config, "max_file_size", DEFAULT_MAX_FILE_SIZE),
         part_size=_part_size(config.get("part_size")),
+        timeout_seconds=_seconds(config, "timeout_seconds", DEFAULT_TIMEOUT_SECONDS),
     )
 
 
@@ -195,6 +201,13 @@ def _positive(config: dict, key: str, default: int) -> int:
     value = config.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ConfigError(f"{key} must be a positive number of bytes, got {value!r}")
+    return value
+
+
+def _seconds(config: dict, key: str, default: int) -> int:
+    value = config.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(f"{key} must be a positive whole number of seconds, got {value!r}")
     return value
 
 

@@ -3,9 +3,10 @@ after a crash: a restart forgets it, and clients retry)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Iterator, Optional
 
 from ..errors import Conflict
 
@@ -18,6 +19,8 @@ class UploadSessions:
     chunk_hashes: dict = field(default_factory=dict)
     # time.monotonic() of the last sweep of expired upload tokens
     last_expiry_run: float = 0.0
+    # That sweep, while it runs (beside the request that started it).
+    expiry_task: Optional[asyncio.Task] = None
 
     @contextlib.contextmanager
     def receiving(self, token: str, busy_message: str, **details) -> Iterator[None]:

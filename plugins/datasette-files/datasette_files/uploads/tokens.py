@@ -10,7 +10,9 @@ uploaded.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
+import logging
 import re
 import time
 from dataclasses import replace
@@ -31,6 +33,7 @@ from .image_size import stored_image_size
 from .sessions import UploadSessions
 from .storing import actor_id_of, discard_partial, new_file_row, store, upload_record
 
+log = logging.getLogger("datasette_files")
 _SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 EXPIRY_INTERVAL_SECONDS = 60
 
@@ -149,11 +152,24 @@ async def complete(registry: Registry, source: Source, upload: UploadRow,
 
 async def expire_now_and_then(registry: Registry, sources: Sources,
                               sessions: UploadSessions) -> None:
-    """Run expire at most once a minute, from the request path."""
+    """Start expire at most once a minute, from the request path, beside the
+    request: each expired upload costs calls to its storage (a bucket's
+    multipart uploads are aborted one by one, up to 1,000 a sweep), which the
+    request that happens to start the sweep must not wait for."""
     now = time.monotonic()
-    if now - sessions.last_expiry_run >= EXPIRY_INTERVAL_SECONDS:
+    running = sessions.expiry_task is not None and not sessions.expiry_task.done()
+    if now - sessions.last_expiry_run >= EXPIRY_INTERVAL_SECONDS and not running:
         sessions.last_expiry_run = now
+        sessions.expiry_task = asyncio.get_running_loop().create_task(
+            _expire_logged(registry, sources, sessions))
+
+
+async def _expire_logged(registry: Registry, sources: Sources,
+                         sessions: UploadSessions) -> None:
+    try:
         await expire(registry, sources, sessions)
+    except Exception:  # the next sweep tries again
+        log.exception("datasette-files: sweeping expired uploads failed")
 
 
 async def expire(registry: Registry, sources: Sources, sessions: UploadSessions) -> int:

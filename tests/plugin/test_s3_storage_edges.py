@@ -148,7 +148,7 @@ def test_a_failed_upload_leaves_no_object_nor_open_multipart_upload(server, buck
 
 
 def test_a_large_upload_streams_through_in_bounded_memory(server, bucket):
-    size = 40 * MiB
+    size = 64 * MiB
     before = server.peak_rss_kib()
 
     def body():
@@ -162,12 +162,13 @@ def test_a_large_upload_streams_through_in_bounded_memory(server, bucket):
         assert sent.status_code == 200, sent.text
         file = api.complete(client, "team", token).json()["file"]
     grown_mib = (server.peak_rss_kib() - before) / 1024
-    print(f"peak RSS grew by {grown_mib:.1f} MiB for a 40 MiB upload")
+    print(f"peak RSS grew by {grown_mib:.1f} MiB for a 64 MiB upload")
     # About three 8 MiB parts (one received, one sent and the HTTP library's
-    # copy of it), and the server's own buffers: never the whole file.
-    assert grown_mib < 30, f"the server grew by {grown_mib:.1f} MiB for a 40 MiB upload"
+    # copy of it; a fourth when the socket to the bucket is slow), and the
+    # server's own buffers: never the whole file (25 MiB measured here).
+    assert grown_mib < 40, f"the server grew by {grown_mib:.1f} MiB for a 64 MiB upload"
     [key] = bucket.keys()
-    assert bucket.head(key)["ContentLength"] == size and bucket.head(key)["ETag"].endswith('-5"')
+    assert bucket.head(key)["ContentLength"] == size and bucket.head(key)["ETag"].endswith('-8"')
     assert file["size"] == size
 
 

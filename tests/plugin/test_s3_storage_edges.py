@@ -11,6 +11,7 @@ the right moment: between a move's copy and its delete, say.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import time
 
@@ -175,13 +176,13 @@ def test_a_large_upload_streams_through_in_bounded_memory(server, bucket):
 # The storage in this process -----------------------------------------------------
 
 
-def storage_for(moto, bucket: S3Admin, prefix: str = "p/") -> S3CompatibleStorage:
+def storage_for(moto, bucket: S3Admin, prefix: str = "p/", **config) -> S3CompatibleStorage:
     storage = S3CompatibleStorage()
-    asyncio.run(_configure(storage, moto, bucket, prefix))
+    asyncio.run(_configure(storage, moto, bucket, prefix, config))
     return storage
 
 
-async def _configure(storage, moto, bucket, prefix):
+async def _configure(storage, moto, bucket, prefix, config):
     secrets = {"KEY_ID": CREDENTIALS["access_key_id"],
                "SECRET_KEY": CREDENTIALS["secret_access_key"]}
 
@@ -190,12 +191,13 @@ async def _configure(storage, moto, bucket, prefix):
 
     await storage.configure({"bucket": bucket.name, "prefix": prefix, "endpoint_url": moto.url,
                              "region": CREDENTIALS["region"], "access_key_id_secret": "KEY_ID",
-                             "secret_access_key_secret": "SECRET_KEY"}, get_secret)
+                             "secret_access_key_secret": "SECRET_KEY", **config}, get_secret)
 
 
 def test_a_move_cut_short_between_copy_and_delete_is_finished_by_its_undo(moto, bucket):
     storage = storage_for(moto, bucket)
-    old, new = "df-01jq0000000000000000000000-plan.txt", "Done/df-01jq0000000000000000000000-plan.txt"
+    old = "df-01jq0000000000000000000000-plan.txt"
+    new = f"Done/{old}"
 
     async def scenario():
         async def content():
@@ -368,3 +370,26 @@ def test_health_checks_write_a_probe_only_now_and_then(moto, bucket):
     bucket.client.delete_bucket(Bucket=bucket.name)
     with pytest.raises(StorageUnavailable):
         asyncio.run(check(False, 1))
+
+
+@pytest.mark.parametrize("checksums", [True, False])
+def test_stored_checksums_are_used_for_hashes_and_can_be_turned_off(moto, bucket, checksums):
+    """A file stored in one PUT keeps its SHA-256 in the bucket, which hashing
+    reads without the bytes; with ``checksums: false`` (a service refusing the
+    headers) none is sent, and hashing reads the bytes."""
+    storage = storage_for(moto, bucket, checksums=checksums)
+    content = b"checked by the service"
+    digest = "sha256:" + hashlib.sha256(content).hexdigest()
+
+    async def scenario():
+        async def one():
+            yield content
+        stored = await storage.receive_upload("a.txt", one(), "text/plain")
+        hashes = await storage.content_hashes(["a.txt", "missing.txt"])
+        await storage.close()
+        return stored.content_hash, hashes
+
+    assert asyncio.run(scenario()) == (digest, {"a.txt": digest, "missing.txt": None})
+    kept = bucket.client.head_object(Bucket=bucket.name, Key="p/a.txt", ChecksumMode="ENABLED")
+    assert ("ChecksumSHA256" in kept) is checksums
+    assert moto.log().count(f"GET /{bucket.name}/p/a.txt") == (0 if checksums else 1)

@@ -152,7 +152,8 @@ class S3CompatibleStorage(Storage):
         size, content_hash = await writes.put_stream(
             self.s3, self.bucket, key, path, stream,
             content_type or "application/octet-stream",
-            records.metadata_for(path, record), self.config.part_size, self._writing)
+            records.metadata_for(path, record), self.config.part_size, self._writing,
+            self.config.checksums)
         return FileMetadata(path=path, filename=path.rpartition("/")[2],
                             content_type=content_type, content_hash=content_hash, size=size)
 
@@ -222,10 +223,12 @@ class S3CompatibleStorage(Storage):
 
     async def move_file(self, path: str, new_path: str, *,
                         record: Optional[FileRecord] = None) -> None:
-        await moves.move_file(self.s3, self.bucket, self.prefix, path, new_path, record)
+        await moves.move_file(self.s3, self.bucket, self.prefix, path, new_path, record,
+                              self.config.checksums)
 
     async def move_folder(self, path: str, new_path: str) -> None:
-        await moves.move_folder(self.s3, self.bucket, self.prefix, path, new_path)
+        await moves.move_folder(self.s3, self.bucket, self.prefix, path, new_path,
+                                self.config.checksums)
 
     async def make_folder(self, path: str) -> None:
         """A zero-byte ``path/`` marker object, as S3 consoles make: the folder

@@ -24,7 +24,7 @@ _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-_]{1,62}$")
 KNOWN_KEYS = frozenset({
     "bucket", "prefix", "region", "endpoint_url", "access_key_id_secret",
     "secret_access_key_secret", "session_token_secret", "cors_origins", "manage_cors",
-    "max_file_size", "part_size", "presign_expires",
+    "max_file_size", "part_size", "checksums",
 })
 # Keys that would put a credential in the config file itself.
 _CREDENTIAL_KEYS = ("access_key_id", "secret_access_key", "session_token",
@@ -56,6 +56,9 @@ class S3Config:
     manage_cors: bool = False
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     part_size: int = DEFAULT_PART_SIZE
+    # Send each write's SHA-256 for the service to check and keep (off for a
+    # service that refuses the x-amz-checksum-* headers).
+    checksums: bool = True
 
     def client_arguments(self) -> dict:
         """Keyword arguments for ``session.create_client("s3", ...)``."""
@@ -102,6 +105,7 @@ async def read_config(config: dict, get_secret: Callable) -> S3Config:
         manage_cors=_boolean(config, "manage_cors"),
         max_file_size=_positive(config, "max_file_size", DEFAULT_MAX_FILE_SIZE),
         part_size=_part_size(config.get("part_size")),
+        checksums=_boolean(config, "checksums", True),
     )
 
 
@@ -184,8 +188,8 @@ def _origins(value) -> tuple[str, ...]:
     return tuple(origins)
 
 
-def _boolean(config: dict, key: str) -> bool:
-    value = config.get(key, False)
+def _boolean(config: dict, key: str, default: bool = False) -> bool:
+    value = config.get(key, default)
     if not isinstance(value, bool):
         raise ConfigError(f"{key} must be true or false, got {value!r}")
     return value

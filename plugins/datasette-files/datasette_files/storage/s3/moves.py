@@ -30,7 +30,7 @@ _KEPT_HEADERS = ("CacheControl", "ContentDisposition", "ContentEncoding", "Conte
 
 
 async def move_file(client_of: Callable, bucket: str, prefix: str, path: str, new_path: str,
-                    record: Optional[FileRecord]) -> None:
+                    record: Optional[FileRecord], checksums: bool = True) -> None:
     """Move the object at ``path`` to ``new_path`` (``record`` kept with it, or
     the one it had); FileMissing, or PathTaken for a different object there."""
     source_key, target_key = keys.object_key(prefix, path), keys.object_key(prefix, new_path)
@@ -43,14 +43,14 @@ async def move_file(client_of: Callable, bucket: str, prefix: str, path: str, ne
         if not is_copy(source, target):
             raise PathTaken(f"something is already at {new_path!r}")
     else:
-        await copy_object(client_of, bucket, source, target_key, new_path, record)
+        await copy_object(client_of, bucket, source, target_key, new_path, record, checksums)
     async with client_of() as client:
         with translated(path):
             await client.delete_object(Bucket=bucket, Key=source_key)
 
 
 async def move_folder(client_of: Callable, bucket: str, prefix: str, path: str,
-                      new_path: str) -> None:
+                      new_path: str, checksums: bool = True) -> None:
     """Move every key under folder ``path`` (its marker too) under ``new_path``.
     FileMissing if nothing is there; PathTaken if ``new_path`` holds anything
     but copies that an earlier, interrupted move of this folder made."""
@@ -86,7 +86,7 @@ async def move_folder(client_of: Callable, bucket: str, prefix: str, path: str,
                 return  # gone since the listing
             target_path = new_path + "/" + name if name else new_path
             await copy_object(client_of, bucket, source, target_prefix + name, target_path,
-                              None)
+                              None, checksums)
 
     await asyncio.gather(*(copy(name) for kind, name in plans if kind == "copy"))
     await delete_keys(client_of, bucket, [source_prefix + name for name in sources])
@@ -100,7 +100,8 @@ def is_copy(source: reads.Head, target: reads.Head) -> bool:
 
 
 async def copy_object(client_of: Callable, bucket: str, source: reads.Head, target_key: str,
-                      target_path: str, record: Optional[FileRecord]) -> None:
+                      target_path: str, record: Optional[FileRecord],
+                      checksums: bool = True) -> None:
     """Copy ``source`` to ``target_key`` with the metadata a file at
     ``target_path`` has (its id, ``record`` or else the source's), the
     source's other user metadata and headers, and the ETag it was copied from."""
@@ -115,19 +116,21 @@ async def copy_object(client_of: Callable, bucket: str, source: reads.Head, targ
                  "ContentType": source.content_type or "application/octet-stream",
                  **{name: source.headers[name] for name in _KEPT_HEADERS
                     if source.headers.get(name)}}
+    if checksums:
+        arguments["ChecksumAlgorithm"] = "SHA256"
     copy_source = {"Bucket": bucket, "Key": source.key}
     async with client_of() as client:
         with translated(target_path or source.key):
             if source.size <= MAX_SINGLE_COPY:
                 # CopySourceIfMatch: the bytes copied are the ones HEAD saw.
                 await client.copy_object(CopySource=copy_source, CopySourceIfMatch=source.etag,
-                                         ChecksumAlgorithm="SHA256", **arguments)
+                                         **arguments)
             else:
                 await _copy_in_parts(client, copy_source, source, arguments)
 
 
 async def _copy_in_parts(client, copy_source: dict, source: reads.Head, arguments: dict) -> None:
-    upload = await client.create_multipart_upload(ChecksumAlgorithm="SHA256", **{
+    upload = await client.create_multipart_upload(**{
         k: v for k, v in arguments.items() if k != "MetadataDirective"})
     upload_id = upload["UploadId"]
     try:

@@ -31,6 +31,7 @@ _CREDENTIAL_KEYS = ("access_key_id", "secret_access_key", "session_token",
                     "aws_access_key_id", "aws_secret_access_key", "aws_session_token")
 MIN_PART_SIZE = 5 * 1024 * 1024  # S3's minimum for every part but the last
 DEFAULT_PART_SIZE = 8 * 1024 * 1024
+MAX_PARTS = 10_000  # S3's limit for one multipart upload
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,11 @@ async def read_config(config: dict, get_secret: Callable) -> S3Config:
     if not isinstance(bucket, str) or not _BUCKET_NAME.match(bucket):
         raise ConfigError("s3-compatible storage needs a 'bucket' key: the bucket's name "
                           f"(3-63 lowercase letters, digits, '.', '-'), got {bucket!r}")
+    max_file_size = _positive(config, "max_file_size", DEFAULT_MAX_FILE_SIZE)
+    part_size = _part_size(config.get("part_size"))
+    if max_file_size > MAX_PARTS * part_size:
+        raise ConfigError(f"max_file_size {max_file_size} needs parts larger than part_size "
+                          f"{part_size}: a multipart upload has at most {MAX_PARTS} parts")
     return S3Config(
         bucket=bucket,
         prefix=normalise_prefix(config.get("prefix")),
@@ -103,8 +109,8 @@ async def read_config(config: dict, get_secret: Callable) -> S3Config:
         credentials=await _credentials(config, get_secret),
         cors_origins=_origins(config.get("cors_origins")),
         manage_cors=_boolean(config, "manage_cors"),
-        max_file_size=_positive(config, "max_file_size", DEFAULT_MAX_FILE_SIZE),
-        part_size=_part_size(config.get("part_size")),
+        max_file_size=max_file_size,
+        part_size=part_size,
         checksums=_boolean(config, "checksums", True),
     )
 

@@ -128,8 +128,7 @@ class S3CompatibleStorage(Storage):
             path=path, filename=path.rpartition("/")[2],
             content_type=(record.content_type if record and record.content_type
                           else found.content_type or mimetypes.guess_type(path)[0]),
-            size=found.size, content_hash=found.sha256,
-            metadata={"etag": found.etag})
+            size=found.size, content_hash=found.sha256)
 
     async def read_file(self, path: str) -> bytes:
         return b"".join([chunk async for chunk in self.stream_range(path, 0, None)])

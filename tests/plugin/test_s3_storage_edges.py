@@ -270,9 +270,12 @@ def test_a_sweep_aborts_abandoned_multipart_uploads_only(moto, bucket):
         finally:
             await storage.close()
 
-    # (moto says every multipart upload began in 2010, so the age rule, which
-    # spares young uploads of other processes, is not tried here.)
-    assert asyncio.run(sweep(0)) == 2
+    # A probe object a killed health check left behind goes too, once old.
+    bucket.put("p/.datasette-files-probe-0123", b"")
+    assert asyncio.run(sweep(3600)) == 2  # moto says every upload began in 2010
+    assert "p/.datasette-files-probe-0123" in bucket.keys()
+    assert asyncio.run(sweep(0)) == 1
+    assert bucket.keys() == []
     assert sorted(u["Key"] for u in bucket.multipart_uploads()) == [
         "outside/x.bin", f"p/{live_id}-a.bin"]
 

@@ -260,7 +260,7 @@ class S3CompatibleStorage(Storage):
         """HeadBucket; when ``writable``, a probe object written and deleted, at
         most every WRITE_PROBE_SECONDS (health checks poll often, and each
         write is a billed request). A read-only source's bucket is never written."""
-        probe = f"{self.prefix}.datasette-files-probe-{uuid.uuid4().hex}"
+        probe = f"{self.prefix}{temporary.PROBE_PREFIX}{uuid.uuid4().hex}"
         try:
             async with self.s3() as client:
                 with translated(self.bucket):

@@ -210,14 +210,15 @@ def test_a_move_cut_short_between_copy_and_delete_is_finished_by_its_undo(moto, 
         await moves.copy_object(storage.s3, storage.bucket, found, storage.object_key(new), new,
                                 FileRecord("plan.txt", "text/plain", "alice"))
         assert sorted(bucket.keys()) == ["p/" + new, "p/" + old]
-        # The journal's undo moves it back: the copy is recognised and removed.
+        # The journal's undo moves it back: the copy is recognised and removed
+        # (the folder it was in stays, as on disk).
         await storage.move_file(new, old)
-        assert bucket.keys() == ["p/" + old]
+        assert bucket.keys() == ["p/Done/", "p/" + old]
         # Or, had the journal gone forward, the same move again finishes it.
         await moves.copy_object(storage.s3, storage.bucket, found, storage.object_key(new), new,
                                 None)
         await storage.move_file(old, new)
-        assert bucket.keys() == ["p/" + new]
+        assert bucket.keys() == ["p/Done/", "p/" + new]
         record = (await storage.stored_records([new]))[new]
         await storage.close()
         return record
@@ -396,3 +397,27 @@ def test_stored_checksums_are_used_for_hashes_and_can_be_turned_off(moto, bucket
     kept = bucket.client.head_object(Bucket=bucket.name, Key="p/a.txt", ChecksumMode="ENABLED")
     assert ("ChecksumSHA256" in kept) is checksums
     assert moto.log().count(f"GET /{bucket.name}/p/a.txt") == (0 if checksums else 1)
+
+
+def test_a_folder_keeps_existing_when_its_last_file_leaves(s3_server, bucket):
+    """A folder of a bucket exists only through keys: the one a synced object
+    made stays (a marker is put) once its last file moves away or is purged,
+    as an emptied folder on disk does."""
+    bucket.put("team/Photos/beach.jpg", b"jpeg")
+    bucket.put("team/Notes/todo.txt", b"todo")
+    server = s3_server()
+    with server.client(ALICE) as client:
+        status = api.wait_for_sync(client, "team")
+        assert status["sync"]["added"] == 2, status
+        files = {f["filename"]: f for f in client.get(
+            "/-/files/search.json", params={"source": "team"}).json()["files"]}
+        moved = client.post(f"/-/files/{files['beach.jpg']['id']}/-/move", json={"folder": ""})
+        assert moved.status_code == 200, moved.text
+        trash = client.post(f"/-/files/{files['todo.txt']['id']}/-/delete", json={}).json()
+        assert client.post(trash["trash"]["purge_url"], json={}).status_code == 200
+        assert {"team/Photos/", "team/Notes/"} <= set(bucket.keys())
+        assert client.post("/-/files/sync/team").status_code == 202
+        api.wait_for_sync(client, "team")
+        for folder in ("Photos", "Notes"):
+            listing = client.get("/-/files/source/team.json", params={"folder": folder})
+            assert listing.status_code == 200, listing.text

@@ -161,6 +161,7 @@ class S3CompatibleStorage(Storage):
         async with self.s3() as client:
             with translated(path):
                 await client.delete_object(Bucket=self.bucket, Key=key)
+        await moves.keep_folder(self.s3, self.bucket, self.prefix, path)
 
     async def list_files(self, prefix: str = "", cursor: Optional[str] = None,
                          limit: int = 100) -> tuple[list[FileMetadata], Optional[str]]:
@@ -238,7 +239,7 @@ class S3CompatibleStorage(Storage):
                 raise PathTaken(f"a file is already at {path!r}")
             with translated(path):
                 await client.put_object(Bucket=self.bucket, Key=key, Body=b"",
-                                        ContentType="application/x-directory")
+                                        ContentType=moves.FOLDER_CONTENT_TYPE)
 
     async def remove_empty_folder(self, path: str) -> bool:
         key = keys.folder_prefix(self.prefix, path)

@@ -25,6 +25,8 @@ MAX_SINGLE_COPY = 5 * 1024**3
 COPY_PART_BYTES = 512 * 1024**2
 # Copies (and HEADs) in flight at once while a folder moves.
 FOLDER_CONCURRENCY = 8
+# What S3 consoles give their folder markers.
+FOLDER_CONTENT_TYPE = "application/x-directory"
 # HTTP headers a copy with new metadata would otherwise drop.
 _KEPT_HEADERS = ("CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage")
 
@@ -47,6 +49,7 @@ async def move_file(client_of: Callable, bucket: str, prefix: str, path: str, ne
     async with client_of() as client:
         with translated(path):
             await client.delete_object(Bucket=bucket, Key=source_key)
+    await keep_folder(client_of, bucket, prefix, path)
 
 
 async def move_folder(client_of: Callable, bucket: str, prefix: str, path: str,
@@ -90,6 +93,23 @@ async def move_folder(client_of: Callable, bucket: str, prefix: str, path: str,
 
     await asyncio.gather(*(copy(name) for kind, name in plans if kind == "copy"))
     await delete_keys(client_of, bucket, [source_prefix + name for name in sources])
+    await keep_folder(client_of, bucket, prefix, path)
+
+
+async def keep_folder(client_of: Callable, bucket: str, prefix: str, path: str) -> None:
+    """Keep the folder ``path`` was in once its last key went (a move, a
+    delete): a folder of the bucket exists only through keys, and an empty
+    folder on disk stays. A zero-byte marker, as ``make_folder`` puts."""
+    folder = path.rpartition("/")[0]
+    if not folder or keys.is_reserved(folder):
+        return  # the root, or the trash (whose folders are removed when emptied)
+    folder_key = keys.folder_prefix(prefix, folder)
+    async with client_of() as client:
+        with translated(folder):
+            answer = await client.list_objects_v2(Bucket=bucket, Prefix=folder_key, MaxKeys=1)
+            if not answer.get("Contents"):
+                await client.put_object(Bucket=bucket, Key=folder_key, Body=b"",
+                                        ContentType=FOLDER_CONTENT_TYPE)
 
 
 def is_copy(source: reads.Head, target: reads.Head) -> bool:

@@ -143,6 +143,12 @@ def test_upload_download_thumbnail_search_and_trash(server, team):
         assert fetched.headers["content-disposition"].startswith("attachment;")
         assert fetched.headers["content-type"] == "image/png"
 
+        # Inline, the bytes stream through the server (sandboxed), in ranges too.
+        inline = client.get(f"/-/files/{file['id']}/-/image")
+        assert inline.status_code == 200 and inline.content == content
+        ranged = client.get(f"/-/files/{file['id']}/-/image", headers={"Range": "bytes=1-3"})
+        assert ranged.status_code == 206 and ranged.content == content[1:4]
+
         # The thumbnail is drawn from the object's bytes: the square's red.
         thumbnail = client.get(file["thumbnail_url"])
         assert thumbnail.status_code == 200

@@ -250,13 +250,17 @@ def test_sync_keeps_ids_across_resyncs_and_a_rebuilt_registry(server, shared, mo
                                                                tmp_path):
     shared.put("drive/plans/site.txt", b"site plan")
     shared.put("drive/budget.csv", b"a,b\n")
+    shared.put("drive/a/b/c/deep.txt", b"deep")
+    # Skipped: hidden names, keys no path names, keys outside the prefix.
     shared.put("drive/.hidden", b"x")
+    shared.put("drive/.cache/x.bin", b"x")
+    shared.put("drive/odd//name.txt", b"x")
     shared.put("elsewhere.txt", b"outside the prefix")
     with server.client(ALICE) as client:
         status = resync(client, "shared")
-        assert status["sync"]["added"] == 2, status
+        assert status["sync"]["added"] == 3, status
         before = files_of(client, "shared")
-        assert set(before) == {"plans/site.txt", "budget.csv"}
+        assert set(before) == {"plans/site.txt", "budget.csv", "a/b/c/deep.txt"}
         uploaded = api.upload(client, "shared", "Ünïcode report.txt", b"ours")
         assert resync(client, "shared")["sync"]["added"] == 0
         again = files_of(client, "shared")

@@ -26,7 +26,7 @@ from support import api
 from support.config import ALICE
 from support.s3 import CREDENTIALS, S3Admin, needs_moto, s3_env, s3_source
 from support.s3_fixtures import moto, s3_bucket, s3_server, s3_server_config  # noqa: F401
-from support.server import DatasetteServer, actor_cookie, assert_no_server_errors
+from support.server import DatasetteServer, actor_cookie, assert_no_server_errors, free_port
 
 pytestmark = needs_moto()
 MiB = 1024 * 1024
@@ -421,3 +421,20 @@ def test_a_folder_keeps_existing_when_its_last_file_leaves(s3_server, bucket):
         for folder in ("Photos", "Notes"):
             listing = client.get("/-/files/source/team.json", params={"folder": folder})
             assert listing.status_code == 200, listing.text
+
+
+def test_an_unreachable_service_is_a_503_not_a_crash(tmp_path):
+    """Start-up only warns (the service may come back); requests that need it
+    answer 503 with the JSON error every refusal has, and nothing is logged
+    as a server error."""
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    config = config_for(team=s3_source(nowhere, "gone-bucket"))
+    config["plugins"]["datasette-files"]["sync_on_start"] = False
+    server = DatasetteServer(tmp_path / "server", config, env=s3_env()).start()
+    try:
+        assert "bucket gone-bucket cannot be reached at start-up" in server.log()
+        with server.client(ALICE) as client:
+            api.assert_api_error(client.put("/-/files/upload/team/a.txt", content=b"x"), 503)
+    finally:
+        server.stop()
+    assert_no_server_errors(server)

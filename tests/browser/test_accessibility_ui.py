@@ -1,31 +1,24 @@
 """Every page of ours checked by axe-core in a real browser, at 1280 and 375 px,
+(each HTML route of the plugin and the app: the files index, search, a source
+as grid, list and folder, upload, trash, a file of each preview kind and one in
+the trash, the CSV import form as a member and as an admin, an import's progress
+page, the form refused, the error pages: 400, 403, 404 for a file and for no
+route; the login and account pages),
 plus the keyboard paths the checker cannot see: the skip link, no invisible
 Tab stop, and where focus goes after an upload, a delete and a dialog.
-
-axe-core's script comes from the axe-playwright-python package on PyPI (it
-ships axe.min.js), installed with the test dependencies: never from a CDN."""
+axe-core's script: tests/support/axe.py. Datasette's table page, where our
+file column and its dialogs live, is checked in test_table_dialogs_ui.py."""
 
 from __future__ import annotations
-
-from importlib import resources
 
 import pytest
 
 from support import api, media, pdfs
+from support.axe import load_axe_script, violations
 from support.browser import log_in, screenshot
 from support.images import image_bytes
 
 WIDTHS = (1280, 375)
-# Impacts that fail the test; "moderate" and "minor" are reported by axe too,
-# but the issue's bar is no serious or critical violation.
-FAILING = ("serious", "critical")
-# Datasette's own chrome (base.html), not ours, taken out of the page before the
-# check. <navigation-search> is its "Jump to" dialog (a web component, closed
-# until "/" is pressed): axe-core 4.12.1 stops with "e[to] is not a function"
-# while naming a node of its shadow tree, and an `exclude` does not prevent it.
-DATASETTE_CHROME = ["navigation-search"]
-
-
 # Pages whose content a script fetches after the load (the trash's list, the
 # PDF's pages): checked once it is there.
 FILLED_BY_SCRIPT = {"trash", "file-pdf"}
@@ -33,7 +26,7 @@ FILLED_BY_SCRIPT = {"trash", "file-pdf"}
 
 @pytest.fixture(scope="module")
 def axe_script() -> str:
-    return (resources.files("axe_playwright_python") / "axe.min.js").read_text()
+    return load_axe_script()
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +44,11 @@ def pages(app_server) -> dict[str, str]:
         text = up("a11y-notes.txt", b"Some notes\nover two lines\n", "text/plain")
         csv = up("a11y-roster.csv", b"name,age\nAda,36\nGrace,45\n", "text/csv")
         audio = up("a11y-tone.wav", media.wav_bytes(0.5), "audio/wav")
+        video = up("a11y-clip.webm", media.webm_bytes(), "video/webm")
+        markdown = up("a11y-readme.md", b"# Read me\n\nSome *words* and a [link](https://example.com).\n",
+                      "text/markdown")
+        data = up("a11y-data.json", b'{"name": "Ada", "langs": ["en", "fr"]}', "application/json")
+        binary = up("a11y-blob.bin", bytes(range(256)) * 4, "application/octet-stream")
         gone = up("a11y-gone.txt", b"to the trash", "text/plain")
         deleted = alice.post(gone["url"] + "/-/delete")
         assert deleted.status_code == 200, deleted.text
@@ -65,21 +63,31 @@ def pages(app_server) -> dict[str, str]:
         "search": "/-/files/search?q=a11y",
         "trash": "/-/files/trash/team", "trashed-file": gone["url"],
         "import": csv["url"].replace("/-/files/", "/-/files/import/"),
+        "file-video": video["url"], "file-markdown": markdown["url"], "file-json": data["url"],
+        "file-binary": binary["url"],
         "not-found": "/-/files/df-" + "0" * 26,  # a well-formed id of no file
+        "no-such-page": "/-/files/no/such/page",  # no route: the bare 404
+        "bad-address": "/-/files/source/team?sort=nonsense",  # the 400 page
+        "account": "/-/logout",  # log out here or everywhere
     }
 
 
-def violations(page, axe_script: str) -> list[str]:
-    """axe-core's serious and critical violations on the page as it is now."""
-    page.add_script_tag(content=axe_script)
-    result = page.evaluate("""async (chrome) => {
-        for (const selector of chrome) document.querySelectorAll(selector).forEach(e => e.remove());
-        const results = await axe.run({resultTypes: ["violations"]});
-        return results.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-            nodes: v.nodes.map(n => n.target.join(" ") + " :: " + n.failureSummary)}));
-    }""", DATASETTE_CHROME)
-    return [f"{v['id']} ({v['impact']}): {v['help']}\n    " + "\n    ".join(v["nodes"][:5])
-            for v in result if v["impact"] in FAILING]
+def admin_pages(page, import_path: str, table: str):
+    """Visit, in turn, an admin's import form, the progress page of an import it
+    starts, and the form refused for the same table name; yields each's name."""
+    page.goto(import_path)
+    assert page.locator("#df-table-name").count() == 1, "no import form for the admin"
+    yield "import-admin", import_path
+    page.fill("#df-table-name", table)
+    page.get_by_role("button", name="Import").click()
+    page.wait_for_url(f"**{import_path}/*")
+    page.wait_for_load_state("networkidle")
+    yield "import-progress", page.url
+    page.goto(import_path)
+    page.fill("#df-table-name", table)
+    page.get_by_role("button", name="Import").click()
+    page.locator("#df-import-error").wait_for()
+    yield "import-refused", import_path
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -105,6 +113,17 @@ def test_every_page_passes_axe(browser, app_server, pages, axe_script, width):
         page.goto(path)
         if name in FILLED_BY_SCRIPT:
             page.wait_for_load_state("networkidle")
+        found[name] = violations(page, axe_script)
+        screenshot(page, f"a11y-{name}")
+    context.close()
+
+    # An admin's pages (members may not create tables): the import form, its
+    # progress page, and the form given back refused (a table of that name is there).
+    context = browser.new_context(viewport={"width": width, "height": 900},
+                                  base_url=app_server.url, bypass_csp=True)
+    page = context.new_page()
+    log_in(page, "admin", app_server.generated_admin_password())
+    for name, path in admin_pages(page, pages["import"], f"a11y_roster_{width}"):
         found[name] = violations(page, axe_script)
         screenshot(page, f"a11y-{name}")
     context.close()
@@ -232,3 +251,41 @@ def test_the_keyboard_path_through_a_source(browser, app_server, pages):
     page.wait_for_url("**/-/files/source/team**")
     page.wait_for_function("document.activeElement && document.activeElement.id === 'df-files'")
     context.close()
+
+
+# What the focused skip link overlaps: every other element with text or a
+# control of its own that is drawn where it is (its ancestors aside).
+SKIP_LINK_OVERLAPS = """() => {
+    const skip = document.activeElement;
+    const box = skip.getBoundingClientRect();
+    const hits = [];
+    for (const el of document.body.querySelectorAll("a, button, summary, input, svg, h1, p, span, strong, li")) {
+        if (el === skip || el.contains(skip) || skip.contains(el)) continue;
+        const r = el.getBoundingClientRect();
+        if (!r.width || !r.height || getComputedStyle(el).visibility === "hidden") continue;
+        if (el.closest(".df-visually-hidden, [hidden]")) continue;
+        if (r.left < box.right && box.left < r.right && r.top < box.bottom && box.top < r.bottom) {
+            hits.push(el.tagName + " " + (el.textContent || "").trim().slice(0, 30));
+        }
+    }
+    return {hits, top: box.top, height: box.height};
+}"""
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_focused_skip_link_hides_nothing(page_factory, pages, width):
+    page = page_factory(width)
+    log_in(page)
+    for name in ("source-grid", "folder", "file-text", "upload", "search"):
+        page.goto(pages[name])
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.matches('.df-skip-link')"), name
+        found = page.evaluate(SKIP_LINK_OVERLAPS)
+        assert found["top"] >= 0 and found["height"] >= 24, (name, found)
+        assert not found["hits"], (name, found)
+        if name == "folder":
+            screenshot(page, "a11y-skip-link-focused", full_page=False)
+        # Tabbed past, it leaves no gap: the page is as it was.
+        page.keyboard.press("Tab")
+        assert page.evaluate("getComputedStyle(document.querySelector('.df-skip-link')).position") \
+            == "absolute", name

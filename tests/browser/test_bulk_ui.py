@@ -482,7 +482,7 @@ def test_a_refused_download_is_said_on_the_page(page_factory, alice):
     page.get_by_role("group", name="Selected files").get_by_role("button", name="Download").click()
     message = page.get_by_role("status").filter(has_text="Could not download them")
     message.wait_for()
-    assert "File not found: “gone.txt”" in message.inner_text()
+    assert "There is no file “gone.txt” here" in message.inner_text()
     assert page.url.endswith("sort=name&order=asc")  # still the folder's page
     screenshot(page, "bulk-download-refused")
 

@@ -12,6 +12,7 @@ import yaml
 from PIL import Image
 
 from support import api
+from support.axe import load_axe_script, violations
 from support.browser import log_in, screenshot
 from support.server import REPO_ROOT, AppServer, member_env
 
@@ -230,3 +231,32 @@ def test_insert_dialog_chooses_a_file(browser, server, width):
     save(page)
     assert attachment_of(server, title) == [(server.photo["id"],)]
     context.close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_our_parts_of_the_table_page_pass_axe(browser, server, width):
+    """axe-core on what we add to Datasette's table page: the file cells
+    (a file, a missing one, one in the trash), the edit dialog's file field
+    and the picker; no serious or critical violation."""
+    context = browser.new_context(viewport={"width": width, "height": 900},
+                                  base_url=server.url, bypass_csp=True)
+    page = context.new_page()
+    log_in(page)
+    script = load_axe_script()
+    page.goto("/data/attachments")
+    page.locator("datasette-file .dff-missing").first.wait_for()
+    found = {"cells": violations(page, script, ["datasette-file"])}
+    open_edit(page, f"missing-{width}")
+    page.wait_for_function("document.getAnimations().every((a) => a.playState !== 'running')")
+    found["edit dialog"] = violations(page, script, ["dialog.row-edit-dialog"])
+    page.click(".row-edit-dialog .dff-change")
+    picker = page.locator("dialog.dff-picker[open]")
+    picker.locator(".dff-choice").first.wait_for()
+    # Once it has faded in: half-way, its colours are paler than they are.
+    page.wait_for_function("document.getAnimations().every((a) => a.playState !== 'running')")
+    found["picker"] = violations(page, script, ["dialog.dff-picker"])
+    screenshot(page, "table-dialog-picker-axe")
+    context.close()
+    failures = {name: problems for name, problems in found.items() if problems}
+    assert not failures, "\n".join(f"{name}:\n  " + "\n  ".join(problems)
+                                   for name, problems in failures.items())

@@ -196,3 +196,106 @@ def test_a_touch_screen_is_told_to_choose_files_not_to_drop_them(browser, app_se
         screenshot(page, "upload-touch", full_page=False)
     finally:
         context.close()
+
+
+# Each button's look, as the browser draws it: a default button is grey
+# (#efefef), square-cornered, in the system font at 13.33 px.
+BUTTON_LOOK = """(button) => {
+    const style = getComputedStyle(button);
+    const box = button.getBoundingClientRect();
+    return {height: box.height, width: box.width, background: style.backgroundColor,
+            radius: parseFloat(style.borderTopLeftRadius), border: style.borderTopColor,
+            font: style.fontFamily, cursor: style.cursor,
+            pageFont: getComputedStyle(document.body).fontFamily};
+}"""
+FOCUS_RING = """(button) => {
+    const style = getComputedStyle(button);
+    return {visible: button.matches(":focus-visible"), outline: style.outlineStyle,
+            width: parseFloat(style.outlineWidth), shadow: style.boxShadow};
+}"""
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_queue_buttons_look_like_the_pages_buttons_and_fit_a_finger(page_factory, width):
+    page = page_factory(width)
+    log_in(page)
+    page.goto("/-/files/upload/team")
+    # The third file's upload hangs until cancelled: its Cancel stays to be seen.
+    page.route(f"**/-/files/upload/team/waiting-{width}.bin*", lambda route: None)
+    drop_files(page, "[data-drop-zone]", [("too-big.bin", 101 * MiB), (f"done-{width}.bin", 900),
+                                          (f"waiting-{width}.bin", 1200)])
+    page.wait_for_function("document.querySelectorAll('.df-item.df-error').length === 1 && "
+                           "document.querySelectorAll('.df-item.df-done').length === 1",
+                           timeout=60_000)
+    buttons = {
+        "Retry": row(page, "too-big.bin").get_by_role("button", name="Retry too-big.bin"),
+        "Remove": row(page, "too-big.bin").get_by_role("button", name="Remove too-big.bin"),
+        "Cancel": row(page, f"waiting-{width}.bin").get_by_role("button", name=f"Cancel waiting-{width}.bin"),
+        "Clear finished": page.get_by_role("button", name="Clear finished"),
+    }
+    for name, button in buttons.items():
+        look = button.evaluate(BUTTON_LOOK)
+        assert look["background"] != "rgb(239, 239, 239)", (name, look)  # not the browser's grey
+        assert look["radius"] >= 3 and look["cursor"] == "pointer", (name, look)
+        assert look["font"] == look["pageFont"], (name, look)
+        if width == 375:  # a finger's size
+            assert look["height"] >= 44 and look["width"] >= 44, (name, look)
+        button.focus()
+        ring = button.evaluate(FOCUS_RING)
+        assert ring["visible"] and ring["outline"] != "none" and ring["width"] >= 2, (name, ring)
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, overflow
+    buttons["Retry"].focus()
+    page.locator(".df-queue").scroll_into_view_if_needed()
+    screenshot(page, "upload-queue-buttons")
+    buttons["Cancel"].click()
+    row(page, f"waiting-{width}.bin").get_by_text("Cancelled").wait_for()
+
+
+def test_a_file_that_failed_inside_a_batch_is_retried_alone(page_factory, app_server):
+    page = page_factory(375)
+    log_in(page)
+    page.goto("/-/files/upload/team")
+    names = [f"in-batch-{n:02}.bin" for n in range(12)]  # twelve small files: one batch
+    cut = []
+
+    def cut_the_batch(route, request):
+        cut.append(request.url)
+        route.abort("connectionreset")
+
+    page.route("**/-/files/upload/team/-/batch", cut_the_batch)
+    drop_files(page, "[data-drop-zone]", [(name, 1000 + n) for n, name in enumerate(names)])
+    batch = page.locator(".df-batch")
+    batch.locator(".df-batch-problems .df-error").nth(11).wait_for(timeout=30_000)
+    assert len(cut) == 1
+    # Each file that failed has its own Retry and Remove.
+    failed = batch.locator(".df-batch-problems li", has_text="in-batch-03.bin")
+    assert "Network error" in failed.inner_text()
+    retry = failed.get_by_role("button", name="Retry in-batch-03.bin")
+    look = retry.evaluate(BUTTON_LOOK)
+    assert look["height"] >= 44, look
+    screenshot(page, "upload-queue-batch-failed")
+
+    # Retried alone (not as a batch), from the keyboard: it arrives whole, in
+    # a row of its own; the others stay listed as not uploaded.
+    retry.focus()
+    page.keyboard.press("Enter")
+    done = page.locator(".df-item.df-done", has=page.locator(".df-item-name", has_text="in-batch-03.bin"))
+    done.wait_for(timeout=30_000)
+    assert len(cut) == 1
+    href = done.locator("a").get_attribute("href")
+    assert page.request.get(href + "/download").body() == content(1003)
+    assert batch.locator(".df-batch-problems li", has_text="in-batch-03.bin").count() == 0
+    assert batch.locator(".df-batch-problems .df-error").count() == 11
+    # The upload's summary counts it uploaded now.
+    assert batch.locator("[data-batch-status]").inner_text().startswith(
+        "1 of 12 files uploaded, 11 not uploaded."), batch.inner_text()
+    focused = page.evaluate("document.activeElement.closest('li') && "
+                            "document.activeElement.closest('li').textContent")
+    assert focused and "in-batch-03.bin" in focused, focused
+
+    # Remove takes a failed file off the list.
+    batch.locator(".df-batch-problems li", has_text="in-batch-04.bin").get_by_role(
+        "button", name="Remove in-batch-04.bin").click()
+    assert batch.locator(".df-batch-problems .df-error").count() == 10
+    screenshot(page, "upload-queue-batch-retried")

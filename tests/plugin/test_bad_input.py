@@ -83,7 +83,7 @@ def test_unknown_source_filter_in_search(client):
 @pytest.mark.parametrize("file_id", ["df-01aaaaaaaaaaaaaaaaaaaaaaaa", "not-an-id", "df-%2e%2e"])
 def test_unknown_file_is_404_json(client, method, suffix, file_id):
     response = client.request(method, f"/-/files/{file_id}{suffix}", json={})
-    api.assert_api_error(response, 404, "File not found")
+    api.assert_api_error(response, 404, "There is no file")
 
 
 def test_a_delete_of_an_unknown_file_is_a_404_whatever_its_body(client):
@@ -91,7 +91,7 @@ def test_a_delete_of_an_unknown_file_is_a_404_whatever_its_body(client):
     even when the body is not JSON (ours read the body first, a 400)."""
     response = client.post("/-/files/df-01aaaaaaaaaaaaaaaaaaaaaaaa/-/delete", content=b"{",
                            headers={"Content-Type": "application/json"})
-    api.assert_api_error(response, 404, "File not found")
+    api.assert_api_error(response, 404, "There is no file")
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,11 @@ from support import api
 from support.config import ALICE, BOB
 from support.server import DatasetteServer, source_config
 
-# Bob only browses: he sees 403s. Alice browses, uploads, deletes and imports.
-PERMISSIONS = {"files-browse": {"id": ["alice", "bob"]},
+# Bob only browses (not "private", alice's alone): he sees 403s. Alice browses,
+# uploads, deletes and imports.
+BOTH = {"allow": {"id": ["alice", "bob"]}}
+PERMISSIONS = {"files-browse": {"docs": BOTH, "small": BOTH,
+                                "private": {"allow": {"id": "alice"}}},
                "files-upload": {"id": ["alice"]},
                "files-delete": {"id": ["alice"]},
                "create-table": {"id": ["alice"]},
@@ -29,7 +32,8 @@ def server(tmp_path_factory):
         "permissions": PERMISSIONS,
         "plugins": {"datasette-files": {"sources": {
             "docs": source_config(data / "docs"),
-            "small": source_config(data / "small", max_file_size=LIMIT)}}},
+            "small": source_config(data / "small", max_file_size=LIMIT),
+            "private": source_config(data / "private")}}},
     }, extra_args=[str(data / "data.db")]).start()
     yield server
     server.stop()
@@ -125,5 +129,31 @@ def test_a_forbidden_source_page_keeps_the_header(server):
 def test_json_errors_stay_json(server):
     with server.client(ALICE) as alice:
         api.assert_api_error(alice.get("/-/files/df-00000000000000000000000000.json"), 404,
-                             "File not found")
+                             "There is no file")
         api.assert_api_error(alice.get("/-/files/source/nosuch.json"), 404, "Source not found")
+
+
+def test_a_missing_file_says_what_happened_and_what_to_do_and_cannot_be_probed(server):
+    """One answer for a file deleted, never made, or in a source one may not
+    browse: it says, in words, what may have happened and where to look."""
+    with server.client(ALICE) as alice:
+        deleted = api.upload(alice, "docs", "deleted.txt", b"gone soon", "text/plain")
+        assert alice.post(f"/-/files/{deleted['id']}/-/delete", json={}).status_code == 200
+        hidden = api.upload(alice, "private", "alices.txt", b"not bob's", "text/plain")
+    never = "df-" + "1" * 26
+    with server.client(BOB) as bob:
+        answers = {}
+        for name, file_id in (("deleted", deleted["id"]), ("never", never),
+                              ("hidden", hidden["id"])):
+            for suffix in (".json", "/download", "/thumbnail"):
+                body = api.assert_api_error(bob.get(f"/-/files/{file_id}{suffix}"), 404)
+                answers[name, suffix] = body, " ".join(body["errors"]).replace(file_id, "ID")
+    message = answers["never", ".json"][1]
+    assert message == ("There is no file ID here: it was deleted or moved to the trash, or "
+                       "the link is wrong. Search the files, or look in the trash of its "
+                       "source, to find it again.")
+    assert "File not found" not in message
+    # The same words and the same keys, whichever it is.
+    for (body, words) in answers.values():
+        assert words == message
+        assert sorted(body) == sorted(answers["never", ".json"][0])

@@ -64,8 +64,9 @@ def test_the_token_follows_changes_in_its_folder_only(server, src):
 
         file = api.upload(alice, src.team, "notes.txt", b"notes", "text/plain", folder="A")
         after = tokens(alice, src)
-        # A's listing; not B's, the root's, or the other source's.
-        assert changed(before, after) == {"a"}
+        # A's listing, and the root's (A's card counts one more, and so does the
+        # source's total); not B's or the other source's.
+        assert changed(before, after) == {"a", "root"}
         assert token(alice, src.team, "A", since=before["a"]) == after["a"]
 
         before = after
@@ -78,13 +79,13 @@ def test_the_token_follows_changes_in_its_folder_only(server, src):
         moved = alice.post(f"/-/files/{file['id']}/-/move", json={"source": src.team, "folder": "B"})
         assert moved.status_code == 200, moved.text
         after = tokens(alice, src)
-        assert changed(before, after) == {"a", "b"}
+        assert changed(before, after) == {"a", "b", "root"}  # the cards of A and B
 
         before = after
         deleted = alice.post(f"/-/files/{file['id']}/-/delete")
         assert deleted.status_code == 200, deleted.text
         after = tokens(alice, src)
-        assert changed(before, after) == {"b"}
+        assert changed(before, after) == {"b", "root"}
 
         before = after
         api.upload(alice, src.other, "elsewhere.txt", b"x", "text/plain")
@@ -95,13 +96,19 @@ def test_the_token_follows_changes_in_its_folder_only(server, src):
         made = alice.post(f"/-/files/folders/{src.team}/-/create", json={"folder": "A", "name": "C"})
         assert made.status_code == 201, made.text
         after = tokens(alice, src)
-        assert changed(before, after) == {"a"}  # a folder in A: in A's listing
+        assert changed(before, after) == {"a", "root"}  # in A's listing, and on A's card
 
         before = after
         renamed = alice.post(f"/-/files/folders/{src.team}/-/move", json={"path": "A/C", "name": "D"})
         assert renamed.status_code == 200, renamed.text
         after = tokens(alice, src)
-        assert changed(before, after) == {"a"}
+        assert changed(before, after) == {"a"}  # A's card counts the same
+
+        # A file deep down: its folder's card in A, and the root's total.
+        before = after
+        api.upload(alice, src.team, "deep.txt", b"deep", "text/plain", folder="A/D")
+        after = tokens(alice, src)
+        assert changed(before, after) == {"a", "root"}
 
 
 def test_the_page_carries_its_token_and_poll_interval(server, src):

@@ -56,3 +56,19 @@ class PayloadTooLarge(ApiError):
 
 class InsufficientStorage(ApiError):
     status = 507
+
+
+def file_not_found(file_id: str) -> NotFound:
+    """The 404 for a file id that names no file the actor may see. Said the
+    same whether the file never existed, was deleted, or is in a source the
+    actor may not browse, so ids cannot be probed."""
+    return NotFound(f"There is no file {file_id} here: it was deleted or moved to the "
+                    "trash, or the link is wrong. Search the files, or look in the "
+                    "trash of its source, to find it again.")
+
+
+def file_gone_meanwhile(file_id: str) -> NotFound:
+    """The 404 for a file deleted by someone else while a request was acting on it."""
+    return NotFound(f"File {file_id} was deleted by someone else while this was being "
+                    "done, so nothing happened to it. Reload the page to see the files "
+                    "as they are now.")

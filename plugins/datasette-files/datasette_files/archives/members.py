@@ -12,7 +12,7 @@ import asyncio
 from dataclasses import dataclass, replace
 from typing import AsyncIterator, Callable, Optional, Sequence
 
-from ..errors import NotFound, PayloadTooLarge
+from ..errors import NotFound, PayloadTooLarge, file_not_found
 from ..registry import AllowedSQL, FileRow, Registry
 from ..registry.placing import numbered
 from ..sources import Source, Sources
@@ -111,7 +111,7 @@ async def selected_files(registry: Registry, sources: Sources, file_ids: list[st
              if file.source_slug in sources}
     for file_id in file_ids:
         if file_id not in found:
-            raise NotFound(f"File not found: {file_id}")
+            raise file_not_found(file_id)
     for file_id in file_ids:
         yield found[file_id]
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Optional, Union
 
 from ..clock import now_timestamp
-from ..errors import Conflict, NotFound
+from ..errors import Conflict, NotFound, file_gone_meanwhile
 from ..naming import parse_storage_name, storage_path
 from ..registry import FileRow, Registry
 from ..registry.placing import move_file_row, resolve_file_name
@@ -112,7 +112,7 @@ async def _current(registry: Registry, file: FileRow) -> FileRow:
     """``file`` as the registry has it now; refused if it left its source."""
     current = await registry.files.get(file.id)
     if current is None:
-        raise NotFound(f"File not found: {file.id} (deleted meanwhile)")
+        raise file_gone_meanwhile(file.id)
     if current.source_slug != file.source_slug:
         raise Conflict(f"{file.id} was moved to another source meanwhile: try again")
     return current

@@ -12,7 +12,7 @@ from typing import Optional, Union
 
 from ..base import FileMissing
 from ..clock import format_timestamp, now_timestamp, utc_now
-from ..errors import Conflict, NotFound
+from ..errors import Conflict, NotFound, file_gone_meanwhile
 from ..naming import TRASH_FOLDER
 from ..registry import FileRow, Registry
 from ..registry.folders import FolderRow, ensure_folders
@@ -39,7 +39,7 @@ async def trash_file(registry: Registry, file: FileRow, actor_id: Optional[str])
     def write(conn):
         if conn.execute("SELECT 1 FROM datasette_files_files WHERE id = ?",
                         [file.id]).fetchone() is None:
-            raise NotFound(f"File not found: {file.id}")
+            raise file_gone_meanwhile(file.id)
         trash_files_in(conn, item, [file.id])
 
     await registry.db.execute_write_fn(write)
@@ -84,7 +84,7 @@ async def trash_files(registry: Registry, files: list[FileRow],
             if isinstance(item, TrashItem):
                 if conn.execute("SELECT 1 FROM datasette_files_files WHERE id = ?",
                                 [file.id]).fetchone() is None:
-                    items[index] = NotFound(f"File not found: {file.id}")
+                    items[index] = file_gone_meanwhile(file.id)
                 else:
                     trash_files_in(conn, item, [file.id])
 
@@ -98,7 +98,7 @@ def _still_in_its_source(checked: FileRow, current: Optional[FileRow]) -> FileRo
     the right to delete it was ``checked``: moved meanwhile, it may be where
     the actor has no such right (the caller holds only the first source's lock)."""
     if current is None:
-        raise NotFound(f"File not found: {checked.id} (deleted meanwhile)")
+        raise file_gone_meanwhile(checked.id)
     if current.source_slug != checked.source_slug:
         raise Conflict(f"{checked.id} was moved to another source meanwhile: try again")
     return current

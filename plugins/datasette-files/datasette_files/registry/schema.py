@@ -516,8 +516,7 @@ LIST_VIEW = """
 # or changes what its listing shows. A page polls its folder's version (one
 # primary-key lookup) to learn that its listing is stale; no write path has
 # to remember to bump it. Rows are never deleted: a folder made again goes on
-# counting from where it was. A subfolder's counts changing does not count (it
-# would double each upload's writes): its card's counts catch up at the next change.
+# counting from where it was. (Counts and thumbnails: LISTING_VERSIONS_OF_COUNTS.)
 _BUMP = """INSERT INTO datasette_files_listing_versions (source_slug, folder, version)
             SELECT {slug}, {folder}, 1 WHERE {when}
             ON CONFLICT (source_slug, folder) DO UPDATE SET version = version + 1"""
@@ -560,6 +559,36 @@ LISTING_VERSIONS = f"""
         END;
 """
 
+# What else a listing shows that changes without a file or folder coming or
+# going directly in it, counted in its version too so an open page catches up
+# at its next poll: a subfolder's counts on its card (one more upsert, by primary
+# key, when a file comes or goes: a page must not wait for the next change of
+# its own), the source's total on the root's page, and a thumbnail made after the
+# listing showed the file's icon.
+LISTING_VERSIONS_OF_COUNTS = f"""
+        CREATE TRIGGER datasette_files_listing_version_folder_counts
+        AFTER UPDATE OF file_count, folder_count ON datasette_files_folders
+        WHEN new.path != '' AND (new.file_count IS NOT old.file_count
+                                 OR new.folder_count IS NOT old.folder_count) BEGIN
+            {_BUMP.format(slug="new.source_slug", folder="new.parent", when="1")};
+        END;
+        CREATE TRIGGER datasette_files_listing_version_source_total_insert
+        AFTER INSERT ON datasette_files_source_counts BEGIN
+            {_BUMP.format(slug="new.source_slug", folder="''", when="1")};
+        END;
+        CREATE TRIGGER datasette_files_listing_version_source_total_update
+        AFTER UPDATE OF file_count ON datasette_files_source_counts
+        WHEN new.file_count IS NOT old.file_count BEGIN
+            {_BUMP.format(slug="new.source_slug", folder="''", when="1")};
+        END;
+        CREATE TRIGGER datasette_files_listing_version_thumbnail_made
+        AFTER INSERT ON datasette_files_thumbnails WHEN new.thumb IS NOT NULL BEGIN
+            INSERT INTO datasette_files_listing_versions (source_slug, folder, version)
+            SELECT source_slug, folder, 1 FROM datasette_files_files WHERE id = new.file_id
+            ON CONFLICT (source_slug, folder) DO UPDATE SET version = version + 1;
+        END;
+"""
+
 # A migration is SQL statements, or a function of the connection for data changes.
 Migration = Union[str, Callable[[sqlite3.Connection], None]]
 
@@ -579,6 +608,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("013_pdf_pages", PDF_PAGES),
     ("014_list_view", LIST_VIEW),
     ("015_listing_versions", LISTING_VERSIONS),
+    ("016_listing_versions_of_counts", LISTING_VERSIONS_OF_COUNTS),
 ]
 
 

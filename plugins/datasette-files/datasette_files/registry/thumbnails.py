@@ -20,6 +20,19 @@ class ThumbnailsTable:
             [file_id, size])
         return [StoredThumbnail(**dict(row)) for row in rows]
 
+    async def made_for(self, file_ids: list[str], size: int) -> set[str]:
+        """Which of ``file_ids`` have a thumbnail of ``size`` made from their
+        bytes as they are now: one query, by primary key."""
+        if not file_ids:
+            return set()
+        marks = ", ".join("?" for _ in file_ids)
+        rows = await self.db.execute(
+            "SELECT DISTINCT t.file_id FROM datasette_files_thumbnails AS t "
+            "JOIN datasette_files_files AS f ON f.id = t.file_id "
+            f"WHERE t.file_id IN ({marks}) AND t.size = ? AND t.thumb IS NOT NULL "
+            "AND t.content_hash IS f.content_hash", [*file_ids, size])
+        return {row[0] for row in rows}
+
     async def store(self, thumbnail: StoredThumbnail) -> None:
         """Record a thumbnail (or, with ``error`` set, a failure); nothing is
         written if the file was deleted, or its bytes changed, meanwhile."""

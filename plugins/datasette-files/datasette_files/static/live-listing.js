@@ -1,7 +1,8 @@
 /* A live listing: the source or folder page asks the server, every few
    seconds while the tab is visible (data-poll-ms), whether its folder's
    listing changed since the token it was rendered at (data-changes-token; one
-   primary-key lookup on the server). When it has, the page fetches itself and
+   primary-key lookup on the server; the version counts its subfolders' counts,
+   the root's total and thumbnails made since too). When it has, the page fetches itself and
    swaps the listing region in place: no reload, focus kept on the same file or
    folder, and then "df:listing-replaced" tells the page's other scripts to
    bind the new cards (bulk.js, organise.js).

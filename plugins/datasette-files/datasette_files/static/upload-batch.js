@@ -2,7 +2,8 @@
    files (MAX_BYTES in all) in one multipart POST, each part named by its path
    relative to the upload's folder ("Trip/day 1/beach.jpg": the server makes the
    folders), and answers per file. A few requests go at once. A name already
-   taken (409) is asked about (conflicts.js) and that file sent again alone. */
+   taken (409) is asked about (conflicts.js) and that file sent again alone.
+   A file that failed can be retried from its line (retryAlone): by itself. */
 
 import { announceUploaded } from "./upload-many.js";
 
@@ -72,7 +73,7 @@ function post(url, folder, onConflict, batch, progress, onProgress) {
 
 /** Send `entries` to `url` into `folder`; `progress` (upload-progress.js)
     follows it; `answers` (conflicts.js) answers the names already taken. */
-export async function sendBatches({ url, folder, entries, answers, progress }) {
+export async function sendBatches({ url, folder, entries, answers, progress, retryAlone }) {
   const queue = batchesOf(entries);
 
   async function send(batch, onConflict) {
@@ -85,7 +86,9 @@ export async function sendBatches({ url, folder, entries, answers, progress }) {
     } catch (error) {
       progress.answered(key, batch.length, error.status === -1 ? 0 : bytes);
       // (Cancelled: the overall row says how many were not sent.)
-      if (error.status !== -1) { batch.forEach((entry) => progress.fail(entry.path, error.message)); }
+      if (error.status !== -1) {
+        batch.forEach((entry) => progress.fail(entry.path, error.message, retryAlone && ((focus) => retryAlone(entry, focus))));
+      }
       return;
     }
     const taken = [];
@@ -96,7 +99,10 @@ export async function sendBatches({ url, folder, entries, answers, progress }) {
         if (result.file) { announceUploaded(result.file); }
       }
       else if (result.status === 409 && onConflict === "error") { taken.push([entry, result]); }
-      else { progress.fail(entry.path, (result.errors || ["refused"]).join("; ")); }
+      else {
+        progress.fail(entry.path, (result.errors || ["refused"]).join("; "),
+          retryAlone && ((focus) => retryAlone(entry, focus)));
+      }
     });
     progress.answered(key, batch.length - taken.length, bytes - sizeOf(taken.map(([e]) => e)));
     for (const [entry, result] of taken) {

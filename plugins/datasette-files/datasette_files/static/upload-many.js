@@ -68,11 +68,27 @@ export class ManyFiles {
       }
     };
     await Promise.all([
-      batched.size ? sendBatches({ url: batchUrl, folder: base, entries: [...batched], answers, progress })
+      batched.size ? sendBatches({ url: batchUrl, folder: base, entries: [...batched], answers, progress,
+                                   retryAlone: (entry, focus) => this.retryAlone(entry, base, focus) })
         : null,
       ...Array.from({ length: ONE_BY_ONE_AT_ONCE }, next),
     ]);
     if (progress) { progress.finish(this.link(folderRoot ? joinPath(base, folderRoot) : base, folderRoot)); }
+  }
+
+  /** Send `entry`, which failed inside a batch, again by itself (into its
+      folder under `base`, made first), in a row of its own with its own Retry;
+      `focus`: that row's button takes the focus. Resolves with whether it
+      was uploaded (this time). */
+  async retryAlone(entry, base, focus) {
+    const folder = joinPath(base, dirName(entry.path));
+    await this.folder(folder);
+    const sending = this.uploadOne(entry.file, new ConflictAnswers(1), folder, entry.path, null);
+    const row = this.list.lastElementChild;
+    const button = focus && row && row.querySelector("button");
+    if (button) { button.focus(); }
+    await sending;
+    return Boolean(row && row.classList.contains("df-done"));
   }
 
   /** Make folder `path` (and its parents) unless it is there; once per path. */

@@ -35,7 +35,7 @@ export class BatchProgress {
     this.problems = element("ul", { "class": "df-batch-problems" });
     this.requests = new Set();  // the batch requests in flight
     this.cancelled = false;
-    this.cancel = element("button", { type: "button", "class": "df-batch-cancel" }, "Cancel");
+    this.cancel = element("button", { type: "button", "class": "df-batch-cancel df-queue-button" }, "Cancel");
     this.cancel.addEventListener("click", () => {
       this.cancelled = true;  // what has not gone yet stays here; sent files stay uploaded
       this.requests.forEach((xhr) => xhr.abort());
@@ -62,10 +62,43 @@ export class BatchProgress {
 
   skip(name) { this.skipped += 1; this.note(name, "skipped: a file of that name is already there", "df-skipped"); }
 
-  fail(name, message) { this.note(name, message, "df-error"); }
+  /** `name` was not uploaded: `message` says why. With `retry(focus)`, the
+      line offers Retry (that file again, by itself) and Remove. */
+  fail(name, message, retry) {
+    const line = this.note(name, message, "df-error");
+    if (retry) { this.offerRetry(line, name, retry); }
+  }
 
   note(name, message, kind) {
-    this.problems.append(element("li", { "class": kind }, quoted(name) + ": " + message));
+    const line = element("li", { "class": kind });
+    line.append(element("span", {}, quoted(name) + ": " + message));
+    this.problems.append(line);
+    return line;
+  }
+
+  offerRetry(line, name, retry) {
+    const actions = element("span", { "class": "df-item-actions" });
+    const again = element("button", { type: "button", "class": "df-queue-button", "data-retry": "",
+                                      "aria-label": "Retry " + name }, "Retry");
+    const remove = element("button", { type: "button", "class": "df-queue-button", "data-remove": "",
+                                       "aria-label": "Remove " + name }, "Remove");
+    again.addEventListener("click", () => {
+      const focus = line.contains(document.activeElement);
+      line.remove();
+      // Its own row now (upload.js), focused when this button was.
+      Promise.resolve(retry(focus)).then((uploaded) => { if (uploaded) { this.uploadedOnRetry(); } },
+        (error) => this.fail(name, error.message, retry));
+    });
+    remove.addEventListener("click", () => {
+      const next = line.nextElementSibling || line.previousElementSibling;
+      const focus = line.contains(document.activeElement);
+      line.remove();
+      // Focus stays in this upload: the next failed file's button, else the row's own.
+      const target = (next && next.querySelector("button")) || this.node.querySelector("button");
+      if (focus && target) { target.focus(); }
+    });
+    actions.append(again, remove);
+    line.append(actions);
   }
 
   loaded() {
@@ -90,6 +123,24 @@ export class BatchProgress {
     this.status.textContent = parts.join(" · ");
   }
 
+  /** "N of M files uploaded, K not uploaded.": again after a retry. */
+  summarise() {
+    const failed = this.count - this.uploaded - this.skipped;
+    const words = [this.uploaded.toLocaleString() + " of " + this.count.toLocaleString() + " files uploaded"];
+    if (this.skipped) { words.push(this.skipped + " skipped"); }
+    if (failed) { words.push(failed + " not uploaded"); }
+    this.node.classList.toggle("df-error", failed > 0);
+    this.node.classList.toggle("df-done", !failed);
+    this.status.textContent = words.join(", ") + ".";
+    if (this.link) { this.status.append(" ", this.link); }
+  }
+
+  /** A file that failed was retried alone and is uploaded now. */
+  uploadedOnRetry() {
+    this.uploaded += 1;
+    if (this.ended) { this.summarise(); }
+  }
+
   /** All answered: say what happened, once, where the live region hears it. */
   finish(link) {
     clearInterval(this.timer);
@@ -104,17 +155,14 @@ export class BatchProgress {
         this.count.toLocaleString() + " files. Some of those on their way may have arrived too.";
     } else {
       this.bar.value = 1000;
-      const failed = this.count - this.uploaded - this.skipped;
-      const words = [this.uploaded.toLocaleString() + " of " + this.count.toLocaleString() + " files uploaded"];
-      if (this.skipped) { words.push(this.skipped + " skipped"); }
-      if (failed) { words.push(failed + " not uploaded"); }
-      this.node.classList.add(failed ? "df-error" : "df-done");
-      this.status.textContent = words.join(", ") + ".";
+      this.ended = true;
+      this.link = link;
+      this.summarise();
     }
-    if (link) { this.status.append(" ", link); }
+    if (link && this.cancelled) { this.status.append(" ", link); }
     if (this.node.classList.contains("df-error")) {
       // Kept until removed: what was not uploaded stays listed below.
-      const remove = element("button", { type: "button", "data-remove": "", "class": "df-batch-cancel",
+      const remove = element("button", { type: "button", "data-remove": "", "class": "df-batch-cancel df-queue-button",
                                          "aria-label": "Remove this upload's summary" }, "Remove");
       remove.addEventListener("click", () => {
         const next = this.node.nextElementSibling;

@@ -135,7 +135,7 @@ import { announceUploaded, ManyFiles } from "./upload-many.js";
     this.status = element("div", { "class": "df-item-status" }, "Waiting…");
     middle.append(this.name, this.bar, this.status);
     this.actions = element("div", { "class": "df-item-actions" });
-    this.cancel = element("button", { type: "button", "aria-label": "Cancel " + shownName }, "Cancel");
+    this.cancel = element("button", { type: "button", "class": "df-queue-button", "aria-label": "Cancel " + shownName }, "Cancel");
     this.cancel.addEventListener("click", function () {
       self.cancelled = true;
       if (self.xhr) { self.xhr.abort(); }
@@ -150,8 +150,8 @@ import { announceUploaded, ManyFiles } from "./upload-many.js";
   QueueItem.prototype.offerRetry = function () {
     var self = this;
     if (!this.retry) { return; }
-    var again = element("button", { type: "button", "data-retry": "", "aria-label": "Retry " + this.shownName }, "Retry");
-    var remove = element("button", { type: "button", "data-remove": "", "aria-label": "Remove " + this.shownName }, "Remove");
+    var again = element("button", { type: "button", "class": "df-queue-button", "data-retry": "", "aria-label": "Retry " + this.shownName }, "Retry");
+    var remove = element("button", { type: "button", "class": "df-queue-button", "data-remove": "", "aria-label": "Remove " + this.shownName }, "Remove");
     again.addEventListener("click", function () {
       self.actions.replaceChildren(self.cancel);
       self.cancel.focus();  // the button pressed is gone: focus stays on this row
@@ -203,6 +203,7 @@ import { announceUploaded, ManyFiles } from "./upload-many.js";
     this.status.textContent = "Waiting…";
   };
   QueueItem.prototype.done = function (file, replaced) {
+    var focused = this.cancel.contains(document.activeElement);
     this.node.classList.add("df-done");
     this.bar.value = 100;
     this.status.textContent = "";
@@ -210,6 +211,7 @@ import { announceUploaded, ManyFiles } from "./upload-many.js";
       (replaced ? "Replaced: view " : "Uploaded: view ") + file.filename);
     this.status.append(link);
     this.cancel.remove();
+    if (focused) { link.focus(); }  // its Cancel is gone: focus stays on this row
     this.finished("done");
     announceUploaded(file);
   };

@@ -14,7 +14,7 @@ from datasette.utils import error_body
 from datasette.utils.asgi import Base400
 
 from ..base import PathTaken, StorageFull, StorageUnavailable, UnsafePath
-from ..errors import ApiError, Forbidden, MethodNotAllowed, NotFound, PayloadTooLarge
+from ..errors import ApiError, Forbidden, MethodNotAllowed, PayloadTooLarge, file_not_found
 from ..permissions import BROWSE, allowed_on_file, allowed_on_source, allowed_sources_sql
 from ..parsing import InvalidJSON, loads
 from ..registry import FileRow, InvalidCursor, InvalidQuery, SearchTimedOut
@@ -229,7 +229,7 @@ async def file_for(datasette, request, file_id: str, action: str = BROWSE
     API error for a file the actor may not browse."""
     found = await browsable_file(datasette, request.actor, file_id)
     if found is None:
-        raise NotFound(f"File not found: {file_id}")
+        raise file_not_found(file_id)
     if action != BROWSE and not await allowed_on_file(datasette, request.actor, action,
                                                       found[0]):
         raise Forbidden(f"You do not have {action} permission on file {file_id}")

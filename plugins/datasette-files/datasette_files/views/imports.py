@@ -13,7 +13,7 @@ from ..csv_import.detect import (
     ColumnTypes, column_names, decode_sample, is_csv, preview_rows, sniff, table_name_for)
 from ..clock import now_timestamp, parse_timestamp, utc_now
 from ..csv_import.job import run_import
-from ..errors import ApiError, MethodNotAllowed, NotFound
+from ..errors import ApiError, MethodNotAllowed, NotFound, file_not_found
 from ..registry import FileRow, ImportJob
 from ..sources import Source
 from ..state import state
@@ -30,7 +30,7 @@ async def _csv_file(datasette, request) -> tuple[FileRow, Source]:
     file_id = request.url_vars["file_id"]
     found = await browsable_file(datasette, request.actor, file_id)
     if found is None:
-        raise NotFound(f"File not found: {file_id}")
+        raise file_not_found(file_id)
     file, source = found
     if not is_csv(file.content_type, file.filename):
         raise NotFound(f"{file.filename} is not a CSV or TSV file")

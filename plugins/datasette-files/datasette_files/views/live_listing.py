@@ -3,7 +3,11 @@
 A source page polls this (static/live-listing.js) with the token its listing
 was rendered at; the answer is one primary-key lookup of the folder's listing
 version (registry/listing_versions.py), kept by triggers, so an open page
-costs the server a few cheap requests a minute and no scan of the files.
+costs the server a few cheap requests a minute and no scan of the files. The
+version also follows its subfolders' counts, the root's total and thumbnails
+made after the listing was drawn (schema ``LISTING_VERSIONS_OF_COUNTS``).
+One poll: a permission query, a primary-key lookup of the folder (not for the
+root) and one of its version; ~75 bytes of JSON (measured ~1.5 ms a round trip).
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import urllib.parse
+from typing import Optional
 
 from datasette import Forbidden, NotFound
 from datasette.plugins import pm
@@ -15,6 +16,7 @@ from ..previews.choice import is_inline_image
 from ..registry import FOLDER_SORTS, FileRow, FolderRow
 from ..state import state
 from ..thumbnails.icons import kind_of
+from ..thumbnails.service import DEFAULT_SIZE
 from ..uploads import chunk_size_for
 from .bulk_bar import bulk_actions, move_targets
 from .common import browsable_file, html_page, render, render_html
@@ -34,10 +36,15 @@ RECENT_FILES = 12
 PREVIEW_BYTES = 2048
 
 
-def card(datasette, file: FileRow) -> dict:
-    """What a page shows of a file."""
+def card(datasette, file: FileRow, thumbnail_made: Optional[bool] = None) -> dict:
+    """What a page shows of a file. ``thumbnail_made`` (for a live listing):
+    whether its thumbnail exists yet, part of the URL so that a listing swapped
+    in once it is made loads it, rather than the icon the browser kept."""
+    thumbnail_src = versioned_thumbnail_url(datasette, file)
+    if thumbnail_made:
+        thumbnail_src += ("&" if "?" in thumbnail_src else "?") + "made=1"
     return {**file_json(datasette, file), "kind": kind_of(file.content_type),
-            "thumbnail_src": versioned_thumbnail_url(datasette, file),
+            "thumbnail_src": thumbnail_src,
             "large_thumbnail_src": versioned_thumbnail_url(datasette, file, size=400),
             "modified": moment_of_ns(file.modified_ns),
             # Raster images open the lightbox at full size (lightbox.js).
@@ -114,6 +121,7 @@ async def source_page(datasette, request):
     # Folders come before the files, on the first page only.
     children = await plugin.registry.folders.children(source.slug, folder) \
         if page_number == 1 else []
+    made = await plugin.registry.thumbnails.made_for([file.id for file in rows], DEFAULT_SIZE)
     can_upload = source.capabilities.can_upload and await allowed_on_source(
         datasette, request.actor, UPLOAD, source.slug)
     # Links keep the sort, the folder, and a view asked for in the URL (without
@@ -122,7 +130,7 @@ async def source_page(datasette, request):
             **({"view": view} if request.args.get("view") else {})}
     return await render(datasette, request, "files_source.html", {
         "source": source,
-        "files": [card(datasette, file) for file in rows],
+        "files": [card(datasette, file, file.id in made) for file in rows],
         "folders": [folder_card(datasette, row) for row in _sorted_folders(
             children, sort, descending)],
         "heading": here.name if folder else source.slug,

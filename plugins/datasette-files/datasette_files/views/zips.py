@@ -14,7 +14,7 @@ import re
 from ..archives import (
     MAX_ARCHIVE_FILES, ArchiveResponse, ArchiveSlot, ZipArchive, empty_folders, members_of,
     selected_files, tree_files, uniquely_named)
-from ..errors import ApiError, NotFound
+from ..errors import ApiError, NotFound, file_not_found
 from ..naming import FILE_ID_PATTERN
 from ..organise import names
 from ..permissions import BROWSE, allowed_sources_sql
@@ -79,7 +79,7 @@ async def _selection(datasette, request, ids: list[str], slot: ArchiveSlot):
     """The zip of ``ids``: each file under its own name, flat; and its name."""
     for file_id in ids:
         if not _FILE_ID.match(file_id):
-            raise NotFound(f"File not found: {file_id}")
+            raise file_not_found(file_id)
     plugin = state(datasette)
     files = selected_files(plugin.registry, plugin.sources, ids,
                            await allowed_sources_sql(datasette, request.actor, BROWSE))

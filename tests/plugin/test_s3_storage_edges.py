@@ -18,7 +18,7 @@ import time
 import httpx
 import pytest
 
-from datasette_files.base import FileRecord, StorageUnavailable
+from datasette_files.base import FileMissing, FileRecord, StorageUnavailable, UnsafePath
 from datasette_files.errors import ConfigError
 from datasette_files.storage.s3 import S3CompatibleStorage, moves, reads
 
@@ -438,3 +438,28 @@ def test_an_unreachable_service_is_a_503_not_a_crash(tmp_path):
     finally:
         server.stop()
     assert_no_server_errors(server)
+
+
+def test_reads_of_ranges_empty_objects_and_objects_changed_after_opening(moto, bucket):
+    storage = storage_for(moto, bucket)
+    bucket.put("p/empty.txt", b"")
+    bucket.put("p/abc.txt", b"abcdef")
+
+    async def scenario():
+        assert await storage.read_bytes("empty.txt", 100) == b""
+        assert await storage.read_bytes("abc.txt", 2) == b"ab"
+        assert await storage.read_file("abc.txt") == b"abcdef"
+        assert [c async for c in storage.stream_range("abc.txt", 2, 3)] == [b"cd"]
+        assert [c async for c in storage.stream_range("abc.txt", 10, None)] == []
+        with pytest.raises(FileMissing):
+            await storage.read_bytes("nope.txt", 10)
+        with pytest.raises(UnsafePath):
+            await storage.read_bytes("../escape.txt", 10)
+        opened = await storage.open_file("abc.txt")
+        assert opened.size == 6
+        bucket.put("p/abc.txt", b"changed!")  # between the HEAD and the GET
+        with pytest.raises(FileMissing):
+            [c async for c in opened.stream_range(0, None)]
+        await storage.close()
+
+    asyncio.run(scenario())

@@ -187,6 +187,11 @@ class PathTaken(StorageError, FileExistsError):
     """Something is already stored where a move or a new folder would go."""
 
 
+class PartsRefused(StorageError):
+    """The storage would not join a multipart upload's parts (a part sent again
+    meanwhile, one too small): the client sends them again."""
+
+
 # Optional capabilities -----------------------------------------------------------
 
 
@@ -389,6 +394,90 @@ class FolderMaking(Protocol):
     async def remove_empty_folder(self, path: str) -> bool:
         """Remove the folder at ``path`` if it holds nothing; whether it went."""
 
+
+@dataclass(frozen=True)
+class PresignedPost:
+    """A form that stores one object when posted to ``url``: send ``fields``,
+    then the file in a field named ``file`` (S3's POST Object)."""
+
+    url: str
+    fields: dict[str, str]
+
+
+@dataclass(frozen=True)
+class UploadedPart:
+    """One part of a multipart upload as the storage holds it."""
+
+    number: int
+    size: int
+    etag: str
+
+
+@dataclass(frozen=True)
+class DirectObject:
+    """An object a client stored directly, as the storage describes it: its size,
+    its SHA-256 (``sha256:<hex>``) when the storage computed or checked one, and
+    whether it carries its ``FileRecord``."""
+
+    size: int
+    content_hash: Optional[str] = None
+    has_record: bool = False
+
+
+@runtime_checkable
+class DirectUploads(Protocol):
+    """Takes an upload's bytes from the client itself, through presigned
+    requests, so they never pass through the server (object storage: S3's POST
+    Object and multipart upload).
+
+    ``direct_uploads_ready`` says whether browsers may send to it now (the
+    bucket's CORS rules allow this site); when False, uploads go through the
+    server as usual. Paths are storage paths, as for every other method."""
+
+    @property
+    def direct_uploads_ready(self) -> bool:
+        """Whether presigned uploads can be offered now."""
+
+    @property
+    def single_request_limit(self) -> int:
+        """The largest object one presigned POST may store; bigger needs multipart."""
+
+    @property
+    def part_size(self) -> int:
+        """The size of every part of a multipart upload but the last."""
+
+    async def presigned_post(self, path: str, content_type: str, size: int,
+                             record: FileRecord, expires_in: int,
+                             sha256: Optional[str] = None) -> PresignedPost:
+        """A form that stores exactly ``size`` bytes of ``content_type`` at ``path``
+        with ``record``, valid for ``expires_in`` seconds; with ``sha256`` (hex) the
+        storage refuses other bytes."""
+
+    async def start_multipart(self, path: str, content_type: str,
+                              record: FileRecord) -> str:
+        """Begin a multipart upload to ``path``; its upload id."""
+
+    async def presigned_part_urls(self, path: str, upload_id: str,
+                                  part_numbers: Sequence[int],
+                                  expires_in: int) -> dict[int, str]:
+        """``part number -> URL`` a client PUTs that part's bytes to."""
+
+    async def uploaded_parts(self, path: str, upload_id: str) -> Optional[list[UploadedPart]]:
+        """The parts the storage holds, by number; None if the upload is gone
+        (aborted, completed, or never begun)."""
+
+    async def complete_multipart(self, path: str, upload_id: str,
+                                 parts: Sequence[UploadedPart]) -> None:
+        """Join ``parts`` into the object at ``path``."""
+
+    async def abort_multipart(self, path: str, upload_id: str) -> None:
+        """Abandon the upload and free its parts (nothing happens if it is gone)."""
+
+    async def direct_object(self, path: str) -> Optional[DirectObject]:
+        """What a client stored at ``path``, or None if nothing is there."""
+
+    async def keep_record(self, path: str, record: FileRecord) -> None:
+        """Attach ``record`` to the object at ``path`` (one stored without it)."""
 
 @runtime_checkable
 class AttachmentUrls(Protocol):

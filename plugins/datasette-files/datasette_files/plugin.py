@@ -293,6 +293,7 @@ def register_routes(datasette):
         (r"^/-/files/sources\.json$", api(listings.sources_view)),
         (upload + r"prepare$", api(uploads.prepare_view)),
         (upload + r"upload$", api(uploads.upload_view)),
+        (upload + r"parts$", api(uploads.parts_view)),
         (upload + r"complete$", api(uploads.complete_view)),
         (upload + r"batch$", api(uploads.batch_view)),
         (r"^/-/files/upload/(?P<slug>[^/]+)/(?P<filename>[^/]+)$", api(uploads.put_view)),

@@ -25,6 +25,9 @@ class Source:
     storage: Storage
     # A read-only source is browsed, searched and downloaded; never changed.
     read_only: bool = False
+    # Whether uploads may go straight to the storage (one with DirectUploads)
+    # instead of through the server; the source's ``direct_uploads`` setting.
+    direct_uploads: bool = True
 
     @property
     def capabilities(self) -> StorageCapabilities:
@@ -162,13 +165,16 @@ async def load_sources(datasette, plugin_config: Optional[dict]) -> Sources:
         read_only = source_config.get("read_only", False)
         if not isinstance(read_only, bool):
             raise ConfigError(f"{where}: read_only must be true or false")
+        direct_uploads = source_config.get("direct_uploads", True)
+        if not isinstance(direct_uploads, bool):
+            raise ConfigError(f"{where}: direct_uploads must be true or false")
         if isinstance(storage, StartupChecks):
             try:
                 await storage.check_at_start(writable=not read_only)
             except ConfigError as ex:
                 raise ConfigError(f"{where}: {ex}") from None
         sources.append(Source(slug=slug, storage_type=storage_type, storage=storage,
-                              read_only=read_only))
+                              read_only=read_only, direct_uploads=direct_uploads))
     return Sources(sources)
 
 

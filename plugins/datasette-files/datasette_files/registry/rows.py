@@ -106,6 +106,12 @@ class UploadRow:
     content_hash: Optional[str] = None
     folder: str = ""  # where the file goes
     on_conflict: str = "rename"  # what happens if its name is taken there
+    # "server": the bytes come through us; "direct": one presigned POST to the
+    # storage; "multipart": presigned parts (DirectUploads).
+    transfer: str = "server"
+    multipart_id: Optional[str] = None  # the storage's upload id, once begun
+    part_size: Optional[int] = None  # bytes in every part but the last
+    object_path: Optional[str] = None  # where the client stores the object
 
     @classmethod
     def from_sql(cls, row) -> "UploadRow":

@@ -589,6 +589,17 @@ LISTING_VERSIONS_OF_COUNTS = f"""
         END;
 """
 
+# Uploads whose bytes go straight to the storage (DirectUploads): how they
+# travel, the storage's multipart upload id, its part size, and the path the
+# object was presigned for (the upload's path follows a moved folder; the
+# object does not).
+DIRECT_UPLOADS = """
+        ALTER TABLE datasette_files_uploads ADD COLUMN transfer TEXT NOT NULL DEFAULT 'server';
+        ALTER TABLE datasette_files_uploads ADD COLUMN multipart_id TEXT;
+        ALTER TABLE datasette_files_uploads ADD COLUMN part_size INTEGER;
+        ALTER TABLE datasette_files_uploads ADD COLUMN object_path TEXT;
+"""
+
 # A migration is SQL statements, or a function of the connection for data changes.
 Migration = Union[str, Callable[[sqlite3.Connection], None]]
 
@@ -609,6 +620,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("014_list_view", LIST_VIEW),
     ("015_listing_versions", LISTING_VERSIONS),
     ("016_listing_versions_of_counts", LISTING_VERSIONS_OF_COUNTS),
+    ("017_direct_uploads", DIRECT_UPLOADS),
 ]
 
 

@@ -42,10 +42,11 @@ class UploadsTable:
         return UploadRow.from_sql(row) if row else None
 
     async def record_received(self, token: str, received_bytes: int, content_hash: str) -> None:
-        """Every byte is in: ready to complete."""
+        """Every byte is in: ready to complete (unless it is completed already)."""
         await self.writes.run(lambda conn: conn.execute(
             "UPDATE datasette_files_uploads SET status = 'uploaded', received_bytes = ?, "
-            "content_hash = ? WHERE token = ?", [received_bytes, content_hash, token]))
+            "content_hash = ? WHERE token = ? AND status != 'completed'",
+            [received_bytes, content_hash, token]))
 
     async def record_chunk(self, token: str, received_bytes: int, total: int) -> None:
         """A chunk is in: ready for the next one."""
@@ -54,10 +55,23 @@ class UploadsTable:
             "declared_size = ? WHERE token = ?", [received_bytes, total, token]))
 
     async def restart(self, token: str) -> None:
-        """Forget the bytes received for an upload: it starts again from zero."""
+        """Forget the bytes received for an upload: it starts again from zero
+        (a multipart upload begins anew at the storage)."""
         await self.db.execute_write(
             "UPDATE datasette_files_uploads SET status = 'prepared', received_bytes = 0, "
-            "content_hash = NULL WHERE token = ?", [token])
+            "content_hash = NULL, multipart_id = NULL WHERE token = ?", [token])
+
+    async def record_multipart(self, token: str, multipart_id: str) -> Optional[str]:
+        """Keep the storage's id of the upload's multipart upload, unless one is
+        kept already; the id kept (None if the token is gone)."""
+        def write(conn):
+            conn.execute("UPDATE datasette_files_uploads SET multipart_id = ? "
+                         "WHERE token = ? AND multipart_id IS NULL", [multipart_id, token])
+            row = conn.execute("SELECT multipart_id FROM datasette_files_uploads "
+                               "WHERE token = ?", [token]).fetchone()
+            return row[0] if row else None
+
+        return await self.writes.run(write)
 
     async def complete(self, token: str, file: FileRow, now: str,
                        placement: Placement) -> Optional[FileRow]:

@@ -9,8 +9,11 @@
    or cancelled file can be retried (a chunked one resumes where the server got
    to) or removed; "Clear finished" empties the queue of what is done. Files may
    be dropped anywhere on the page, or onto a folder card (page-drop.js). Each
-   file uploaded fires `df:uploaded` on document, detail {file}. */
+   file uploaded fires `df:uploaded` on document, detail {file}. Where the
+   source's storage takes the bytes itself (data-direct), every file goes
+   through prepare and then straight to the storage (direct-upload.js). */
 import { postJSON, readJSON } from "./api.js";
+import { forget, remember, remembered, sendForm, sendParts, smallFileSha256 } from "./direct-upload.js";
 import { chosenEntries, droppedEntries } from "./folder-drop.js";
 import { ConflictAnswers } from "./conflicts.js";
 import { dropAnywhere } from "./page-drop.js";
@@ -240,6 +243,9 @@ import { announceUploaded, ManyFiles } from "./upload-many.js";
     // First with on_conflict=error; a name already taken is answered, then tried again.
     function attempt(onConflict) {
       var sent;
+      if (!item.prepared && section.dataset.direct !== undefined) {
+        item.prepared = remembered(section.dataset.prepareUrl, file, folder);
+      }
       if (section.dataset.putUrl && file.size <= Math.min(ONE_REQUEST_MAX, chunkSize || Infinity)) {
         item.progress(0);
         sent = putWhole(section, item, file, folder, onConflict);
@@ -279,6 +285,15 @@ import { announceUploaded, ManyFiles } from "./upload-many.js";
   function resume(section, item, file, folder, chunkSize, onConflict) {
     var prepared = item.prepared;
     item.status.textContent = "Resuming…";
+    if (prepared.transfer === "direct" || prepared.transfer === "multipart") {
+      return sendDirect(section, item, file, folder, prepared).catch(function (error) {
+        // The token is gone (expired, used) or its upload is: start afresh.
+        if ([404, 409, 410].indexOf(error.status) === -1 || item.cancelled) { throw error; }
+        forget(section.dataset.prepareUrl, file, folder);
+        item.prepared = null;
+        return prepareSendComplete(section, item, file, folder, chunkSize, onConflict);
+      });
+    }
     return receivedSoFar(prepared).then(function (progress) {
       return progress.received;
     }, function () { return null; }).then(function (received) {
@@ -294,13 +309,41 @@ import { announceUploaded, ManyFiles } from "./upload-many.js";
     });
   }
 
+  /* Straight to the storage, then complete. A multipart upload is remembered
+     until it completes, so a Retry or a reload goes on from the bucket's parts. */
+  function sendDirect(section, item, file, folder, prepared) {
+    var multipart = prepared.transfer === "multipart";
+    item.prepared = prepared;
+    if (multipart) { remember(section.dataset.prepareUrl, file, folder, prepared); }
+    var sending = multipart ? sendParts(item, prepared, file) : sendForm(item, prepared, file);
+    return sending.then(function () {
+      item.status.textContent = "Finishing…";
+      return postJSON(section.dataset.completeUrl, { upload_token: prepared.upload_token });
+    }).then(function (completed) {
+      forget(section.dataset.prepareUrl, file, folder);
+      return completed;
+    });
+  }
+
   function prepareSendComplete(section, item, file, folder, chunkSize, onConflict) {
-    return postJSON(section.dataset.prepareUrl, {
-      filename: file.name, content_type: file.type || null, size: file.size,
-      folder: folder, on_conflict: onConflict
+    var request = { filename: file.name, content_type: file.type || null, size: file.size,
+                    folder: folder, on_conflict: onConflict };
+    var hashed = Promise.resolve(null);
+    if (section.dataset.direct !== undefined) {
+      // Bigger than one part: parts in parallel, resumable; else one POST with its hash.
+      var partSize = Number(section.dataset.multipartFrom || Infinity);
+      request.multipart = file.size > partSize;
+      if (!request.multipart) { hashed = smallFileSha256(file, partSize); }
+    }
+    return hashed.then(function (sha256) {
+      if (sha256) { request.sha256 = sha256; }
+      return postJSON(section.dataset.prepareUrl, request);
     }).then(function (prepared) {
       if (item.cancelled) { throw new Error("Cancelled"); }
       item.progress(0);
+      if (prepared.transfer === "direct" || (prepared.transfer === "multipart" && prepared.multipart)) {
+        return sendDirect(section, item, file, folder, prepared);
+      }
       var chunked = chunkSize && file.size > chunkSize;
       if (chunked) { item.prepared = prepared; }  // a retry resumes it
       var sending = chunked ? sendChunks(item, prepared, file, chunkSize) : sendWhole(item, prepared, file);

@@ -25,6 +25,7 @@ from ..registry import FileRow, Registry, UploadRow
 from ..registry.placing import ON_CONFLICT, Placement, name_taken
 from ..registry.uploads import FolderGone
 from ..sources import Source, Sources
+from . import direct
 from .checks import validate_upload
 from .image_size import stored_image_size
 from .sessions import UploadSessions
@@ -36,19 +37,24 @@ EXPIRY_INTERVAL_SECONDS = 60
 
 async def prepare(registry: Registry, source: Source, actor, payload: dict,
                   expiry_seconds: int) -> UploadRow:
-    """Validate an intended upload and return its persisted row."""
+    """Validate an intended upload and return its persisted row, with how its
+    bytes travel (``direct.transfer_for``)."""
     shown_name, content_type, size = await validate_upload(source, payload)
     folder, on_conflict = await destination(registry, source, shown_name, payload.get("folder"),
                                             payload.get("on_conflict"))
+    transfer = direct.transfer_for(source, payload, size)
     now = utc_now()
     file_id = new_file_id()
+    path = joined(folder, storage_path(file_id, shown_name))
     upload = UploadRow(
         token=new_upload_token(), file_id=file_id, source_slug=source.slug,
-        actor_id=actor_id_of(actor), path=joined(folder, storage_path(file_id, shown_name)),
+        actor_id=actor_id_of(actor), path=path,
         filename=shown_name, content_type=content_type, declared_size=size,
         status="prepared", created_at=format_timestamp(now),
         expires_at=format_timestamp(now + datetime.timedelta(seconds=expiry_seconds)),
-        folder=folder, on_conflict=on_conflict)
+        folder=folder, on_conflict=on_conflict, transfer=transfer, object_path=path,
+        part_size=direct.part_size_for(source.storage, size)
+        if transfer == direct.MULTIPART else None)
     await registry.uploads.create(upload)
     return upload
 
@@ -114,7 +120,9 @@ async def complete(registry: Registry, source: Source, upload: UploadRow,
                 expected_sha256.removeprefix("sha256:")):
             raise ApiError("'sha256' must be 64 hexadecimal digits")
         expected = "sha256:" + expected_sha256.removeprefix("sha256:").lower()
-        if expected != upload.content_hash:
+        # A direct upload's bytes were never read here: without the storage's
+        # checksum there is nothing to compare yet (the hasher fills it later).
+        if upload.content_hash is not None and expected != upload.content_hash:
             await discard_partial(source, upload.path, upload.file_id)
             await registry.uploads.restart(upload.token)
             raise ApiError(
@@ -158,7 +166,11 @@ async def expire(registry: Registry, sources: Sources, sessions: UploadSessions)
         # bytes removed next can never belong to a registered file.
         status = await registry.uploads.delete(upload.token)
         if status not in (None, "completed") and upload.source_slug in sources:
-            await discard_partial(sources.get(upload.source_slug), upload.path, upload.file_id)
+            source = sources.get(upload.source_slug)
+            await direct.abort_multipart(source, upload)
+            await discard_partial(source, upload.path, upload.file_id)
+            if upload.object_path not in (None, upload.path):
+                await discard_partial(source, upload.object_path)
     return len(expired)
 
 

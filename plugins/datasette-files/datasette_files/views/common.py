@@ -13,7 +13,7 @@ from datasette import Response
 from datasette.utils import error_body
 from datasette.utils.asgi import Base400
 
-from ..base import PathTaken, StorageFull, StorageUnavailable, UnsafePath
+from ..base import PartsRefused, PathTaken, StorageFull, StorageUnavailable, UnsafePath
 from ..errors import ApiError, Forbidden, MethodNotAllowed, PayloadTooLarge, file_not_found
 from ..permissions import BROWSE, allowed_on_file, allowed_on_source, allowed_sources_sql
 from ..parsing import InvalidJSON, loads
@@ -99,6 +99,7 @@ STATUS_OF = {
     UnsafePath: 403,
     # Something made by hand is where a folder would go.
     PathTaken: 409,
+    PartsRefused: 409,
     StorageFull: 507,
     StorageUnavailable: 503,
 }

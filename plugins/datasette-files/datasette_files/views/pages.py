@@ -18,6 +18,7 @@ from ..state import state
 from ..thumbnails.icons import kind_of
 from ..thumbnails.service import DEFAULT_SIZE
 from ..uploads import chunk_size_for
+from ..uploads.direct import direct_upload_part_size
 from .bulk_bar import bulk_actions, move_targets
 from .common import browsable_file, html_page, render, render_html
 from .file_json import file_json, versioned_thumbnail_url
@@ -155,6 +156,7 @@ async def source_page(datasette, request):
         if page_number < pages and rows else None,
         "can_upload": can_upload,
         "chunk_size": chunk_size_for(source, plugin.settings),
+        "direct_upload_part_size": direct_upload_part_size(source),
         "sync": plugin.syncs.get(source.slug),
         "can_sync": source.capabilities.can_list and await allowed_on_source(
             datasette, request.actor, MANAGE, source.slug),
@@ -236,7 +238,8 @@ async def upload_page(datasette, request):
     if not source.capabilities.can_upload:
         raise Forbidden(f"Source {source.slug!r} does not accept uploads")
     return await render(datasette, request, "files_upload.html", {
-        "source": source, "chunk_size": chunk_size_for(source, plugin.settings)})
+        "source": source, "chunk_size": chunk_size_for(source, plugin.settings),
+        "direct_upload_part_size": direct_upload_part_size(source)})
 
 
 async def file_page(datasette, request):

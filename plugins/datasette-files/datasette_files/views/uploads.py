@@ -1,4 +1,4 @@
-"""POST /-/files/upload/{slug}/-/prepare, /-/upload and /-/complete, the
+"""POST /-/files/upload/{slug}/-/prepare, /-/upload, /-/parts and /-/complete, the
 one-request PUT /-/files/upload/{slug}/{filename}, and many files in one
 request: POST /-/files/upload/{slug}/-/batch."""
 
@@ -15,7 +15,7 @@ from ..parsing import whole_number
 from ..naming import display_filename
 from ..permissions import EDIT, UPLOAD, allowed_on_file
 from ..state import state
-from ..uploads import chunks, tokens
+from ..uploads import chunks, direct, tokens
 from ..uploads.batch import BatchItem, BatchUpload, FieldSent, FileSent, PartSent
 from ..uploads.checks import informative_type
 from ..uploads.single_request import put_file
@@ -31,9 +31,10 @@ async def prepare_view(datasette, request):
     plugin, source = await source_for(datasette, request, request.url_vars["slug"], UPLOAD)
     payload = await json_object_body(request)
     await tokens.expire_now_and_then(plugin.registry, plugin.sources, plugin.uploads)
+    sha256 = direct.declared_sha256(payload)
     upload = await tokens.prepare(plugin.registry, source, request.actor, payload,
                                   plugin.settings.upload_expiry_seconds)
-    return Response.json({
+    answer = {
         "ok": True,
         "upload_token": upload.token,
         "upload_url": datasette.urls.path(f"/-/files/upload/{source.slug}/-/upload"),
@@ -42,7 +43,32 @@ async def prepare_view(datasette, request):
         "upload_fields": {"upload_token": upload.token},
         "file_id": upload.file_id,
         "expires_at": upload.expires_at,
-    })
+        "transfer": upload.transfer,
+    }
+    if upload.transfer == direct.DIRECT:
+        # The bucket takes the form; the token stays out of it (a policy
+        # refuses fields it does not name): complete is sent it as always.
+        post = await direct.presigned_post(source, upload, sha256)
+        answer.update(upload_url=post.url, upload_fields=post.fields)
+    elif upload.transfer == direct.MULTIPART:
+        answer["multipart"] = direct.multipart_plan(
+            upload, datasette.urls.path(f"/-/files/upload/{source.slug}/-/parts"))
+    return Response.json(answer)
+
+
+@json_api
+async def parts_view(datasette, request):
+    """Presigned URLs for parts of a multipart upload, and the parts the storage
+    already holds (what a resumed upload need not send again)."""
+    require_method(request, "POST")
+    plugin, source = await source_for(datasette, request, request.url_vars["slug"], UPLOAD)
+    payload = await json_object_body(request)
+    upload = await tokens.load(plugin.registry, source, request.actor,
+                               payload.get("upload_token"))
+    numbers = direct.requested_parts(upload, payload.get("part_numbers")) \
+        if upload.transfer == direct.MULTIPART else []
+    return Response.json({"ok": True, **await direct.parts(plugin.registry, source, upload,
+                                                           numbers)})
 
 
 @json_api
@@ -167,11 +193,29 @@ async def complete_view(datasette, request):
     payload = await json_object_body(request)
     upload = await tokens.load(plugin.registry, source, request.actor,
                                payload.get("upload_token"))
-    file = await tokens.complete(
-        plugin.registry, source, upload, payload.get("sha256"),
-        await may_replace(datasette, request, source, upload.folder, upload.filename,
-                          upload.on_conflict))
+
+    async def register(upload):
+        return await tokens.complete(
+            plugin.registry, source, upload, payload.get("sha256"),
+            await may_replace(datasette, request, source, upload.folder, upload.filename,
+                              upload.on_conflict))
+
+    if upload.transfer != direct.SERVER and upload.status != "uploaded":
+        # One complete at a time joins the parts, checks the object and
+        # registers the file (and the token is not expired meanwhile).
+        with plugin.uploads.receiving(upload.token, "This upload is being completed already"):
+            # Read again: a complete that has just finished spent the token.
+            upload = await tokens.load(plugin.registry, source, request.actor, upload.token)
+            if upload.status != "uploaded":
+                upload = await direct.finish(plugin.registry, source, upload)
+            file = await register(upload)
+    else:
+        if upload.multipart_id is not None:
+            await direct.abort_multipart(source, upload)  # the bytes came through us instead
+        file = await register(upload)
     plugin.thumbnails.enqueue(file)
+    if file.content_hash is None:
+        plugin.hasher.wake.set()
     return Response.json({"ok": True, "file": file_json(datasette, file)}, status=201)
 
 

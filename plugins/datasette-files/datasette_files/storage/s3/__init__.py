@@ -43,6 +43,7 @@ from ...naming import content_disposition
 from . import cors, errors, keys, moves, reads, records, temporary, walk, writes
 from .client import ClientHolder, require_aiobotocore
 from .config import S3Config, read_config
+from .direct import S3DirectUploads
 from .errors import translated
 
 __all__ = ["S3CompatibleStorage"]
@@ -53,7 +54,7 @@ HEAD_CONCURRENCY = 8
 WRITE_PROBE_SECONDS = 300
 
 
-class S3CompatibleStorage(Storage):
+class S3CompatibleStorage(S3DirectUploads, Storage):
     """Files as objects under ``prefix`` in ``bucket``; the path of a file is
     its key without the prefix."""
 

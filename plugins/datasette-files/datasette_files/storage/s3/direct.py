@@ -1,0 +1,168 @@
+"""Uploads straight from the client to the bucket (``DirectUploads``): a
+presigned POST Object for one request, presigned UploadPart URLs for a
+multipart upload. The server signs, checks and joins; it never carries a byte.
+
+A POST's policy pins the key, the Content-Type, the file's record in the
+object metadata and the exact size (``content-length-range`` [size, size]);
+with a SHA-256 given at prepare it pins ``x-amz-checksum-sha256`` too, so the
+bucket refuses other bytes and keeps the checksum. Multipart uploads are
+begun without a checksum algorithm: one would make every presigned part carry
+a checksum header the browser would have to compute first.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from typing import Any, Optional, Sequence
+
+from ...base import DirectObject, FileRecord, PartsRefused, PresignedPost, UploadedPart
+from . import reads, records
+from .config import DEFAULT_PART_SIZE
+from .errors import error_code, translated
+
+log = logging.getLogger("datasette_files")
+
+# One PUT or POST stores at most 5 GiB (S3's limit; R2 and Tigris share it).
+SINGLE_REQUEST_LIMIT = 5 * 1024 ** 3
+# CopyObject copies at most 5 GiB in one request.
+MAX_COPY_BYTES = 5 * 1024 ** 3
+_GONE_UPLOAD_CODES = frozenset({"NoSuchUpload", "404", "NotFound"})
+_REFUSED_PARTS_CODES = frozenset({"InvalidPart", "InvalidPartOrder", "EntityTooSmall"})
+
+
+class S3DirectUploads:
+    """The ``DirectUploads`` capability of ``S3CompatibleStorage`` (a mixin: it
+    uses the storage's ``bucket``, ``object_key()``, ``s3()``, ``config`` and
+    ``cors_ready``)."""
+
+    @property
+    def direct_uploads_ready(self) -> bool:
+        # Without CORS rules for this site a browser's POST to the bucket fails.
+        return bool(getattr(self, "cors_ready", False))
+
+    @property
+    def single_request_limit(self) -> int:
+        return SINGLE_REQUEST_LIMIT
+
+    @property
+    def part_size(self) -> int:
+        config = getattr(self, "config", None)
+        return config.part_size if config is not None else DEFAULT_PART_SIZE
+
+    async def presigned_post(self, path: str, content_type: str, size: int,
+                             record: FileRecord, expires_in: int,
+                             sha256: Optional[str] = None) -> PresignedPost:
+        key = self.object_key(path)
+        fields = {"Content-Type": content_type}
+        fields.update({f"x-amz-meta-{name}": value
+                       for name, value in records.metadata_for(path, record).items()})
+        if sha256 is not None:
+            fields["x-amz-checksum-sha256"] = base64.b64encode(bytes.fromhex(sha256)).decode()
+        conditions: list[Any] = [{name: value} for name, value in fields.items()]
+        conditions.append(["content-length-range", size, size])
+        async with self.s3() as client:
+            with translated(path):
+                signed = await client.generate_presigned_post(
+                    Bucket=self.bucket, Key=key, Fields=fields, Conditions=conditions,
+                    ExpiresIn=expires_in)
+        return PresignedPost(url=signed["url"], fields=dict(signed["fields"]))
+
+    async def start_multipart(self, path: str, content_type: str,
+                              record: FileRecord) -> str:
+        async with self.s3() as client:
+            with translated(path):
+                answer = await client.create_multipart_upload(
+                    Bucket=self.bucket, Key=self.object_key(path), ContentType=content_type,
+                    Metadata=records.metadata_for(path, record))
+        return answer["UploadId"]
+
+    async def presigned_part_urls(self, path: str, upload_id: str,
+                                  part_numbers: Sequence[int],
+                                  expires_in: int) -> dict[int, str]:
+        key = self.object_key(path)
+        urls = {}
+        async with self.s3() as client:
+            for number in part_numbers:
+                urls[number] = await client.generate_presigned_url(
+                    "upload_part", ExpiresIn=expires_in,
+                    Params={"Bucket": self.bucket, "Key": key, "UploadId": upload_id,
+                            "PartNumber": number})
+        return urls
+
+    async def uploaded_parts(self, path: str, upload_id: str) -> Optional[list[UploadedPart]]:
+        from botocore.exceptions import ClientError
+
+        key = self.object_key(path)
+        parts: list[UploadedPart] = []
+        marker = 0
+        async with self.s3() as client:
+            while True:
+                try:
+                    with translated(path):
+                        answer = await client.list_parts(
+                            Bucket=self.bucket, Key=key, UploadId=upload_id,
+                            PartNumberMarker=marker, MaxParts=1000)
+                except ClientError as ex:
+                    if error_code(ex) in _GONE_UPLOAD_CODES:
+                        return None
+                    raise
+                parts.extend(UploadedPart(number=int(part["PartNumber"]),
+                                          size=int(part["Size"]), etag=part["ETag"])
+                             for part in answer.get("Parts", []))
+                if not answer.get("IsTruncated"):
+                    break
+                marker = int(answer["NextPartNumberMarker"])
+        return sorted(parts, key=lambda part: part.number)
+
+    async def complete_multipart(self, path: str, upload_id: str,
+                                 parts: Sequence[UploadedPart]) -> None:
+        from botocore.exceptions import ClientError
+
+        async with self.s3() as client:
+            try:
+                with translated(path):
+                    await client.complete_multipart_upload(
+                        Bucket=self.bucket, Key=self.object_key(path), UploadId=upload_id,
+                        MultipartUpload={"Parts": [{"PartNumber": part.number,
+                                                    "ETag": part.etag} for part in parts]})
+            except ClientError as ex:
+                if error_code(ex) in _REFUSED_PARTS_CODES:
+                    raise PartsRefused(f"the storage would not join the parts "
+                                       f"({error_code(ex)}): send them again") from None
+                raise
+
+    async def abort_multipart(self, path: str, upload_id: str) -> None:
+        from botocore.exceptions import ClientError
+
+        async with self.s3() as client:
+            try:
+                with translated(path):
+                    await client.abort_multipart_upload(
+                        Bucket=self.bucket, Key=self.object_key(path), UploadId=upload_id)
+            except ClientError as ex:
+                if error_code(ex) not in _GONE_UPLOAD_CODES:
+                    raise
+
+    async def direct_object(self, path: str) -> Optional[DirectObject]:
+        async with self.s3() as client:
+            found = await reads.head(client, self.bucket, self.object_key(path), path,
+                                     checksums=True)
+        if found is None:
+            return None
+        return DirectObject(size=found.size, content_hash=found.sha256,
+                            has_record=records.record_from(found.metadata) is not None)
+
+    async def keep_record(self, path: str, record: FileRecord) -> None:
+        key = self.object_key(path)
+        async with self.s3() as client:
+            found = await reads.head(client, self.bucket, key, path)
+            if found is None or found.size > MAX_COPY_BYTES:
+                # Too big to copy in one request: the file stays, without its record.
+                return
+            with translated(path):
+                await client.copy_object(
+                    Bucket=self.bucket, Key=key, CopySource={"Bucket": self.bucket, "Key": key},
+                    MetadataDirective="REPLACE", Metadata=records.metadata_for(path, record),
+                    ContentType=found.content_type or record.content_type
+                    or "application/octet-stream")

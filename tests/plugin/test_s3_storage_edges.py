@@ -463,3 +463,25 @@ def test_reads_of_ranges_empty_objects_and_objects_changed_after_opening(moto, b
         await storage.close()
 
     asyncio.run(scenario())
+
+
+def test_proxy_downloads_stream_through_the_server_as_attachments(moto, bucket, tmp_path):
+    """A bucket browsers cannot reach (MinIO on a private network, say):
+    ``proxy_downloads: true`` serves the bytes from the server, with the
+    download's own headers, instead of redirecting to a presigned URL."""
+    config = config_for(team=s3_source(moto.url, bucket.name, "team/", proxy_downloads=True))
+    server = DatasetteServer(tmp_path / "server", config, env=s3_env()).start()
+    try:
+        with server.client(ALICE) as client:
+            file = api.upload(client, "team", "page.html", b"<script>alert(1)</script>",
+                              content_type="text/html")
+            download = client.get(file["download_url"], follow_redirects=False)
+            assert download.status_code == 200, download.headers
+            assert download.content == b"<script>alert(1)</script>"
+            assert download.headers["content-disposition"].startswith("attachment")
+            assert download.headers["x-content-type-options"] == "nosniff"
+            part = client.get(file["download_url"], headers={"Range": "bytes=8-12"})
+            assert part.status_code == 206 and part.content == b"alert"
+    finally:
+        server.stop()
+    assert_no_server_errors(server)

@@ -102,12 +102,13 @@ class S3CompatibleStorage(S3DirectUploads, Storage):
 
     @property
     def capabilities(self) -> StorageCapabilities:
+        proxied = bool(self.config and self.config.proxy_downloads)
         return StorageCapabilities(
             can_upload=True,
             can_delete=True,
             can_list=True,
-            can_generate_signed_urls=True,
-            requires_proxy_download=False,
+            can_generate_signed_urls=not proxied,
+            requires_proxy_download=proxied,
             max_file_size=self.config.max_file_size if self.config else None,
         )
 

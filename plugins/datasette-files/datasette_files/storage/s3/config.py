@@ -24,7 +24,7 @@ _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-_]{1,62}$")
 KNOWN_KEYS = frozenset({
     "bucket", "prefix", "region", "endpoint_url", "access_key_id_secret",
     "secret_access_key_secret", "session_token_secret", "cors_origins", "manage_cors",
-    "max_file_size", "part_size", "checksums",
+    "max_file_size", "part_size", "checksums", "proxy_downloads",
 })
 # Keys that would put a credential in the config file itself.
 _CREDENTIAL_KEYS = ("access_key_id", "secret_access_key", "session_token",
@@ -60,6 +60,9 @@ class S3Config:
     # Send each write's SHA-256 for the service to check and keep (off for a
     # service that refuses the x-amz-checksum-* headers).
     checksums: bool = True
+    # Downloads stream through the server instead of redirecting to the bucket:
+    # for a bucket browsers cannot reach (a private network's MinIO, say).
+    proxy_downloads: bool = False
 
     def client_arguments(self) -> dict:
         """Keyword arguments for ``session.create_client("s3", ...)``."""
@@ -112,6 +115,7 @@ async def read_config(config: dict, get_secret: Callable) -> S3Config:
         max_file_size=max_file_size,
         part_size=part_size,
         checksums=_boolean(config, "checksums", True),
+        proxy_downloads=_boolean(config, "proxy_downloads"),
     )
 
 

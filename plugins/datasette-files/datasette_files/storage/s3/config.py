@@ -25,6 +25,7 @@ KNOWN_KEYS = frozenset({
     "bucket", "prefix", "region", "endpoint_url", "access_key_id_secret",
     "secret_access_key_secret", "session_token_secret", "cors_origins", "manage_cors",
     "max_file_size", "part_size", "checksums", "proxy_downloads",
+    "presigned_post",
 })
 # Keys that would put a credential in the config file itself.
 _CREDENTIAL_KEYS = ("access_key_id", "secret_access_key", "session_token",
@@ -63,6 +64,9 @@ class S3Config:
     # Downloads stream through the server instead of redirecting to the bucket:
     # for a bucket browsers cannot reach (a private network's MinIO, say).
     proxy_downloads: bool = False
+    # Whether the service takes S3's POST Object (Cloudflare R2 does not): without
+    # it, direct uploads go in presigned parts only.
+    presigned_post: bool = True
 
     def client_arguments(self) -> dict:
         """Keyword arguments for ``session.create_client("s3", ...)``."""
@@ -116,6 +120,7 @@ async def read_config(config: dict, get_secret: Callable) -> S3Config:
         part_size=part_size,
         checksums=_boolean(config, "checksums", True),
         proxy_downloads=_boolean(config, "proxy_downloads"),
+        presigned_post=_boolean(config, "presigned_post", True),
     )
 
 

@@ -18,7 +18,7 @@ import pytest
 
 from support import api
 from support.config import OPEN_PERMISSIONS
-from support.s3 import needs_moto, s3_env, start_moto
+from support.s3 import needs_moto, s3_env, s3_source, start_moto
 from support.s3_direct import PART_SIZE, bucket_for, direct_source
 
 MIB = 1024 * 1024
@@ -332,3 +332,31 @@ def test_bad_multipart_requests_are_json_errors(make_s3_server):
                              "'upload_token' is required")
         api.assert_api_error(api.complete(client, "bucket", token), 400,
                              "No part of this upload")
+
+
+def test_a_service_without_post_object_takes_every_direct_upload_in_parts(
+        make_server, moto, bucket, tmp_path):
+    """Cloudflare R2 has no POST Object: with ``presigned_post: false`` a file of
+    any size goes in presigned parts (one part for a small file), a spec client
+    that knows nothing of parts still uploads through the server, and an empty
+    file, which cannot be a part, goes through the server."""
+    source = s3_source(moto.url, bucket.name, part_size=PART_SIZE, cors_origins=["*"],
+                       manage_cors=True, presigned_post=False)
+    server = make_server({"permissions": OPEN_PERMISSIONS, "plugins": {"datasette-files": {
+        "sources": {"bucket": source}}}}, data_dir=tmp_path / "data", env=s3_env())
+    content = os.urandom(1000)
+    with server.client() as client:
+        answer = api.prepare(client, "bucket", "note.txt", len(content)).json()
+        assert answer["transfer"] == "multipart", answer
+        assert answer["multipart"]["part_count"] == 1
+        assert answer["upload_url"].endswith("/-/files/upload/bucket/-/upload")
+        [part] = ask_parts(client, answer["upload_token"], [1])["parts"]
+        put_part(part, content)
+        done = api.complete(client, "bucket", answer["upload_token"])
+        assert done.status_code == 201, done.text
+        assert download(client, done.json()["file"]) == content
+        # A spec client: sends the bytes to upload_url as the spec says.
+        spec = api.upload(client, "bucket", "spec.txt", b"through the server")
+        assert download(client, spec) == b"through the server"
+        empty = api.prepare(client, "bucket", "empty.txt", 0).json()
+        assert empty["transfer"] == "server", empty

@@ -71,6 +71,9 @@ def server(moto, team, archive, shared, tmp_path_factory):
         local=source_config(tmp_path_factory.mktemp("local-files")))
     server = DatasetteServer(tmp_path_factory.mktemp("s3-storage"), config,
                              env=s3_env()).start()
+    with server.client(ALICE) as client:  # the syncs at start, out of the tests' way
+        for slug in ("team", "archive", "shared", "local"):
+            api.wait_for_sync(client, slug)
     yield server
     server.stop()
     assert_no_server_errors(server)
@@ -139,6 +142,12 @@ def test_upload_download_thumbnail_search_and_trash(server, team):
         assert fetched.status_code == 200 and fetched.content == content
         assert fetched.headers["content-disposition"].startswith("attachment;")
         assert fetched.headers["content-type"] == "image/png"
+
+        # Inline, the bytes stream through the server (sandboxed), in ranges too.
+        inline = client.get(f"/-/files/{file['id']}/-/image")
+        assert inline.status_code == 200 and inline.content == content
+        ranged = client.get(f"/-/files/{file['id']}/-/image", headers={"Range": "bytes=1-3"})
+        assert ranged.status_code == 206 and ranged.content == content[1:4]
 
         # The thumbnail is drawn from the object's bytes: the square's red.
         thumbnail = client.get(file["thumbnail_url"])
@@ -241,13 +250,17 @@ def test_sync_keeps_ids_across_resyncs_and_a_rebuilt_registry(server, shared, mo
                                                                tmp_path):
     shared.put("drive/plans/site.txt", b"site plan")
     shared.put("drive/budget.csv", b"a,b\n")
+    shared.put("drive/a/b/c/deep.txt", b"deep")
+    # Skipped: hidden names, keys no path names, keys outside the prefix.
     shared.put("drive/.hidden", b"x")
+    shared.put("drive/.cache/x.bin", b"x")
+    shared.put("drive/odd//name.txt", b"x")
     shared.put("elsewhere.txt", b"outside the prefix")
     with server.client(ALICE) as client:
         status = resync(client, "shared")
-        assert status["sync"]["added"] == 2, status
+        assert status["sync"]["added"] == 3, status
         before = files_of(client, "shared")
-        assert set(before) == {"plans/site.txt", "budget.csv"}
+        assert set(before) == {"plans/site.txt", "budget.csv", "a/b/c/deep.txt"}
         uploaded = api.upload(client, "shared", "Ünïcode report.txt", b"ours")
         assert resync(client, "shared")["sync"]["added"] == 0
         again = files_of(client, "shared")
@@ -259,6 +272,7 @@ def test_sync_keeps_ids_across_resyncs_and_a_rebuilt_registry(server, shared, mo
     # A new registry (a lost database) over the same bucket: the file we stored
     # comes back with its id, display name and uploader, from its metadata.
     config = config_for(moto, shared=s3_source(moto.url, shared.name, "drive/"))
+    config["plugins"]["datasette-files"]["sync_on_start"] = False
     rebuilt = DatasetteServer(tmp_path / "rebuilt", config, env=s3_env()).start()
     try:
         with rebuilt.client(ALICE) as client:

@@ -11,13 +11,14 @@ the right moment: between a move's copy and its delete, say.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import time
 
 import httpx
 import pytest
 
-from datasette_files.base import FileRecord, StorageUnavailable
+from datasette_files.base import FileMissing, FileRecord, StorageUnavailable, UnsafePath
 from datasette_files.errors import ConfigError
 from datasette_files.storage.s3 import S3CompatibleStorage, moves, reads
 
@@ -25,7 +26,7 @@ from support import api
 from support.config import ALICE
 from support.s3 import CREDENTIALS, S3Admin, needs_moto, s3_env, s3_source
 from support.s3_fixtures import moto, s3_bucket, s3_server, s3_server_config  # noqa: F401
-from support.server import DatasetteServer, actor_cookie, assert_no_server_errors
+from support.server import DatasetteServer, actor_cookie, assert_no_server_errors, free_port
 
 pytestmark = needs_moto()
 MiB = 1024 * 1024
@@ -148,7 +149,7 @@ def test_a_failed_upload_leaves_no_object_nor_open_multipart_upload(server, buck
 
 
 def test_a_large_upload_streams_through_in_bounded_memory(server, bucket):
-    size = 40 * MiB
+    size = 64 * MiB
     before = server.peak_rss_kib()
 
     def body():
@@ -162,25 +163,26 @@ def test_a_large_upload_streams_through_in_bounded_memory(server, bucket):
         assert sent.status_code == 200, sent.text
         file = api.complete(client, "team", token).json()["file"]
     grown_mib = (server.peak_rss_kib() - before) / 1024
-    print(f"peak RSS grew by {grown_mib:.1f} MiB for a 40 MiB upload")
+    print(f"peak RSS grew by {grown_mib:.1f} MiB for a 64 MiB upload")
     # About three 8 MiB parts (one received, one sent and the HTTP library's
-    # copy of it), and the server's own buffers: never the whole file.
-    assert grown_mib < 30, f"the server grew by {grown_mib:.1f} MiB for a 40 MiB upload"
+    # copy of it; a fourth when the socket to the bucket is slow), and the
+    # server's own buffers: never the whole file (25 MiB measured here).
+    assert grown_mib < 40, f"the server grew by {grown_mib:.1f} MiB for a 64 MiB upload"
     [key] = bucket.keys()
-    assert bucket.head(key)["ContentLength"] == size and bucket.head(key)["ETag"].endswith('-5"')
+    assert bucket.head(key)["ContentLength"] == size and bucket.head(key)["ETag"].endswith('-8"')
     assert file["size"] == size
 
 
 # The storage in this process -----------------------------------------------------
 
 
-def storage_for(moto, bucket: S3Admin, prefix: str = "p/") -> S3CompatibleStorage:
+def storage_for(moto, bucket: S3Admin, prefix: str = "p/", **config) -> S3CompatibleStorage:
     storage = S3CompatibleStorage()
-    asyncio.run(_configure(storage, moto, bucket, prefix))
+    asyncio.run(_configure(storage, moto, bucket, prefix, config))
     return storage
 
 
-async def _configure(storage, moto, bucket, prefix):
+async def _configure(storage, moto, bucket, prefix, config):
     secrets = {"KEY_ID": CREDENTIALS["access_key_id"],
                "SECRET_KEY": CREDENTIALS["secret_access_key"]}
 
@@ -189,12 +191,13 @@ async def _configure(storage, moto, bucket, prefix):
 
     await storage.configure({"bucket": bucket.name, "prefix": prefix, "endpoint_url": moto.url,
                              "region": CREDENTIALS["region"], "access_key_id_secret": "KEY_ID",
-                             "secret_access_key_secret": "SECRET_KEY"}, get_secret)
+                             "secret_access_key_secret": "SECRET_KEY", **config}, get_secret)
 
 
 def test_a_move_cut_short_between_copy_and_delete_is_finished_by_its_undo(moto, bucket):
     storage = storage_for(moto, bucket)
-    old, new = "df-01jq0000000000000000000000-plan.txt", "Done/df-01jq0000000000000000000000-plan.txt"
+    old = "df-01jq0000000000000000000000-plan.txt"
+    new = f"Done/{old}"
 
     async def scenario():
         async def content():
@@ -207,14 +210,15 @@ def test_a_move_cut_short_between_copy_and_delete_is_finished_by_its_undo(moto, 
         await moves.copy_object(storage.s3, storage.bucket, found, storage.object_key(new), new,
                                 FileRecord("plan.txt", "text/plain", "alice"))
         assert sorted(bucket.keys()) == ["p/" + new, "p/" + old]
-        # The journal's undo moves it back: the copy is recognised and removed.
+        # The journal's undo moves it back: the copy is recognised and removed
+        # (the folder it was in stays, as on disk).
         await storage.move_file(new, old)
-        assert bucket.keys() == ["p/" + old]
+        assert bucket.keys() == ["p/Done/", "p/" + old]
         # Or, had the journal gone forward, the same move again finishes it.
         await moves.copy_object(storage.s3, storage.bucket, found, storage.object_key(new), new,
                                 None)
         await storage.move_file(old, new)
-        assert bucket.keys() == ["p/" + new]
+        assert bucket.keys() == ["p/Done/", "p/" + new]
         record = (await storage.stored_records([new]))[new]
         await storage.close()
         return record
@@ -267,9 +271,12 @@ def test_a_sweep_aborts_abandoned_multipart_uploads_only(moto, bucket):
         finally:
             await storage.close()
 
-    # (moto says every multipart upload began in 2010, so the age rule, which
-    # spares young uploads of other processes, is not tried here.)
-    assert asyncio.run(sweep(0)) == 2
+    # A probe object a killed health check left behind goes too, once old.
+    bucket.put("p/.datasette-files-probe-0123", b"")
+    assert asyncio.run(sweep(3600)) == 2  # moto says every upload began in 2010
+    assert "p/.datasette-files-probe-0123" in bucket.keys()
+    assert asyncio.run(sweep(0)) == 1
+    assert bucket.keys() == []
     assert sorted(u["Key"] for u in bucket.multipart_uploads()) == [
         "outside/x.bin", f"p/{live_id}-a.bin"]
 
@@ -367,3 +374,114 @@ def test_health_checks_write_a_probe_only_now_and_then(moto, bucket):
     bucket.client.delete_bucket(Bucket=bucket.name)
     with pytest.raises(StorageUnavailable):
         asyncio.run(check(False, 1))
+
+
+@pytest.mark.parametrize("checksums", [True, False])
+def test_stored_checksums_are_used_for_hashes_and_can_be_turned_off(moto, bucket, checksums):
+    """A file stored in one PUT keeps its SHA-256 in the bucket, which hashing
+    reads without the bytes; with ``checksums: false`` (a service refusing the
+    headers) none is sent, and hashing reads the bytes."""
+    storage = storage_for(moto, bucket, checksums=checksums)
+    content = b"checked by the service"
+    digest = "sha256:" + hashlib.sha256(content).hexdigest()
+
+    async def scenario():
+        async def one():
+            yield content
+        stored = await storage.receive_upload("a.txt", one(), "text/plain")
+        hashes = await storage.content_hashes(["a.txt", "missing.txt"])
+        await storage.close()
+        return stored.content_hash, hashes
+
+    assert asyncio.run(scenario()) == (digest, {"a.txt": digest, "missing.txt": None})
+    kept = bucket.client.head_object(Bucket=bucket.name, Key="p/a.txt", ChecksumMode="ENABLED")
+    assert ("ChecksumSHA256" in kept) is checksums
+    assert moto.log().count(f"GET /{bucket.name}/p/a.txt") == (0 if checksums else 1)
+
+
+def test_a_folder_keeps_existing_when_its_last_file_leaves(s3_server, bucket):
+    """A folder of a bucket exists only through keys: the one a synced object
+    made stays (a marker is put) once its last file moves away or is purged,
+    as an emptied folder on disk does."""
+    bucket.put("team/Photos/beach.jpg", b"jpeg")
+    bucket.put("team/Notes/todo.txt", b"todo")
+    server = s3_server()
+    with server.client(ALICE) as client:
+        status = api.wait_for_sync(client, "team")
+        assert status["sync"]["added"] == 2, status
+        files = {f["filename"]: f for f in client.get(
+            "/-/files/search.json", params={"source": "team"}).json()["files"]}
+        moved = client.post(f"/-/files/{files['beach.jpg']['id']}/-/move", json={"folder": ""})
+        assert moved.status_code == 200, moved.text
+        trash = client.post(f"/-/files/{files['todo.txt']['id']}/-/delete", json={}).json()
+        assert client.post(trash["trash"]["purge_url"], json={}).status_code == 200
+        assert {"team/Photos/", "team/Notes/"} <= set(bucket.keys())
+        assert client.post("/-/files/sync/team").status_code == 202
+        api.wait_for_sync(client, "team")
+        for folder in ("Photos", "Notes"):
+            listing = client.get("/-/files/source/team.json", params={"folder": folder})
+            assert listing.status_code == 200, listing.text
+
+
+def test_an_unreachable_service_is_a_503_not_a_crash(tmp_path):
+    """Start-up only warns (the service may come back); requests that need it
+    answer 503 with the JSON error every refusal has, and nothing is logged
+    as a server error."""
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    config = config_for(team=s3_source(nowhere, "gone-bucket"))
+    config["plugins"]["datasette-files"]["sync_on_start"] = False
+    server = DatasetteServer(tmp_path / "server", config, env=s3_env()).start()
+    try:
+        assert "bucket gone-bucket cannot be reached at start-up" in server.log()
+        with server.client(ALICE) as client:
+            api.assert_api_error(client.put("/-/files/upload/team/a.txt", content=b"x"), 503)
+    finally:
+        server.stop()
+    assert_no_server_errors(server)
+
+
+def test_reads_of_ranges_empty_objects_and_objects_changed_after_opening(moto, bucket):
+    storage = storage_for(moto, bucket)
+    bucket.put("p/empty.txt", b"")
+    bucket.put("p/abc.txt", b"abcdef")
+
+    async def scenario():
+        assert await storage.read_bytes("empty.txt", 100) == b""
+        assert await storage.read_bytes("abc.txt", 2) == b"ab"
+        assert await storage.read_file("abc.txt") == b"abcdef"
+        assert [c async for c in storage.stream_range("abc.txt", 2, 3)] == [b"cd"]
+        assert [c async for c in storage.stream_range("abc.txt", 10, None)] == []
+        with pytest.raises(FileMissing):
+            await storage.read_bytes("nope.txt", 10)
+        with pytest.raises(UnsafePath):
+            await storage.read_bytes("../escape.txt", 10)
+        opened = await storage.open_file("abc.txt")
+        assert opened.size == 6
+        bucket.put("p/abc.txt", b"changed!")  # between the HEAD and the GET
+        with pytest.raises(FileMissing):
+            [c async for c in opened.stream_range(0, None)]
+        await storage.close()
+
+    asyncio.run(scenario())
+
+
+def test_proxy_downloads_stream_through_the_server_as_attachments(moto, bucket, tmp_path):
+    """A bucket browsers cannot reach (MinIO on a private network, say):
+    ``proxy_downloads: true`` serves the bytes from the server, with the
+    download's own headers, instead of redirecting to a presigned URL."""
+    config = config_for(team=s3_source(moto.url, bucket.name, "team/", proxy_downloads=True))
+    server = DatasetteServer(tmp_path / "server", config, env=s3_env()).start()
+    try:
+        with server.client(ALICE) as client:
+            file = api.upload(client, "team", "page.html", b"<script>alert(1)</script>",
+                              content_type="text/html")
+            download = client.get(file["download_url"], follow_redirects=False)
+            assert download.status_code == 200, download.headers
+            assert download.content == b"<script>alert(1)</script>"
+            assert download.headers["content-disposition"].startswith("attachment")
+            assert download.headers["x-content-type-options"] == "nosniff"
+            part = client.get(file["download_url"], headers={"Range": "bytes=8-12"})
+            assert part.status_code == 206 and part.content == b"alert"
+    finally:
+        server.stop()
+    assert_no_server_errors(server)

@@ -19,12 +19,15 @@ CREDENTIALS = {"access_key_id": "test-key-id", "secret_access_key": "test-secret
 class MotoServer(ServerProcess):
     """``moto_server`` from the virtualenv whose bin directory is ``bin_dir``."""
 
-    def __init__(self, bin_dir: Path, log_path: Path):
+    def __init__(self, bin_dir: Path, log_path: Path, bind: str = "127.0.0.1"):
+        """``bind``: the address to listen on ("0.0.0.0" lets a container reach it
+        through the Docker bridge); ``url`` is on loopback either way."""
         super().__init__(log_path, cwd=log_path.parent)
         self.bin_dir = bin_dir
+        self.bind = bind
 
     def command(self) -> list[str]:
-        return [str(self.bin_dir / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)]
+        return [str(self.bin_dir / "moto_server"), "-H", self.bind, "-p", str(self.port)]
 
     def bucket(self, name: str) -> "Bucket":
         return Bucket(self.bin_dir / "python", self.url, name)
@@ -79,13 +82,13 @@ def needs_moto():
     return pytest.mark.needs_venv(MOTO_VENV, MOTO_REQUIREMENTS)
 
 
-def start_moto(log_dir: Path) -> MotoServer:
+def start_moto(log_dir: Path, bind: str = "127.0.0.1") -> MotoServer:
     """A moto server from the moto-server virtualenv (installed if need be;
     the test is skipped, or fails under REQUIRE_PYPI=1, if it cannot be)."""
     from .venvs import ensure_venv, required
 
     bin_dir = required(lambda: ensure_venv(MOTO_VENV, MOTO_REQUIREMENTS))
-    return MotoServer(bin_dir, log_dir / "moto.log").start()
+    return MotoServer(bin_dir, log_dir / "moto.log", bind).start()
 
 
 class S3Admin:

@@ -64,6 +64,7 @@ def test_credentials_come_from_named_secrets_and_never_show():
     ({"bucket": "b-1", "cors_origins": ["https://x.test/path"]}, "is not an origin"),
     ({"bucket": "b-1", "manage_cors": "yes"}, "true or false"),
     ({"bucket": "b-1", "part_size": 1024}, "at least 5242880"),
+    ({"bucket": "b-1", "max_file_size": 10**12}, "a multipart upload has at most 10000 parts"),
     ({"bucket": "b-1", "timeout_seconds": 0}, "positive whole number of seconds"),
     ({"bucket": "b-1", "timeout_seconds": "5"}, "positive whole number of seconds"),
     ({"bucket": "b-1", "buckt": "typo"}, "unknown config key(s) 'buckt'"),

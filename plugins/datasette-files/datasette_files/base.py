@@ -440,7 +440,8 @@ class DirectUploads(Protocol):
 
     @property
     def single_request_limit(self) -> int:
-        """The largest object one presigned POST may store; bigger needs multipart."""
+        """The largest object one presigned POST may store; bigger needs multipart
+        (0: the storage takes no POST, and every direct upload goes in parts)."""
 
     @property
     def part_size(self) -> int:

@@ -74,6 +74,8 @@ def transfer_for(source: Source, payload: dict, size: Optional[int]) -> str:
         return SERVER  # a presigned request pins the exact size
     if size > 0 and (wants_multipart or size > storage.single_request_limit):
         return MULTIPART
+    if storage.single_request_limit == 0:
+        return SERVER  # an empty file: no POST to send it with, and no part to make
     return DIRECT
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from ..base import TemporaryFileSweeps
+from ..base import StorageUnavailable, TemporaryFileSweeps
 from ..registry import Registry
 from ..sources import Sources
 from .sessions import UploadSessions
@@ -47,6 +47,9 @@ class LeftoverSweeper:
             try:
                 removed += await source.storage.sweep_temporary_files(
                     self.registry.uploads.unfinished_file_ids)
+            except StorageUnavailable as ex:  # expected at times (a bucket unreachable)
+                log.warning("datasette-files: source %r's temporary files were not swept: %s",
+                            source.slug, ex)
             except Exception:  # one source's trouble leaves the others swept
                 log.exception("datasette-files: sweeping source %r's temporary files failed",
                               source.slug)

@@ -102,12 +102,13 @@ class S3CompatibleStorage(S3DirectUploads, Storage):
 
     @property
     def capabilities(self) -> StorageCapabilities:
+        proxied = bool(self.config and self.config.proxy_downloads)
         return StorageCapabilities(
             can_upload=True,
             can_delete=True,
             can_list=True,
-            can_generate_signed_urls=True,
-            requires_proxy_download=False,
+            can_generate_signed_urls=not proxied,
+            requires_proxy_download=proxied,
             max_file_size=self.config.max_file_size if self.config else None,
         )
 
@@ -129,8 +130,7 @@ class S3CompatibleStorage(S3DirectUploads, Storage):
             path=path, filename=path.rpartition("/")[2],
             content_type=(record.content_type if record and record.content_type
                           else found.content_type or mimetypes.guess_type(path)[0]),
-            size=found.size, content_hash=found.sha256,
-            metadata={"etag": found.etag})
+            size=found.size, content_hash=found.sha256)
 
     async def read_file(self, path: str) -> bytes:
         return b"".join([chunk async for chunk in self.stream_range(path, 0, None)])
@@ -153,7 +153,8 @@ class S3CompatibleStorage(S3DirectUploads, Storage):
         size, content_hash = await writes.put_stream(
             self.s3, self.bucket, key, path, stream,
             content_type or "application/octet-stream",
-            records.metadata_for(path, record), self.config.part_size, self._writing)
+            records.metadata_for(path, record), self.config.part_size, self._writing,
+            self.config.checksums)
         return FileMetadata(path=path, filename=path.rpartition("/")[2],
                             content_type=content_type, content_hash=content_hash, size=size)
 
@@ -162,6 +163,7 @@ class S3CompatibleStorage(S3DirectUploads, Storage):
         async with self.s3() as client:
             with translated(path):
                 await client.delete_object(Bucket=self.bucket, Key=key)
+        await moves.keep_folder(self.s3, self.bucket, self.prefix, path)
 
     async def list_files(self, prefix: str = "", cursor: Optional[str] = None,
                          limit: int = 100) -> tuple[list[FileMetadata], Optional[str]]:
@@ -223,10 +225,12 @@ class S3CompatibleStorage(S3DirectUploads, Storage):
 
     async def move_file(self, path: str, new_path: str, *,
                         record: Optional[FileRecord] = None) -> None:
-        await moves.move_file(self.s3, self.bucket, self.prefix, path, new_path, record)
+        await moves.move_file(self.s3, self.bucket, self.prefix, path, new_path, record,
+                              self.config.checksums)
 
     async def move_folder(self, path: str, new_path: str) -> None:
-        await moves.move_folder(self.s3, self.bucket, self.prefix, path, new_path)
+        await moves.move_folder(self.s3, self.bucket, self.prefix, path, new_path,
+                                self.config.checksums)
 
     async def make_folder(self, path: str) -> None:
         """A zero-byte ``path/`` marker object, as S3 consoles make: the folder
@@ -237,7 +241,7 @@ class S3CompatibleStorage(S3DirectUploads, Storage):
                 raise PathTaken(f"a file is already at {path!r}")
             with translated(path):
                 await client.put_object(Bucket=self.bucket, Key=key, Body=b"",
-                                        ContentType="application/x-directory")
+                                        ContentType=moves.FOLDER_CONTENT_TYPE)
 
     async def remove_empty_folder(self, path: str) -> bool:
         key = keys.folder_prefix(self.prefix, path)
@@ -259,7 +263,7 @@ class S3CompatibleStorage(S3DirectUploads, Storage):
         """HeadBucket; when ``writable``, a probe object written and deleted, at
         most every WRITE_PROBE_SECONDS (health checks poll often, and each
         write is a billed request). A read-only source's bucket is never written."""
-        probe = f"{self.prefix}.datasette-files-probe-{uuid.uuid4().hex}"
+        probe = f"{self.prefix}{temporary.PROBE_PREFIX}{uuid.uuid4().hex}"
         try:
             async with self.s3() as client:
                 with translated(self.bucket):

@@ -24,13 +24,15 @@ _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-_]{1,62}$")
 KNOWN_KEYS = frozenset({
     "bucket", "prefix", "region", "endpoint_url", "access_key_id_secret",
     "secret_access_key_secret", "session_token_secret", "cors_origins", "manage_cors",
-    "max_file_size", "part_size", "presign_expires", "timeout_seconds",
+    "max_file_size", "part_size", "checksums", "proxy_downloads",
+    "presigned_post", "timeout_seconds",
 })
 # Keys that would put a credential in the config file itself.
 _CREDENTIAL_KEYS = ("access_key_id", "secret_access_key", "session_token",
                     "aws_access_key_id", "aws_secret_access_key", "aws_session_token")
 MIN_PART_SIZE = 5 * 1024 * 1024  # S3's minimum for every part but the last
 DEFAULT_PART_SIZE = 8 * 1024 * 1024
+MAX_PARTS = 10_000  # S3's limit for one multipart upload
 # How long one request to the bucket may wait to connect, and then between
 # bytes: botocore's default (60 s, times its retries) kept a request waiting on
 # a hung bucket for minutes.
@@ -60,6 +62,15 @@ class S3Config:
     manage_cors: bool = False
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     part_size: int = DEFAULT_PART_SIZE
+    # Send each write's SHA-256 for the service to check and keep (off for a
+    # service that refuses the x-amz-checksum-* headers).
+    checksums: bool = True
+    # Downloads stream through the server instead of redirecting to the bucket:
+    # for a bucket browsers cannot reach (a private network's MinIO, say).
+    proxy_downloads: bool = False
+    # Whether the service takes S3's POST Object (Cloudflare R2 does not): without
+    # it, direct uploads go in presigned parts only.
+    presigned_post: bool = True
     timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
 
     def client_arguments(self) -> dict:
@@ -96,6 +107,11 @@ async def read_config(config: dict, get_secret: Callable) -> S3Config:
     if not isinstance(bucket, str) or not _BUCKET_NAME.match(bucket):
         raise ConfigError("s3-compatible storage needs a 'bucket' key: the bucket's name "
                           f"(3-63 lowercase letters, digits, '.', '-'), got {bucket!r}")
+    max_file_size = _positive(config, "max_file_size", DEFAULT_MAX_FILE_SIZE)
+    part_size = _part_size(config.get("part_size"))
+    if max_file_size > MAX_PARTS * part_size:
+        raise ConfigError(f"max_file_size {max_file_size} needs parts larger than part_size "
+                          f"{part_size}: a multipart upload has at most {MAX_PARTS} parts")
     return S3Config(
         bucket=bucket,
         prefix=normalise_prefix(config.get("prefix")),
@@ -105,8 +121,11 @@ async def read_config(config: dict, get_secret: Callable) -> S3Config:
         credentials=await _credentials(config, get_secret),
         cors_origins=_origins(config.get("cors_origins")),
         manage_cors=_boolean(config, "manage_cors"),
-        max_file_size=_positive(config, "max_file_size", DEFAULT_MAX_FILE_SIZE),
-        part_size=_part_size(config.get("part_size")),
+        max_file_size=max_file_size,
+        part_size=part_size,
+        checksums=_boolean(config, "checksums", True),
+        proxy_downloads=_boolean(config, "proxy_downloads"),
+        presigned_post=_boolean(config, "presigned_post", True),
         timeout_seconds=_seconds(config, "timeout_seconds", DEFAULT_TIMEOUT_SECONDS),
     )
 
@@ -190,8 +209,8 @@ def _origins(value) -> tuple[str, ...]:
     return tuple(origins)
 
 
-def _boolean(config: dict, key: str) -> bool:
-    value = config.get(key, False)
+def _boolean(config: dict, key: str, default: bool = False) -> bool:
+    value = config.get(key, default)
     if not isinstance(value, bool):
         raise ConfigError(f"{key} must be true or false, got {value!r}")
     return value

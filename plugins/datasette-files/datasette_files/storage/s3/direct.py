@@ -43,7 +43,8 @@ class S3DirectUploads:
 
     @property
     def single_request_limit(self) -> int:
-        return SINGLE_REQUEST_LIMIT
+        config = getattr(self, "config", None)
+        return SINGLE_REQUEST_LIMIT if config is None or config.presigned_post else 0
 
     @property
     def part_size(self) -> int:

@@ -25,12 +25,14 @@ MAX_SINGLE_COPY = 5 * 1024**3
 COPY_PART_BYTES = 512 * 1024**2
 # Copies (and HEADs) in flight at once while a folder moves.
 FOLDER_CONCURRENCY = 8
+# What S3 consoles give their folder markers.
+FOLDER_CONTENT_TYPE = "application/x-directory"
 # HTTP headers a copy with new metadata would otherwise drop.
 _KEPT_HEADERS = ("CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage")
 
 
 async def move_file(client_of: Callable, bucket: str, prefix: str, path: str, new_path: str,
-                    record: Optional[FileRecord]) -> None:
+                    record: Optional[FileRecord], checksums: bool = True) -> None:
     """Move the object at ``path`` to ``new_path`` (``record`` kept with it, or
     the one it had); FileMissing, or PathTaken for a different object there."""
     source_key, target_key = keys.object_key(prefix, path), keys.object_key(prefix, new_path)
@@ -43,14 +45,15 @@ async def move_file(client_of: Callable, bucket: str, prefix: str, path: str, ne
         if not is_copy(source, target):
             raise PathTaken(f"something is already at {new_path!r}")
     else:
-        await copy_object(client_of, bucket, source, target_key, new_path, record)
+        await copy_object(client_of, bucket, source, target_key, new_path, record, checksums)
     async with client_of() as client:
         with translated(path):
             await client.delete_object(Bucket=bucket, Key=source_key)
+    await keep_folder(client_of, bucket, prefix, path)
 
 
 async def move_folder(client_of: Callable, bucket: str, prefix: str, path: str,
-                      new_path: str) -> None:
+                      new_path: str, checksums: bool = True) -> None:
     """Move every key under folder ``path`` (its marker too) under ``new_path``.
     FileMissing if nothing is there; PathTaken if ``new_path`` holds anything
     but copies that an earlier, interrupted move of this folder made."""
@@ -86,10 +89,27 @@ async def move_folder(client_of: Callable, bucket: str, prefix: str, path: str,
                 return  # gone since the listing
             target_path = new_path + "/" + name if name else new_path
             await copy_object(client_of, bucket, source, target_prefix + name, target_path,
-                              None)
+                              None, checksums)
 
     await asyncio.gather(*(copy(name) for kind, name in plans if kind == "copy"))
     await delete_keys(client_of, bucket, [source_prefix + name for name in sources])
+    await keep_folder(client_of, bucket, prefix, path)
+
+
+async def keep_folder(client_of: Callable, bucket: str, prefix: str, path: str) -> None:
+    """Keep the folder ``path`` was in once its last key went (a move, a
+    delete): a folder of the bucket exists only through keys, and an empty
+    folder on disk stays. A zero-byte marker, as ``make_folder`` puts."""
+    folder = path.rpartition("/")[0]
+    if not folder or keys.is_reserved(folder):
+        return  # the root, or the trash (whose folders are removed when emptied)
+    folder_key = keys.folder_prefix(prefix, folder)
+    async with client_of() as client:
+        with translated(folder):
+            answer = await client.list_objects_v2(Bucket=bucket, Prefix=folder_key, MaxKeys=1)
+            if not answer.get("Contents"):
+                await client.put_object(Bucket=bucket, Key=folder_key, Body=b"",
+                                        ContentType=FOLDER_CONTENT_TYPE)
 
 
 def is_copy(source: reads.Head, target: reads.Head) -> bool:
@@ -100,7 +120,8 @@ def is_copy(source: reads.Head, target: reads.Head) -> bool:
 
 
 async def copy_object(client_of: Callable, bucket: str, source: reads.Head, target_key: str,
-                      target_path: str, record: Optional[FileRecord]) -> None:
+                      target_path: str, record: Optional[FileRecord],
+                      checksums: bool = True) -> None:
     """Copy ``source`` to ``target_key`` with the metadata a file at
     ``target_path`` has (its id, ``record`` or else the source's), the
     source's other user metadata and headers, and the ETag it was copied from."""
@@ -115,19 +136,21 @@ async def copy_object(client_of: Callable, bucket: str, source: reads.Head, targ
                  "ContentType": source.content_type or "application/octet-stream",
                  **{name: source.headers[name] for name in _KEPT_HEADERS
                     if source.headers.get(name)}}
+    if checksums:
+        arguments["ChecksumAlgorithm"] = "SHA256"
     copy_source = {"Bucket": bucket, "Key": source.key}
     async with client_of() as client:
         with translated(target_path or source.key):
             if source.size <= MAX_SINGLE_COPY:
                 # CopySourceIfMatch: the bytes copied are the ones HEAD saw.
                 await client.copy_object(CopySource=copy_source, CopySourceIfMatch=source.etag,
-                                         ChecksumAlgorithm="SHA256", **arguments)
+                                         **arguments)
             else:
                 await _copy_in_parts(client, copy_source, source, arguments)
 
 
 async def _copy_in_parts(client, copy_source: dict, source: reads.Head, arguments: dict) -> None:
-    upload = await client.create_multipart_upload(ChecksumAlgorithm="SHA256", **{
+    upload = await client.create_multipart_upload(**{
         k: v for k, v in arguments.items() if k != "MetadataDirective"})
     upload_id = upload["UploadId"]
     try:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Callable, Optional
 
 from ...base import FileMissing
-from .errors import is_missing, translated
+from .errors import error_code, translated
 
 CHUNK_BYTES = 256 * 1024
 _CONTENT_HEADERS = ("CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage")
@@ -36,8 +36,6 @@ class Head:
 async def head(client: Any, bucket: str, key: str, path: str,
                checksums: bool = False) -> Optional[Head]:
     """The object at ``key``; None if there is none."""
-    from botocore.exceptions import ClientError
-
     arguments = {"Bucket": bucket, "Key": key}
     if checksums:
         arguments["ChecksumMode"] = "ENABLED"
@@ -46,10 +44,6 @@ async def head(client: Any, bucket: str, key: str, path: str,
             answer = await client.head_object(**arguments)
     except FileMissing:
         return None
-    except ClientError as ex:
-        if is_missing(ex):
-            return None
-        raise
     return head_from(key, answer)
 
 
@@ -86,18 +80,19 @@ async def stream_range(client_of: Callable, bucket: str, key: str, path: str, st
     """Bytes ``start`` to ``end`` (inclusive; to the end if None) of the object,
     in chunks of at most CHUNK_BYTES; FileMissing before the first one. With
     ``if_match``, only the object with that ETag (else FileMissing: it changed)."""
+    from botocore.exceptions import ClientError
+
     arguments = {"Bucket": bucket, "Key": key}
     if start > 0 or end is not None:
         arguments["Range"] = f"bytes={start}-{'' if end is None else end}"
     if if_match:
         arguments["IfMatch"] = if_match
     async with client_of() as client:
-        from botocore.exceptions import ClientError
         try:
             with translated(path):
                 answer = await client.get_object(**arguments)
         except ClientError as ex:
-            code = str(ex.response.get("Error", {}).get("Code", ""))
+            code = error_code(ex)
             if code == "InvalidRange":
                 return  # start is past the end: nothing to send
             if code in ("PreconditionFailed", "412"):

@@ -5,7 +5,8 @@ billed until the upload is aborted.
 A sweep aborts each multipart upload under the prefix that is not one this
 process is writing, whose file is not an upload still alive (its key holds
 the file's id), and that began over ``stale_seconds`` ago: another server
-process on the same bucket may be writing the younger ones.
+process on the same bucket may be writing the younger ones. It also deletes
+the health checks' probe objects a stop left behind, once as old.
 """
 
 from __future__ import annotations
@@ -17,13 +18,18 @@ from ...naming import parse_storage_name
 from .errors import translated
 
 STALE_SECONDS = 15 * 60
+# A health check's probe object: written and deleted at once (a hidden name).
+PROBE_PREFIX = ".datasette-files-probe-"
 
 
 async def sweep(client_of: Callable, bucket: str, prefix: str, writing: Collection[str],
                 live_upload_keys: Callable[[], Awaitable[Collection[str]]],
                 stale_seconds: float = STALE_SECONDS) -> int:
-    """Abort the abandoned multipart uploads; how many went. ``writing`` holds
-    the UploadIds this process has in flight."""
+    """Abort the abandoned multipart uploads and delete old probe objects; how
+    many went. ``writing`` holds the UploadIds this process has in flight."""
+    cutoff = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(
+        seconds=stale_seconds)
+    aborted = await _sweep_probes(client_of, bucket, prefix, cutoff)
     found = []
     async with client_of() as client:
         paginator = client.get_paginator("list_multipart_uploads")
@@ -31,11 +37,8 @@ async def sweep(client_of: Callable, bucket: str, prefix: str, writing: Collecti
             async for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
                 found.extend(page.get("Uploads", []))
     if not found:
-        return 0
+        return aborted
     live = set(await live_upload_keys())  # asked after the listing: see base.py
-    cutoff = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(
-        seconds=stale_seconds)
-    aborted = 0
     async with client_of() as client:
         for upload in found:
             name = parse_storage_name(upload["Key"].rpartition("/")[2])
@@ -48,3 +51,17 @@ async def sweep(client_of: Callable, bucket: str, prefix: str, writing: Collecti
                                                     UploadId=upload["UploadId"])
             aborted += 1
     return aborted
+
+
+async def _sweep_probes(client_of: Callable, bucket: str, prefix: str,
+                        cutoff: datetime.datetime) -> int:
+    """Delete the probe objects older than ``cutoff``; how many went."""
+    gone = 0
+    async with client_of() as client:
+        with translated(prefix or "/"):
+            answer = await client.list_objects_v2(Bucket=bucket, Prefix=prefix + PROBE_PREFIX)
+            for item in answer.get("Contents", []):
+                if item["LastModified"] < cutoff:
+                    await client.delete_object(Bucket=bucket, Key=item["Key"])
+                    gone += 1
+    return gone

@@ -1,10 +1,12 @@
 """Finding the objects under a source's prefix: folder by folder for sync
 (ListObjectsV2 with a '/' delimiter, so each folder is listed once, whole,
-and memory follows the largest folder), or one page of paths in key order
+a few at a time, and memory follows the largest folders, not the bucket), or
+one page of paths in key order
 (the specification's ``list_files``)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import AsyncIterator, Callable, Optional
 
 from ...base import ScannedFolder
@@ -15,6 +17,7 @@ from .errors import translated
 # A batch of folders for sync holds about this many files, or this many folders.
 BATCH_FILES = 5000
 BATCH_FOLDERS = 1000
+LISTINGS_AT_ONCE = 8
 
 
 async def walk_folders(client_of: Callable, bucket: str, prefix: str,
@@ -26,12 +29,14 @@ async def walk_folders(client_of: Callable, bucket: str, prefix: str,
     files = 0
     stack = [""]
     while stack:
-        folder = stack.pop()
-        scanned, subfolders = await _list_folder(client_of, bucket, prefix, folder,
-                                                 include_hidden)
-        stack.extend(reversed(subfolders))
-        batch.append(scanned)
-        files += len(scanned.files)
+        # A few folders listed at once: a listing is a round trip to the service.
+        wave = [stack.pop() for _ in range(min(len(stack), LISTINGS_AT_ONCE))]
+        for scanned, subfolders in await asyncio.gather(*(
+                _list_folder(client_of, bucket, prefix, folder, include_hidden)
+                for folder in wave)):
+            stack.extend(reversed(subfolders))
+            batch.append(scanned)
+            files += len(scanned.files)
         if files >= BATCH_FILES or len(batch) >= BATCH_FOLDERS:
             yield batch
             batch, files = [], 0

@@ -23,7 +23,7 @@ log = logging.getLogger("datasette_files")
 async def put_stream(client_of: Callable, bucket: str, key: str, path: str,
                      stream: AsyncIterator[bytes], content_type: str,
                      metadata: dict[str, str], part_size: int,
-                     writing: set[str]) -> tuple[int, str]:
+                     writing: set[str], checksums: bool = True) -> tuple[int, str]:
     """Store ``stream`` at ``key``; ``(size, "sha256:<hex>")``. The UploadId of
     a multipart upload is in ``writing`` while it is in flight (sweeps leave
     it alone)."""
@@ -47,7 +47,7 @@ async def put_stream(client_of: Callable, bucket: str, key: str, path: str,
                 if pending_size == part_size:
                     if upload is None:
                         upload = await _Multipart.start(client_of, bucket, key, path,
-                                                        content_type, metadata)
+                                                        content_type, metadata, checksums)
                         writing.add(upload.upload_id)
                     # The previous part is sent first: then at most one part is
                     # being received while another is sent.
@@ -65,8 +65,7 @@ async def put_stream(client_of: Callable, bucket: str, key: str, path: str,
                 with translated(path):
                     await client.put_object(
                         Bucket=bucket, Key=key, Body=body, ContentType=content_type,
-                        Metadata=metadata, ChecksumAlgorithm="SHA256",
-                        ChecksumSHA256=_b64_sha256(body))
+                        Metadata=metadata, **checksum_of(body, checksums))
         else:
             if body:
                 await upload.send(body)
@@ -85,21 +84,23 @@ async def put_stream(client_of: Callable, bucket: str, key: str, path: str,
 class _Multipart:
     """One multipart upload in progress: at most one part in flight."""
 
-    def __init__(self, client_of: Callable, bucket: str, key: str, path: str, upload_id: str):
+    def __init__(self, client_of: Callable, bucket: str, key: str, path: str, upload_id: str,
+                 checksums: bool):
         self.client_of, self.bucket, self.key, self.path = client_of, bucket, key, path
-        self.upload_id = upload_id
+        self.upload_id, self.checksums = upload_id, checksums
         self.parts: list[dict] = []
         self._sending: Optional[asyncio.Task] = None
 
     @classmethod
     async def start(cls, client_of: Callable, bucket: str, key: str, path: str,
-                    content_type: str, metadata: dict[str, str]) -> "_Multipart":
+                    content_type: str, metadata: dict[str, str],
+                    checksums: bool) -> "_Multipart":
         async with client_of() as client:
             with translated(path):
                 answer = await client.create_multipart_upload(
                     Bucket=bucket, Key=key, ContentType=content_type, Metadata=metadata,
-                    ChecksumAlgorithm="SHA256")
-        return cls(client_of, bucket, key, path, answer["UploadId"])
+                    **({"ChecksumAlgorithm": "SHA256"} if checksums else {}))
+        return cls(client_of, bucket, key, path, answer["UploadId"], checksums)
 
     async def sent(self) -> None:
         """Once the part being sent is in (its error, if it failed)."""
@@ -113,14 +114,14 @@ class _Multipart:
         self._sending = asyncio.ensure_future(self._upload(number, part))
 
     async def _upload(self, number: int, part: bytes) -> None:
-        checksum = _b64_sha256(part)
+        checksum = checksum_of(part, self.checksums)
         async with self.client_of() as client:
             with translated(self.path):
                 answer = await client.upload_part(
                     Bucket=self.bucket, Key=self.key, UploadId=self.upload_id,
-                    PartNumber=number, Body=part, ChecksumAlgorithm="SHA256",
-                    ChecksumSHA256=checksum)
-        self.parts[number - 1].update(ETag=answer["ETag"], ChecksumSHA256=checksum)
+                    PartNumber=number, Body=part, **checksum)
+        checksum.pop("ChecksumAlgorithm", None)
+        self.parts[number - 1].update(ETag=answer["ETag"], **checksum)
 
     async def _wait(self) -> None:
         if self._sending is not None:
@@ -152,5 +153,11 @@ class _Multipart:
                         "the next sweep will", self.key, type(ex).__name__)
 
 
-def _b64_sha256(data: Any) -> str:
-    return base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")
+def checksum_of(data: Any, checksums: bool = True) -> dict[str, str]:
+    """The request arguments that have the service check ``data``'s SHA-256
+    (and keep it); none when checksums are off."""
+    if not checksums:
+        return {}
+    digest = hashlib.sha256(data).digest()
+    return {"ChecksumAlgorithm": "SHA256",
+            "ChecksumSHA256": base64.b64encode(digest).decode("ascii")}

@@ -121,16 +121,23 @@ def is_copy(source: reads.Head, target: reads.Head) -> bool:
 
 async def copy_object(client_of: Callable, bucket: str, source: reads.Head, target_key: str,
                       target_path: str, record: Optional[FileRecord],
-                      checksums: bool = True) -> None:
+                      checksums: bool = True, *, file_id: Optional[str] = None,
+                      copy_of: bool = True) -> None:
     """Copy ``source`` to ``target_key`` with the metadata a file at
-    ``target_path`` has (its id, ``record`` or else the source's), the
-    source's other user metadata and headers, and the ETag it was copied from."""
+    ``target_path`` has (the id in its name, else ``file_id`` or the source's;
+    ``record`` or else the source's), the source's other user metadata and
+    headers, and (``copy_of``) the ETag it was copied from. Onto itself
+    (``target_key`` is ``source.key``, ``copy_of`` False) it rewrites the
+    metadata alone (objects over 5 GiB too: in parts)."""
     if record is None:
         record = records.record_from(source.metadata)
+    if file_id is None:
+        file_id = records.file_id_from(source.metadata)
     metadata = {key: value for key, value in source.metadata.items()
                 if key not in (records.RECORD_KEY, records.FILE_ID_KEY, records.COPY_OF_KEY)}
-    metadata.update(records.metadata_for(target_path, record) if target_path else {})
-    metadata[records.COPY_OF_KEY] = _bare(source.etag)
+    metadata.update(records.metadata_for(target_path, record, file_id) if target_path else {})
+    if copy_of:
+        metadata[records.COPY_OF_KEY] = _bare(source.etag)
     arguments = {"Bucket": bucket, "Key": target_key, "Metadata": metadata,
                  "MetadataDirective": "REPLACE",
                  "ContentType": source.content_type or "application/octet-stream",

@@ -24,12 +24,16 @@ COPY_OF_KEY = "datasette-files-copy-of"
 MAX_METADATA_BYTES = 2048
 
 
-def metadata_for(path: str, record: Optional[FileRecord]) -> dict[str, str]:
-    """The user metadata to store with the object at ``path``."""
+def metadata_for(path: str, record: Optional[FileRecord],
+                 file_id: Optional[str] = None) -> dict[str, str]:
+    """The user metadata to store with the object at ``path``: the id in its
+    name, or else ``file_id`` (a file stored by another tool, stamped)."""
     metadata: dict[str, str] = {}
     name = parse_storage_name(path.rpartition("/")[2])
     if name is not None:
         metadata[FILE_ID_KEY] = name.file_id
+    elif file_id is not None:
+        metadata[FILE_ID_KEY] = file_id
     if record is not None:
         fields = {"filename": record.filename, "content_type": record.content_type,
                   "uploaded_by": record.uploaded_by}
@@ -55,6 +59,15 @@ def record_from(metadata: dict) -> Optional[FileRecord]:
             for key in ("content_type", "uploaded_by")):
         return None
     return FileRecord(fields["filename"], fields.get("content_type"), fields.get("uploaded_by"))
+
+
+def file_id_from(metadata: dict) -> Optional[str]:
+    """The file id in an object's user metadata; None if there is none, or it
+    is not an id we make."""
+    value = (metadata or {}).get(FILE_ID_KEY)
+    if not isinstance(value, str) or len(value) > 64 or parse_storage_name(f"{value}-x") is None:
+        return None
+    return value
 
 
 def _size(metadata: dict[str, str]) -> int:

@@ -172,3 +172,17 @@ def test_a_read_only_source_never_writes(s3_bucket, s3_server, moto, stamped_fir
         assert (ID_KEY in now["Metadata"]) is stamped_first
     if stamped_first:  # ids stamped earlier are read, and reused
         assert {p: f["id"] for p, f in found.items()} == stamped
+
+
+def test_a_stamped_id_moves_with_its_folder(s3_bucket, s3_server):
+    put_foreign(s3_bucket)
+    server = s3_server()
+    report = synced_ids(server)["reports/2024.csv"]
+    with server.client(ALICE) as client:
+        moved = client.post("/-/files/folders/team/-/move",
+                            json={"path": "reports", "name": "old reports"})
+        assert moved.status_code == 200, moved.text
+    head = s3_bucket.head("team/old reports/2024.csv")  # a copy, then a delete
+    assert (head["Metadata"][ID_KEY], head["Metadata"]["owner"]) == (report["id"], "bob")
+    server.stop()
+    assert synced_ids(s3_server())["old reports/2024.csv"]["id"] == report["id"]

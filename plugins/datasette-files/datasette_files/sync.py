@@ -3,7 +3,10 @@
 New files get ids, except files we stored ourselves (their storage name
 holds their id): a registry older than the storage (a restored backup, a lost
 database) gets them back under their own ids, with the display name, type and
-owner recorded beside the bytes where the storage keeps records. Files whose
+owner recorded beside the bytes where the storage keeps records. Files other
+tools stored keep their ids the same way where the storage can keep an id in
+a file's metadata (``FileIdStamps``): sync stamps the ids it gives, on
+writable sources, before registering the files. Files whose
 bytes vanished leave the registry; changed
 files (size or modification time) are re-hashed and lose their thumbnails; a
 file moved or renamed keeps its id when its size and hash match a vanished

@@ -10,7 +10,8 @@ dependency, ``datasette-files[s3]``): async, it presigns any operation
 CopyObject).
 
 Beyond the specification's methods: ranged and opened reads, file records and
-ids in object metadata (stamped by sync into objects other tools stored), folder walks, moves (copy then delete) and folder
+ids in object metadata (stamped by sync into objects other tools stored),
+folder walks, moves (copy then delete) and folder
 markers, stored SHA-256 checksums, health checks, sweeps of abandoned
 multipart uploads, presigned downloads that force ``attachment``, and a check
 (or setting) of the bucket's CORS rules at start-up.

@@ -227,8 +227,9 @@ class S3CompatibleStorage(S3DirectUploads, Storage):
         """CopyObject of each object onto itself with the id and record in its
         metadata (MetadataDirective REPLACE, its Content-Type, headers and
         other user metadata kept; over 5 GiB, a multipart copy): the service
-        copies, no byte passes through here. The copy gets a new
-        LastModified, read back with HEAD, as the walk will see it."""
+        copies, no byte passes through here. The copy gets a new LastModified:
+        CopyObject's answer tells it (a multipart copy's is read with HEAD),
+        and the size is the one HEAD saw (CopySourceIfMatch copies no other)."""
         limit = asyncio.Semaphore(HEAD_CONCURRENCY)
 
         async def one(path: str, file_id: str, record: FileRecord):
@@ -239,9 +240,11 @@ class S3CompatibleStorage(S3DirectUploads, Storage):
                         found = await reads.head(client, self.bucket, key, path)
                     if found is None:
                         return path, None
-                    await moves.copy_object(self.s3, self.bucket, found, key, path, record,
-                                            self.config.checksums, file_id=file_id,
-                                            copy_of=False)
+                    modified = await moves.copy_object(
+                        self.s3, self.bucket, found, key, path, record, self.config.checksums,
+                        file_id=file_id, copy_of=False)
+                    if modified is not None:  # whole seconds, as the walk reports them
+                        return path, (found.size, int(modified.timestamp()) * 10**9)
                     async with self.s3() as client:
                         stamped = await reads.head(client, self.bucket, key, path)
                 except Exception as ex:  # the file stays, without its id

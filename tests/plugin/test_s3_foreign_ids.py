@@ -7,6 +7,7 @@ server, through real Datasette servers' HTTP API.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 import sqlite3
@@ -17,7 +18,7 @@ from PIL import Image
 
 from support import api
 from support.config import ALICE
-from support.s3 import needs_moto
+from support.s3 import CREDENTIALS, needs_moto
 from support.s3_fixtures import moto, s3_bucket, s3_server  # noqa: F401
 
 pytestmark = needs_moto()
@@ -186,3 +187,60 @@ def test_a_stamped_id_moves_with_its_folder(s3_bucket, s3_server):
     assert (head["Metadata"][ID_KEY], head["Metadata"]["owner"]) == (report["id"], "bob")
     server.stop()
     assert synced_ids(s3_server())["old reports/2024.csv"]["id"] == report["id"]
+
+
+# The capability, in this process ------------------------------------------------
+
+
+@pytest.mark.parametrize("in_parts", [False, True])
+def test_a_stamp_reports_what_the_next_walk_sees(moto, s3_bucket, monkeypatch, in_parts):
+    """The stamp's (size, mtime_ns) is what ``walk_folders`` then reports, for a
+    copy in one request and for one in parts (objects over 5 GiB: here, the
+    limit lowered so a 6 MiB object is copied in two parts)."""
+    from datasette_files.base import FileIdStamps, FileRecord
+    from datasette_files.storage.s3 import moves
+
+    if in_parts:
+        monkeypatch.setattr(moves, "MAX_SINGLE_COPY", 1)
+        monkeypatch.setattr(moves, "COPY_PART_BYTES", 5 * 1024 * 1024)
+    content = bytes(range(256)) * (6 * 4096)
+    s3_bucket.put("p/big.bin", content, ContentType="application/x-thing",
+                  Metadata={"owner": "bob"})
+    time.sleep(1.1)
+    storage = storage_for(moto, s3_bucket)
+    file_id = "df-01jq0000000000000000000007"
+
+    async def scenario():
+        assert isinstance(storage, FileIdStamps)
+        stamped = await storage.stamp_file_ids(
+            [("big.bin", file_id, FileRecord("big.bin", "application/x-thing")),
+             ("gone.bin", "df-01jq0000000000000000000008", FileRecord("gone.bin"))])
+        walked = [folder async for batch in storage.walk_folders() for folder in batch]
+        kept = await storage.stored_file_ids(["big.bin"])
+        await storage.close()
+        return stamped, walked[0].files, kept
+
+    stamped, walked, kept = asyncio.run(scenario())
+    assert stamped == {"big.bin": walked["big.bin"], "gone.bin": None}
+    assert kept["big.bin"].file_id == file_id
+    head = s3_bucket.head("p/big.bin")
+    assert (head["ContentType"], head["Metadata"]["owner"]) == ("application/x-thing", "bob")
+    assert (head["ETag"].strip('"').endswith("-2")) is in_parts
+    assert s3_bucket.get("p/big.bin") == content
+
+
+def storage_for(moto, bucket, prefix: str = "p/"):
+    from datasette_files.storage.s3 import S3CompatibleStorage
+
+    storage = S3CompatibleStorage()
+    secrets = {"KEY_ID": CREDENTIALS["access_key_id"],
+               "SECRET_KEY": CREDENTIALS["secret_access_key"]}
+
+    async def get_secret(name):
+        return secrets.get(name)
+
+    asyncio.run(storage.configure({
+        "bucket": bucket.name, "prefix": prefix, "endpoint_url": moto.url,
+        "region": CREDENTIALS["region"], "access_key_id_secret": "KEY_ID",
+        "secret_access_key_secret": "SECRET_KEY"}, get_secret))
+    return storage

@@ -244,3 +244,23 @@ def storage_for(moto, bucket, prefix: str = "p/"):
         "region": CREDENTIALS["region"], "access_key_id_secret": "KEY_ID",
         "secret_access_key_secret": "SECRET_KEY"}, get_secret))
     return storage
+
+
+def test_an_object_another_tool_moved_keeps_its_id(s3_bucket, s3_server):
+    put_foreign(s3_bucket)
+    server = s3_server()
+    notes = synced_ids(server)["notes.txt"]
+    # Moved by another tool, metadata and all: a copy, then a delete.
+    s3_bucket.client.copy_object(Bucket=s3_bucket.name, Key="team/kept/notes.txt",
+                                 CopySource={"Bucket": s3_bucket.name, "Key": "team/notes.txt"})
+    s3_bucket.delete("team/notes.txt")
+    time.sleep(1.1)
+    with server.client(ALICE) as client:
+        status = resync(client)
+        assert (status["sync"]["moved"], status["sync"]["removed"]) == (1, 0), status
+        assert files_of(client)["kept/notes.txt"]["id"] == notes["id"]
+        again = resync(client)  # the second stamp's LastModified was registered
+        assert (again["sync"]["changed"], again["sync"]["added"]) == (0, 0), again
+    assert s3_bucket.head("team/kept/notes.txt")["Metadata"][ID_KEY] == notes["id"]
+    server.stop()
+    assert synced_ids(s3_server())["kept/notes.txt"]["id"] == notes["id"]

@@ -140,7 +140,7 @@ async def copy_object(client_of: Callable, bucket: str, source: reads.Head, targ
     metadata.update(records.metadata_for(target_path, record, file_id) if target_path else {})
     if copy_of:
         metadata[records.COPY_OF_KEY] = _bare(source.etag)
-    arguments = {"Bucket": bucket, "Key": target_key, "Metadata": metadata,
+    arguments = {"Bucket": bucket, "Key": target_key, "Metadata": records.fitted(metadata),
                  "MetadataDirective": "REPLACE",
                  "ContentType": source.content_type or "application/octet-stream",
                  **{name: source.headers[name] for name in _KEPT_HEADERS

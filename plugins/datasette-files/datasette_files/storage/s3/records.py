@@ -70,5 +70,14 @@ def file_id_from(metadata: dict) -> Optional[str]:
     return value
 
 
+def fitted(metadata: dict[str, str]) -> dict[str, str]:
+    """``metadata`` within S3's 2 KiB of user metadata: another tool's entries
+    and the id kept, our record dropped if it is what would not fit (the
+    service refuses the whole request otherwise)."""
+    if _size(metadata) > MAX_METADATA_BYTES and RECORD_KEY in metadata:
+        return {k: v for k, v in metadata.items() if k != RECORD_KEY}
+    return metadata
+
+
 def _size(metadata: dict[str, str]) -> int:
-    return sum(len(k) + len(v) for k, v in metadata.items())
+    return sum(len(k.encode()) + len(v.encode()) for k, v in metadata.items())

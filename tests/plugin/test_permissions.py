@@ -226,6 +226,7 @@ EVERY_ROUTE = [
     ("POST", "/-/files/upload/pub/-/upload", JSON),
     ("GET", "/-/files/upload/pub/-/upload", JSON),
     ("POST", "/-/files/upload/pub/-/complete", JSON),
+    ("POST", "/-/files/upload/pub/-/parts", JSON),
     ("POST", "/-/files/upload/pub/-/batch", JSON),
     ("PUT", "/-/files/upload/pub/new.txt", JSON),
     ("GET", "/-/files/{id}.json", JSON),

@@ -174,8 +174,7 @@ async def _sync(registry: Registry, source: Source, status: SyncStatus, include_
                     # Uploaded files learn their modification time, so a later edit shows.
                     writes.stamped.append((mtime, row.id))
         gone.extend(known.values())
-        writes.added.extend(await _rows_for(registry, source, unregistered, now,
-                                            writes.foreign_stamps))
+        writes.added.extend(await _rows_for(registry, source, unregistered, now))
         await writes.flush(when_full=True)
     await writes.flush()
 
@@ -191,16 +190,16 @@ async def _sync(registry: Registry, source: Source, status: SyncStatus, include_
         gone.extend(rows.values())
 
     moves = await _find_moves(registry, source, first_new_seq, gone)
-    moved_mtimes = await _stamp_moved(source, moves, writes.foreign_stamps)
+    moved_mtimes = await _stamp_moved(source, moves)
     for start in range(0, len(moves), WRITE_BATCH):
         batch = moves[start:start + WRITE_BATCH]
-        await synced.move(batch)
+        await synced.move([(old_id, new_id) for old_id, new_id, _ in batch])
         # Registered as new during the walk; now known as the old files, moved.
         status.moved += len(batch)
         status.added -= len(batch)
     if moved_mtimes:
         await synced.update([], moved_mtimes)
-    moved = {old_id for old_id, _ in moves}
+    moved = {old_id for old_id, _, _ in moves}
     removed = [row.id for row in gone if row.id not in moved]
     for start in range(0, len(removed), WRITE_BATCH):
         await synced.remove(removed[start:start + WRITE_BATCH])
@@ -220,8 +219,6 @@ class _Writes:
         self.added: list[tuple[FileRow, Optional[int]]] = []
         self.changed: list[tuple] = []
         self.stamped: list[tuple] = []
-        # new id -> path of files another tool stored, stamped with that id.
-        self.foreign_stamps: dict[str, str] = {}
 
     async def flush(self, when_full: bool = False) -> None:
         if when_full and len(self.added) + len(self.changed) + len(self.stamped) < WRITE_BATCH:
@@ -265,9 +262,9 @@ def _within_any(folder: str, parents: list[str]) -> bool:
 
 
 async def _find_moves(registry: Registry, source: Source, first_new_seq: int,
-                      gone: list[KnownFile]) -> list[tuple[str, str]]:
-    """(old_id, new_id) for files registered by this sync whose size and hash
-    match a vanished file: moved or renamed, so they keep the old id."""
+                      gone: list[KnownFile]) -> list[tuple[str, str, str]]:
+    """(old_id, new_id, path) for files registered by this sync whose size and
+    hash match a vanished file: moved or renamed, so they keep the old id."""
     by_size: dict[int, list] = {}
     for row in gone:
         if row.content_hash:
@@ -287,13 +284,13 @@ async def _find_moves(registry: Registry, source: Source, first_new_seq: int,
             match = next((c for c in by_size[row.size] if c[1] == digest), None)
             if match:
                 by_size[row.size].remove(match)
-                moves.append((match[0], row.id))
+                moves.append((match[0], row.id, row.path))
     return moves
 
 
 async def _rows_for(registry: Registry, source: Source,
-                    found: list[tuple[str, int, Optional[int]]], now: str,
-                    foreign_stamps: dict[str, str]) -> list[tuple[FileRow, Optional[int]]]:
+                    found: list[tuple[str, int, Optional[int]]],
+                    now: str) -> list[tuple[FileRow, Optional[int]]]:
     """``(row, mtime_ns)`` for files found with no row: a file we stored keeps
     the id in its storage name, and its record where the storage keeps one;
     any other file keeps the id stamped in its metadata (``FileIdStamps``) if
@@ -307,20 +304,19 @@ async def _rows_for(registry: Registry, source: Source,
     rows = [(_stored_file(source.slug, path, size, ours[path], records.get(path)), mtime)
             for path, size, mtime in found if path in ours]
     if foreign:
-        rows.extend(await _foreign_rows(registry, source, foreign, now, foreign_stamps))
+        rows.extend(await _foreign_rows(registry, source, foreign, now))
     return rows
 
 
 async def _foreign_rows(registry: Registry, source: Source,
-                        found: list[tuple[str, int, Optional[int]]], now: str,
-                        foreign_stamps: dict[str, str]) -> list[tuple[FileRow, Optional[int]]]:
+                        found: list[tuple[str, int, Optional[int]]],
+                        now: str) -> list[tuple[FileRow, Optional[int]]]:
     """Rows for files some other tool stored. Where the storage keeps ids in
     metadata, a file keeps the id found there unless a row (or another file
     of the batch: a copy) holds it; the others get new ids, stamped into their
     metadata on a writable source before their rows exist, so a crash in
     between leaves a file whose id the next sync reuses. A read-only source
-    never writes: its files keep their new ids only while the registry lives.
-    Each file stamped with a new id goes in ``foreign_stamps``."""
+    never writes: its files keep their new ids only while the registry lives."""
     storage = source.storage
     if not isinstance(storage, FileIdStamps):
         return [(_new_file(source.slug, path, size, now), mtime) for path, size, mtime in found]
@@ -346,18 +342,19 @@ async def _foreign_rows(registry: Registry, source: Source,
                 # next walk reports, so the file does not look changed.
                 row, _ = rows[path]
                 rows[path] = (dataclasses.replace(row, size=after[0]), after[1])
-                foreign_stamps[row.id] = path
     return list(rows.values())
 
 
-async def _stamp_moved(source: Source, moves: list[tuple[str, str]],
-                       foreign_stamps: dict[str, str]) -> list[tuple[Optional[int], str]]:
-    """A file another tool moved (its metadata with it) was stamped with a new
-    id, its own being held by its row at the old path, before it was known as
-    moved: stamp the id it keeps, before the move is committed. Returns
-    ``(mtime_ns, old_id)`` to register once the move is."""
-    restamps = {foreign_stamps[new_id]: old_id for old_id, new_id in moves
-                if new_id in foreign_stamps}
+async def _stamp_moved(source: Source, moves: list[tuple[str, str, str]]
+                       ) -> list[tuple[Optional[int], str]]:
+    """A file another tool stored and moved was registered with the id in its
+    metadata only if no row held it, else with a new one, stamped: once known
+    as moved, it keeps the old id, stamped before the move is committed.
+    Returns ``(mtime_ns, old_id)`` to register once the move is."""
+    if source.read_only or not isinstance(source.storage, FileIdStamps):
+        return []
+    restamps = {path: old_id for old_id, _, path in moves
+                if parse_storage_name(path.rpartition("/")[2]) is None}
     if not restamps:
         return []
     stamped = await source.storage.stamp_file_ids([

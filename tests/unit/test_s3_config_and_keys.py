@@ -161,3 +161,25 @@ def test_aws_region_is_read_as_fly_sets_it(monkeypatch):
     monkeypatch.setenv("AWS_REGION", "auto")
     assert config({"bucket": "b-1"})[0].client_arguments() == {"region_name": "auto"}
     assert config({"bucket": "b-1", "region": "eu-west-1"})[0].region == "eu-west-1"
+
+
+def test_a_stamped_id_is_read_back_only_if_it_is_one_of_ours():
+    good = "df-01jq0000000000000000000007"
+    assert records.file_id_from({records.FILE_ID_KEY: good}) == good
+    for bad in ("df-01JQ0000000000000000000007", "df-1", "x" * 80, "", None, "df-01jq!"):
+        assert records.file_id_from({records.FILE_ID_KEY: bad}) is None
+    assert records.file_id_from({}) is None
+
+
+def test_a_stamp_over_another_tools_metadata_drops_the_record_to_fit():
+    # An object with another tool's metadata near S3's 2 KiB: the id still
+    # goes in, the record (the part we can do without) does not.
+    theirs = {"notes": "n" * 1950}
+    stamped = {**theirs, **records.metadata_for(
+        "notes.txt", FileRecord("notes.txt", "text/plain"), "df-01jq0000000000000000000007")}
+    assert records.RECORD_KEY in stamped
+    fitted = records.fitted(stamped)
+    assert fitted == {**theirs, records.FILE_ID_KEY: "df-01jq0000000000000000000007"}
+    small = records.metadata_for("notes.txt", FileRecord("notes.txt"),
+                                 "df-01jq0000000000000000000007")
+    assert records.fitted(small) == small

@@ -314,6 +314,40 @@ class FileRecords(Protocol):
         """``path -> FileRecord`` kept with the file, or None when there is none."""
 
 
+@dataclass(frozen=True)
+class StoredId:
+    """A file id kept in the metadata of a file whose storage name does not
+    hold one (a file some other tool stored), with the record kept beside it."""
+
+    file_id: str
+    record: Optional[FileRecord] = None
+
+
+@runtime_checkable
+class FileIdStamps(Protocol):
+    """Keeps a file's id (and its ``FileRecord``) in the metadata of a file
+    stored by someone else, one whose storage name holds no id, without
+    rewriting its bytes: a registry rebuilt from the storage (a lost
+    database) gives the file the same id again.
+
+    Sync asks for the ids of such files it finds with no row, reuses an id no
+    other row holds, and stamps the files it gives a new id (on writable
+    sources only), before their rows are committed. Stamping may change what a
+    walk reports of the file (an object's modification time): it returns
+    the new size and modification time, which sync registers, so the file is
+    not seen as changed by the next sync."""
+
+    async def stored_file_ids(self, paths: Sequence[str]) -> dict[str, Optional[StoredId]]:
+        """``path -> StoredId`` kept with the file, or None when there is none."""
+
+    async def stamp_file_ids(self, stamps: Sequence[tuple[str, str, FileRecord]]
+                             ) -> dict[str, Optional[tuple[int, Optional[int]]]]:
+        """Keep ``(path, file_id, record)`` with each file, leaving its bytes,
+        type and other metadata as they are. ``path -> (size, mtime_ns)`` as
+        ``walk_folders`` reports the file after the stamp, or None for a file
+        not stamped (gone, or refused: it keeps its bytes, without the id)."""
+
+
 @runtime_checkable
 class FolderWalks(Protocol):
     """Lists the whole tree folder by folder, with sizes and modification times:

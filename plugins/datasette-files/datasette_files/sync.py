@@ -3,7 +3,10 @@
 New files get ids, except files we stored ourselves (their storage name
 holds their id): a registry older than the storage (a restored backup, a lost
 database) gets them back under their own ids, with the display name, type and
-owner recorded beside the bytes where the storage keeps records. Files whose
+owner recorded beside the bytes where the storage keeps records. Files other
+tools stored keep their ids the same way where the storage can keep an id in
+a file's metadata (``FileIdStamps``): sync stamps the ids it gives, on
+writable sources, before registering the files. Files whose
 bytes vanished leave the registry; changed
 files (size or modification time) are re-hashed and lose their thumbnails; a
 file moved or renamed keeps its id when its size and hash match a vanished
@@ -17,12 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from dataclasses import asdict, dataclass, field
 from typing import AsyncIterator, Optional
 
 from .base import (
+    FileIdStamps,
     FileRecord,
     FileRecords,
     FolderMaking,
@@ -30,6 +35,7 @@ from .base import (
     HealthChecks,
     ScannedFolder,
     StorageUnavailable,
+    StoredId,
 )
 from .clock import format_timestamp, now_timestamp
 from .hashing import hash_stored_files
@@ -168,7 +174,7 @@ async def _sync(registry: Registry, source: Source, status: SyncStatus, include_
                     # Uploaded files learn their modification time, so a later edit shows.
                     writes.stamped.append((mtime, row.id))
         gone.extend(known.values())
-        writes.added.extend(await _rows_for(source, unregistered, now))
+        writes.added.extend(await _rows_for(registry, source, unregistered, now))
         await writes.flush(when_full=True)
     await writes.flush()
 
@@ -184,13 +190,16 @@ async def _sync(registry: Registry, source: Source, status: SyncStatus, include_
         gone.extend(rows.values())
 
     moves = await _find_moves(registry, source, first_new_seq, gone)
+    moved_mtimes = await _stamp_moved(source, moves)
     for start in range(0, len(moves), WRITE_BATCH):
         batch = moves[start:start + WRITE_BATCH]
-        await synced.move(batch)
+        await synced.move([(old_id, new_id) for old_id, new_id, _ in batch])
         # Registered as new during the walk; now known as the old files, moved.
         status.moved += len(batch)
         status.added -= len(batch)
-    moved = {old_id for old_id, _ in moves}
+    if moved_mtimes:
+        await synced.update([], moved_mtimes)
+    moved = {old_id for old_id, _, _ in moves}
     removed = [row.id for row in gone if row.id not in moved]
     for start in range(0, len(removed), WRITE_BATCH):
         await synced.remove(removed[start:start + WRITE_BATCH])
@@ -253,9 +262,9 @@ def _within_any(folder: str, parents: list[str]) -> bool:
 
 
 async def _find_moves(registry: Registry, source: Source, first_new_seq: int,
-                      gone: list[KnownFile]) -> list[tuple[str, str]]:
-    """(old_id, new_id) for files registered by this sync whose size and hash
-    match a vanished file: moved or renamed, so they keep the old id."""
+                      gone: list[KnownFile]) -> list[tuple[str, str, str]]:
+    """(old_id, new_id, path) for files registered by this sync whose size and
+    hash match a vanished file: moved or renamed, so they keep the old id."""
     by_size: dict[int, list] = {}
     for row in gone:
         if row.content_hash:
@@ -275,23 +284,99 @@ async def _find_moves(registry: Registry, source: Source, first_new_seq: int,
             match = next((c for c in by_size[row.size] if c[1] == digest), None)
             if match:
                 by_size[row.size].remove(match)
-                moves.append((match[0], row.id))
+                moves.append((match[0], row.id, row.path))
     return moves
 
 
-async def _rows_for(source: Source, found: list[tuple[str, int, Optional[int]]],
-                   now: str) -> list[tuple[FileRow, Optional[int]]]:
+async def _rows_for(registry: Registry, source: Source,
+                    found: list[tuple[str, int, Optional[int]]],
+                    now: str) -> list[tuple[FileRow, Optional[int]]]:
     """``(row, mtime_ns)`` for files found with no row: a file we stored keeps
     the id in its storage name, and its record where the storage keeps one;
-    any other file is new."""
+    any other file keeps the id stamped in its metadata (``FileIdStamps``) if
+    no row holds it, else is new."""
     ours = {path: name for path, _, _ in found
             if (name := parse_storage_name(path.rpartition("/")[2])) is not None}
     records: dict[str, Optional[FileRecord]] = {}
     if ours and isinstance(source.storage, FileRecords):
         records = await source.storage.stored_records(list(ours))
-    return [(_stored_file(source.slug, path, size, ours[path], records.get(path))
-             if path in ours else _new_file(source.slug, path, size, now), mtime)
-            for path, size, mtime in found]
+    foreign = [(path, size, mtime) for path, size, mtime in found if path not in ours]
+    rows = [(_stored_file(source.slug, path, size, ours[path], records.get(path)), mtime)
+            for path, size, mtime in found if path in ours]
+    if foreign:
+        rows.extend(await _foreign_rows(registry, source, foreign, now))
+    return rows
+
+
+async def _foreign_rows(registry: Registry, source: Source,
+                        found: list[tuple[str, int, Optional[int]]],
+                        now: str) -> list[tuple[FileRow, Optional[int]]]:
+    """Rows for files some other tool stored. Where the storage keeps ids in
+    metadata, a file keeps the id found there unless a row (or another file
+    of the batch: a copy) holds it; the others get new ids, stamped into their
+    metadata on a writable source before their rows exist, so a crash in
+    between leaves a file whose id the next sync reuses. A read-only source
+    never writes: its files keep their new ids only while the registry lives."""
+    storage = source.storage
+    if not isinstance(storage, FileIdStamps):
+        return [(_new_file(source.slug, path, size, now), mtime) for path, size, mtime in found]
+    kept = await storage.stored_file_ids([path for path, _, _ in found])
+    taken = await registry.synced.ids_in_use(
+        sorted({stored.file_id for stored in kept.values() if stored}))
+    rows: dict[str, tuple[FileRow, Optional[int]]] = {}
+    to_stamp: list[tuple[str, str, FileRecord]] = []
+    for path, size, mtime in found:
+        stored = kept.get(path)
+        if stored and stored.file_id not in taken:
+            taken.add(stored.file_id)
+            rows[path] = (_stamped_file(source.slug, path, size, stored), mtime)
+            continue
+        row = _new_file(source.slug, path, size, now)
+        rows[path] = (row, mtime)
+        if not source.read_only:
+            to_stamp.append((path, row.id, FileRecord(row.filename, row.content_type)))
+    if to_stamp:
+        for path, after in (await storage.stamp_file_ids(to_stamp)).items():
+            if after is not None:
+                # The stamp's copy is newer than the walk saw: register what the
+                # next walk reports, so the file does not look changed.
+                row, _ = rows[path]
+                rows[path] = (dataclasses.replace(row, size=after[0]), after[1])
+    return list(rows.values())
+
+
+async def _stamp_moved(source: Source, moves: list[tuple[str, str, str]]
+                       ) -> list[tuple[Optional[int], str]]:
+    """A file another tool stored and moved was registered with the id in its
+    metadata only if no row held it, else with a new one, stamped: once known
+    as moved, it keeps the old id, stamped before the move is committed.
+    Returns ``(mtime_ns, old_id)`` to register once the move is."""
+    if source.read_only or not isinstance(source.storage, FileIdStamps):
+        return []
+    restamps = {path: old_id for old_id, _, path in moves
+                if parse_storage_name(path.rpartition("/")[2]) is None}
+    if not restamps:
+        return []
+    stamped = await source.storage.stamp_file_ids([
+        (path, old_id, FileRecord(name, content_type_for(name, None)))
+        for path, old_id in restamps.items() if (name := path.rpartition("/")[2])])
+    return [(after[1], restamps[path]) for path, after in stamped.items() if after]
+
+
+def _stamped_file(source_slug: str, path: str, size: int, stored: StoredId) -> FileRow:
+    """The row of a file another tool stored, whose id we kept in its metadata:
+    its name in storage (renamed since, the record's is stale), the type
+    recorded if the name is the same, created when the id was made."""
+    folder, _, filename = path.rpartition("/")
+    record = stored.record if stored.record and stored.record.filename == filename else None
+    declared = record.content_type if record else None
+    made = parse_storage_name(f"{stored.file_id}-x")
+    return FileRow(
+        seq=None, id=stored.file_id, source_slug=source_slug, path=path, filename=filename,
+        folder=folder, content_type=content_type_for(
+            filename, declared if declared and is_valid_content_type(declared) else None),
+        content_hash=None, size=size, width=None, height=None, uploaded_by=None,
+        created_at=format_timestamp(made.id_time), metadata={"synced": True})
 
 
 def _new_file(source_slug: str, path: str, size: int, now: str) -> FileRow:

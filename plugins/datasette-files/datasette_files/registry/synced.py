@@ -74,6 +74,10 @@ class SyncedFiles:
             found.extend(AddedFile(*row) for row in rows)
         return found
 
+    async def ids_in_use(self, ids: list[str]) -> set[str]:
+        """Which of ``ids`` a registered file holds."""
+        return await self.db.execute_fn(lambda conn: _ids_in_use(conn, ids))
+
     async def add(self, files: list[tuple[FileRow, Optional[int]]]) -> int:
         """Register ``(file, mtime_ns)`` pairs found in storage; how many were new.
 

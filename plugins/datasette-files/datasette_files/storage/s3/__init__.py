@@ -10,7 +10,8 @@ dependency, ``datasette-files[s3]``): async, it presigns any operation
 CopyObject).
 
 Beyond the specification's methods: ranged and opened reads, file records and
-ids in object metadata, folder walks, moves (copy then delete) and folder
+ids in object metadata (stamped by sync into objects other tools stored),
+folder walks, moves (copy then delete) and folder
 markers, stored SHA-256 checksums, health checks, sweeps of abandoned
 multipart uploads, presigned downloads that force ``attachment``, and a check
 (or setting) of the bucket's CORS rules at start-up.
@@ -37,6 +38,7 @@ from ...base import (
     Storage,
     StorageCapabilities,
     StorageUnavailable,
+    StoredId,
 )
 from ...errors import ConfigError
 from ...naming import content_disposition
@@ -210,6 +212,48 @@ class S3CompatibleStorage(S3DirectUploads, Storage):
         heads = await self._heads(paths, checksums=False)
         return {path: records.record_from(found.metadata) if found else None
                 for path, found in heads.items()}
+
+    async def stored_file_ids(self, paths: Sequence[str]) -> dict[str, Optional[StoredId]]:
+        heads = await self._heads(paths, checksums=False)
+        found: dict[str, Optional[StoredId]] = {}
+        for path, head in heads.items():
+            file_id = records.file_id_from(head.metadata) if head else None
+            found[path] = StoredId(file_id, records.record_from(head.metadata)) \
+                if file_id else None
+        return found
+
+    async def stamp_file_ids(self, stamps: Sequence[tuple[str, str, FileRecord]]
+                             ) -> dict[str, Optional[tuple[int, Optional[int]]]]:
+        """CopyObject of each object onto itself with the id and record in its
+        metadata (MetadataDirective REPLACE, its Content-Type, headers and
+        other user metadata kept; over 5 GiB, a multipart copy): the service
+        copies, no byte passes through here. The copy gets a new LastModified:
+        CopyObject's answer tells it (a multipart copy's is read with HEAD),
+        and the size is the one HEAD saw (CopySourceIfMatch copies no other)."""
+        limit = asyncio.Semaphore(HEAD_CONCURRENCY)
+
+        async def one(path: str, file_id: str, record: FileRecord):
+            async with limit:
+                try:
+                    key = self.object_key(path)
+                    async with self.s3() as client:
+                        found = await reads.head(client, self.bucket, key, path)
+                    if found is None:
+                        return path, None
+                    modified = await moves.copy_object(
+                        self.s3, self.bucket, found, key, path, record, self.config.checksums,
+                        file_id=file_id, copy_of=False)
+                    if modified is not None:  # whole seconds, as the walk reports them
+                        return path, (found.size, int(modified.timestamp()) * 10**9)
+                    async with self.s3() as client:
+                        stamped = await reads.head(client, self.bucket, key, path)
+                except Exception as ex:  # the file stays, without its id
+                    log.warning("datasette-files: cannot keep the id of %s in its metadata: %s",
+                                path, type(ex).__name__)
+                    return path, None
+                return path, (stamped.size, stamped.mtime_ns) if stamped else None
+
+        return dict(await asyncio.gather(*(one(*stamp) for stamp in stamps)))
 
     async def content_hashes(self, paths: Sequence[str]) -> dict[str, Optional[str]]:
         """The SHA-256 the service stored with each object (HeadObject with

@@ -13,6 +13,7 @@ complete copy, and nothing is left for sync to register twice.
 from __future__ import annotations
 
 import asyncio
+import datetime
 from typing import Callable, Optional
 
 from ...base import FileMissing, FileRecord, PathTaken
@@ -121,17 +122,25 @@ def is_copy(source: reads.Head, target: reads.Head) -> bool:
 
 async def copy_object(client_of: Callable, bucket: str, source: reads.Head, target_key: str,
                       target_path: str, record: Optional[FileRecord],
-                      checksums: bool = True) -> None:
+                      checksums: bool = True, *, file_id: Optional[str] = None,
+                      copy_of: bool = True) -> Optional[datetime.datetime]:
     """Copy ``source`` to ``target_key`` with the metadata a file at
-    ``target_path`` has (its id, ``record`` or else the source's), the
-    source's other user metadata and headers, and the ETag it was copied from."""
+    ``target_path`` has (the id in its name, else ``file_id`` or the source's;
+    ``record`` or else the source's), the source's other user metadata and
+    headers, and (``copy_of``) the ETag it was copied from. Onto itself
+    (``target_key`` is ``source.key``, ``copy_of`` False) it rewrites the
+    metadata alone (objects over 5 GiB too: in parts). Returns the copy's
+    LastModified when one request made it (None for a copy in parts)."""
     if record is None:
         record = records.record_from(source.metadata)
+    if file_id is None:
+        file_id = records.file_id_from(source.metadata)
     metadata = {key: value for key, value in source.metadata.items()
                 if key not in (records.RECORD_KEY, records.FILE_ID_KEY, records.COPY_OF_KEY)}
-    metadata.update(records.metadata_for(target_path, record) if target_path else {})
-    metadata[records.COPY_OF_KEY] = _bare(source.etag)
-    arguments = {"Bucket": bucket, "Key": target_key, "Metadata": metadata,
+    metadata.update(records.metadata_for(target_path, record, file_id) if target_path else {})
+    if copy_of:
+        metadata[records.COPY_OF_KEY] = _bare(source.etag)
+    arguments = {"Bucket": bucket, "Key": target_key, "Metadata": records.fitted(metadata),
                  "MetadataDirective": "REPLACE",
                  "ContentType": source.content_type or "application/octet-stream",
                  **{name: source.headers[name] for name in _KEPT_HEADERS
@@ -143,10 +152,11 @@ async def copy_object(client_of: Callable, bucket: str, source: reads.Head, targ
         with translated(target_path or source.key):
             if source.size <= MAX_SINGLE_COPY:
                 # CopySourceIfMatch: the bytes copied are the ones HEAD saw.
-                await client.copy_object(CopySource=copy_source, CopySourceIfMatch=source.etag,
-                                         **arguments)
-            else:
-                await _copy_in_parts(client, copy_source, source, arguments)
+                answer = await client.copy_object(CopySource=copy_source,
+                                                  CopySourceIfMatch=source.etag, **arguments)
+                return (answer.get("CopyObjectResult") or {}).get("LastModified")
+            await _copy_in_parts(client, copy_source, source, arguments)
+            return None
 
 
 async def _copy_in_parts(client, copy_source: dict, source: reads.Head, arguments: dict) -> None:

@@ -24,12 +24,16 @@ COPY_OF_KEY = "datasette-files-copy-of"
 MAX_METADATA_BYTES = 2048
 
 
-def metadata_for(path: str, record: Optional[FileRecord]) -> dict[str, str]:
-    """The user metadata to store with the object at ``path``."""
+def metadata_for(path: str, record: Optional[FileRecord],
+                 file_id: Optional[str] = None) -> dict[str, str]:
+    """The user metadata to store with the object at ``path``: the id in its
+    name, or else ``file_id`` (a file stored by another tool, stamped)."""
     metadata: dict[str, str] = {}
     name = parse_storage_name(path.rpartition("/")[2])
     if name is not None:
         metadata[FILE_ID_KEY] = name.file_id
+    elif file_id is not None:
+        metadata[FILE_ID_KEY] = file_id
     if record is not None:
         fields = {"filename": record.filename, "content_type": record.content_type,
                   "uploaded_by": record.uploaded_by}
@@ -57,5 +61,23 @@ def record_from(metadata: dict) -> Optional[FileRecord]:
     return FileRecord(fields["filename"], fields.get("content_type"), fields.get("uploaded_by"))
 
 
+def file_id_from(metadata: dict) -> Optional[str]:
+    """The file id in an object's user metadata; None if there is none, or it
+    is not an id we make."""
+    value = (metadata or {}).get(FILE_ID_KEY)
+    if not isinstance(value, str) or len(value) > 64 or parse_storage_name(f"{value}-x") is None:
+        return None
+    return value
+
+
+def fitted(metadata: dict[str, str]) -> dict[str, str]:
+    """``metadata`` within S3's 2 KiB of user metadata: another tool's entries
+    and the id kept, our record dropped if it is what would not fit (the
+    service refuses the whole request otherwise)."""
+    if _size(metadata) > MAX_METADATA_BYTES and RECORD_KEY in metadata:
+        return {k: v for k, v in metadata.items() if k != RECORD_KEY}
+    return metadata
+
+
 def _size(metadata: dict[str, str]) -> int:
-    return sum(len(k) + len(v) for k, v in metadata.items())
+    return sum(len(k.encode()) + len(v.encode()) for k, v in metadata.items())

@@ -264,3 +264,43 @@ def test_an_object_another_tool_moved_keeps_its_id(s3_bucket, s3_server):
     assert s3_bucket.head("team/kept/notes.txt")["Metadata"][ID_KEY] == notes["id"]
     server.stop()
     assert synced_ids(s3_server())["kept/notes.txt"]["id"] == notes["id"]
+
+
+def test_a_sweep_during_a_copy_in_parts_leaves_the_copy_alone(moto, s3_bucket, monkeypatch):
+    """A copy over 5 GiB (here, the limit lowered: 6 MiB in two parts) is a
+    multipart upload that may run longer than the sweep's age limit: this
+    process's own sweep, run while it copies, must not abort it."""
+    from datasette_files.storage.s3 import moves
+
+    monkeypatch.setattr(moves, "MAX_SINGLE_COPY", 1)
+    monkeypatch.setattr(moves, "COPY_PART_BYTES", 5 * 1024 * 1024)
+    content = bytes(range(256)) * (6 * 4096)
+    s3_bucket.put("p/big.bin", content)
+    storage = storage_for(moto, s3_bucket)
+    storage.stale_upload_seconds = 0  # every unknown multipart upload is abandoned
+    swept = []
+
+    async def scenario():
+        async with storage.s3() as client:
+            copy_part = client.upload_part_copy
+
+            async def sweep_first(**arguments):
+                if not swept:  # the copy's multipart upload exists: sweep now
+                    swept.append(await storage.sweep_temporary_files(_no_live_uploads))
+                return await copy_part(**arguments)
+
+            client.upload_part_copy = sweep_first
+            try:
+                await storage.move_file("big.bin", "moved/big.bin")
+            finally:
+                del client.upload_part_copy
+                await storage.close()
+
+    asyncio.run(scenario())
+    assert swept == [0]
+    assert s3_bucket.get("p/moved/big.bin") == content
+    assert s3_bucket.multipart_uploads() == []
+
+
+async def _no_live_uploads():
+    return []

@@ -242,7 +242,7 @@ class S3CompatibleStorage(S3DirectUploads, Storage):
                         return path, None
                     modified = await moves.copy_object(
                         self.s3, self.bucket, found, key, path, record, self.config.checksums,
-                        file_id=file_id, copy_of=False)
+                        file_id=file_id, copy_of=False, writing=self._writing)
                     if modified is not None:  # whole seconds, as the walk reports them
                         return path, (found.size, int(modified.timestamp()) * 10**9)
                     async with self.s3() as client:
@@ -270,11 +270,11 @@ class S3CompatibleStorage(S3DirectUploads, Storage):
     async def move_file(self, path: str, new_path: str, *,
                         record: Optional[FileRecord] = None) -> None:
         await moves.move_file(self.s3, self.bucket, self.prefix, path, new_path, record,
-                              self.config.checksums)
+                              self.config.checksums, self._writing)
 
     async def move_folder(self, path: str, new_path: str) -> None:
         await moves.move_folder(self.s3, self.bucket, self.prefix, path, new_path,
-                                self.config.checksums)
+                                self.config.checksums, self._writing)
 
     async def make_folder(self, path: str) -> None:
         """A zero-byte ``path/`` marker object, as S3 consoles make: the folder

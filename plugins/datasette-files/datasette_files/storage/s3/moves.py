@@ -33,9 +33,11 @@ _KEPT_HEADERS = ("CacheControl", "ContentDisposition", "ContentEncoding", "Conte
 
 
 async def move_file(client_of: Callable, bucket: str, prefix: str, path: str, new_path: str,
-                    record: Optional[FileRecord], checksums: bool = True) -> None:
+                    record: Optional[FileRecord], checksums: bool = True,
+                    writing: Optional[set[str]] = None) -> None:
     """Move the object at ``path`` to ``new_path`` (``record`` kept with it, or
-    the one it had); FileMissing, or PathTaken for a different object there."""
+    the one it had); FileMissing, or PathTaken for a different object there.
+    ``writing``: the UploadIds in flight, see ``copy_object``."""
     source_key, target_key = keys.object_key(prefix, path), keys.object_key(prefix, new_path)
     async with client_of() as client:
         source = await reads.head(client, bucket, source_key, path)
@@ -46,7 +48,8 @@ async def move_file(client_of: Callable, bucket: str, prefix: str, path: str, ne
         if not is_copy(source, target):
             raise PathTaken(f"something is already at {new_path!r}")
     else:
-        await copy_object(client_of, bucket, source, target_key, new_path, record, checksums)
+        await copy_object(client_of, bucket, source, target_key, new_path, record, checksums,
+                          writing=writing)
     async with client_of() as client:
         with translated(path):
             await client.delete_object(Bucket=bucket, Key=source_key)
@@ -54,7 +57,8 @@ async def move_file(client_of: Callable, bucket: str, prefix: str, path: str, ne
 
 
 async def move_folder(client_of: Callable, bucket: str, prefix: str, path: str,
-                      new_path: str, checksums: bool = True) -> None:
+                      new_path: str, checksums: bool = True,
+                      writing: Optional[set[str]] = None) -> None:
     """Move every key under folder ``path`` (its marker too) under ``new_path``.
     FileMissing if nothing is there; PathTaken if ``new_path`` holds anything
     but copies that an earlier, interrupted move of this folder made."""
@@ -90,7 +94,7 @@ async def move_folder(client_of: Callable, bucket: str, prefix: str, path: str,
                 return  # gone since the listing
             target_path = new_path + "/" + name if name else new_path
             await copy_object(client_of, bucket, source, target_prefix + name, target_path,
-                              None, checksums)
+                              None, checksums, writing=writing)
 
     await asyncio.gather(*(copy(name) for kind, name in plans if kind == "copy"))
     await delete_keys(client_of, bucket, [source_prefix + name for name in sources])
@@ -123,14 +127,18 @@ def is_copy(source: reads.Head, target: reads.Head) -> bool:
 async def copy_object(client_of: Callable, bucket: str, source: reads.Head, target_key: str,
                       target_path: str, record: Optional[FileRecord],
                       checksums: bool = True, *, file_id: Optional[str] = None,
-                      copy_of: bool = True) -> Optional[datetime.datetime]:
+                      copy_of: bool = True, writing: Optional[set[str]] = None
+                      ) -> Optional[datetime.datetime]:
     """Copy ``source`` to ``target_key`` with the metadata a file at
     ``target_path`` has (the id in its name, else ``file_id`` or the source's;
     ``record`` or else the source's), the source's other user metadata and
     headers, and (``copy_of``) the ETag it was copied from. Onto itself
     (``target_key`` is ``source.key``, ``copy_of`` False) it rewrites the
     metadata alone (objects over 5 GiB too: in parts). Returns the copy's
-    LastModified when one request made it (None for a copy in parts)."""
+    LastModified when one request made it (None for a copy in parts). A copy
+    in parts has its UploadId in ``writing`` while it runs: a large one may
+    outlast the sweep's age limit, and this process's own sweep must not
+    abort it."""
     if record is None:
         record = records.record_from(source.metadata)
     if file_id is None:
@@ -155,14 +163,17 @@ async def copy_object(client_of: Callable, bucket: str, source: reads.Head, targ
                 answer = await client.copy_object(CopySource=copy_source,
                                                   CopySourceIfMatch=source.etag, **arguments)
                 return (answer.get("CopyObjectResult") or {}).get("LastModified")
-            await _copy_in_parts(client, copy_source, source, arguments)
+            await _copy_in_parts(client, copy_source, source, arguments,
+                                 writing if writing is not None else set())
             return None
 
 
-async def _copy_in_parts(client, copy_source: dict, source: reads.Head, arguments: dict) -> None:
+async def _copy_in_parts(client, copy_source: dict, source: reads.Head, arguments: dict,
+                         writing: set[str]) -> None:
     upload = await client.create_multipart_upload(**{
         k: v for k, v in arguments.items() if k != "MetadataDirective"})
     upload_id = upload["UploadId"]
+    writing.add(upload_id)
     try:
         parts = []
         for number, start in enumerate(range(0, source.size, COPY_PART_BYTES), 1):
@@ -182,6 +193,8 @@ async def _copy_in_parts(client, copy_source: dict, source: reads.Head, argument
         await asyncio.shield(client.abort_multipart_upload(
             Bucket=arguments["Bucket"], Key=arguments["Key"], UploadId=upload_id))
         raise
+    finally:
+        writing.discard(upload_id)
 
 
 async def delete_keys(client_of: Callable, bucket: str, object_keys: list[str]) -> None:

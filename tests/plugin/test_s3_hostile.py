@@ -15,6 +15,7 @@ from support import api
 from support.config import OPEN_PERMISSIONS
 from support.s3 import needs_moto, s3_env, start_moto
 from support.s3_direct import bucket_for, direct_source
+from support.slow import wait_until
 
 pytestmark = needs_moto()
 
@@ -202,3 +203,35 @@ def test_a_multipart_upload_with_other_bytes_than_its_declared_sha256_is_refused
             assert sent.status_code == 200, sent.text
         completed = api.complete(client, "bucket", answer["upload_token"], sha256=declared)
         assert completed.status_code != 201, completed.json()["file"]
+
+
+def test_a_folder_trashed_while_an_upload_into_it_is_pending_stays_gone(
+        make_s3_server, bucket):
+    # The upload expires after its folder went to the trash: removing the bytes
+    # it never sent must not put a marker back (the folder would come back as a
+    # live folder, and the next sync would register it beside its trashed self).
+    server = make_s3_server(settings={"upload_expiry_seconds": 2,
+                                      "temp_sweep_interval_seconds": 1})
+    with server.client() as client:
+        made = client.post("/-/files/folders/bucket/-/create", json={"name": "Trip"})
+        assert made.status_code < 300, made.text
+        answer = api.prepare(client, "bucket", "photo.jpg", 5, "image/jpeg",
+                             folder="Trip").json()
+        token = answer["upload_token"]
+        trashed = client.post("/-/files/folders/bucket/-/delete", json={"path": "Trip"})
+        assert trashed.status_code == 200, trashed.text
+
+        def expired() -> bool:
+            status = client.post("/-/files/upload/bucket/-/complete",
+                                 json={"upload_token": token}).status_code
+            return status in (404, 410)
+
+        wait_until(expired, what="the upload to expire")
+        time.sleep(3)  # the expiry's removals come after the token is forgotten
+        live = [key for key in bucket.keys() if "Trip" in key and "trash" not in key.lower()]
+        assert live == [], bucket.keys()
+        synced = client.post("/-/files/sync/bucket", json={})
+        assert synced.status_code < 300, synced.text
+        api.wait_for_sync(client, "bucket", hashed=False)
+        listed = client.get("/-/files/source/bucket.json").json()
+        assert "Trip" not in str(listed.get("folders", listed)), listed

@@ -418,6 +418,18 @@ class Moves(Protocol):
 
 
 @runtime_checkable
+class PartialDiscards(Protocol):
+    """Removes what a failed or abandoned upload may have left at a path
+    without the side effects of ``delete_file`` (a storage whose folders exist
+    only through their keys keeps the folder a deleted file leaves empty; an
+    upload's bytes were never part of their folder, which may have been moved
+    or deleted since, and must not bring it back)."""
+
+    async def discard_partial(self, path: str) -> None:
+        """Remove the bytes at ``path``, if any; nothing else changes."""
+
+
+@runtime_checkable
 class FolderMaking(Protocol):
     """Makes and removes real folders, so an empty folder exists in storage too
     (and sync finds folders made outside the server)."""

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from typing import AsyncIterator, Optional
 
-from ..base import FileMetadata, FileRecord, FileRecords, ResumableWrites
+from ..base import FileMetadata, FileRecord, FileRecords, PartialDiscards, ResumableWrites
 from ..clock import now_timestamp
 from ..errors import ApiError, PayloadTooLarge
 from ..registry import FileRow, UploadRow
@@ -73,7 +73,9 @@ async def discard_partial(source: Source, path: str, upload_key: Optional[str] =
     if not source.capabilities.can_delete:
         return
     try:
-        await asyncio.shield(source.storage.delete_file(path))
+        storage = source.storage
+        await asyncio.shield(storage.discard_partial(path) if isinstance(
+            storage, PartialDiscards) else storage.delete_file(path))
         if upload_key is not None and isinstance(source.storage, ResumableWrites):
             await asyncio.shield(source.storage.discard_chunks(upload_key))
     except Exception:

@@ -161,11 +161,24 @@ class S3CompatibleStorage(S3DirectUploads, Storage):
                             content_type=content_type, content_hash=content_hash, size=size)
 
     async def delete_file(self, path: str) -> None:
+        """Delete the object; its folder is kept (a marker) when it was the
+        folder's last key. Only when an object was there: DeleteObject succeeds
+        on a missing key too, and the folder of a missing file may have been
+        moved or deleted (a marker would bring it back)."""
         key = self.object_key(path)
         async with self.s3() as client:
+            if await reads.head(client, self.bucket, key, path) is None:
+                return
             with translated(path):
                 await client.delete_object(Bucket=self.bucket, Key=key)
         await moves.keep_folder(self.s3, self.bucket, self.prefix, path)
+
+    async def discard_partial(self, path: str) -> None:
+        """Delete the object an unfinished upload left, never keeping a folder:
+        its bytes were never part of it (``base.PartialDiscards``)."""
+        async with self.s3() as client:
+            with translated(path):
+                await client.delete_object(Bucket=self.bucket, Key=self.object_key(path))
 
     async def list_files(self, prefix: str = "", cursor: Optional[str] = None,
                          limit: int = 100) -> tuple[list[FileMetadata], Optional[str]]:

@@ -183,6 +183,20 @@ class StorageUnavailable(StorageError):
     """The storage cannot be reached or read right now (say, an unmounted disk)."""
 
 
+class StorageBusy(StorageUnavailable):
+    """The storage is busy with other writes right now: try again after
+    ``retry_after`` seconds (answered 503 with Retry-After)."""
+
+    def __init__(self, message: str, retry_after: int = 5):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class UploadTooSlow(StorageError):
+    """The client sent an upload's bytes too slowly while others waited for
+    the room its write held (answered 408)."""
+
+
 class PathTaken(StorageError, FileExistsError):
     """Something is already stored where a move or a new folder would go."""
 

@@ -13,7 +13,8 @@ from datasette import Response
 from datasette.utils import error_body
 from datasette.utils.asgi import Base400
 
-from ..base import PartsRefused, PathTaken, StorageFull, StorageUnavailable, UnsafePath
+from ..base import (PartsRefused, PathTaken, StorageFull, StorageUnavailable, UnsafePath,
+                    UploadTooSlow)
 from ..errors import ApiError, Forbidden, MethodNotAllowed, PayloadTooLarge, file_not_found
 from ..permissions import BROWSE, allowed_on_file, allowed_on_source, allowed_sources_sql
 from ..parsing import InvalidJSON, loads
@@ -102,6 +103,7 @@ STATUS_OF = {
     PartsRefused: 409,
     StorageFull: 507,
     StorageUnavailable: 503,
+    UploadTooSlow: 408,
 }
 
 
@@ -111,7 +113,9 @@ def as_api_error(ex: Exception) -> Optional[ApiError]:
         return ex
     for kind, status in STATUS_OF.items():
         if isinstance(ex, kind):
-            return ApiError(str(ex), status=status)
+            retry_after = getattr(ex, "retry_after", None)  # StorageBusy's
+            return ApiError(str(ex), status=status,
+                            **({"retry_after": retry_after} if retry_after else {}))
     return None
 
 
@@ -129,7 +133,10 @@ def item_failure(ex: Exception, item: str) -> dict:
 
 def error_response(error: ApiError) -> Response:
     body = {**error_body(error.messages, error.status), **error.details}
-    return Response.json(body, status=error.status)
+    response = Response.json(body, status=error.status)
+    if error.status == 503 and error.details.get("retry_after"):
+        response.headers["Retry-After"] = str(error.details["retry_after"])
+    return response
 
 
 async def render(datasette, request, template: str, context: dict,

@@ -42,7 +42,7 @@ from ...base import (
 )
 from ...errors import ConfigError
 from ...naming import content_disposition
-from . import cors, errors, keys, moves, reads, records, temporary, walk, writes
+from . import budget, cors, errors, keys, moves, reads, records, temporary, walk, writes
 from .client import ClientHolder, require_aiobotocore
 from .config import S3Config, read_config
 from .direct import S3DirectUploads
@@ -152,11 +152,13 @@ class S3CompatibleStorage(S3DirectUploads, Storage):
     async def receive_upload(self, path: str, stream: AsyncIterator[bytes], content_type: str,
                              *, record: Optional[FileRecord] = None) -> FileMetadata:
         key = self.object_key(path)
-        size, content_hash = await writes.put_stream(
-            self.s3, self.bucket, key, path, stream,
-            content_type or "application/octet-stream",
-            records.metadata_for(path, record), self.config.part_size, self._writing,
-            self.config.checksums)
+        # Room for the parts it buffers, from the process's budget (budget.py).
+        async with budget.BUDGET.held(writes.HELD_PARTS * self.config.part_size):
+            size, content_hash = await writes.put_stream(
+                self.s3, self.bucket, key, path, budget.paced(stream, budget.BUDGET),
+                content_type or "application/octet-stream",
+                records.metadata_for(path, record), self.config.part_size, self._writing,
+                self.config.checksums)
         return FileMetadata(path=path, filename=path.rpartition("/")[2],
                             content_type=content_type, content_hash=content_hash, size=size)
 

@@ -1,7 +1,10 @@
 """Storing a stream as an object, never holding the whole file: a small file
 is one PUT; a larger one a multipart upload of ``part_size`` parts, one part
-being sent while the next is received (so memory holds about three parts: the
-one received, the one sent, and the HTTP library's copy of it).
+being sent while the next is received (so memory holds at most HELD_PARTS
+parts: the one received, the one sent, and the moment the received one's
+chunks are joined). A part is sent from a file object over its bytes (no
+copy), which the HTTP library reads in small pieces: given the bytes, it
+would copy what the socket does not take at once into its own buffer.
 The SHA-256 and size are computed on the way; each request carries its own
 SHA-256 for the service to check. A multipart upload that fails is aborted,
 so nothing half-written remains (not even invisible parts that cost money).
@@ -12,12 +15,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import io
 import logging
 from typing import Any, AsyncIterator, Callable, Optional
 
 from .errors import translated
 
 log = logging.getLogger("datasette_files")
+# The parts one write holds at most (see above): what budget.py reserves.
+HELD_PARTS = 3
 
 
 async def put_stream(client_of: Callable, bucket: str, key: str, path: str,
@@ -64,7 +70,7 @@ async def put_stream(client_of: Callable, bucket: str, key: str, path: str,
             async with client_of() as client:
                 with translated(path):
                     await client.put_object(
-                        Bucket=bucket, Key=key, Body=body, ContentType=content_type,
+                        Bucket=bucket, Key=key, Body=io.BytesIO(body), ContentType=content_type,
                         Metadata=metadata, **checksum_of(body, checksums))
         else:
             if body:
@@ -119,7 +125,7 @@ class _Multipart:
             with translated(self.path):
                 answer = await client.upload_part(
                     Bucket=self.bucket, Key=self.key, UploadId=self.upload_id,
-                    PartNumber=number, Body=part, **checksum)
+                    PartNumber=number, Body=io.BytesIO(part), **checksum)
         checksum.pop("ChecksumAlgorithm", None)
         self.parts[number - 1].update(ETag=answer["ETag"], **checksum)
 

@@ -485,3 +485,24 @@ def test_proxy_downloads_stream_through_the_server_as_attachments(moto, bucket, 
     finally:
         server.stop()
     assert_no_server_errors(server)
+
+
+def test_only_a_key_that_really_left_its_folder_keeps_the_folder(moto, bucket):
+    """delete_file keeps the folder its object leaves empty (a marker); a
+    delete of an object that is not there puts no marker (its folder may
+    have moved or been deleted), nor does discarding an upload's bytes."""
+    storage = storage_for(moto, bucket)
+    bucket.put("p/Kept/a.txt", b"a")
+    bucket.put("p/Discarded/b.txt", b"b")
+
+    async def scenario():
+        try:
+            await storage.delete_file("Kept/a.txt")
+            await storage.delete_file("Gone/never-there.txt")
+            await storage.discard_partial("Discarded/b.txt")
+            await storage.discard_partial("Moved/never-sent.txt")
+        finally:
+            await storage.close()
+
+    asyncio.run(scenario())
+    assert bucket.keys() == ["p/Kept/"]

@@ -260,6 +260,8 @@ def test_a_client_trickling_bytes_cannot_hold_the_upload_memory_for_ever(make_s3
                            timeout=120)
         assert stored.status_code == 201, stored.text
         held = time.monotonic() - started
+        print(f"trickler: second write refused after {waited:.1f} s, "
+              f"trickler cut after {held:.1f} s")
         assert held < budget.GRACE_SECONDS + 5, held
         trickler.settimeout(10)
         answer = trickler.recv(65536).decode("latin-1")

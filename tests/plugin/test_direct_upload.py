@@ -91,6 +91,9 @@ def test_a_spec_client_uploads_straight_to_the_bucket(make_s3_server, bucket, mo
         file = completed.json()["file"]
         assert (file["filename"], file["size"], file["content_type"]) == (
             "report.json", len(content), "application/json")
+        # No sha256 was given: the bucket worked it out as complete copied the object
+        # from staging into place.
+        assert file["content_hash"] == "sha256:" + hashlib.sha256(content).hexdigest()
         assert bucket.get(key_of(bucket, file["id"])) == content
         assert download(client, file) == content
     # Our server saw prepare and complete: never the bytes.

@@ -90,3 +90,13 @@ def test_a_storage_name_gives_back_its_id_and_ascii_name(name):
     "df-01m8shm9wsf4hj4mhwb4hke15-short.txt"])
 def test_other_names_are_not_ours(name):
     assert parse_storage_name(name) is None and storage_name_time(name) is None
+
+
+@pytest.mark.parametrize("raw, shown", [
+    ("résumé \u202egnp.exe", "résumé gnp.exe"),  # would read "résumé exe.png"
+    ("a\u2066b\u2069c\u200e\u200f.txt", "abc.txt"),
+    ("\u061c\u202a\u202b\u202c\u202d\u2067\u2068name.pdf", "name.pdf"),
+    ("שלום.txt", "שלום.txt"),  # right-to-left letters themselves stay
+])
+def test_bidirectional_controls_are_dropped_so_a_name_cannot_fake_its_extension(raw, shown):
+    assert display_filename(raw) == shown

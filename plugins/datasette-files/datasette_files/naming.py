@@ -21,7 +21,10 @@ MAX_FILENAME_CHARS = 255
 # Keeps on-disk names recognisable while staying short and portable.
 MAX_STORED_NAME_BYTES = 120
 _UNSAFE_STORED_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+# C0 controls and DEL, and the bidirectional controls (LRM/RLM, ALM, the
+# embeddings, overrides and isolates): "résumé\u202egnp.exe" would read
+# "résumé exe.png".
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _MIME_TYPE = re.compile(
     r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$"
 )

@@ -153,3 +153,36 @@ def test_files_go_straight_to_the_bucket_and_a_cut_upload_resumes(page_at, serve
     files = json.loads(page.evaluate(
         "fetch('/-/files/source/bucket.json').then(r => r.text())"))["files"]
     assert sorted(file["filename"] for file in files) == sorted([small, large])
+
+
+def test_a_part_the_bucket_lacks_at_complete_is_sent_again_not_the_whole_file(
+        page_at, server, moto, bucket):
+    # A part PUT answered 200 that never reached the bucket (a proxy's doing,
+    # say): complete answers 409 with missing_parts. The page sends that part
+    # again and completes, on the same token; it does not start from zero.
+    page = page_at(1280)
+    parts_sent, prepares = [], []
+    page.on("request", lambda request: prepares.append(request.url)
+            if request.url.endswith("/-/prepare") else None)
+
+    def parts(route, request):
+        query = parse_qs(urlparse(request.url).query)
+        if request.method == "PUT" and "partNumber" in query:
+            number = int(query["partNumber"][0])
+            parts_sent.append(number)
+            if number == 3 and parts_sent.count(3) == 1:
+                route.fulfill(status=200, body="", headers={
+                    "Access-Control-Allow-Origin": "*", "ETag": '"lost"',
+                    "Access-Control-Expose-Headers": "ETag"})
+                return
+        route.continue_()
+
+    page.route(re.compile(re.escape(moto.url) + ".*"), parts)
+    page.goto("/-/files/upload/bucket")
+    name = "lost-part.bin"
+    drop_files(page, [(name, LARGE)])
+    page.wait_for_selector(f".df-item.df-done >> text=Uploaded: view {name}", timeout=60_000)
+    assert sorted(parts_sent) == [1, 2, 3, 3]
+    assert len(prepares) == 1
+    [key] = [key for key in bucket.keys() if key.endswith("-" + name)]
+    assert bucket.get(key) == pattern(LARGE)

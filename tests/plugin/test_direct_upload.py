@@ -91,6 +91,9 @@ def test_a_spec_client_uploads_straight_to_the_bucket(make_s3_server, bucket, mo
         file = completed.json()["file"]
         assert (file["filename"], file["size"], file["content_type"]) == (
             "report.json", len(content), "application/json")
+        # No sha256 was given: the bucket worked it out as complete copied the object
+        # from staging into place.
+        assert file["content_hash"] == "sha256:" + hashlib.sha256(content).hexdigest()
         assert bucket.get(key_of(bucket, file["id"])) == content
         assert download(client, file) == content
     # Our server saw prepare and complete: never the bytes.
@@ -141,7 +144,9 @@ def test_a_folder_moved_while_the_bytes_travel_takes_the_file(make_s3_server, bu
         assert client.post("/-/files/folders/bucket/-/create",
                            json={"folder": "", "name": "Drafts"}).status_code == 201
         answer = api.prepare(client, "bucket", "plan.txt", 4, folder="Drafts").json()
-        assert answer["upload_fields"]["key"].startswith("Drafts/")
+        # The POST stores in staging: complete puts the file where its folder is then.
+        assert answer["upload_fields"]["key"] == \
+            f".datasette-files-uploads/{answer['file_id']}-plan.txt"
         moved = client.post("/-/files/folders/bucket/-/move",
                             json={"path": "Drafts", "name": "Final"})
         assert moved.status_code == 200, moved.text
@@ -149,8 +154,43 @@ def test_a_folder_moved_while_the_bytes_travel_takes_the_file(make_s3_server, bu
         file = api.complete(client, "bucket", answer["upload_token"]).json()["file"]
         assert client.get(f"/-/files/{file['id']}.json").json()["folder"] == "Final"
         assert download(client, file) == b"plan"
+        # The staging key went once its object was copied into place.
         assert [key for key in bucket.keys() if file["id"] in key] == [
             f"Final/{file['id']}-plan.txt"]
+        assert bucket.head(f"Final/{file['id']}-plan.txt")["ContentType"] == "text/plain"
+
+
+def test_with_checksums_off_the_policy_pins_no_checksum(make_server, moto, bucket, tmp_path):
+    # Services that refuse checksum headers would refuse every small upload the
+    # page sends with its SHA-256.
+    source = direct_source(moto, bucket)
+    source["config"]["checksums"] = False
+    server = make_server({"permissions": OPEN_PERMISSIONS, "plugins": {"datasette-files": {
+        "sources": {"bucket": source}}}}, data_dir=tmp_path / "data", env=s3_env())
+    content = b"no checksum header"
+    with server.client() as client:
+        answer = api.prepare(client, "bucket", "a.txt", len(content),
+                             sha256=hashlib.sha256(content).hexdigest()).json()
+        fields = answer["upload_fields"]
+        assert not any("checksum" in name for name in fields)
+        policy = json.loads(base64.b64decode(fields["policy"]))
+        assert not any("checksum" in json.dumps(condition) for condition in policy["conditions"])
+        assert post_form(answer, content).status_code < 300
+        file = api.complete(client, "bucket", answer["upload_token"]).json()["file"]
+        assert download(client, file) == content
+
+
+def test_an_expired_direct_upload_leaves_nothing_in_staging(make_s3_server, bucket):
+    server = make_s3_server({"upload_expiry_seconds": 2, "temp_sweep_interval_seconds": 0.5})
+    with server.client() as client:
+        answer = api.prepare(client, "bucket", "late.txt", 4).json()
+        assert post_form(answer, b"late").status_code < 300
+        staged = f".datasette-files-uploads/{answer['file_id']}-late.txt"
+        assert bucket.keys(".datasette-files-uploads/") == [staged]
+        deadline = time.monotonic() + 15
+        while bucket.keys(".datasette-files-uploads/") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert bucket.keys(".datasette-files-uploads/") == []
 
 
 def test_nothing_uploaded_yet_is_a_clear_error(make_s3_server):
@@ -212,6 +252,32 @@ def test_a_multipart_upload_resumes_after_an_interruption_and_a_restart(make_s3_
         assert bucket.multipart_uploads() == []
         api.assert_api_error(client.post("/-/files/upload/bucket/-/parts",
                                          json={"upload_token": token}), 409, "already")
+
+
+def test_part_urls_sign_their_size(make_s3_server):
+    server = make_s3_server()
+    with server.client() as client:
+        token = api.prepare(client, "bucket", "big.bin", PART_SIZE + 1000,
+                            multipart=True).json()["upload_token"]
+        for part in ask_parts(client, token, [1, 2])["parts"]:
+            query = httpx.URL(part["url"]).params
+            assert "content-length" in query["X-Amz-SignedHeaders"].split(";"), part["url"]
+
+
+def test_a_multipart_upload_aborted_at_the_bucket_is_gone_at_complete(make_s3_server,
+                                                                       bucket):
+    server = make_s3_server()
+    content = os.urandom(PART_SIZE + 10)
+    with server.client() as client:
+        token = api.prepare(client, "bucket", "gone.bin", len(content),
+                            multipart=True).json()["upload_token"]
+        for part in ask_parts(client, token, [1, 2])["parts"]:
+            put_part(part, content)
+        [upload] = bucket.multipart_uploads()
+        bucket.client.abort_multipart_upload(Bucket=bucket.name, Key=upload["Key"],
+                                             UploadId=upload["UploadId"])
+        api.assert_api_error(api.complete(client, "bucket", token), 410,
+                             "no longer has this multipart upload")
 
 
 def test_a_part_of_the_wrong_size_is_named_at_complete(make_s3_server, bucket):

@@ -281,6 +281,32 @@ def test_a_sweep_aborts_abandoned_multipart_uploads_only(moto, bucket):
         "outside/x.bin", f"p/{live_id}-a.bin"]
 
 
+def test_a_sweep_deletes_staged_posts_no_live_upload_owns(moto, bucket):
+    # Presigned POSTs store under the staging folder until complete copies them into
+    # place: one of an expired token (or posted again after complete) is left there.
+    storage = storage_for(moto, bucket)
+    live_id, dead_id = "df-01jq0000000000000000000001", "df-01jq0000000000000000000002"
+    staged = "p/.datasette-files-uploads/"
+    for name in (f"{live_id}-a.txt", f"{dead_id}-b.txt", "made-by-hand.txt"):
+        bucket.put(staged + name, b"x")
+    bucket.put("p/kept.txt", b"a file")
+
+    async def sweep(stale_seconds: float) -> int:
+        async def live():
+            return [live_id]
+        storage.stale_upload_seconds = stale_seconds
+        try:
+            return await storage.sweep_temporary_files(live)
+        finally:
+            await storage.close()
+
+    assert asyncio.run(sweep(3600)) == 0  # young: another server may have prepared them
+    time.sleep(1.1)  # LastModified has whole seconds
+    assert asyncio.run(sweep(0)) == 2
+    assert sorted(bucket.keys()) == ["p/.datasette-files-uploads/" + f"{live_id}-a.txt",
+                                     "p/kept.txt"]
+
+
 def test_a_sweep_spares_the_multipart_upload_this_process_is_writing(moto, bucket):
     storage = storage_for(moto, bucket)
     storage.stale_upload_seconds = 0

@@ -3,15 +3,19 @@ a complete that arrives after the expiry is refused inside its own write."""
 
 import asyncio
 import datetime
+from dataclasses import replace
 
+import pytest
 from datasette.app import Datasette
 
 from datasette_files.clock import format_timestamp, now_timestamp, utc_now
+from datasette_files.errors import Gone
 from datasette_files.registry import FileRow, Registry, UploadRow
 from datasette_files.registry.placing import Placement
 from datasette_files.sources import Source, Sources
 from datasette_files.storage.filesystem import FilesystemStorage
 from datasette_files.uploads import UploadSessions
+from datasette_files.uploads.direct import seconds_left
 from datasette_files.uploads.tokens import expire
 
 
@@ -70,3 +74,13 @@ def test_expiry_removes_the_bytes_of_unfinished_uploads_only(tmp_path):
     assert expired == 2
     assert left == ["busy.bin", "done.bin", "fresh.bin"]
     assert tokens == ["busy", "fresh"]
+
+
+def test_presigned_requests_never_outlive_their_token():
+    def expiring_in(seconds: float) -> UploadRow:
+        return replace(upload_row("soon", "prepared", 0), expires_at=format_timestamp(
+            utc_now() + datetime.timedelta(seconds=seconds)))
+
+    assert 8 <= seconds_left(expiring_in(10)) <= 10
+    with pytest.raises(Gone):  # under a second: no request to sign
+        seconds_left(expiring_in(0.3))

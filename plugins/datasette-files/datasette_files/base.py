@@ -23,6 +23,7 @@ from typing import (
     Awaitable,
     Callable,
     Collection,
+    Mapping,
     Optional,
     Protocol,
     Sequence,
@@ -482,6 +483,8 @@ class DirectObject:
     size: int
     content_hash: Optional[str] = None
     has_record: bool = False
+    # The storage's version tag (an S3 ETag): a copy of exactly these bytes.
+    etag: Optional[str] = None
 
 
 @runtime_checkable
@@ -507,21 +510,35 @@ class DirectUploads(Protocol):
     def part_size(self) -> int:
         """The size of every part of a multipart upload but the last."""
 
-    async def presigned_post(self, path: str, content_type: str, size: int,
-                             record: FileRecord, expires_in: int,
-                             sha256: Optional[str] = None) -> PresignedPost:
-        """A form that stores exactly ``size`` bytes of ``content_type`` at ``path``
-        with ``record``, valid for ``expires_in`` seconds; with ``sha256`` (hex) the
-        storage refuses other bytes."""
+    async def presigned_post(self, staged_as: str, content_type: str, size: int,
+                             expires_in: int, sha256: Optional[str] = None) -> PresignedPost:
+        """A form that stores exactly ``size`` bytes of ``content_type`` in the
+        staging place ``staged_as`` (one per upload, never a file's own path: a
+        form reposted after complete must not reach the file), valid for
+        ``expires_in`` seconds; with ``sha256`` (hex) the storage refuses other
+        bytes, where it keeps checksums."""
+
+    async def staged_object(self, staged_as: str) -> Optional[DirectObject]:
+        """What a presigned POST stored at ``staged_as``, or None."""
+
+    async def place_staged(self, staged_as: str, staged: DirectObject, path: str,
+                           content_type: str, record: FileRecord) -> Optional[DirectObject]:
+        """Copy exactly the ``staged`` object (its etag) to ``path`` with ``record``,
+        then remove it from staging; what is at ``path`` now, or None if the
+        staged object changed meanwhile."""
+
+    async def discard_staged(self, staged_as: str) -> None:
+        """Remove whatever is at ``staged_as`` (nothing happens if it is gone)."""
 
     async def start_multipart(self, path: str, content_type: str,
                               record: FileRecord) -> str:
         """Begin a multipart upload to ``path``; its upload id."""
 
     async def presigned_part_urls(self, path: str, upload_id: str,
-                                  part_numbers: Sequence[int],
+                                  part_sizes: Mapping[int, int],
                                   expires_in: int) -> dict[int, str]:
-        """``part number -> URL`` a client PUTs that part's bytes to."""
+        """``part number -> URL`` a client PUTs that part's bytes to; each URL
+        takes exactly the part's size from ``part_sizes``."""
 
     async def uploaded_parts(self, path: str, upload_id: str) -> Optional[list[UploadedPart]]:
         """The parts the storage holds, by number; None if the upload is gone
@@ -529,7 +546,8 @@ class DirectUploads(Protocol):
 
     async def complete_multipart(self, path: str, upload_id: str,
                                  parts: Sequence[UploadedPart]) -> None:
-        """Join ``parts`` into the object at ``path``."""
+        """Join ``parts`` into the object at ``path`` (nothing happens if the upload
+        is gone: joined already, or aborted, which the object at ``path`` tells)."""
 
     async def abort_multipart(self, path: str, upload_id: str) -> None:
         """Abandon the upload and free its parts (nothing happens if it is gone)."""

@@ -80,8 +80,12 @@ export async function sendParts(item, prepared, file) {
   const ask = (numbers) => postJSON(plan.parts_url,
     { upload_token: prepared.upload_token, part_numbers: numbers });
   const held = await ask([]);
-  const done = new Set(held.uploaded.map((part) => part.part_number));
-  let confirmed = held.uploaded_bytes;
+  // A part held at the wrong size (complete names it in wrong_parts) is sent again.
+  const expected = (n) => (n < plan.part_count ? plan.part_size
+    : file.size - plan.part_size * (plan.part_count - 1));
+  const whole = held.uploaded.filter((part) => part.size === expected(part.part_number));
+  const done = new Set(whole.map((part) => part.part_number));
+  let confirmed = whole.reduce((sum, part) => sum + part.size, 0);
   const sending = new Map();  // part number -> bytes sent so far
   const redraw = () => {
     let inFlight = 0;

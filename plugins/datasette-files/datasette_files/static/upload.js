@@ -287,8 +287,9 @@ import { announceUploaded, ManyFiles } from "./upload-many.js";
     item.status.textContent = "Resuming…";
     if (prepared.transfer === "direct" || prepared.transfer === "multipart") {
       return sendDirect(section, item, file, folder, prepared).catch(function (error) {
-        // The token is gone (expired, used) or its upload is: start afresh.
-        if ([404, 409, 410].indexOf(error.status) === -1 || item.cancelled) { throw error; }
+        // The token is gone (expired) or its upload is: start afresh. (A 409 is not
+        // a reason to: the token is in use or spent, or parts are to be sent again.)
+        if ([404, 410].indexOf(error.status) === -1 || item.cancelled) { throw error; }
         forget(section.dataset.prepareUrl, file, folder);
         item.prepared = null;
         return prepareSendComplete(section, item, file, folder, chunkSize, onConflict);
@@ -315,14 +316,24 @@ import { announceUploaded, ManyFiles } from "./upload-many.js";
     var multipart = prepared.transfer === "multipart";
     item.prepared = prepared;
     if (multipart) { remember(section.dataset.prepareUrl, file, folder, prepared); }
-    var sending = multipart ? sendParts(item, prepared, file) : sendForm(item, prepared, file);
-    return sending.then(function () {
+    var complete = function () {
       item.status.textContent = "Finishing…";
       return postJSON(section.dataset.completeUrl, { upload_token: prepared.upload_token });
+    };
+    var sending = multipart ? sendParts(item, prepared, file) : sendForm(item, prepared, file);
+    return sending.then(complete).catch(function (error) {
+      // Parts the bucket lacks or holds at the wrong size: those are sent again (once).
+      if (!multipart || !partsToSendAgain(error) || item.cancelled) { throw error; }
+      return sendParts(item, prepared, file).then(complete);
     }).then(function (completed) {
       forget(section.dataset.prepareUrl, file, folder);
       return completed;
     });
+  }
+
+  function partsToSendAgain(error) {
+    var body = error.status === 409 && error.body;
+    return Boolean(body && (body.missing_parts || body.wrong_parts));
   }
 
   function prepareSendComplete(section, item, file, folder, chunkSize, onConflict) {

@@ -7,8 +7,11 @@ presigns the requests.
 too big for one request), or through the server as before ("server"). A
 multipart upload is begun at the storage by the first ask for part URLs
 (``parts``), which also answers the parts the storage already holds, so a
-client that was interrupted goes on from there. ``finish`` (at ``complete``)
-checks what the storage holds against the declared size before the file is
+client that was interrupted goes on from there. A POST stores in a staging
+place of its upload's own (``staged_name``), never at the file's path: the
+form lives as long as the token, and posted again after complete it must not
+reach the file. ``finish`` (at ``complete``) checks what the storage holds
+against the declared size, moves a POST's object into place, and the file is
 registered as every other upload is.
 
 The server never reads the bytes: the content hash is the storage's SHA-256
@@ -24,9 +27,10 @@ import re
 from dataclasses import replace
 from typing import Optional
 
-from ..base import DirectUploads, Moves, PresignedPost, UploadedPart
+from ..base import DirectObject, DirectUploads, Moves, PresignedPost, UploadedPart
 from ..clock import parse_timestamp, utc_now
 from ..errors import ApiError, Conflict, Gone
+from ..naming import storage_path
 from ..registry import Registry, UploadRow
 from ..sources import Source
 from .storing import discard_partial, upload_record
@@ -38,8 +42,6 @@ SERVER, DIRECT, MULTIPART = "server", "direct", "multipart"
 MAX_PARTS = 10_000
 # Part URLs one request may ask for (a client asks again as it goes).
 MAX_PART_URLS_PER_REQUEST = 100
-# Presigned requests live as long as their token, and at least this long.
-MIN_PRESIGN_SECONDS = 60
 _SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 
 
@@ -110,8 +112,10 @@ def seconds_left(upload: UploadRow) -> int:
     """How long presigned requests for ``upload`` may live: no longer than its
     token, so nothing lands in the storage after the token's expiry removed
     what was there."""
-    left = parse_timestamp(upload.expires_at) - utc_now()
-    return max(MIN_PRESIGN_SECONDS, int(left / datetime.timedelta(seconds=1)))
+    left = int((parse_timestamp(upload.expires_at) - utc_now()) / datetime.timedelta(seconds=1))
+    if left < 1:
+        raise Gone("This upload token is expiring: prepare the upload again")
+    return left
 
 
 def require_storage(source: Source) -> DirectUploads:
@@ -126,9 +130,14 @@ async def presigned_post(source: Source, upload: UploadRow,
                          sha256: Optional[str]) -> PresignedPost:
     """The form a client posts the file with (fields, then ``file``)."""
     storage = require_storage(source)
-    return await storage.presigned_post(upload.object_path, upload.content_type,
-                                        upload.declared_size, upload_record(upload),
-                                        seconds_left(upload), sha256)
+    return await storage.presigned_post(staged_name(upload), upload.content_type,
+                                        upload.declared_size, seconds_left(upload), sha256)
+
+
+def staged_name(upload: UploadRow) -> str:
+    """The name of the upload's staging place: its file's storage name (one
+    per token, as the file id is)."""
+    return storage_path(upload.file_id, upload.filename)
 
 
 def multipart_plan(upload: UploadRow, parts_url: str) -> dict:
@@ -169,8 +178,10 @@ async def parts(registry: Registry, source: Source, upload: UploadRow,
     if held is None:
         raise Gone("The storage no longer has this multipart upload (it was aborted or "
                    "expired): prepare the upload again")
-    urls = await storage.presigned_part_urls(upload.object_path, upload.multipart_id,
-                                             numbers, seconds_left(upload)) if numbers else {}
+    urls = await storage.presigned_part_urls(
+        upload.object_path, upload.multipart_id,
+        {n: expected_part_size(upload, n) for n in numbers}, seconds_left(upload)) \
+        if numbers else {}
     return {
         "upload_token": upload.token,
         "part_size": upload.part_size,
@@ -199,29 +210,60 @@ def _part_json(part: UploadedPart) -> dict:
 
 
 async def finish(registry: Registry, source: Source, upload: UploadRow) -> UploadRow:
-    """At ``complete``: join a multipart upload's parts, then check the object
-    the client stored against the declared size and keep the file's record
-    with it. Returns the upload, ready to register."""
+    """At ``complete``: move a POST's object from staging into place, or join a
+    multipart upload's parts, checking what the storage holds against the
+    declared size, with the file's record kept beside it. Returns the upload,
+    ready to register."""
     storage = require_storage(source)
     if upload.transfer == MULTIPART:
         await _join_parts(registry, storage, source, upload)
-    path = await _object_in_place(storage, upload)
-    stored = await storage.direct_object(path) if path else None
-    if stored is None:
-        raise ApiError("No file has been uploaded for this token yet: send it to the "
-                       "upload_url from prepare first")
+        path = await _object_in_place(storage, upload)
+        stored = await storage.direct_object(path) if path else None
+        if stored is None:
+            raise Gone("The storage no longer has this multipart upload (it was aborted "
+                       "or expired): prepare the upload again")
+    else:
+        path = upload.path
+        stored = await _placed(registry, storage, upload)
     if stored.size != upload.declared_size:
         await discard_partial(source, path)
         await registry.uploads.restart(upload.token)
-        raise ApiError(f"The storage received {stored.size} bytes but the upload declared "
-                       f"{upload.declared_size} bytes: they were discarded; upload the file "
-                       "again", status=422, received=0, stored_size=stored.size,
-                       declared_size=upload.declared_size)
+        raise _wrong_size(stored.size, upload)
     if not stored.has_record:
         await storage.keep_record(path, upload_record(upload))
     await registry.uploads.record_received(upload.token, stored.size, stored.content_hash)
     return replace(upload, status="uploaded", received_bytes=stored.size,
                    content_hash=stored.content_hash)
+
+
+async def _placed(registry: Registry, storage: DirectUploads,
+                  upload: UploadRow) -> DirectObject:
+    """The POSTed object, checked and copied from staging to the upload's path."""
+    name = staged_name(upload)
+    staged = await storage.staged_object(name)
+    if staged is None:
+        # An earlier complete placed it and failed after: it is in place already.
+        placed = await storage.direct_object(upload.path)
+        if placed is None:
+            raise ApiError("No file has been uploaded for this token yet: send it to the "
+                           "upload_url from prepare first")
+        return placed
+    if staged.size != upload.declared_size:
+        await storage.discard_staged(name)
+        await registry.uploads.restart(upload.token)
+        raise _wrong_size(staged.size, upload)
+    placed = await storage.place_staged(name, staged, upload.path, upload.content_type,
+                                        upload_record(upload))
+    if placed is None:
+        raise Conflict("The file was sent again while complete checked it: complete again")
+    return placed
+
+
+def _wrong_size(size: int, upload: UploadRow) -> ApiError:
+    return ApiError(f"The storage received {size} bytes but the upload declared "
+                    f"{upload.declared_size} bytes: they were discarded; upload the file "
+                    "again", status=422, received=0, stored_size=size,
+                    declared_size=upload.declared_size)
 
 
 async def _join_parts(registry: Registry, storage: DirectUploads, source: Source,
@@ -268,6 +310,18 @@ async def _object_in_place(storage: DirectUploads, upload: UploadRow) -> Optiona
                                 record=upload_record(upload))
         return upload.path
     return upload.object_path
+
+
+async def discard_staged(source: Source, upload: UploadRow) -> None:
+    """Remove what a presigned POST stored for ``upload`` and no complete took
+    (its token expired, or its bytes came through the server instead)."""
+    if upload.transfer != DIRECT or not isinstance(source.storage, DirectUploads):
+        return
+    try:
+        await source.storage.discard_staged(staged_name(upload))
+    except Exception:
+        log.warning("datasette-files: could not remove the staged upload of %s",
+                    upload.object_path or upload.path)
 
 
 async def abort_multipart(source: Source, upload: UploadRow) -> None:

@@ -184,6 +184,7 @@ async def expire(registry: Registry, sources: Sources, sessions: UploadSessions)
         if status not in (None, "completed") and upload.source_slug in sources:
             source = sources.get(upload.source_slug)
             await direct.abort_multipart(source, upload)
+            await direct.discard_staged(source, upload)
             await discard_partial(source, upload.path, upload.file_id)
             if upload.object_path not in (None, upload.path):
                 await discard_partial(source, upload.object_path)

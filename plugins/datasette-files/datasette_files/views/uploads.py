@@ -212,6 +212,7 @@ async def complete_view(datasette, request):
     else:
         if upload.multipart_id is not None:
             await direct.abort_multipart(source, upload)  # the bytes came through us instead
+        await direct.discard_staged(source, upload)
         file = await register(upload)
     plugin.thumbnails.enqueue(file)
     if file.content_hash is None:

@@ -11,10 +11,10 @@ CopyObject).
 
 Beyond the specification's methods: ranged and opened reads, file records and
 ids in object metadata (stamped by sync into objects other tools stored),
-folder walks, moves (copy then delete) and folder
-markers, stored SHA-256 checksums, health checks, sweeps of abandoned
-multipart uploads, presigned downloads that force ``attachment``, and a check
-(or setting) of the bucket's CORS rules at start-up.
+folder walks, moves (copy then delete) and folder markers, stored SHA-256
+checksums, health checks, sweeps of abandoned multipart uploads and staged
+POSTs, presigned downloads that force ``attachment``, and a check (or
+setting) of the bucket's CORS rules at start-up.
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ from ...base import (
 )
 from ...errors import ConfigError
 from ...naming import content_disposition
-from . import budget, cors, errors, keys, moves, reads, records, temporary, walk, writes
+from . import (budget, cors, errors, keys, moves, reads, records, staging, temporary, walk,
+               writes)
 from .client import ClientHolder, require_aiobotocore
 from .config import S3Config, read_config
 from .direct import S3DirectUploads
@@ -315,8 +316,10 @@ class S3CompatibleStorage(S3DirectUploads, Storage):
 
     async def sweep_temporary_files(
             self, live_upload_keys: Callable[[], Awaitable[Collection[str]]]) -> int:
-        return await temporary.sweep(self.s3, self.bucket, self.prefix, self._writing,
-                                     live_upload_keys, self.stale_upload_seconds)
+        swept = await temporary.sweep(self.s3, self.bucket, self.prefix, self._writing,
+                                      live_upload_keys, self.stale_upload_seconds)
+        return swept + await staging.sweep(self.s3, self.bucket, self.prefix,
+                                           live_upload_keys, self.stale_upload_seconds)
 
     async def check_health(self, writable: bool) -> None:
         """HeadBucket; when ``writable``, a probe object written and deleted, at

@@ -2,10 +2,15 @@
 presigned POST Object for one request, presigned UploadPart URLs for a
 multipart upload. The server signs, checks and joins; it never carries a byte.
 
-A POST's policy pins the key, the Content-Type, the file's record in the
-object metadata and the exact size (``content-length-range`` [size, size]);
-with a SHA-256 given at prepare it pins ``x-amz-checksum-sha256`` too, so the
-bucket refuses other bytes and keeps the checksum. Multipart uploads are
+A POST's policy pins the key, the Content-Type and the exact size
+(``content-length-range`` [size, size]); with a SHA-256 given at prepare (and
+``checksums`` on) it pins ``x-amz-checksum-sha256`` too, so the bucket refuses
+other bytes. The key is the upload's staging key, never the file's: a POST
+lives as long as its token, and a form posted again after complete (or after
+the file was deleted) must not reach the file. ``complete`` copies exactly the
+object it checked (CopySourceIfMatch) into place with the file's record, then
+deletes the staging key; hidden and reserved, it is never synced. Part URLs
+pin each part's size (Content-Length is signed). Multipart uploads are
 begun without a checksum algorithm: one would make every presigned part carry
 a checksum header the browser would have to compute first.
 """
@@ -14,10 +19,10 @@ from __future__ import annotations
 
 import base64
 import logging
-from typing import Any, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 from ...base import DirectObject, FileRecord, PartsRefused, PresignedPost, UploadedPart
-from . import reads, records
+from . import keys, reads, records
 from .config import DEFAULT_PART_SIZE
 from .errors import error_code, translated
 
@@ -29,6 +34,7 @@ SINGLE_REQUEST_LIMIT = 5 * 1024 ** 3
 MAX_COPY_BYTES = 5 * 1024 ** 3
 _GONE_UPLOAD_CODES = frozenset({"NoSuchUpload", "404", "NotFound"})
 _REFUSED_PARTS_CODES = frozenset({"InvalidPart", "InvalidPartOrder", "EntityTooSmall"})
+_CHANGED_CODES = frozenset({"PreconditionFailed", "412"})
 
 
 class S3DirectUploads:
@@ -51,23 +57,64 @@ class S3DirectUploads:
         config = getattr(self, "config", None)
         return config.part_size if config is not None else DEFAULT_PART_SIZE
 
-    async def presigned_post(self, path: str, content_type: str, size: int,
-                             record: FileRecord, expires_in: int,
-                             sha256: Optional[str] = None) -> PresignedPost:
-        key = self.object_key(path)
+    async def presigned_post(self, staged_as: str, content_type: str, size: int,
+                             expires_in: int, sha256: Optional[str] = None) -> PresignedPost:
+        key = keys.staging_key(self.prefix, staged_as)
         fields = {"Content-Type": content_type}
-        fields.update({f"x-amz-meta-{name}": value
-                       for name, value in records.metadata_for(path, record).items()})
-        if sha256 is not None:
+        if sha256 is not None and self.config.checksums:
             fields["x-amz-checksum-sha256"] = base64.b64encode(bytes.fromhex(sha256)).decode()
         conditions: list[Any] = [{name: value} for name, value in fields.items()]
         conditions.append(["content-length-range", size, size])
         async with self.s3() as client:
-            with translated(path):
+            with translated(staged_as):
                 signed = await client.generate_presigned_post(
                     Bucket=self.bucket, Key=key, Fields=fields, Conditions=conditions,
                     ExpiresIn=expires_in)
         return PresignedPost(url=signed["url"], fields=dict(signed["fields"]))
+
+    async def staged_object(self, staged_as: str) -> Optional[DirectObject]:
+        async with self.s3() as client:
+            found = await reads.head(client, self.bucket,
+                                     keys.staging_key(self.prefix, staged_as), staged_as)
+        return None if found is None else DirectObject(size=found.size, etag=found.etag)
+
+    async def place_staged(self, staged_as: str, staged: DirectObject, path: str,
+                           content_type: str, record: FileRecord) -> Optional[DirectObject]:
+        from botocore.exceptions import ClientError
+
+        staging = keys.staging_key(self.prefix, staged_as)
+        key = self.object_key(path)
+        arguments = {"Bucket": self.bucket, "Key": key,
+                     "CopySource": {"Bucket": self.bucket, "Key": staging},
+                     "CopySourceIfMatch": staged.etag, "MetadataDirective": "REPLACE",
+                     "Metadata": records.metadata_for(path, record),
+                     "ContentType": content_type or "application/octet-stream"}
+        if self.config.checksums:
+            # The service computes the whole object's SHA-256 as it copies.
+            arguments["ChecksumAlgorithm"] = "SHA256"
+        async with self.s3() as client:
+            try:
+                with translated(path):
+                    answer = await client.copy_object(**arguments)
+            except ClientError as ex:
+                if error_code(ex) in _CHANGED_CODES:
+                    return None  # posted again since HEAD: the caller looks again
+                raise
+            result = answer.get("CopyObjectResult") or {}
+            content_hash = reads.full_object_sha256(
+                result.get("ChecksumSHA256"), result.get("ChecksumType"), result.get("ETag", ""))
+            if content_hash is None:
+                found = await reads.head(client, self.bucket, key, path, checksums=True)
+                content_hash = found.sha256 if found else None
+            with translated(staged_as):
+                await client.delete_object(Bucket=self.bucket, Key=staging)
+        return DirectObject(size=staged.size, content_hash=content_hash, has_record=True)
+
+    async def discard_staged(self, staged_as: str) -> None:
+        async with self.s3() as client:
+            with translated(staged_as):
+                await client.delete_object(Bucket=self.bucket,
+                                           Key=keys.staging_key(self.prefix, staged_as))
 
     async def start_multipart(self, path: str, content_type: str,
                               record: FileRecord) -> str:
@@ -79,16 +126,17 @@ class S3DirectUploads:
         return answer["UploadId"]
 
     async def presigned_part_urls(self, path: str, upload_id: str,
-                                  part_numbers: Sequence[int],
+                                  part_sizes: Mapping[int, int],
                                   expires_in: int) -> dict[int, str]:
         key = self.object_key(path)
         urls = {}
         async with self.s3() as client:
-            for number in part_numbers:
+            for number, size in part_sizes.items():
+                # ContentLength is signed: the URL takes no part of another size.
                 urls[number] = await client.generate_presigned_url(
                     "upload_part", ExpiresIn=expires_in,
                     Params={"Bucket": self.bucket, "Key": key, "UploadId": upload_id,
-                            "PartNumber": number})
+                            "PartNumber": number, "ContentLength": size})
         return urls
 
     async def uploaded_parts(self, path: str, upload_id: str) -> Optional[list[UploadedPart]]:
@@ -99,15 +147,16 @@ class S3DirectUploads:
         marker = 0
         async with self.s3() as client:
             while True:
-                try:
-                    with translated(path):
+                # The gone codes first: translated() would make a 404 FileMissing.
+                with translated(path):
+                    try:
                         answer = await client.list_parts(
                             Bucket=self.bucket, Key=key, UploadId=upload_id,
                             PartNumberMarker=marker, MaxParts=1000)
-                except ClientError as ex:
-                    if error_code(ex) in _GONE_UPLOAD_CODES:
-                        return None
-                    raise
+                    except ClientError as ex:
+                        if error_code(ex) in _GONE_UPLOAD_CODES:
+                            return None
+                        raise
                 parts.extend(UploadedPart(number=int(part["PartNumber"]),
                                           size=int(part["Size"]), etag=part["ETag"])
                              for part in answer.get("Parts", []))
@@ -121,29 +170,32 @@ class S3DirectUploads:
         from botocore.exceptions import ClientError
 
         async with self.s3() as client:
-            try:
-                with translated(path):
+            with translated(path):
+                try:
                     await client.complete_multipart_upload(
                         Bucket=self.bucket, Key=self.object_key(path), UploadId=upload_id,
                         MultipartUpload={"Parts": [{"PartNumber": part.number,
                                                     "ETag": part.etag} for part in parts]})
-            except ClientError as ex:
-                if error_code(ex) in _REFUSED_PARTS_CODES:
-                    raise PartsRefused(f"the storage would not join the parts "
-                                       f"({error_code(ex)}): send them again") from None
-                raise
+                except ClientError as ex:
+                    if error_code(ex) in _REFUSED_PARTS_CODES:
+                        raise PartsRefused(f"the storage would not join the parts "
+                                           f"({error_code(ex)}): send them again") from None
+                    if error_code(ex) in _GONE_UPLOAD_CODES:
+                        # Joined by another complete, or aborted: the object says which.
+                        return
+                    raise
 
     async def abort_multipart(self, path: str, upload_id: str) -> None:
         from botocore.exceptions import ClientError
 
         async with self.s3() as client:
-            try:
-                with translated(path):
+            with translated(path):
+                try:
                     await client.abort_multipart_upload(
                         Bucket=self.bucket, Key=self.object_key(path), UploadId=upload_id)
-            except ClientError as ex:
-                if error_code(ex) not in _GONE_UPLOAD_CODES:
-                    raise
+                except ClientError as ex:
+                    if error_code(ex) not in _GONE_UPLOAD_CODES:
+                        raise
 
     async def direct_object(self, path: str) -> Optional[DirectObject]:
         async with self.s3() as client:

@@ -16,8 +16,11 @@ from ...naming import TRASH_FOLDER
 
 # S3 keys are at most 1024 bytes of UTF-8.
 MAX_KEY_BYTES = 1024
+# Where presigned POSTs put a file until complete copies it into place: a
+# hidden folder of the server's own (one key per upload, named as its file).
+STAGING_FOLDER = ".datasette-files-uploads"
 # Folders of the server's own at the source's root: never walked, listed or synced.
-RESERVED_NAMES = frozenset({TRASH_FOLDER})
+RESERVED_NAMES = frozenset({TRASH_FOLDER, STAGING_FOLDER})
 
 
 def check_path(path: str) -> str:
@@ -39,6 +42,14 @@ def object_key(prefix: str, path: str) -> str:
     except UnicodeEncodeError:
         raise UnsafePath(f"storage path {path!r} is not valid UTF-8") from None
     return key
+
+
+def staging_key(prefix: str, name: str) -> str:
+    """The key a presigned POST of the upload of file ``name`` (a storage name)
+    stores at, under the source's staging folder."""
+    if "/" in name:
+        raise UnsafePath(f"staging name {name!r} is not one segment")
+    return object_key(prefix, f"{STAGING_FOLDER}/{name}")
 
 
 def folder_prefix(prefix: str, path: str) -> str:

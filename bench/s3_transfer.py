@@ -13,9 +13,10 @@ app server (and its worker children) and for moto, before and after each
 transfer, and again once the file's hash is known: "app" is the app's CPU
 until the transfer is done, "app+hash" adds the background hashing of an object
 the bucket kept no SHA-256 for. The point: presigned transfers leave the app
-with no byte work on the way. (On AWS, a direct POST given its SHA-256 at
-prepare keeps the bucket's checksum and is never read back; moto ignores the
-checksum of a POST, so here every direct upload is hashed later.)
+with no byte work on the way. A direct POST lands on a staging key that
+complete copies into place inside the service, asking it for the SHA-256, so
+the app never reads it back; a multipart upload has no full-object SHA-256,
+so the app hashes it afterwards, off the request path.
 """
 
 from __future__ import annotations

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import hashlib
 import os
 import statistics
 import sys
@@ -35,6 +34,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+from large_file import make_file  # noqa: E402  (bench/ is on the path: run as a script)
 from support.s3 import S3Admin, s3_env, s3_source, start_moto  # noqa: E402
 from support.server import DatasetteServer  # noqa: E402
 
@@ -63,19 +63,6 @@ def children(pid: int) -> list[int]:
         text = (task / "children").read_text().split()
         found.extend(int(child) for child in text)
     return found
-
-
-def make_file(path: Path, size: int) -> str:
-    digest = hashlib.sha256()
-    block = os.urandom(16 * CHUNK)
-    with open(path, "wb") as fp:
-        written = 0
-        while written < size:
-            data = block[: min(len(block), size - written)]
-            fp.write(data)
-            digest.update(data)
-            written += len(data)
-    return digest.hexdigest()
 
 
 def read_range(path: Path, start: int, length: int) -> bytes:

@@ -16,6 +16,7 @@ into HTTP answers.
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import (
@@ -306,6 +307,27 @@ class FileRecord:
     filename: str
     content_type: Optional[str] = None
     uploaded_by: Optional[str] = None
+
+    def to_json(self, ascii_only: bool = False) -> str:
+        """The record as the compact JSON a storage keeps (fields that are None left out)."""
+        fields = {"filename": self.filename, "content_type": self.content_type,
+                  "uploaded_by": self.uploaded_by}
+        return json.dumps({k: v for k, v in fields.items() if v is not None},
+                          ensure_ascii=ascii_only, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, value) -> Optional["FileRecord"]:
+        """The record ``to_json`` wrote; None for anything else (a storage reads
+        what others may have written too)."""
+        try:
+            fields = json.loads(value)
+        except (TypeError, ValueError):
+            return None
+        if not isinstance(fields, dict) or not isinstance(fields.get("filename"), str) or any(
+                not isinstance(fields.get(key), (str, type(None)))
+                for key in ("content_type", "uploaded_by")):
+            return None
+        return cls(fields["filename"], fields.get("content_type"), fields.get("uploaded_by"))
 
 
 @runtime_checkable

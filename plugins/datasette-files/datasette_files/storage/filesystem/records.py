@@ -12,7 +12,6 @@ record is dropped and sync falls back to the name in storage.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Optional
@@ -32,10 +31,7 @@ def keep(fd: int, record: Optional[FileRecord]) -> None:
     name again, and must never stop the file from being stored."""
     if record is None or not _SUPPORTED:
         return
-    fields = {"filename": record.filename, "content_type": record.content_type,
-              "uploaded_by": record.uploaded_by}
-    value = json.dumps({k: v for k, v in fields.items() if v is not None},
-                       ensure_ascii=False, separators=(",", ":")).encode()
+    value = record.to_json().encode()
     try:
         os.setxattr(fd, ATTRIBUTE, value)
     except OSError:
@@ -69,12 +65,4 @@ def read(path: Path) -> Optional[FileRecord]:
         return None
     if len(value) > MAX_RECORD_BYTES:
         return None
-    try:
-        fields = json.loads(value)
-    except ValueError:
-        return None
-    if not isinstance(fields, dict) or not isinstance(fields.get("filename"), str) or any(
-            not isinstance(fields.get(key), (str, type(None)))
-            for key in ("content_type", "uploaded_by")):
-        return None
-    return FileRecord(fields["filename"], fields.get("content_type"), fields.get("uploaded_by"))
+    return FileRecord.from_json(value)

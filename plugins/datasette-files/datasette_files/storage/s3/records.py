@@ -10,7 +10,6 @@ as the contract allows).
 
 from __future__ import annotations
 
-import json
 from typing import Optional
 
 from ...base import FileRecord
@@ -35,10 +34,7 @@ def metadata_for(path: str, record: Optional[FileRecord],
     elif file_id is not None:
         metadata[FILE_ID_KEY] = file_id
     if record is not None:
-        fields = {"filename": record.filename, "content_type": record.content_type,
-                  "uploaded_by": record.uploaded_by}
-        value = json.dumps({k: v for k, v in fields.items() if v is not None},
-                           ensure_ascii=True, separators=(",", ":"))
+        value = record.to_json(ascii_only=True)  # header values are ASCII
         if _size({**metadata, RECORD_KEY: value}) <= MAX_METADATA_BYTES - 200:
             metadata[RECORD_KEY] = value
     return metadata
@@ -50,15 +46,7 @@ def record_from(metadata: dict) -> Optional[FileRecord]:
     value = (metadata or {}).get(RECORD_KEY)
     if not isinstance(value, str) or len(value) > MAX_METADATA_BYTES:
         return None
-    try:
-        fields = json.loads(value)
-    except ValueError:
-        return None
-    if not isinstance(fields, dict) or not isinstance(fields.get("filename"), str) or any(
-            not isinstance(fields.get(key), (str, type(None)))
-            for key in ("content_type", "uploaded_by")):
-        return None
-    return FileRecord(fields["filename"], fields.get("content_type"), fields.get("uploaded_by"))
+    return FileRecord.from_json(value)
 
 
 def file_id_from(metadata: dict) -> Optional[str]:
